@@ -1,0 +1,21 @@
+// The command table: one file per command.
+import type { Command } from './types.js';
+import { capability } from './capability.js';
+import { noop, check } from './noop.js';
+import { logout } from './logout.js';
+import { login } from './login.js';
+import { authenticate } from './authenticate.js';
+import { select } from './select.js';
+import { list } from './list.js';
+import { status } from './status.js';
+import { close } from './close.js';
+import { expunge } from './expunge.js';
+import { fetch } from './fetch.js';
+import { store } from './store.js';
+import { idle } from './idle.js';
+
+export type { CommandContext, Command } from './types.js';
+
+const ALL: Command[] = [capability, noop, check, logout, login, authenticate, select, list, status, close, expunge, fetch, store, idle];
+
+export const COMMANDS = new Map<string, Command>(ALL.flatMap((c) => c.names.map((n) => [n, c] as const)));

@@ -1,0 +1,13 @@
+// LOGOUT (RFC 3501 §6.1.3).
+import { ANY, type Command } from './types.js';
+
+export const logout: Command = {
+  names: ['LOGOUT'],
+  states: ANY,
+  async run({ conn, tag }) {
+    conn.write(`* BYE Logging out\r\n${tag} OK Logout completed\r\n`);
+    conn.log.info({ user: conn.user?.name }, 'logout');
+    conn.close();
+    return 'done';
+  },
+};

@@ -1,0 +1,346 @@
+// One client connection: framing, the state machine (not authenticated →
+// authenticated → selected → logout), dispatch to one file per command, and
+// writing responses with backpressure.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { CommandFramer, parseCommand, ParseError, type FramedCommand, type FrameError, type Token } from './parser.js';
+import { encode, StreamLiteral, type ImapValue } from './encoder.js';
+import { BadError, NoError } from './errors.js';
+import { COMMANDS, type CommandContext } from './commands/index.js';
+import type { ServerContext } from './server-context.js';
+import type { UserEntry } from '../auth/passwd-file.js';
+import type { MailStore } from '../mail/store.js';
+import type { MailboxView } from '../mail/view.js';
+
+export type ConnState = 'notauth' | 'auth' | 'selected' | 'logout';
+
+type Inbound = { cmd: FramedCommand } | { error: FrameError };
+
+/** Commands during which EXPUNGE responses must wait (RFC 3501 §7.4.1). */
+const NO_EXPUNGE_DURING = new Set(['FETCH', 'STORE', 'SEARCH']);
+
+const MAX_QUEUED = 32;
+
+export class Connection {
+  state: ConnState = 'notauth';
+  user: UserEntry | null = null;
+  store: MailStore | null = null;
+  view: MailboxView | null = null;
+  failedLogins = 0;
+  readonly log: Logger;
+  private readonly framer: CommandFramer;
+  private readonly inbox: Inbound[] = [];
+  private running = false;
+  private lineWaiter: ((item: Inbound) => void) | null = null;
+  private idleFlushScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ServerContext,
+    readonly id: string,
+  ) {
+    this.log = ctx.log.child({ cid: id });
+    this.framer = new CommandFramer(
+      {
+        onCommand: (cmd) => this.enqueue({ cmd }),
+        onContinuation: () => this.write('+ Ready for literal data\r\n'),
+        onError: (error) => this.enqueue({ error }),
+      },
+      ctx.config.limits,
+    );
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.cleanup());
+    this.armTimer();
+  }
+
+  greet(): void {
+    this.write(`* OK [CAPABILITY ${this.ctx.capabilities(this).join(' ')}] maildir-imapd ready.\r\n`);
+  }
+
+  // --- input ---
+
+  private enqueue(item: Inbound): void {
+    this.inbox.push(item);
+    if (this.inbox.length > MAX_QUEUED) this.socket.pause(); // the client pipelines faster than we answer
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inbox.length) {
+      if (this.lineWaiter) {
+        const w = this.lineWaiter;
+        this.lineWaiter = null;
+        w(this.inbox.shift()!);
+        continue;
+      }
+      if (this.running || this.closed) return;
+      const item = this.inbox.shift()!;
+      if (this.inbox.length < MAX_QUEUED / 2 && this.socket.isPaused()) this.socket.resume();
+      this.running = true;
+      this.handle(item)
+        .catch((err) => {
+          this.log.error({ err }, 'unexpected error');
+          this.bye('Internal error');
+        })
+        .finally(() => {
+          this.running = false;
+          this.armTimer();
+          this.pump();
+        });
+    }
+  }
+
+  /** The next raw line from the client (for IDLE's DONE, or an AUTHENTICATE response). */
+  nextLine(): Promise<Inbound> {
+    return new Promise((resolve) => {
+      this.lineWaiter = resolve;
+      this.pump();
+    });
+  }
+
+  /** Puts a line back to be run as a command (a client that sent a command instead of DONE). */
+  unshift(item: Inbound): void {
+    this.inbox.unshift(item);
+  }
+
+  private async handle(item: Inbound): Promise<void> {
+    if ('error' in item) return this.frameError(item.error);
+    let parsed;
+    try {
+      parsed = parseCommand(item.cmd, this.ctx.config.limits.maxDepth);
+    } catch (err) {
+      if (err instanceof ParseError) {
+        this.write(`${err.tag ?? '*'} BAD ${err.message}\r\n`);
+        return;
+      }
+      throw err;
+    }
+    let { name, args } = parsed;
+    const tag = parsed.tag;
+    let uid = false;
+    if (name === 'UID') {
+      const sub = args[0];
+      if (!sub || sub.type !== 'atom') {
+        this.write(`${tag} BAD UID: missing command\r\n`);
+        return;
+      }
+      name = sub.value.toUpperCase();
+      args = args.slice(1);
+      uid = true;
+    }
+    const command = COMMANDS.get(name);
+    if (!command || (uid && !command.uid)) {
+      this.write(`${tag} BAD Unknown command ${uid ? 'UID ' : ''}${name.slice(0, 32)}\r\n`);
+      return;
+    }
+    if (!command.states.includes(this.state)) {
+      this.write(`${tag} BAD ${name} is not allowed ${stateText(this.state)}\r\n`);
+      return;
+    }
+    const ctx: CommandContext = { conn: this, tag, name, args, uid };
+    try {
+      const result = await command.run(ctx);
+      if (this.closed) return;
+      this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
+      if (result !== 'done') {
+        const code = result?.code ? `[${result.code}] ` : '';
+        this.write(`${tag} OK ${code}${result?.text ?? `${uid ? 'UID ' : ''}${name} completed`}\r\n`);
+      }
+    } catch (err) {
+      if (this.closed) return;
+      if (err instanceof NoError || err instanceof BadError) {
+        this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
+        const code = err.code ? `[${err.code}] ` : '';
+        this.write(`${tag} ${err instanceof NoError ? 'NO' : 'BAD'} ${code}${err.message}\r\n`);
+      } else throw err;
+    }
+  }
+
+  private frameError(e: FrameError): void {
+    switch (e.kind) {
+      case 'line-too-long':
+        this.write(`${e.tag ?? '*'} BAD Command line too long\r\n`);
+        break;
+      case 'literal-too-large':
+        this.write(`${e.tag ?? '*'} NO [TOOBIG] Literal too large\r\n`);
+        break;
+      case 'too-many-literals':
+        this.write(`${e.tag ?? '*'} BAD Too many literals\r\n`);
+        break;
+      case 'command-too-large':
+        this.write(`${e.tag ?? '*'} NO [TOOBIG] Command too large\r\n`);
+        break;
+      case 'fatal':
+        this.bye(e.reason);
+        break;
+    }
+  }
+
+  // --- output ---
+
+  write(data: string | Buffer): void {
+    if (!this.closed) this.socket.write(data);
+  }
+
+  /** Writes `* <text>`; a value list is encoded, StreamLiterals streamed. */
+  async untagged(parts: ImapValue[] | string): Promise<void> {
+    if (typeof parts === 'string') {
+      this.write(`* ${parts}\r\n`);
+      return;
+    }
+    const chunks: Array<string | Buffer | StreamLiteral> = ['* '];
+    parts.forEach((p, i) => {
+      if (i > 0) chunks.push(' ');
+      encode(p, chunks);
+    });
+    chunks.push('\r\n');
+    await this.writeChunks(chunks);
+  }
+
+  private async writeChunks(chunks: Array<string | Buffer | StreamLiteral>): Promise<void> {
+    let text = '';
+    for (const c of chunks) {
+      if (typeof c === 'string') {
+        text += c;
+        continue;
+      }
+      if (text) this.write(text);
+      text = '';
+      if (Buffer.isBuffer(c)) this.write(c);
+      else await this.writeStream(c);
+      await this.drained();
+    }
+    if (text) this.write(text);
+    await this.drained();
+  }
+
+  private async writeStream(lit: StreamLiteral): Promise<void> {
+    let sent = 0;
+    for await (const chunk of lit.open()) {
+      if (this.closed) return;
+      const part = chunk.length > lit.size - sent ? chunk.subarray(0, lit.size - sent) : chunk;
+      this.write(part);
+      sent += part.length;
+      await this.drained();
+      if (sent >= lit.size) break;
+    }
+    // The file changed under us and the announced size cannot be met: the stream is unusable.
+    if (sent < lit.size) {
+      this.log.warn({ expected: lit.size, sent }, 'message shorter than its announced size');
+      this.socket.destroy();
+      this.closed = true;
+    }
+  }
+
+  /** Resolves once the socket can take more data (backpressure for big responses). */
+  drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Writes the selected mailbox's pending updates (EXISTS, RECENT, EXPUNGE, FETCH FLAGS). */
+  flushUpdates(allowExpunge: boolean): void {
+    const view = this.view;
+    if (!view) return;
+    let out = '';
+    for (const u of view.flush(allowExpunge)) {
+      if (u.kind === 'expunge') out += `* ${u.seq} EXPUNGE\r\n`;
+      else if (u.kind === 'exists') out += `* ${u.count} EXISTS\r\n`;
+      else if (u.kind === 'recent') out += `* ${u.count} RECENT\r\n`;
+      else out += `* ${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(' ')}))\r\n`;
+    }
+    if (out) this.write(out);
+  }
+
+  /** While idling, updates are written as soon as the mailbox reports them (one write per turn). */
+  setIdle(on: boolean): void {
+    if (!this.view) return;
+    this.view.onChange = on
+      ? () => {
+          if (this.idleFlushScheduled) return;
+          this.idleFlushScheduled = true;
+          queueMicrotask(() => {
+            this.idleFlushScheduled = false;
+            this.flushUpdates(true);
+          });
+        }
+      : null;
+    if (on) this.flushUpdates(true);
+  }
+
+  // --- selection ---
+
+  select(view: MailboxView | null): void {
+    if (this.view) this.view.mailbox.detach(this.view);
+    this.view = view;
+    this.state = view ? 'selected' : this.user ? 'auth' : 'notauth';
+  }
+
+  // --- lifetime ---
+
+  /** Inactivity autologout: RFC 3501 §5.4 asks for at least 30 minutes once authenticated. IDLE has no limit. */
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.closed) return;
+    const ms = this.state === 'notauth' ? this.ctx.config.loginTimeoutMs : this.ctx.config.idleTimeoutMs;
+    this.timer = setTimeout(() => {
+      if (this.lineWaiter && this.view?.onChange) return this.armTimer(); // idling: no upper limit
+      this.bye('Autologout; idle for too long');
+    }, ms);
+    this.timer.unref();
+  }
+
+  bye(reason: string): void {
+    if (this.closed) return;
+    this.write(`* BYE ${reason}\r\n`);
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.state = 'logout';
+    this.socket.end();
+    this.cleanup();
+    // A client that never reads must not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private cleanup(): void {
+    if (this.closed && !this.view) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.lineWaiter) {
+      const w = this.lineWaiter;
+      this.lineWaiter = null;
+      w({ error: { kind: 'fatal', reason: 'connection closed' } });
+    }
+    if (this.view) {
+      this.view.mailbox.detach(this.view);
+      this.view = null;
+    }
+    this.ctx.onClose(this);
+  }
+}
+
+function stateText(state: ConnState): string {
+  return state === 'notauth' ? 'before login' : state === 'auth' ? 'without a selected mailbox' : state === 'selected' ? 'here' : 'after logout';
+}
+
+export type { Inbound, Token };

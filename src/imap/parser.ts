@@ -1,0 +1,675 @@
+// IMAP command input (RFC 3501 §4, §9; literals RFC 7888).
+//
+// Two layers, kept apart so each stays simple:
+//  1. CommandFramer: socket bytes -> complete commands (text lines + literals).
+//     It knows only about CRLF and `{n}` / `{n+}` markers, and enforces the
+//     memory limits, so a hostile client can never make us buffer unbounded data.
+//  2. parseCommand: one framed command -> tag, name and a token tree.
+//     Commands interpret the tokens themselves (a sequence set and a mailbox
+//     name are both just atoms/strings here).
+
+// ---------------------------------------------------------------------------
+// Layer 1: framing
+// ---------------------------------------------------------------------------
+
+export interface ParserLimits {
+  /** One text line (between literals), excluding its CRLF. */
+  maxLineBytes: number;
+  /** One literal. */
+  maxLiteralBytes: number;
+  /** Literals per command. */
+  maxLiterals: number;
+  /** All text + literals of one command, as counted on the wire. */
+  maxCommandBytes: number;
+  /** Largest non-synchronizing literal we skip over after refusing it; beyond this the connection is dropped. */
+  maxDiscardBytes: number;
+}
+
+export const DEFAULT_LIMITS: ParserLimits = Object.freeze({
+  maxLineBytes: 65536,
+  maxLiteralBytes: 1024 * 1024,
+  maxLiterals: 64,
+  maxCommandBytes: 8 * 1024 * 1024,
+  maxDiscardBytes: 64 * 1024 * 1024,
+});
+
+export type CommandPart =
+  | { kind: 'text'; text: string }
+  | { kind: 'literal'; data: Buffer; nonSync: boolean };
+
+/**
+ * A complete command. Parts produced by the framer always alternate
+ * text, literal, text, …, text (the last line after a literal may be '').
+ * `bytes` counts everything read from the wire for it, markers and CRLFs included.
+ */
+export interface FramedCommand {
+  parts: CommandPart[];
+  bytes: number;
+}
+
+export type FrameError =
+  /** Line discarded up to its CRLF; answer BAD and keep going. */
+  | { kind: 'line-too-long'; tag: string | null }
+  /** Answer `tag NO [TOOBIG]`. Sync: no '+' was sent. Non-sync: the bytes are skipped, then the rest of the command. */
+  | { kind: 'literal-too-large'; tag: string | null; size: number }
+  | { kind: 'too-many-literals' | 'command-too-large'; tag: string | null }
+  /** Send BYE and close; the framer ignores all further input. */
+  | { kind: 'fatal'; reason: string };
+
+export interface FramerHooks {
+  onCommand(cmd: FramedCommand): void;
+  /** A synchronizing literal was accepted: write "+ Ready for literal data\r\n" now. */
+  onContinuation(): void;
+  onError(err: FrameError): void;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+/** Longest literal marker is `{4294967295+}` (13 bytes); keep a little more of a discarded line. */
+const TAIL_BYTES = 24;
+const MAX_LITERAL_SIZE = 0xffffffff; // RFC 3501 `number` is 32-bit unsigned
+const EMPTY = Buffer.alloc(0);
+
+type Mode =
+  | 'line' //    accumulating a text line
+  | 'literal' // copying an accepted literal
+  | 'skip' //    skipping a refused non-sync literal
+  | 'discard' // dropping the rest of a refused command's line
+  | 'dead'; //   after a fatal error
+
+interface LiteralMarker {
+  /** Offset of '{' in the line. */
+  start: number;
+  size: number;
+  nonSync: boolean;
+}
+
+export class CommandFramer {
+  private limits: ParserLimits;
+  private mode: Mode = 'line';
+
+  // Current unterminated line (copies, since callers may reuse their chunks).
+  private lineChunks: Buffer[] = [];
+  private lineLen = 0;
+
+  // Command in progress.
+  private parts: CommandPart[] = [];
+  private partBytes = 0;
+  private cmdBytes = 0;
+  private literalCount = 0;
+  private tag: string | null = null;
+  private firstLine = true;
+
+  // Accepted literal being filled. Preallocated: its size is bounded by maxLiteralBytes.
+  private litBuf: Buffer = EMPTY;
+  private litFilled = 0;
+  private litNonSync = false;
+
+  // Refused input being dropped.
+  private skipRemaining = 0;
+  private discardTail: Buffer = EMPTY;
+  /** Reported when the discarded line's LF arrives (line-too-long waits for it). */
+  private pendingError: FrameError | null = null;
+
+  constructor(
+    private readonly hooks: FramerHooks,
+    limits?: Partial<ParserLimits>,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** Takes effect for the next checks (e.g. APPEND raising maxLiteralBytes). */
+  setLimits(l: Partial<ParserLimits>): void {
+    this.limits = { ...this.limits, ...l };
+  }
+
+  /** Bytes currently held for the command in progress. */
+  get bufferedBytes(): number {
+    return this.partBytes + this.lineLen + this.litFilled;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      switch (this.mode) {
+        case 'line':
+          pos = this.readLine(chunk, pos);
+          break;
+        case 'literal':
+          pos = this.readLiteral(chunk, pos);
+          break;
+        case 'skip':
+          pos = this.skip(chunk, pos);
+          break;
+        case 'discard':
+          pos = this.discard(chunk, pos);
+          break;
+        case 'dead':
+          return;
+      }
+    }
+  }
+
+  // --- line mode -----------------------------------------------------------
+
+  private readLine(chunk: Buffer, pos: number): number {
+    const lf = chunk.indexOf(LF, pos);
+    const end = lf === -1 ? chunk.length : lf;
+    const piece = chunk.subarray(pos, end);
+    // +1 leaves room for the CR of a CRLF split across chunks.
+    if (this.lineLen + piece.length > this.limits.maxLineBytes + 1) {
+      this.lineOverflow(piece, lf !== -1);
+      return lf === -1 ? chunk.length : lf + 1;
+    }
+    if (lf === -1) {
+      this.lineChunks.push(Buffer.from(piece));
+      this.lineLen += piece.length;
+      return chunk.length;
+    }
+    const raw = this.lineChunks.length === 0 ? piece : Buffer.concat([...this.lineChunks, piece]);
+    const rawLen = raw.length + 1; // + LF
+    this.lineChunks = [];
+    this.lineLen = 0;
+    const line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, raw.length - 1) : raw;
+    if (line.length > this.limits.maxLineBytes) {
+      this.lineOverflow(line, true);
+    } else {
+      this.completeLine(line, rawLen);
+    }
+    return lf + 1;
+  }
+
+  /** The current line is over maxLineBytes: keep only what we need (tag, tail) and drop it. */
+  private lineOverflow(piece: Buffer, terminated: boolean): void {
+    const room = Math.max(0, this.limits.maxLineBytes - this.lineLen);
+    const prefix = Buffer.concat([...this.lineChunks, piece.subarray(0, room)]);
+    const tag = this.firstLine ? extractTag(prefix, false) : this.tag;
+    const tail = appendTail(appendTail(EMPTY, ...this.lineChunks), piece);
+    this.lineChunks = [];
+    this.lineLen = 0;
+    this.resetCommand();
+    this.pendingError = { kind: 'line-too-long', tag };
+    this.mode = 'discard';
+    this.discardTail = tail;
+    if (terminated) this.finishDiscardedLine();
+  }
+
+  private completeLine(line: Buffer, rawLen: number): void {
+    // Stray empty lines between commands are harmless; ignore them like most servers.
+    if (this.firstLine && line.length === 0) return;
+    if (this.firstLine) {
+      this.tag = extractTag(line, true);
+      this.firstLine = false;
+    }
+    this.cmdBytes += rawLen;
+    const marker = matchLiteralMarker(line);
+    const text = line.subarray(0, marker ? marker.start : line.length).toString('utf8');
+    this.addPart({ kind: 'text', text }, marker ? marker.start : line.length);
+
+    const l = this.limits;
+    if (this.cmdBytes > l.maxCommandBytes) {
+      this.refuse({ kind: 'command-too-large', tag: this.tag }, marker);
+      return;
+    }
+    if (!marker) {
+      const cmd: FramedCommand = { parts: this.parts, bytes: this.cmdBytes };
+      this.resetCommand();
+      this.hooks.onCommand(cmd);
+      return;
+    }
+    this.literalCount++;
+    if (this.literalCount > l.maxLiterals) {
+      this.refuse({ kind: 'too-many-literals', tag: this.tag }, marker);
+    } else if (marker.size > l.maxLiteralBytes) {
+      this.refuse({ kind: 'literal-too-large', tag: this.tag, size: marker.size }, marker);
+    } else if (this.cmdBytes + marker.size > l.maxCommandBytes) {
+      this.refuse({ kind: 'command-too-large', tag: this.tag }, marker);
+    } else {
+      this.cmdBytes += marker.size;
+      this.litBuf = Buffer.allocUnsafe(marker.size);
+      this.litFilled = 0;
+      this.litNonSync = marker.nonSync;
+      this.mode = 'literal';
+      if (marker.size === 0) this.finishLiteral();
+      // Set state first: the hook may write to the socket, and the client may answer fast.
+      if (!marker.nonSync) this.hooks.onContinuation();
+    }
+  }
+
+  /**
+   * Refuse the command in progress. A sync literal was never sent by the client
+   * (it waits for '+'), so the command simply ends; a non-sync literal is already
+   * on its way and must be skipped, then whatever follows it up to the command's end.
+   */
+  private refuse(err: FrameError, marker: LiteralMarker | null): void {
+    this.resetCommand();
+    if (marker?.nonSync) {
+      if (marker.size > this.limits.maxDiscardBytes) {
+        this.fatal(`Non-synchronizing literal of ${marker.size} bytes is too large`);
+        return;
+      }
+      this.hooks.onError(err);
+      this.startSkip(marker.size);
+      return;
+    }
+    this.hooks.onError(err);
+  }
+
+  // --- literal mode --------------------------------------------------------
+
+  private readLiteral(chunk: Buffer, pos: number): number {
+    const n = Math.min(this.litBuf.length - this.litFilled, chunk.length - pos);
+    chunk.copy(this.litBuf, this.litFilled, pos, pos + n);
+    this.litFilled += n;
+    if (this.litFilled === this.litBuf.length) this.finishLiteral();
+    return pos + n;
+  }
+
+  private finishLiteral(): void {
+    const data = this.litBuf;
+    this.litBuf = EMPTY;
+    this.litFilled = 0;
+    this.addPart({ kind: 'literal', data, nonSync: this.litNonSync }, data.length);
+    this.mode = 'line';
+  }
+
+  // --- skipping refused input ----------------------------------------------
+
+  private startSkip(size: number): void {
+    this.skipRemaining = size;
+    this.discardTail = EMPTY;
+    this.mode = size === 0 ? 'discard' : 'skip';
+  }
+
+  private skip(chunk: Buffer, pos: number): number {
+    const n = Math.min(this.skipRemaining, chunk.length - pos);
+    this.skipRemaining -= n;
+    if (this.skipRemaining === 0) this.mode = 'discard';
+    return pos + n;
+  }
+
+  private discard(chunk: Buffer, pos: number): number {
+    const lf = chunk.indexOf(LF, pos);
+    const end = lf === -1 ? chunk.length : lf;
+    this.discardTail = appendTail(this.discardTail, chunk.subarray(pos, end));
+    if (lf === -1) return chunk.length;
+    this.finishDiscardedLine();
+    return lf + 1;
+  }
+
+  /** A discarded line ended. If it announced a non-sync literal, that is still part of the refused command. */
+  private finishDiscardedLine(): void {
+    let tail = this.discardTail;
+    this.discardTail = EMPTY;
+    if (tail.length > 0 && tail[tail.length - 1] === CR) tail = tail.subarray(0, tail.length - 1);
+    if (this.pendingError) {
+      const err = this.pendingError;
+      this.pendingError = null;
+      this.hooks.onError(err);
+      if (this.mode === 'dead') return;
+    }
+    const marker = matchLiteralMarker(tail);
+    if (marker?.nonSync) {
+      if (marker.size > this.limits.maxDiscardBytes) {
+        this.fatal(`Non-synchronizing literal of ${marker.size} bytes is too large`);
+      } else {
+        this.startSkip(marker.size);
+      }
+      return;
+    }
+    // No literal, or a sync one the client will not send without our '+': the command is over.
+    this.mode = 'line';
+  }
+
+  // --- helpers -------------------------------------------------------------
+
+  private addPart(part: CommandPart, size: number): void {
+    this.parts.push(part);
+    this.partBytes += size;
+  }
+
+  private resetCommand(): void {
+    this.parts = [];
+    this.partBytes = 0;
+    this.cmdBytes = 0;
+    this.literalCount = 0;
+    this.tag = null;
+    this.firstLine = true;
+  }
+
+  private fatal(reason: string): void {
+    this.resetCommand();
+    this.lineChunks = [];
+    this.lineLen = 0;
+    this.litBuf = EMPTY;
+    this.litFilled = 0;
+    this.mode = 'dead';
+    this.hooks.onError({ kind: 'fatal', reason });
+  }
+}
+
+/** `{n}` or `{n+}` at the very end of a line (CR already removed). */
+function matchLiteralMarker(line: Buffer): LiteralMarker | null {
+  let i = line.length - 1;
+  if (i < 2 || line[i] !== 0x7d /* } */) return null;
+  i--;
+  const nonSync = line[i] === 0x2b; /* + */
+  if (nonSync) i--;
+  const digitsEnd = i + 1;
+  while (i >= 0 && line[i]! >= 0x30 && line[i]! <= 0x39) i--;
+  const digits = digitsEnd - (i + 1);
+  if (digits === 0 || digits > 10 || i < 0 || line[i] !== 0x7b /* { */) return null;
+  const size = Number(line.toString('latin1', i + 1, digitsEnd));
+  if (size > MAX_LITERAL_SIZE) return null;
+  return { start: i, size, nonSync };
+}
+
+/** Keep the last TAIL_BYTES bytes of a discarded line, enough to spot a literal marker. */
+function appendTail(tail: Buffer, ...pieces: Buffer[]): Buffer {
+  for (const p of pieces) {
+    if (p.length >= TAIL_BYTES) tail = Buffer.from(p.subarray(p.length - TAIL_BYTES));
+    else if (p.length > 0) {
+      const t = Buffer.concat([tail, p]);
+      tail = t.length > TAIL_BYTES ? t.subarray(t.length - TAIL_BYTES) : t;
+    }
+  }
+  return tail;
+}
+
+/**
+ * The first space-separated token, if it is a valid tag. Invalid tags give null:
+ * echoing control characters or parentheses back in a response would be worse.
+ */
+function extractTag(line: Buffer, complete: boolean): string | null {
+  const sp = line.indexOf(0x20);
+  const end = sp === -1 ? (complete ? line.length : -1) : sp;
+  if (end <= 0) return null;
+  const tag = line.toString('latin1', 0, end);
+  return isValidTag(tag) ? tag : null;
+}
+
+// ---------------------------------------------------------------------------
+// Layer 2: tokens
+// ---------------------------------------------------------------------------
+
+export type Token =
+  /** Atoms include NIL, numbers, flags (\Seen, \*), sequence sets, wildcards and FETCH items like BODY[1]<0.10>. */
+  | { type: 'atom'; value: string }
+  /** A quoted string (unescaped) or a literal. */
+  | { type: 'string'; value: Buffer; literal: boolean }
+  | { type: 'list'; items: Token[] };
+
+export interface ParsedCommand {
+  tag: string;
+  /** Upper-cased. `UID FETCH` is name UID with first arg atom FETCH. */
+  name: string;
+  args: Token[];
+}
+
+export class ParseError extends Error {
+  constructor(
+    readonly tag: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParseError';
+  }
+}
+
+/** RFC 3501 `tag`: ASTRING-CHAR except '+'. */
+function isTagChar(c: number): boolean {
+  if (c <= 0x20 || c >= 0x7f) return false;
+  // atom-specials (minus ']', which ASTRING-CHAR allows) plus '+'
+  return !(c === 0x28 || c === 0x29 || c === 0x7b || c === 0x25 || c === 0x2a || c === 0x22 || c === 0x5c || c === 0x2b);
+}
+
+function isValidTag(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isTagChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+function isCtl(c: number): boolean {
+  return c < 0x20 || c === 0x7f;
+}
+
+/** Lenient atom char: anything but SP ( ) { " and CTLs ('*', '%', '\', '[' and ']' are fine). */
+function isAtomChar(c: number): boolean {
+  return !(c === 0x20 || c === 0x28 || c === 0x29 || c === 0x7b || c === 0x22 || isCtl(c));
+}
+
+const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Where the tokenizer is, relative to the last thing it read. */
+type State =
+  | 'sep' //   after a token: expect SP, ')' or the end
+  | 'space' // after SP: expect a token (or a tolerated trailing space at the very end)
+  | 'open'; // after '(': expect a token or ')'
+
+type Peek = { kind: 'char'; c: number } | { kind: 'literal'; data: Buffer } | { kind: 'end' };
+
+class Tokenizer {
+  private pi = 0; // index into parts
+  private pos = 0; // offset in the current text part
+  tag: string | null = null;
+
+  constructor(private readonly parts: CommandPart[]) {}
+
+  fail(message: string): never {
+    throw new ParseError(this.tag, message);
+  }
+
+  /** Current text part, or null when positioned at a literal / the end. */
+  private text(): string | null {
+    while (this.pi < this.parts.length) {
+      const p = this.parts[this.pi]!;
+      if (p.kind === 'literal') return null;
+      if (this.pos < p.text.length) return p.text;
+      this.pi++;
+      this.pos = 0;
+    }
+    return null;
+  }
+
+  peek(): Peek {
+    const t = this.text();
+    if (t !== null) return { kind: 'char', c: t.charCodeAt(this.pos) };
+    const p = this.parts[this.pi];
+    return p && p.kind === 'literal' ? { kind: 'literal', data: p.data } : { kind: 'end' };
+  }
+
+  advance(): void {
+    if (this.text() !== null) this.pos++;
+    else if (this.pi < this.parts.length) {
+      this.pi++;
+      this.pos = 0;
+    }
+  }
+
+  /** Characters up to SP or the end of the current text part. */
+  readWord(): string {
+    const t = this.text();
+    if (t === null) return '';
+    const sp = t.indexOf(' ', this.pos);
+    const end = sp === -1 ? t.length : sp;
+    const word = t.slice(this.pos, end);
+    this.pos = end;
+    return word;
+  }
+
+  /** An atom, with the bracket rule: `[` … `]` swallows spaces, parens and quoted strings. */
+  readAtom(): string {
+    const t = this.text()!;
+    const start = this.pos;
+    let i = this.pos;
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      if (c === 0x5b /* [ */) {
+        i = this.skipBracket(t, i + 1);
+      } else if (isAtomChar(c)) {
+        i++;
+      } else {
+        break;
+      }
+    }
+    this.pos = i;
+    return t.slice(start, i);
+  }
+
+  /** From just after '[' to just after its ']'. */
+  private skipBracket(t: string, i: number): number {
+    for (;;) {
+      if (i >= t.length) {
+        const next = this.parts[this.pi + 1];
+        this.fail(next?.kind === 'literal' ? 'Literal not allowed inside [...]' : 'Missing "]"');
+      }
+      const c = t.charCodeAt(i);
+      if (c === 0x5d /* ] */) return i + 1;
+      if (c === 0x5b) this.fail('Nested "[" not allowed');
+      if (c === 0x22 /* " */) {
+        i = this.scanQuoted(t, i).end; // kept verbatim, but must be well-formed
+      } else if (isCtl(c)) {
+        this.fail('Invalid character inside [...]');
+      } else {
+        i++;
+      }
+    }
+  }
+
+  readQuoted(): Buffer {
+    const t = this.text()!;
+    const { value, end } = this.scanQuoted(t, this.pos);
+    this.pos = end;
+    return Buffer.from(value, 'utf8');
+  }
+
+  /** `t[i]` is the opening quote. Returns the unescaped value and the offset after the closing quote. */
+  private scanQuoted(t: string, i: number): { value: string; end: number } {
+    let value = '';
+    let runStart = i + 1;
+    for (let j = i + 1; j < t.length; j++) {
+      const c = t.charCodeAt(j);
+      if (c === 0x22) return { value: value + t.slice(runStart, j), end: j + 1 };
+      if (c === 0x5c /* \ */) {
+        const n = t.charCodeAt(j + 1);
+        if (n !== 0x22 && n !== 0x5c) this.fail('Invalid escape in quoted string (only \\" and \\\\ allowed)');
+        value += t.slice(runStart, j);
+        runStart = j + 1; // keep the escaped char, drop the backslash
+        j++;
+      } else if (c === 0 || c === CR || c === LF) {
+        this.fail('NUL, CR and LF are not allowed in a quoted string');
+      }
+    }
+    return this.fail('Unterminated quoted string');
+  }
+}
+
+/**
+ * Tokenize one framed command. Throws ParseError; its `tag` is null when the
+ * tag itself was missing or invalid (answer with `* BAD`).
+ */
+export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
+  const tk: Tokenizer = new Tokenizer(cmd.parts); // explicit type: lets `never`-returning tk.fail() narrow
+
+  // tag SP name
+  const first = tk.peek();
+  if (first.kind !== 'char') throw new ParseError(null, first.kind === 'end' ? 'Empty command' : 'Missing tag');
+  if (first.c === 0x20) throw new ParseError(null, 'Missing tag');
+  const tag = tk.readWord();
+  if (!isValidTag(tag)) throw new ParseError(null, 'Invalid characters in tag');
+  tk.tag = tag;
+  const afterTag = tk.peek();
+  if (afterTag.kind === 'end') tk.fail('Missing command name');
+  if (afterTag.kind !== 'char' || afterTag.c !== 0x20) tk.fail('Missing space after tag');
+  tk.advance();
+  const nameStart = tk.peek();
+  if (nameStart.kind === 'end') tk.fail('Missing command name');
+  if (nameStart.kind === 'char' && nameStart.c === 0x20) tk.fail('Unexpected extra space after tag');
+  if (nameStart.kind !== 'char') tk.fail('Command name must be an atom');
+  const name = tk.readWord();
+  if (!COMMAND_NAME.test(name)) tk.fail('Invalid command name');
+
+  // Arguments: an explicit stack instead of recursion, so depth is just stack.length - 1.
+  const args: Token[] = [];
+  const stack: Token[][] = [args];
+  let state: State = 'sep';
+  const top = (): Token[] => stack[stack.length - 1]!;
+
+  for (;;) {
+    const p = tk.peek();
+
+    if (p.kind === 'end') {
+      if (stack.length > 1) tk.fail('Missing ")"');
+      // 'space' here is a trailing space before CRLF: tolerated.
+      break;
+    }
+
+    if (state === 'sep') {
+      if (p.kind === 'literal') tk.fail('Missing space before literal');
+      if (p.c === 0x20) {
+        tk.advance();
+        state = 'space';
+      } else if (p.c === 0x29 /* ) */) {
+        closeList();
+      } else if (isCtl(p.c)) {
+        tk.fail(`Invalid control character 0x${p.c.toString(16).padStart(2, '0')}`);
+      } else {
+        tk.fail(`Missing space between arguments (unexpected "${String.fromCharCode(p.c)}")`);
+      }
+      continue;
+    }
+
+    // state is 'space' or 'open': a token may start here.
+    if (p.kind === 'literal') {
+      tk.advance();
+      top().push({ type: 'string', value: p.data, literal: true });
+      state = 'sep';
+      continue;
+    }
+    const c = p.c;
+    if (c === 0x20) {
+      tk.fail('Unexpected extra space');
+    } else if (c === 0x28 /* ( */) {
+      if (stack.length > maxDepth) tk.fail(`Lists nested more than ${maxDepth} deep`);
+      tk.advance();
+      const items: Token[] = [];
+      top().push({ type: 'list', items });
+      stack.push(items);
+      state = 'open';
+    } else if (c === 0x29 /* ) */) {
+      if (state === 'space') tk.fail('Unexpected space before ")"');
+      closeList(); // empty list
+    } else if (c === 0x22 /* " */) {
+      top().push({ type: 'string', value: tk.readQuoted(), literal: false });
+      state = 'sep';
+    } else if (c === 0x7b /* { */) {
+      tk.fail('Invalid literal (a literal marker must end the line)');
+    } else if (isCtl(c)) {
+      tk.fail(`Invalid control character 0x${c.toString(16).padStart(2, '0')}`);
+    } else {
+      top().push({ type: 'atom', value: tk.readAtom() });
+      state = 'sep';
+    }
+  }
+
+  return { tag, name: name.toUpperCase(), args };
+
+  function closeList(): void {
+    if (stack.length === 1) tk.fail('Unexpected ")"');
+    tk.advance();
+    stack.pop();
+    state = 'sep';
+  }
+}
+
+/** Atom or string as a JS string (strings decoded as UTF-8); lists give null. */
+export function tokenToString(t: Token): string | null {
+  if (t.type === 'atom') return t.value;
+  if (t.type === 'string') return t.value.toString('utf8');
+  return null;
+}
+
+/** True when `t` is an atom equal to `value`, ignoring case. */
+export function isAtom(t: Token | undefined, value: string): boolean {
+  return t !== undefined && t.type === 'atom' && t.value.toUpperCase() === value.toUpperCase();
+}

@@ -1,0 +1,69 @@
+// Message content for FETCH: the CRLF form, its MIME structure, and byte
+// ranges of it. Small messages are kept whole in a bounded cache; big ones
+// are parsed once for structure and then served as streamed ranges.
+import type { Mailbox, MessageMeta } from './mailbox.js';
+import { crlfRange, readCrlf } from './crlf.js';
+import { parseMime, type MimePart } from './mime.js';
+
+export interface LoadedMessage {
+  root: MimePart;
+  vsize: number;
+  /** The whole CRLF form, when small enough to keep. */
+  data: Buffer | null;
+}
+
+const KEEP_WHOLE = 256 * 1024;
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+/** A process-wide LRU keyed by file path (a flag change renames the file, which is fine: content is immutable). */
+class ContentCache {
+  private readonly map = new Map<string, { msg: LoadedMessage; cost: number }>();
+  private bytes = 0;
+
+  get(key: string): LoadedMessage | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit.msg;
+  }
+
+  set(key: string, msg: LoadedMessage): void {
+    const cost = (msg.data?.length ?? 0) + 2048;
+    this.map.set(key, { msg, cost });
+    this.bytes += cost;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= CACHE_BYTES) break;
+      this.map.delete(k);
+      this.bytes -= v.cost;
+    }
+  }
+}
+
+const cache = new ContentCache();
+
+export async function loadMessage(mailbox: Mailbox, meta: MessageMeta): Promise<LoadedMessage> {
+  const key = `${mailbox.maildir.root}\0${meta.basename}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const data = await mailbox.withFile(meta, readCrlf);
+  const msg: LoadedMessage = { root: parseMime(data), vsize: data.length, data: data.length <= KEEP_WHOLE ? data : null };
+  meta.vsize ??= data.length;
+  cache.set(key, msg);
+  return msg;
+}
+
+/** Bytes [start, end) of the message's CRLF form, from memory or streamed from the file. */
+export function messageRange(mailbox: Mailbox, meta: MessageMeta, msg: LoadedMessage | null, start: number, end: number): AsyncIterable<Buffer> {
+  if (msg?.data) {
+    const slice = msg.data.subarray(start, end);
+    return (async function* () {
+      yield slice;
+    })();
+  }
+  return (async function* () {
+    // The path is resolved when streaming starts, so a rename in between is followed.
+    const file = await mailbox.withFile(meta, async (f) => f);
+    yield* crlfRange(file, start, end);
+  })();
+}

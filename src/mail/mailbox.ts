@@ -1,0 +1,434 @@
+// The live, shared state of one Maildir folder: its messages by UID, and the
+// session views listening to it. Disk changes (ours, Postfix's, anyone's)
+// come in through the watcher and go out to every view.
+import { promises as fs } from 'node:fs';
+import type { Logger } from 'pino';
+import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile } from './maildir.js';
+import { Uidlist, type UidRecord } from './uidlist.js';
+import { KeywordTable } from './keywords.js';
+import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
+import { crlfSizeOfFile } from './crlf.js';
+import { Mutex } from './mutex.js';
+import { FolderWatcher, type FolderEvent } from './watcher.js';
+import { MailboxView } from './view.js';
+
+export interface MessageMeta {
+  readonly uid: number;
+  readonly basename: string;
+  sub: Sub;
+  filename: string;
+  /** Maildir info letters, sorted (system flags upper-case, keywords a–z). */
+  info: string;
+  /** CRLF size, once known. */
+  vsize: number | null;
+  /** INTERNALDATE: the file's mtime, once stat'ed. */
+  mtimeMs: number | null;
+}
+
+export type FlagMode = 'add' | 'remove' | 'replace';
+
+/** Messages at most this many found at once get their size computed immediately. */
+const EAGER_SIZE_LIMIT = 200;
+
+export class Mailbox {
+  readonly maildir: Maildir;
+  readonly uidlist: Uidlist;
+  readonly keywords: KeywordTable;
+  uidValidity = 0;
+  uidNext = 1;
+  private readonly messages: MessageMeta[] = []; // ascending UID
+  private readonly byUidMap = new Map<number, MessageMeta>();
+  private readonly byBasename = new Map<string, MessageMeta>();
+  private readonly views = new Set<MailboxView>();
+  private readonly mutex = new Mutex();
+  private watcher: FolderWatcher | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private lastScanStamp = '';
+  private expungedSinceRewrite = 0;
+  private opened: Promise<void> | null = null;
+
+  constructor(
+    readonly name: string,
+    root: string,
+    private readonly log: Logger,
+    private readonly rescanMs: number,
+  ) {
+    this.maildir = new Maildir(root);
+    this.uidlist = new Uidlist(root);
+    this.keywords = new KeywordTable(root);
+  }
+
+  // --- lifecycle ---
+
+  /** Reads the folder once; later calls wait for the same read. */
+  load(): Promise<void> {
+    this.opened ??= this.mutex.run(async () => {
+      await this.keywords.load();
+      await this.fullSync();
+    });
+    return this.opened;
+  }
+
+  /** Attaches a session view; the first one starts the watcher. Read-write views claim new/ messages as \Recent. */
+  async attach(readOnly: boolean): Promise<MailboxView> {
+    await this.load();
+    return this.mutex.run(async () => {
+      if (!this.watcher) this.startWatching();
+      await this.fullSyncIfChanged();
+      const view = new MailboxView(this, readOnly);
+      const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
+      view.init(this.messages.map((m) => m.uid), inNew);
+      this.views.add(view);
+      if (!readOnly && inNew.length) await this.claimNew(inNew);
+      return view;
+    });
+  }
+
+  detach(view: MailboxView): void {
+    this.views.delete(view);
+    view.onChange = null;
+    if (this.views.size === 0) this.stopWatching();
+  }
+
+  get viewCount(): number {
+    return this.views.size;
+  }
+
+  close(): void {
+    this.stopWatching();
+  }
+
+  private startWatching(): void {
+    this.watcher = new FolderWatcher(this.maildir, (events) => {
+      this.mutex.run(() => this.applyEvents(events)).catch((err) => this.log.error({ err }, 'applying folder events failed'));
+    }, (err) => {
+      this.log.warn({ err }, 'folder watch failed; rescanning');
+      this.requestFullSync();
+    });
+    // The safety net for events the kernel dropped (inotify overflow, NFS): cheap when nothing changed.
+    this.rescanTimer = setInterval(() => this.requestFullSync(true), this.rescanMs);
+    this.rescanTimer.unref();
+  }
+
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = null;
+  }
+
+  /** Brings the state up to date with the disk if anything changed there (STATUS on an unwatched folder). */
+  refresh(): Promise<void> {
+    return this.mutex.run(() => this.fullSyncIfChanged());
+  }
+
+  private requestFullSync(onlyIfChanged = false): void {
+    this.mutex
+      .run(() => (onlyIfChanged ? this.fullSyncIfChanged() : this.fullSync()))
+      .catch((err) => this.log.error({ err }, 'mailbox rescan failed'));
+  }
+
+  // --- queries ---
+
+  byUid(uid: number): MessageMeta | undefined {
+    return this.byUidMap.get(uid);
+  }
+
+  get count(): number {
+    return this.messages.length;
+  }
+
+  get all(): readonly MessageMeta[] {
+    return this.messages;
+  }
+
+  get recentCount(): number {
+    return this.messages.reduce((n, m) => n + (m.sub === 'new' ? 1 : 0), 0);
+  }
+
+  /** IMAP flags of a message, without \Recent (that belongs to a view). */
+  flagsOf(meta: MessageMeta): string[] {
+    const out: string[] = [];
+    for (const letter of meta.info) {
+      if (isKeywordLetter(letter)) {
+        const name = this.keywords.nameOf(letter);
+        if (name) out.push(name);
+      } else {
+        const flag = systemFlag(letter);
+        if (flag) out.push(flag);
+      }
+    }
+    return out;
+  }
+
+  pathOf(meta: MessageMeta): string {
+    return this.maildir.file(meta.sub, meta.filename);
+  }
+
+  /**
+   * Runs `fn` on the message's current path. If the file was renamed under us
+   * (another client changed flags), the folder is resynced and `fn` retried.
+   */
+  async withFile<T>(meta: MessageMeta, fn: (file: string) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.pathOf(meta));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.mutex.run(() => this.fullSync());
+      if (!this.byUidMap.has(meta.uid)) throw new MessageGoneError(meta.uid);
+      return fn(this.pathOf(meta));
+    }
+  }
+
+  async vsizeOf(meta: MessageMeta): Promise<number> {
+    if (meta.vsize === null) meta.vsize = await this.withFile(meta, crlfSizeOfFile);
+    return meta.vsize;
+  }
+
+  async internalDate(meta: MessageMeta): Promise<Date> {
+    if (meta.mtimeMs === null) meta.mtimeMs = (await this.withFile(meta, (f) => fs.stat(f))).mtimeMs;
+    return new Date(meta.mtimeMs);
+  }
+
+  // --- changes made by sessions ---
+
+  /**
+   * Changes flags on messages; returns those whose flags changed. Every view
+   * but `origin` hears of each change (the origin answers its own STORE).
+   */
+  setFlags(metas: MessageMeta[], mode: FlagMode, flags: string[], origin: MailboxView | null): Promise<MessageMeta[]> {
+    return this.mutex.run(async () => {
+      const sys = new Set<string>();
+      const keywordNames: string[] = [];
+      for (const f of flags) {
+        const l = systemLetter(f);
+        if (l) sys.add(l);
+        else if (f !== '\\Recent') keywordNames.push(f);
+      }
+      const kwLetters = (await this.keywords.lettersFor(keywordNames)).filter((l): l is string => l !== null);
+      const letters = new Set([...sys, ...kwLetters]);
+      const changed: MessageMeta[] = [];
+      for (const meta of metas) {
+        if (!this.byUidMap.has(meta.uid)) continue;
+        const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)); // e.g. P: no IMAP flag, never dropped
+        let next: string;
+        if (mode === 'add') next = meta.info + [...letters].join('');
+        else if (mode === 'remove') next = [...meta.info].filter((l) => !letters.has(l)).join('');
+        else next = kept.join('') + [...letters].join('');
+        next = sortLetters(next);
+        if (next === meta.info && meta.sub === 'cur') continue;
+        if (await this.renameTo(meta, 'cur', next)) {
+          if (meta.info !== next) changed.push(meta);
+          meta.info = next;
+        }
+      }
+      for (const meta of changed) for (const v of this.views) if (v !== origin) v.onFlags(meta);
+      return changed;
+    });
+  }
+
+  /** Removes messages carrying \Deleted (only those in `uids`, if given). Every view is told. */
+  expunge(uids: Set<number> | null): Promise<MessageMeta[]> {
+    return this.mutex.run(async () => {
+      const doomed = this.messages.filter((m) => m.info.includes('T') && (!uids || uids.has(m.uid)));
+      for (const m of doomed) await this.maildir.remove(m);
+      this.forget(doomed);
+      return doomed;
+    });
+  }
+
+  /** Moves a message file to `sub` with `info`; updates the meta first so our own watcher event is a no-op. */
+  private async renameTo(meta: MessageMeta, sub: Sub, info: string): Promise<boolean> {
+    const from: ScannedFile = { sub: meta.sub, filename: meta.filename };
+    const to: ScannedFile = { sub, filename: curName(meta.basename, info) };
+    if (from.sub === to.sub && from.filename === to.filename) return true;
+    meta.sub = to.sub;
+    meta.filename = to.filename;
+    if (await this.maildir.move(from, to)) return true;
+    // Someone moved it first: find where it is now and try once more.
+    meta.sub = from.sub;
+    meta.filename = from.filename;
+    await this.fullSync();
+    if (!this.byUidMap.has(meta.uid)) return false;
+    const again: ScannedFile = { sub: meta.sub, filename: meta.filename };
+    meta.sub = to.sub;
+    meta.filename = to.filename;
+    return this.maildir.move(again, to);
+  }
+
+  /** Called with the mutex held: moves messages claimed as \Recent from new/ to cur/. */
+  private async claimNew(uids: number[]): Promise<void> {
+    for (const uid of uids) {
+      const meta = this.byUidMap.get(uid);
+      if (meta && meta.sub === 'new') await this.renameTo(meta, 'cur', meta.info);
+    }
+  }
+
+  // --- reconciling with the disk ---
+
+  private async fullSyncIfChanged(): Promise<void> {
+    if ((await this.maildir.dirStamp()) !== this.lastScanStamp) await this.fullSync();
+  }
+
+  /** Reads new/ and cur/ and reconciles everything. Called with the mutex held. */
+  private async fullSync(): Promise<void> {
+    const stamp = await this.maildir.dirStamp();
+    const files = await this.maildir.scan();
+    const found = new Map<string, ScannedFile>();
+    for (const f of files) {
+      const { basename } = parseName(f.filename);
+      const prev = found.get(basename);
+      if (!prev || (prev.sub === 'new' && f.sub === 'cur')) found.set(basename, f); // mid-move by someone: cur/ wins
+    }
+    const vanished: MessageMeta[] = [];
+    for (const meta of this.messages) {
+      const f = found.get(meta.basename);
+      if (!f) vanished.push(meta);
+      else {
+        this.relocate(meta, f);
+        found.delete(meta.basename);
+      }
+    }
+    this.forget(vanished);
+    await this.addNew([...found.values()]);
+    this.lastScanStamp = stamp;
+    if (this.expungedSinceRewrite > 0 && this.views.size === 0) await this.compactUidlist();
+  }
+
+  /** Updates a known message seen at `f`; tells views if its flags changed. */
+  private relocate(meta: MessageMeta, f: ScannedFile): void {
+    if (meta.sub === f.sub && meta.filename === f.filename) return;
+    const info = parseName(f.filename).info;
+    meta.sub = f.sub;
+    meta.filename = f.filename;
+    if (info !== meta.info) {
+      meta.info = info;
+      for (const v of this.views) v.onFlags(meta);
+    }
+  }
+
+  private forget(metas: MessageMeta[]): void {
+    if (!metas.length) return;
+    const gone = new Set(metas.map((m) => m.uid));
+    for (const m of metas) {
+      this.byUidMap.delete(m.uid);
+      this.byBasename.delete(m.basename);
+    }
+    let w = 0;
+    for (const m of this.messages) if (!gone.has(m.uid)) this.messages[w++] = m;
+    this.messages.length = w;
+    this.expungedSinceRewrite += metas.length;
+    for (const v of this.views) v.onExpunged(metas);
+  }
+
+  /** Gives files not seen before their UIDs (from the uidlist, or new ones) and announces them. */
+  private async addNew(files: ScannedFile[]): Promise<void> {
+    if (!files.length) {
+      const state = await this.uidlist.read();
+      if (state) this.setHeader(state.uidValidity, state.nextUid);
+      return;
+    }
+    // Arrival order: Maildir names start with the delivery time in seconds.
+    const entries = files
+      .map((f) => ({ f, name: parseName(f.filename) }))
+      .sort((a, b) => a.name.basename.localeCompare(b.name.basename, 'en', { numeric: true }));
+    const eager = entries.length <= EAGER_SIZE_LIMIT;
+    const sized = await Promise.all(
+      entries.map(async (e) => {
+        const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
+        let vsize = e.name.vsize ?? listed;
+        if (vsize === null && eager) vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename)).catch(() => null);
+        return { ...e, vsize };
+      }),
+    );
+    const { state, records } = await this.uidlist.assign(sized.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
+    this.setHeader(state.uidValidity, state.nextUid);
+    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize));
+    added.sort((a, b) => a.uid - b.uid);
+    for (const v of this.views) v.onAdded(added);
+    // The first read-write session owns \Recent on new arrivals and moves them to cur/.
+    const owner = [...this.views].find((v) => !v.readOnly);
+    const fresh = added.filter((m) => m.sub === 'new').map((m) => m.uid);
+    if (owner && fresh.length) {
+      owner.claimRecent(fresh);
+      await this.claimNew(fresh);
+    }
+  }
+
+  private setHeader(uidValidity: number, nextUid: number): void {
+    this.uidValidity = uidValidity;
+    this.uidNext = Math.max(this.uidNext, nextUid);
+  }
+
+  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null): MessageMeta {
+    const meta: MessageMeta = {
+      uid: rec.uid,
+      basename: rec.basename,
+      sub: f.sub,
+      filename: f.filename,
+      info: parseName(f.filename).info,
+      vsize: vsize ?? rec.vsize,
+      mtimeMs: null,
+    };
+    const last = this.messages[this.messages.length - 1];
+    if (!last || last.uid < meta.uid) this.messages.push(meta);
+    else {
+      // A file the uidlist already knew reappeared below the highest UID: keep UID order.
+      const at = this.messages.findIndex((m) => m.uid > meta.uid);
+      this.messages.splice(at, 0, meta);
+      this.log.warn({ uid: meta.uid, file: f.filename }, 'message reappeared below the highest UID');
+    }
+    this.byUidMap.set(meta.uid, meta);
+    this.byBasename.set(meta.basename, meta);
+    return meta;
+  }
+
+  /**
+   * The fast path: file events for single names, handled without reading the
+   * whole directory. A file that vanished without a matching new name (an
+   * expunge by someone else, or a lost event) triggers a full resync.
+   */
+  private async applyEvents(events: FolderEvent[]): Promise<void> {
+    const fresh: ScannedFile[] = [];
+    const suspects: Array<{ meta: MessageMeta; filename: string }> = [];
+    for (const ev of events) {
+      const { basename } = parseName(ev.filename);
+      const meta = this.byBasename.get(basename);
+      const present = await fileExists(this.maildir.file(ev.sub, ev.filename));
+      if (meta) {
+        if (meta.sub === ev.sub && meta.filename === ev.filename) {
+          if (!present) suspects.push({ meta, filename: ev.filename });
+        } else if (present) {
+          this.relocate(meta, ev);
+        }
+      } else if (present && !fresh.some((f) => f.filename === ev.filename)) {
+        fresh.push(ev);
+      }
+    }
+    if (fresh.length) await this.addNew(fresh);
+    if (suspects.some((s) => s.meta.filename === s.filename && this.byUidMap.has(s.meta.uid))) await this.fullSync();
+  }
+
+  /** Drops uidlist records of expunged messages (only while no session has the folder open). */
+  private async compactUidlist(): Promise<void> {
+    const keep = new Map<string, number | null>();
+    for (const m of this.messages) keep.set(m.basename, m.vsize);
+    await this.uidlist.rewrite(keep);
+    this.expungedSinceRewrite = 0;
+  }
+}
+
+export class MessageGoneError extends Error {
+  constructor(readonly uid: number) {
+    super(`message ${uid} was expunged`);
+  }
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

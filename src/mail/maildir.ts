@@ -1,0 +1,115 @@
+// One Maildir folder on disk: file names, scanning, and the file operations
+// that carry IMAP state (new/ → cur/, flag letters in the name, unlink).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export type Sub = 'new' | 'cur';
+
+export interface ParsedName {
+  /** The stable part of the name: everything before ":2," (the uidlist key). */
+  basename: string;
+  /** Flag letters after ":2,", sorted; '' when there are none or no info part. */
+  info: string;
+  /** CRLF size from a ",W=" field in the name, if the writer put one there. */
+  vsize: number | null;
+  /** Physical size from ",S=", if present. */
+  size: number | null;
+}
+
+const INFO_SEP = ':2,';
+
+export function parseName(filename: string): ParsedName {
+  const at = filename.indexOf(INFO_SEP);
+  const basename = at < 0 ? filename : filename.slice(0, at);
+  const info = at < 0 ? '' : sortLetters(filename.slice(at + INFO_SEP.length));
+  const w = /,W=(\d+)/.exec(basename);
+  const s = /,S=(\d+)/.exec(basename);
+  return { basename, info, vsize: w ? Number(w[1]) : null, size: s ? Number(s[1]) : null };
+}
+
+export function sortLetters(letters: string): string {
+  return [...new Set(letters)].sort().join('');
+}
+
+/** The file name in cur/ for a basename and its flag letters. */
+export function curName(basename: string, info: string): string {
+  return basename + INFO_SEP + sortLetters(info);
+}
+
+/** File names that are never messages (dot files, Dovecot temp names). */
+function isMessageName(name: string): boolean {
+  return name.length > 0 && name[0] !== '.';
+}
+
+export interface ScannedFile {
+  sub: Sub;
+  filename: string;
+}
+
+export class Maildir {
+  constructor(readonly root: string) {}
+
+  dir(sub: Sub | 'tmp'): string {
+    return path.join(this.root, sub);
+  }
+
+  file(sub: Sub | 'tmp', filename: string): string {
+    return path.join(this.root, sub, filename);
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      return (await fs.stat(this.dir('cur'))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Creates tmp/, new/ and cur/ if missing (mode 0700, as Postfix does). */
+  async ensure(): Promise<void> {
+    for (const sub of ['tmp', 'new', 'cur'] as const) await fs.mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
+  }
+
+  /** All message files in new/ then cur/. A missing directory counts as empty. */
+  async scan(): Promise<ScannedFile[]> {
+    const out: ScannedFile[] = [];
+    for (const sub of ['new', 'cur'] as const) {
+      let names: string[];
+      try {
+        names = await fs.readdir(this.dir(sub));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      for (const filename of names) if (isMessageName(filename)) out.push({ sub, filename });
+    }
+    return out;
+  }
+
+  /** Modification stamps of new/ and cur/: unchanged stamps mean no entry was added, removed or renamed. */
+  async dirStamp(): Promise<string> {
+    const parts: string[] = [];
+    for (const sub of ['new', 'cur'] as const) {
+      const st = await fs.stat(this.dir(sub), { bigint: true }).catch(() => null);
+      parts.push(st ? `${st.ino}:${st.mtimeNs}:${st.ctimeNs}` : '-');
+    }
+    return parts.join('/');
+  }
+
+  /** Renames a message file; false if the source vanished (someone else moved or deleted it). */
+  async move(from: ScannedFile, to: ScannedFile): Promise<boolean> {
+    try {
+      await fs.rename(this.file(from.sub, from.filename), this.file(to.sub, to.filename));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async remove(f: ScannedFile): Promise<void> {
+    await fs.unlink(this.file(f.sub, f.filename)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+}

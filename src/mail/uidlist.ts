@@ -1,0 +1,219 @@
+// dovecot-uidlist, version 3: the persisted UID ↔ file-name map that Dovecot
+// and we share, so either server can take over a Maildir with every UID intact.
+//
+//   3 V<uidvalidity> N<nextuid> G<guid hex>
+//   <uid> [<ext fields: W<vsize> …>] :<basename>
+//
+// New records are appended under the dotlock; a rewrite goes to a temp file
+// renamed over the old one. N may be stale after appends, so a reader uses
+// max(N, last uid + 1).
+import { promises as fs } from 'node:fs';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { withDotlock } from './dotlock.js';
+import { Mutex } from './mutex.js';
+
+export interface UidRecord {
+  uid: number;
+  basename: string;
+  /** Ext fields other than W, kept verbatim so a rewrite loses nothing Dovecot wrote. */
+  ext: string[];
+  /** CRLF size (Dovecot's virtual size, the W field), if known. */
+  vsize: number | null;
+}
+
+export interface UidlistState {
+  uidValidity: number;
+  nextUid: number;
+  guid: string;
+  records: UidRecord[];
+}
+
+const LOCK = { staleMs: 120_000, timeoutMs: 30_000 };
+
+export function parseUidlist(text: string): UidlistState | null {
+  const lines = text.split('\n');
+  const header = lines[0]?.trim().split(' ') ?? [];
+  if (header[0] !== '3') return null; // v1/v2 files predate Dovecot 1.0: start afresh
+  let uidValidity = 0;
+  let nextUid = 1;
+  let guid = '';
+  for (const field of header.slice(1)) {
+    const value = field.slice(1);
+    if (field[0] === 'V') uidValidity = Number(value);
+    else if (field[0] === 'N') nextUid = Number(value);
+    else if (field[0] === 'G') guid = value;
+  }
+  if (!Number.isSafeInteger(uidValidity) || uidValidity <= 0) return null;
+  const records: UidRecord[] = [];
+  let lastUid = 0;
+  // The last line may be torn by a crash mid-append: a line is kept only if complete.
+  // With a trailing newline the last element is '', otherwise it is the torn line.
+  for (let i = 1; i < lines.length - 1; i++) {
+    const rec = parseRecord(lines[i]);
+    if (rec && rec.uid > lastUid) {
+      records.push(rec);
+      lastUid = rec.uid;
+    }
+  }
+  return { uidValidity, nextUid: Math.max(nextUid || 1, lastUid + 1), guid, records };
+}
+
+function parseRecord(line: string): UidRecord | null {
+  const colon = line.indexOf(' :');
+  if (colon < 0) return null;
+  const fields = line.slice(0, colon).split(' ');
+  const uid = Number(fields[0]);
+  const basename = line.slice(colon + 2);
+  if (!Number.isSafeInteger(uid) || uid <= 0 || basename === '') return null;
+  let vsize: number | null = null;
+  const ext: string[] = [];
+  for (const f of fields.slice(1)) {
+    if (f === '') continue;
+    if (f[0] === 'W' && /^W\d+$/.test(f)) vsize = Number(f.slice(1));
+    else ext.push(f);
+  }
+  return { uid, basename, ext, vsize };
+}
+
+export function formatRecord(r: UidRecord): string {
+  const fields = [String(r.uid)];
+  if (r.vsize !== null) fields.push('W' + r.vsize);
+  fields.push(...r.ext);
+  return fields.join(' ') + ' :' + r.basename + '\n';
+}
+
+function formatHeader(s: UidlistState): string {
+  return `3 V${s.uidValidity} N${s.nextUid} G${s.guid}\n`;
+}
+
+/**
+ * One mailbox's uidlist. Every operation re-reads the file when it changed on
+ * disk, so a Dovecot writing beside us never makes us reuse a UID.
+ */
+export class Uidlist {
+  readonly file: string;
+  private state: UidlistState | null = null;
+  private byName = new Map<string, UidRecord>();
+  private stamp = ''; // ino:size:mtime of the file as last read or written by us
+  private readonly mutex = new Mutex();
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'dovecot-uidlist');
+  }
+
+  private async statStamp(): Promise<string> {
+    try {
+      const st = await fs.stat(this.file, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /** Reads the file if it changed since we last saw it; returns the current state (null if none yet). */
+  private async refresh(): Promise<UidlistState | null> {
+    const stamp = await this.statStamp();
+    if (stamp === this.stamp && this.state) return this.state;
+    let text: string | null = null;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const parsed = text === null ? null : parseUidlist(text);
+    // UIDs only grow: never let a re-read move nextUid backwards.
+    if (parsed && this.state && parsed.uidValidity === this.state.uidValidity) {
+      parsed.nextUid = Math.max(parsed.nextUid, this.state.nextUid);
+    }
+    this.setState(parsed);
+    this.stamp = stamp;
+    return parsed;
+  }
+
+  private setState(state: UidlistState | null): void {
+    this.state = state;
+    this.byName = new Map(state ? state.records.map((r) => [r.basename, r]) : []);
+  }
+
+  /** The current state, read from disk if it changed. */
+  read(): Promise<UidlistState | null> {
+    return this.mutex.run(() => this.refresh());
+  }
+
+  /** The record for a basename as last read (no I/O). */
+  recordOf(basename: string): UidRecord | undefined {
+    return this.byName.get(basename);
+  }
+
+  /**
+   * Returns the record of each entry, giving each basename not yet listed the
+   * next UID in the order given; new records are on disk before this resolves.
+   * Names listed meanwhile by another process keep the UID it gave them.
+   */
+  assign(entries: Array<{ basename: string; vsize: number | null }>): Promise<{ state: UidlistState; records: UidRecord[] }> {
+    return this.mutex.run(() =>
+      withDotlock(this.file, LOCK, async () => {
+        let state = await this.refresh();
+        if (!state) {
+          state = { uidValidity: newUidValidity(), nextUid: 1, guid: crypto.randomBytes(16).toString('hex'), records: [] };
+          await this.writeWhole(state);
+          this.setState(state);
+        }
+        const added: UidRecord[] = [];
+        const records = entries.map((e) => {
+          let rec = this.byName.get(e.basename);
+          if (!rec) {
+            rec = { uid: state.nextUid++, basename: e.basename, ext: [], vsize: e.vsize };
+            this.byName.set(e.basename, rec);
+            added.push(rec);
+          }
+          return rec;
+        });
+        if (added.length) {
+          await fs.appendFile(this.file, added.map(formatRecord).join(''));
+          state.records.push(...added);
+          this.stamp = await this.statStamp();
+        }
+        return { state, records };
+      }),
+    );
+  }
+
+  /**
+   * Rewrites the file keeping only records whose basename is in `keep`
+   * (the messages still on disk), with their known sizes. Atomic: temp + rename.
+   */
+  rewrite(keep: Map<string, number | null>): Promise<void> {
+    return this.mutex.run(() =>
+      withDotlock(this.file, LOCK, async () => {
+        const state = await this.refresh();
+        if (!state) return;
+        state.records = state.records.filter((r) => keep.has(r.basename));
+        for (const r of state.records) r.vsize = keep.get(r.basename) ?? r.vsize;
+        await this.writeWhole(state);
+        this.setState(state);
+      }),
+    );
+  }
+
+  private async writeWhole(state: UidlistState): Promise<void> {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fh = await fs.open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(formatHeader(state) + state.records.map(formatRecord).join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, this.file);
+    this.stamp = await this.statStamp();
+  }
+}
+
+let lastValidity = 0;
+/** Time-based like Dovecot's, and unique within this process. */
+function newUidValidity(): number {
+  lastValidity = Math.max(Math.floor(Date.now() / 1000), lastValidity + 1);
+  return lastValidity;
+}

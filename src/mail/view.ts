@@ -1,0 +1,148 @@
+// One session's view of a mailbox: its own sequence numbers, its \Recent set,
+// and the changes it has not been told about yet. RFC 3501 §7.4.1: EXPUNGE
+// responses wait until the session may receive them; EXISTS may go any time.
+import type { Mailbox, MessageMeta } from './mailbox.js';
+
+export type ViewUpdate =
+  | { kind: 'expunge'; seq: number }
+  | { kind: 'exists'; count: number }
+  | { kind: 'recent'; count: number }
+  | { kind: 'flags'; seq: number; uid: number; flags: string[] };
+
+export class MailboxView {
+  /** Sequence number n ↔ uids[n-1], ascending. */
+  private uids: number[] = [];
+  /** Metadata of messages expunged from the mailbox but still in this view. */
+  private readonly gone = new Map<number, MessageMeta>();
+  private pendingNew: number[] = [];
+  private readonly pendingFlags = new Set<number>();
+  readonly recent = new Set<number>();
+  /** Called whenever an update is queued, so an idling connection can write it at once. */
+  onChange: (() => void) | null = null;
+
+  constructor(
+    readonly mailbox: Mailbox,
+    readonly readOnly: boolean,
+  ) {}
+
+  /** Sets the initial contents at SELECT time. */
+  init(uids: number[], recent: number[]): void {
+    this.uids = uids;
+    for (const u of recent) this.recent.add(u);
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  get uidList(): readonly number[] {
+    return this.uids;
+  }
+
+  /** 1-based sequence number of `uid`, or 0 if the view does not hold it. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.uids[mid];
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  uidAt(seq: number): number | undefined {
+    return this.uids[seq - 1];
+  }
+
+  /** The message behind a uid of this view, even if expunged meanwhile. */
+  meta(uid: number): MessageMeta | undefined {
+    return this.mailbox.byUid(uid) ?? this.gone.get(uid);
+  }
+
+  isExpunged(uid: number): boolean {
+    return this.gone.has(uid);
+  }
+
+  /** IMAP flags of a message as this session sees them (\Recent included). */
+  flagsOf(meta: MessageMeta): string[] {
+    const flags = this.mailbox.flagsOf(meta);
+    if (this.recent.has(meta.uid)) flags.push('\\Recent');
+    return flags;
+  }
+
+  // --- changes from the mailbox ---
+
+  onAdded(metas: MessageMeta[]): void {
+    for (const m of metas) this.pendingNew.push(m.uid);
+    this.changed();
+  }
+
+  claimRecent(uids: number[]): void {
+    for (const u of uids) this.recent.add(u);
+  }
+
+  onExpunged(metas: MessageMeta[]): void {
+    for (const m of metas) {
+      const i = this.pendingNew.indexOf(m.uid);
+      if (i >= 0) {
+        this.pendingNew.splice(i, 1); // never announced: nothing to tell
+        this.recent.delete(m.uid);
+      } else if (this.seqOf(m.uid)) {
+        this.gone.set(m.uid, m);
+      }
+    }
+    this.changed();
+  }
+
+  onFlags(meta: MessageMeta): void {
+    this.pendingFlags.add(meta.uid);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange?.();
+  }
+
+  get hasPending(): boolean {
+    return this.gone.size > 0 || this.pendingNew.length > 0 || this.pendingFlags.size > 0;
+  }
+
+  /**
+   * The updates to send now. Expunges are held back unless `allowExpunge`;
+   * held-back messages keep their sequence numbers meanwhile.
+   */
+  flush(allowExpunge: boolean): ViewUpdate[] {
+    const out: ViewUpdate[] = [];
+    if (allowExpunge && this.gone.size) {
+      for (const uid of [...this.gone.keys()].sort((a, b) => a - b)) {
+        const seq = this.seqOf(uid);
+        if (seq) {
+          this.uids.splice(seq - 1, 1);
+          out.push({ kind: 'expunge', seq });
+        }
+        this.recent.delete(uid);
+        this.pendingFlags.delete(uid);
+      }
+      this.gone.clear();
+    }
+    if (this.pendingNew.length) {
+      this.pendingNew.sort((a, b) => a - b);
+      for (const uid of this.pendingNew) {
+        if (this.uids.length && uid <= this.uids[this.uids.length - 1]) continue; // out of order: cannot be shown without renumbering
+        this.uids.push(uid);
+      }
+      this.pendingNew = [];
+      out.push({ kind: 'exists', count: this.uids.length }, { kind: 'recent', count: this.recent.size });
+    }
+    for (const uid of this.pendingFlags) {
+      const seq = this.seqOf(uid);
+      const meta = this.mailbox.byUid(uid);
+      if (seq && meta && !this.gone.has(uid)) out.push({ kind: 'flags', seq, uid, flags: this.flagsOf(meta) });
+    }
+    this.pendingFlags.clear();
+    return out;
+  }
+}

@@ -1,0 +1,95 @@
+// Listeners, accepting connections, and graceful shutdown.
+import net from 'node:net';
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import { Connection } from './imap/connection.js';
+import type { ImapConfig, ServerContext } from './imap/server-context.js';
+import { UserDb, expandMaildir } from './auth/users.js';
+import type { UserEntry } from './auth/passwd-file.js';
+import { MailStore, MailboxRegistry } from './mail/store.js';
+import { DEFAULT_LIMITS } from './imap/parser.js';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  usersFile: string;
+  maildirTemplate: string;
+  rescanMs: number;
+  maxConnections: number;
+  imap: ImapConfig;
+}
+
+export const DEFAULT_IMAP_CONFIG: ImapConfig = {
+  limits: { ...DEFAULT_LIMITS, maxDepth: 16 },
+  loginTimeoutMs: 60_000,
+  idleTimeoutMs: 30 * 60_000, // RFC 3501 §5.4: at least 30 minutes
+  idleKeepaliveMs: 2 * 60_000,
+  authFailDelayMs: 2_000,
+};
+
+const PRE_AUTH_CAPS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE', 'AUTH=PLAIN'];
+const POST_AUTH_CAPS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE'];
+
+export class ImapServer {
+  readonly users: UserDb;
+  private readonly registry: MailboxRegistry;
+  private readonly connections = new Set<Connection>();
+  private server: net.Server | null = null;
+  private nextId = 1;
+  private readonly idPrefix = crypto.randomBytes(3).toString('hex');
+
+  constructor(
+    readonly opts: ServerOptions,
+    private readonly log: Logger,
+  ) {
+    this.users = new UserDb(opts.usersFile);
+    this.registry = new MailboxRegistry(log, opts.rescanMs);
+  }
+
+  private context(): ServerContext {
+    return {
+      config: this.opts.imap,
+      log: this.log,
+      users: this.users,
+      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.opts.maildirTemplate, user), this.registry),
+      capabilities: (conn) => (conn.state === 'notauth' ? PRE_AUTH_CAPS : POST_AUTH_CAPS),
+      onClose: (conn) => {
+        this.connections.delete(conn);
+        conn.log.debug('disconnect');
+      },
+    };
+  }
+
+  async start(): Promise<net.AddressInfo> {
+    await this.users.load();
+    const ctx = this.context();
+    const server = net.createServer((socket) => {
+      if (this.connections.size >= this.opts.maxConnections) {
+        socket.end('* BYE Too many connections\r\n');
+        return;
+      }
+      const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`);
+      this.connections.add(conn);
+      conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort }, 'connect');
+      conn.greet();
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    return server.address() as net.AddressInfo;
+  }
+
+  /** Says BYE to every client, stops listening and releases the mailboxes. */
+  async stop(reason = 'Server shutting down'): Promise<void> {
+    const closing = this.server ? new Promise<void>((r) => this.server!.close(() => r())) : Promise.resolve();
+    for (const conn of [...this.connections]) conn.bye(reason);
+    this.registry.closeAll();
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
