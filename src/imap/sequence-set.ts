@@ -14,7 +14,8 @@ export function parseSequenceSet(text: string): Range[] {
     if (!m) throw new BadError('Invalid sequence set');
     const a = m[1] === '*' ? Infinity : Number(m[1]);
     const b = m[2] === undefined ? a : m[2] === '*' ? Infinity : Number(m[2]);
-    if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff) throw new BadError('Invalid sequence set: 0 is not a valid number');
+    if (a === 0 || b === 0) throw new BadError('Invalid sequence set: 0 is not a valid number');
+    if ((a !== Infinity && a > 0xffffffff) || (b !== Infinity && b > 0xffffffff)) throw new BadError('Invalid sequence set: number too large');
     ranges.push(a <= b ? [a, b] : [b, a]);
   }
   return ranges;

@@ -1,0 +1,103 @@
+// Starts the real maildir-imapd process (dist/src/cli.js) on 127.0.0.1 with
+// a temp mail tree, for end-to-end tests and benchmarks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
+
+export interface MailTree {
+  dir: string;
+  usersFile: string;
+  /** The Maildir of a user, as the server's template resolves it. */
+  maildir(user: string): string;
+  template: string;
+}
+
+/** A temp tree with users bob/bob-pass and alice/alice-pass and their empty Maildirs. */
+export async function makeMailTree(prefix = 'mimapd-'): Promise<MailTree> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  const usersFile = path.join(dir, 'users');
+  await fs.writeFile(usersFile, 'bob:{PLAIN}bob-pass\nalice:{PLAIN}alice-pass\n');
+  const maildir = (user: string) => path.join(dir, 'mail', user, 'Maildir');
+  for (const u of ['bob', 'alice']) for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(maildir(u), sub), { recursive: true });
+  return { dir, usersFile, maildir, template: path.join(dir, 'mail', '%n', 'Maildir') };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface RunningServer {
+  port: number;
+  proc: ChildProcess;
+  /** Everything the process wrote to stdout (pino JSON lines). */
+  stdout: () => string;
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+export async function startServer(tree: MailTree, extraArgs: string[] = []): Promise<RunningServer> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 10_000);
+    const check = () => {
+      if (err.includes('ready on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stderr!.on('data', check);
+    proc.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited: ${err}`));
+    });
+  });
+  return {
+    port,
+    proc,
+    stdout: () => out,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+let seq = 0;
+/** Delivers like Postfix's virtual(8): write tmp/X, link() to new/Y, unlink tmp/X. Returns the new/ name. */
+export async function deliver(maildir: string, content: string | Buffer): Promise<string> {
+  const now = Date.now();
+  const secs = Math.floor(now / 1000);
+  const tmpName = `${secs}.P${process.pid}_${seq}.test`;
+  const name = `${secs}.V801I${(++seq).toString(16)}M${(now % 1000) * 1000}.test`;
+  const tmp = path.join(maildir, 'tmp', tmpName);
+  await fs.writeFile(tmp, content);
+  await fs.link(tmp, path.join(maildir, 'new', name));
+  await fs.unlink(tmp);
+  return name;
+}
