@@ -2,6 +2,7 @@
 import net from 'node:net';
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
+import chokidar, { type FSWatcher } from 'chokidar';
 import { Connection } from './imap/connection.js';
 import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir } from './auth/users.js';
@@ -35,6 +36,7 @@ export class ImapServer {
   private readonly registry: MailboxRegistry;
   private readonly connections = new Set<Connection>();
   private server: net.Server | null = null;
+  private usersWatcher: FSWatcher | null = null;
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
@@ -62,6 +64,7 @@ export class ImapServer {
 
   async start(): Promise<net.AddressInfo> {
     await this.users.load();
+    this.watchUsersFile();
     const ctx = this.context();
     const server = net.createServer((socket) => {
       if (this.connections.size >= this.opts.maxConnections) {
@@ -85,11 +88,28 @@ export class ImapServer {
     return server.address() as net.AddressInfo;
   }
 
+  /**
+   * Reloads the users file when it changes. chokidar suits this slow-moving
+   * file (it survives editors that replace it by rename); a broken edit keeps
+   * the previous users and is logged.
+   */
+  private watchUsersFile(): void {
+    this.usersWatcher = chokidar.watch(this.opts.usersFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
+    this.usersWatcher.on('all', (event) => {
+      if (event !== 'add' && event !== 'change') return;
+      this.users
+        .load()
+        .then(() => this.log.info({ file: this.opts.usersFile, users: this.users.size }, 'users file reloaded'))
+        .catch((err: Error) => this.log.error({ file: this.opts.usersFile, err: err.message }, 'users file not reloaded; keeping the previous users'));
+    });
+  }
+
   /** Says BYE to every client, stops listening and releases the mailboxes. */
   async stop(reason = 'Server shutting down'): Promise<void> {
     const closing = this.server ? new Promise<void>((r) => this.server!.close(() => r())) : Promise.resolve();
     for (const conn of [...this.connections]) conn.bye(reason);
     this.registry.closeAll();
+    await this.usersWatcher?.close();
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
   }
 }

@@ -6,6 +6,7 @@ export class UserDb {
 
   constructor(readonly file: string) {}
 
+  /** Reads the file; on error the previous users stay in place. */
   async load(): Promise<void> {
     this.users = await loadUsersFile(this.file);
   }

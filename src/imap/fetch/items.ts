@@ -71,11 +71,15 @@ function section(peek: boolean, part: number[], text: SectionText, fields: strin
 
 /** section-spec: [part] [. (HEADER | HEADER.FIELDS[.NOT] (names) | TEXT | MIME)] */
 export function parseSectionSpec(spec: string): { part: number[]; text: SectionText; fields: string[] } {
-  const m = /^((?:[1-9]\d*)(?:\.[1-9]\d*)*)?(?:^|\.|$)(.*)$/s.exec(spec);
-  if (!m) throw new BadError('FETCH: invalid section');
+  const m = /^([1-9]\d*(?:\.[1-9]\d*)*)?(.*)$/s.exec(spec)!;
   const part = m[1] ? m[1].split('.').map(Number) : [];
   if (part.length > 32 || part.some((n) => n > 0xffffffff)) throw new BadError('FETCH: invalid section part');
-  const rest = m[2];
+  // After part numbers, a text spec must follow a dot: "1.MIME", never "1MIME" or "1.".
+  let rest = m[2];
+  if (part.length && rest !== '') {
+    if (rest[0] !== '.' || rest.length === 1) throw new BadError('FETCH: invalid section');
+    rest = rest.slice(1);
+  }
   if (rest === '') return { part, text: '', fields: [] };
   const f = /^(HEADER\.FIELDS(?:\.NOT)?) \((.*)\)$/is.exec(rest);
   if (f) {

@@ -1,0 +1,107 @@
+// The live mailbox against outside writers: Postfix-style deliveries, a
+// script renaming files (flag changes), rm (expunge), and changes made while
+// nobody watched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Mailbox } from '../../src/mail/mailbox.js';
+import type { ViewUpdate } from '../../src/mail/view.js';
+
+const log = pino({ level: 'silent' });
+
+async function makeBox(t: test.TestContext, files: Record<string, string> = {}): Promise<{ dir: string; box: Mailbox }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mailbox-'));
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
+  for (const [name, body] of Object.entries(files)) await fs.writeFile(path.join(dir, name), body);
+  const box = new Mailbox('INBOX', dir, log, 60_000);
+  t.after(async () => {
+    box.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  return { dir, box };
+}
+
+/** Waits until the view has something to say, then returns it. */
+async function updates(view: { hasPending: boolean; flush(a: boolean): ViewUpdate[] }, ms = 2000): Promise<ViewUpdate[]> {
+  const until = Date.now() + ms;
+  while (!view.hasPending) {
+    if (Date.now() > until) throw new Error('no update');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => setTimeout(r, 20)); // let a rename's two events both land
+  return view.flush(true);
+}
+
+test('UIDs follow arrival order; a read-write view claims \\Recent and moves new/ to cur/', async (t) => {
+  const { dir, box } = await makeBox(t, { 'cur/1700000002.b.host:2,S': 'b\n', 'cur/1700000001.a.host:2,': 'a\n' });
+  const view = await box.attach(false);
+  assert.deepEqual(box.all.map((m) => [m.uid, m.basename]), [[1, '1700000001.a.host'], [2, '1700000002.b.host']]);
+  await fs.writeFile(path.join(dir, 'tmp', 'x'), 'Subject: new\n\nhi\n');
+  await fs.link(path.join(dir, 'tmp', 'x'), path.join(dir, 'new', '1700000003.c.host'));
+  await fs.unlink(path.join(dir, 'tmp', 'x'));
+  assert.deepEqual(await updates(view), [{ kind: 'exists', count: 3 }, { kind: 'recent', count: 1 }]);
+  assert.ok(view.recent.has(3));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(await fs.readdir(path.join(dir, 'new')), []);
+  assert.ok((await fs.readdir(path.join(dir, 'cur'))).includes('1700000003.c.host:2,'));
+  assert.equal(box.byUid(3)?.vsize, 'Subject: new\r\n\r\nhi\r\n'.length);
+});
+
+test('a read-only view leaves new/ alone', async (t) => {
+  const { dir, box } = await makeBox(t, { 'new/1700000001.a.host': 'a\n' });
+  const view = await box.attach(true);
+  assert.equal(view.recent.size, 1);
+  assert.deepEqual(await fs.readdir(path.join(dir, 'new')), ['1700000001.a.host']);
+});
+
+test('a script renaming a file is a flag change; rm is an expunge', async (t) => {
+  const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
+  const view = await box.attach(false);
+  await fs.rename(path.join(dir, 'cur', '1.a.host:2,'), path.join(dir, 'cur', '1.a.host:2,FS'));
+  assert.deepEqual(await updates(view), [{ kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen'] }]);
+  await fs.unlink(path.join(dir, 'cur', '1.a.host:2,FS'));
+  assert.deepEqual(await updates(view), [{ kind: 'expunge', seq: 1 }]);
+  assert.equal(view.exists, 1);
+  assert.equal(view.uidAt(1), 2);
+});
+
+test('expunges wait while not allowed, and sequence numbers hold meanwhile (RFC 3501 §7.4.1)', async (t) => {
+  const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
+  const view = await box.attach(false);
+  await fs.unlink(path.join(dir, 'cur', '1.a.host:2,'));
+  const until = Date.now() + 2000;
+  while (!view.hasPending && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+  assert.deepEqual(view.flush(false), []);
+  assert.equal(view.seqOf(2), 2);
+  assert.ok(view.isExpunged(1));
+  assert.deepEqual(view.flush(true), [{ kind: 'expunge', seq: 1 }]);
+  assert.equal(view.seqOf(2), 1);
+});
+
+test('changes made while no session watched are found on the next open', async (t) => {
+  const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
+  const first = await box.attach(false);
+  box.detach(first);
+  await fs.rename(path.join(dir, 'cur', '2.b.host:2,'), path.join(dir, 'cur', '2.b.host:2,S'));
+  await fs.unlink(path.join(dir, 'cur', '1.a.host:2,'));
+  await fs.writeFile(path.join(dir, 'new', '3.c.host'), 'c\n');
+  const view = await box.attach(false);
+  assert.deepEqual([...view.uidList], [2, 3]);
+  assert.deepEqual(box.flagsOf(box.byUid(2)!), ['\\Seen']);
+});
+
+test('STORE renames within cur/, keywords go through dovecot-keywords, other views hear of it', async (t) => {
+  const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,S': 'a\n' });
+  const a = await box.attach(false);
+  const b = await box.attach(false);
+  const changed = await box.setFlags([box.byUid(1)!], 'add', ['\\Flagged', '$Forwarded', 'custom1'], a);
+  assert.equal(changed.length, 1);
+  assert.deepEqual(await fs.readdir(path.join(dir, 'cur')), ['1.a.host:2,FSab']);
+  assert.equal(await fs.readFile(path.join(dir, 'dovecot-keywords'), 'utf8'), '0 $Forwarded\n1 custom1\n');
+  assert.deepEqual(b.flush(true), [{ kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen', '$Forwarded', 'custom1'] }]);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(a.flush(true), [], 'the origin answers its own STORE and is not told again');
+});

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseUidlist, Uidlist } from '../../src/mail/uidlist.js';
+import { withDotlock } from '../../src/mail/dotlock.js';
+
+async function tmpdir(t: test.TestContext): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'uidlist-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('parse: a stale N header is a lower bound (Dovecot appends without rewriting it)', () => {
+  const s = parseUidlist('3 V1795680053 N1 G22b8\n1 W494 :a.vm\n2 :b.vm\n3 :c.vm\n');
+  assert.ok(s);
+  assert.equal(s.uidValidity, 1795680053);
+  assert.equal(s.nextUid, 4);
+  assert.deepEqual(s.records.map((r) => [r.uid, r.basename, r.vsize]), [[1, 'a.vm', 494], [2, 'b.vm', null], [3, 'c.vm', null]]);
+});
+
+test('parse: a torn last line (crash mid-append) is ignored; unknown ext fields survive', () => {
+  const s = parseUidlist('3 V7 N9 Gx\n8 W10 X5 :a\n9 W1');
+  assert.ok(s);
+  assert.equal(s.records.length, 1);
+  assert.deepEqual(s.records[0].ext, ['X5']);
+  assert.equal(s.nextUid, 9);
+});
+
+test('parse: not version 3 means start afresh', () => {
+  assert.equal(parseUidlist('1 123 4\n1 a\n'), null);
+});
+
+test('assign appends records and never reuses a UID, even after the file is rewritten by someone else', async (t) => {
+  const dir = await tmpdir(t);
+  const ul = new Uidlist(dir);
+  const first = await ul.assign([{ basename: 'a', vsize: 10 }, { basename: 'b', vsize: null }]);
+  assert.deepEqual(first.records.map((r) => r.uid), [1, 2]);
+  // Another server drops b and rewrites the file with a stale header.
+  const v = first.state.uidValidity;
+  await fs.writeFile(path.join(dir, 'dovecot-uidlist'), `3 V${v} N3 Gx\n1 W10 :a\n`);
+  const again = await ul.assign([{ basename: 'a', vsize: null }, { basename: 'c', vsize: 5 }]);
+  assert.deepEqual(again.records.map((r) => [r.basename, r.uid]), [['a', 1], ['c', 3]]);
+  const text = await fs.readFile(path.join(dir, 'dovecot-uidlist'), 'utf8');
+  assert.match(text, /^3 W5 :c$/m);
+});
+
+test('a record added by another process meanwhile keeps the UID it was given there', async (t) => {
+  const dir = await tmpdir(t);
+  const ul = new Uidlist(dir);
+  const { state } = await ul.assign([{ basename: 'a', vsize: null }]);
+  await fs.appendFile(path.join(dir, 'dovecot-uidlist'), '7 :z\n');
+  const res = await ul.assign([{ basename: 'z', vsize: null }, { basename: 'y', vsize: null }]);
+  assert.deepEqual(res.records.map((r) => r.uid), [7, 8]);
+  assert.equal(res.state.uidValidity, state.uidValidity);
+});
+
+test('rewrite keeps only live records and the next UID', async (t) => {
+  const dir = await tmpdir(t);
+  const ul = new Uidlist(dir);
+  await ul.assign([{ basename: 'a', vsize: 1 }, { basename: 'b', vsize: 2 }, { basename: 'c', vsize: 3 }]);
+  await ul.rewrite(new Map([['a', 1]]));
+  const text = await fs.readFile(path.join(dir, 'dovecot-uidlist'), 'utf8');
+  assert.match(text, /^3 V\d+ N4 G[0-9a-f]{32}\n1 W1 :a\n$/);
+});
+
+test('dotlock: a lock left by a dead process of ours is taken over at once; a live one is waited for', async (t) => {
+  const dir = await tmpdir(t);
+  const target = path.join(dir, 'dovecot-uidlist');
+  await fs.writeFile(target + '.lock', `999999999:${os.hostname()}\n`);
+  const started = Date.now();
+  await withDotlock(target, { staleMs: 120_000, timeoutMs: 5000 }, async () => undefined);
+  assert.ok(Date.now() - started < 1000);
+  // A lock whose owner is alive (this very process) is not stale: we time out.
+  await fs.writeFile(target + '.lock', `${process.ppid}:${os.hostname()}\n`);
+  await assert.rejects(withDotlock(target, { staleMs: 120_000, timeoutMs: 200 }, async () => undefined), /timed out/);
+});
