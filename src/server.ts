@@ -9,6 +9,7 @@ import { UserDb, expandMaildir } from './auth/users.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_LIMITS } from './imap/parser.js';
+import { removeLockTemplates } from './mail/dotlock.js';
 
 export interface ServerOptions {
   host: string;
@@ -110,6 +111,7 @@ export class ImapServer {
     for (const conn of [...this.connections]) conn.bye(reason);
     this.registry.closeAll();
     await this.usersWatcher?.close();
+    await removeLockTemplates();
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
   }
 }

@@ -2,7 +2,8 @@
 // Dovecot treats a lock older than the stale timeout as abandoned; we also
 // write "pid:host" so a lock left by one of our own crashed processes on this
 // host is recognised at once instead of blocking a restart for two minutes.
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 
 export interface DotlockOptions {
@@ -39,16 +40,47 @@ async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
   return m[2] === HOST && pid !== process.pid && !pidAlive(pid);
 }
 
+/**
+ * The lock is made by link()ing a prepared file holding "pid:host" to
+ * `<file>.lock`: atomic like O_EXCL, but the lock never exists without its
+ * owner written in it (a crash between create and write would leave a lock
+ * nobody can identify), and on this disk link() costs ~30 µs where creating a
+ * file costs ~1 ms — it is on the path of every delivery.
+ */
+const templates = new Map<string, string>();
+
+async function template(dir: string): Promise<string> {
+  let file = templates.get(dir);
+  if (!file) {
+    // tmp/ when there is one (a Maildir): it is on the same filesystem, and junk there is expected.
+    const tmp = path.join(dir, 'tmp');
+    const inTmp = await fs.stat(tmp).then((s) => s.isDirectory(), () => false);
+    file = path.join(inTmp ? tmp : dir, `.lock-template.${process.pid}.${HOST}`);
+    templates.set(dir, file);
+  }
+  return file;
+}
+
+async function linkLock(lockPath: string): Promise<void> {
+  const tmpl = await template(path.dirname(lockPath));
+  try {
+    await fs.link(tmpl, lockPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // No template yet (or a tmp/ cleaner removed it): write it and try again.
+    await fs.writeFile(tmpl, `${process.pid}:${HOST}\n`, { mode: 0o600 });
+    await fs.link(tmpl, lockPath);
+  }
+}
+
 /** Takes the lock, runs `fn`, releases it. `fn` receives the lock path. */
 export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (lockPath: string) => Promise<T>): Promise<T> {
   const lockPath = target + '.lock';
   const started = Date.now();
-  let delay = 2;
+  let delay = 1;
   for (;;) {
     try {
-      const fh = await fs.open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await fh.writeFile(`${process.pid}:${HOST}\n`);
-      await fh.close();
+      await linkLock(lockPath);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -66,4 +98,10 @@ export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (
   } finally {
     await fs.unlink(lockPath).catch(() => undefined);
   }
+}
+
+/** Removes this process's lock templates (on shutdown). */
+export async function removeLockTemplates(): Promise<void> {
+  await Promise.all([...templates.values()].map((f) => fs.unlink(f).catch(() => undefined)));
+  templates.clear();
 }

@@ -331,7 +331,7 @@ export class Mailbox {
     // Arrival order: Maildir names start with the delivery time in seconds.
     const entries = files
       .map((f) => ({ f, name: parseName(f.filename) }))
-      .sort((a, b) => a.name.basename.localeCompare(b.name.basename, 'en', { numeric: true }));
+      .sort((a, b) => arrivalOrder(a.name.basename, b.name.basename));
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     const sized = await Promise.all(
       entries.map(async (e) => {
@@ -416,6 +416,14 @@ export class Mailbox {
     await this.uidlist.rewrite(keep);
     this.expungedSinceRewrite = 0;
   }
+}
+
+/** Maildir names start with the delivery time in seconds: compare that number, then the rest. */
+function arrivalOrder(a: string, b: string): number {
+  const ta = parseInt(a, 10);
+  const tb = parseInt(b, 10);
+  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class MessageGoneError extends Error {

@@ -212,6 +212,8 @@ export async function startDovecot(opts: { mailRoot: string; stateDir: string; p
   const owner = await mailOwner();
   await chownToVmail(mailRoot);
   await checkReachable(owner, mailRoot, 'mailRoot');
+  // The auth process (user dovecot) reads the users file there; same o+x requirement.
+  await checkReachable(owner, stateDir, 'stateDir');
 
   const usersFile = path.join(stateDir, 'users');
   // passwd-file: user:{scheme}pass:uid:gid:gecos:home:shell:extra

@@ -1,9 +1,13 @@
 // Turning a client's sequence set into the UIDs of the selected mailbox.
+import { BadError } from '../errors.js';
 import { parseSequenceSet, resolveSeqs, resolveUids } from '../sequence-set.js';
 import type { MailboxView } from '../../mail/view.js';
 
 export function resolveMessages(view: MailboxView, set: string, byUid: boolean): number[] {
   const ranges = parseSequenceSet(set);
   if (byUid) return resolveUids(ranges, view.uidList);
+  // A sequence number past EXISTS means the client is out of step: BAD, as Dovecot answers (RFC 3501 §9 seq-number).
+  if (ranges.some(([a, b]) => (a !== Infinity && a > view.exists) || (b !== Infinity && b > view.exists)))
+    throw new BadError('Invalid messageset: message sequence number out of range');
   return resolveSeqs(ranges, view.exists).map((s) => view.uidAt(s)!);
 }
