@@ -38,18 +38,32 @@ export function toCrlf(buf: Buffer, prevCR = false): Buffer {
   return out;
 }
 
-const SMALL = 1 << 20;
+const PROBE = 64 * 1024;
 
-/** CRLF size of a file, reading it in chunks (never whole if large). */
-export async function crlfSizeOfFile(file: string): Promise<number> {
-  const st = await fs.promises.stat(file);
-  if (st.size <= SMALL) {
-    const buf = await readFileCb(file);
-    return buf.length + bareLfCount(buf, false);
-  }
+/**
+ * CRLF size of a file. One read answers for a small file (open, read, close:
+ * this is on the path of every delivery); a bigger one is counted chunk by chunk.
+ */
+export function crlfSizeOfFile(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const done = (e: Error | null, size?: number) => fs.close(fd, () => (e ? reject(e) : resolve(size!)));
+      const buf = Buffer.allocUnsafe(PROBE);
+      fs.read(fd, buf, 0, PROBE, 0, (e1, n) => {
+        if (e1) return done(e1);
+        const first = n + bareLfCount(buf.subarray(0, n), false);
+        if (n < PROBE) return done(null, first);
+        const rest = fs.createReadStream('', { fd, autoClose: false, start: PROBE, highWaterMark: 256 * 1024 });
+        countStream(rest, buf[n - 1] === CR).then((m) => done(null, first + m), done);
+      });
+    });
+  });
+}
+
+async function countStream(stream: AsyncIterable<Buffer>, prevCR: boolean): Promise<number> {
   let size = 0;
-  let prevCR = false;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     size += chunk.length + bareLfCount(chunk, prevCR);
     prevCR = chunk[chunk.length - 1] === CR;
   }

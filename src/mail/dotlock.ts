@@ -76,6 +76,7 @@ async function linkLock(lockPath: string): Promise<void> {
 /** Takes the lock, runs `fn`, releases it. `fn` receives the lock path. */
 export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (lockPath: string) => Promise<T>): Promise<T> {
   const lockPath = target + '.lock';
+  await releasing.get(lockPath);
   const started = Date.now();
   let delay = 1;
   for (;;) {
@@ -96,9 +97,20 @@ export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (
   try {
     return await fn(lockPath);
   } finally {
-    await fs.unlink(lockPath).catch(() => undefined);
+    // Released in the background: the caller's result (a UID on disk) need not wait for
+    // the unlink; our own next attempt on this lock waits for it instead.
+    const release = fs.unlink(lockPath).then(
+      () => undefined,
+      () => undefined,
+    );
+    releasing.set(lockPath, release);
+    void release.then(() => {
+      if (releasing.get(lockPath) === release) releasing.delete(lockPath);
+    });
   }
 }
+
+const releasing = new Map<string, Promise<void>>();
 
 /** Removes this process's lock templates (on shutdown). */
 export async function removeLockTemplates(): Promise<void> {

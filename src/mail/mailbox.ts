@@ -3,7 +3,7 @@
 // come in through the watcher and go out to every view.
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile } from './maildir.js';
+import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
 import { Uidlist, type UidRecord } from './uidlist.js';
 import { KeywordTable } from './keywords.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
@@ -96,6 +96,7 @@ export class Mailbox {
 
   close(): void {
     this.stopWatching();
+    void this.uidlist.close();
   }
 
   private startWatching(): void {
@@ -333,16 +334,35 @@ export class Mailbox {
       .map((f) => ({ f, name: parseName(f.filename) }))
       .sort((a, b) => arrivalOrder(a.name.basename, b.name.basename));
     const eager = entries.length <= EAGER_SIZE_LIMIT;
-    const sized = await Promise.all(
+    // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
+    const sizing = Promise.all(
       entries.map(async (e) => {
         const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
         let vsize = e.name.vsize ?? listed;
-        if (vsize === null && eager) vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename)).catch(() => null);
+        if (vsize === null && eager) {
+          try {
+            vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename));
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+            throw err;
+          }
+        }
         return { ...e, vsize };
       }),
-    );
-    const { state, records } = await this.uidlist.assign(sized.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
+    ).then((list) => {
+      // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
+      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null }>();
+      for (const e of list) {
+        if (!e) continue;
+        const prev = byName.get(e.name.basename);
+        if (!prev || e.f.sub === 'cur') byName.set(e.name.basename, e);
+      }
+      return [...byName.values()];
+    });
+    const { state, records } = await this.uidlist.assign(sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize }))));
+    const sized = await sizing;
     this.setHeader(state.uidValidity, state.nextUid);
+    if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize));
     added.sort((a, b) => a.uid - b.uid);
     for (const v of this.views) v.onAdded(added);
@@ -394,15 +414,16 @@ export class Mailbox {
     for (const ev of events) {
       const { basename } = parseName(ev.filename);
       const meta = this.byBasename.get(basename);
+      if (!meta) {
+        // Unknown name: addNew reads it anyway, and drops it if it is already gone.
+        if (!fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub)) fresh.push(ev);
+        continue;
+      }
       const present = await fileExists(this.maildir.file(ev.sub, ev.filename));
-      if (meta) {
-        if (meta.sub === ev.sub && meta.filename === ev.filename) {
-          if (!present) suspects.push({ meta, filename: ev.filename });
-        } else if (present) {
-          this.relocate(meta, ev);
-        }
-      } else if (present && !fresh.some((f) => f.filename === ev.filename)) {
-        fresh.push(ev);
+      if (meta.sub === ev.sub && meta.filename === ev.filename) {
+        if (!present) suspects.push({ meta, filename: ev.filename });
+      } else if (present) {
+        this.relocate(meta, ev);
       }
     }
     if (fresh.length) await this.addNew(fresh);

@@ -102,13 +102,45 @@ export class Uidlist {
     this.file = path.join(dir, 'dovecot-uidlist');
   }
 
+  /**
+   * ino:size of the file. Enough to notice any change: writers only append
+   * (size grows) or replace the file by rename (ino changes), never rewrite in place.
+   */
   private async statStamp(): Promise<string> {
     try {
-      const st = await fs.stat(this.file, { bigint: true });
-      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+      const st = await fs.stat(this.file);
+      return `${st.ino}:${st.size}`;
     } catch {
       return 'missing';
     }
+  }
+
+  /** An O_APPEND descriptor on the current file, kept open: one write per delivery. */
+  private appendFd: { ino: string; fh: fs.FileHandle } | null = null;
+
+  private async appendRecords(text: string): Promise<void> {
+    const [ino, size] = this.stamp.split(':');
+    if (this.appendFd?.ino !== ino) {
+      await this.appendFd?.fh.close().catch(() => undefined);
+      this.appendFd = null;
+      const fh = await fs.open(this.file, 'a');
+      const st = await fh.stat();
+      if (String(st.ino) !== ino) {
+        // Replaced between our stat and open: let the next call re-read.
+        await fh.close();
+        this.stamp = '';
+        throw new Error('uidlist replaced during append; retry');
+      }
+      this.appendFd = { ino, fh };
+    }
+    const data = Buffer.from(text);
+    await this.appendFd.fh.write(data);
+    this.stamp = `${ino}:${Number(size) + data.length}`;
+  }
+
+  async close(): Promise<void> {
+    await this.appendFd?.fh.close().catch(() => undefined);
+    this.appendFd = null;
   }
 
   /** Reads the file if it changed since we last saw it; returns the current state (null if none yet). */
@@ -151,7 +183,10 @@ export class Uidlist {
    * next UID in the order given; new records are on disk before this resolves.
    * Names listed meanwhile by another process keep the UID it gave them.
    */
-  assign(entries: Array<{ basename: string; vsize: number | null }>): Promise<{ state: UidlistState; records: UidRecord[] }> {
+  assign(
+    entries: Array<{ basename: string; vsize: number | null }> | Promise<Array<{ basename: string; vsize: number | null }>>,
+  ): Promise<{ state: UidlistState; records: UidRecord[] }> {
+    // `entries` may still be being computed (sizes read from disk): taking the lock overlaps with that.
     return this.mutex.run(() =>
       withDotlock(this.file, LOCK, async () => {
         let state = await this.refresh();
@@ -160,20 +195,25 @@ export class Uidlist {
           await this.writeWhole(state);
           this.setState(state);
         }
+        const list = await entries;
         const added: UidRecord[] = [];
-        const records = entries.map((e) => {
-          let rec = this.byName.get(e.basename);
+        const fresh = new Map<string, UidRecord>();
+        let next = state.nextUid;
+        const records = list.map((e) => {
+          let rec = this.byName.get(e.basename) ?? fresh.get(e.basename);
           if (!rec) {
-            rec = { uid: state.nextUid++, basename: e.basename, ext: [], vsize: e.vsize };
-            this.byName.set(e.basename, rec);
+            rec = { uid: next++, basename: e.basename, ext: [], vsize: e.vsize };
+            fresh.set(e.basename, rec);
             added.push(rec);
           }
           return rec;
         });
         if (added.length) {
-          await fs.appendFile(this.file, added.map(formatRecord).join(''));
+          // Only once the records are on disk do they exist for anyone, us included.
+          await this.appendRecords(added.map(formatRecord).join(''));
+          state.nextUid = next;
           state.records.push(...added);
-          this.stamp = await this.statStamp();
+          for (const r of added) this.byName.set(r.basename, r);
         }
         return { state, records };
       }),

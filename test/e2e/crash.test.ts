@@ -23,9 +23,12 @@ function uidMap(uidlist: string): Map<string, number> {
 test('kill -9 during 500 deliveries loses and duplicates nothing', async (t) => {
   const tree = await makeMailTree();
   const inbox = tree.maildir('bob');
-  t.after(() => fs.rm(tree.dir, { recursive: true, force: true }));
-
   let server = await startServer(tree);
+  // One hook, in order: the server must be gone before its tree is removed.
+  t.after(async () => {
+    await server.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
   const c = await RawImap.connect(server.port);
   await c.command('a', 'LOGIN bob bob-pass');
   await c.command('b', 'SELECT INBOX');
@@ -46,7 +49,6 @@ test('kill -9 during 500 deliveries loses and duplicates nothing', async (t) => 
   assert.ok(before.size > 0, 'the server had assigned UIDs before it died');
 
   server = await startServer(tree);
-  t.after(() => server.stop());
   const d = await RawImap.connect(server.port);
   t.after(() => d.close());
   await d.command('a', 'LOGIN bob bob-pass');

@@ -7,6 +7,15 @@ import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+/** Every server started by this process, so none outlives a failed test file. */
+const running = new Set<ChildProcess>();
+if (process.env.NODE_TEST_CONTEXT) {
+  const { after } = await import('node:test');
+  after(() => {
+    for (const p of running) p.kill('SIGKILL');
+  });
+}
+
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
 export interface MailTree {
@@ -54,6 +63,8 @@ export async function startServer(tree: MailTree, extraArgs: string[] = []): Pro
     [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
