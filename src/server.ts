@@ -10,16 +10,8 @@ import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_LIMITS } from './imap/parser.js';
 import { removeLockTemplates } from './mail/dotlock.js';
+import { parseHostPort, type Config } from './config.js';
 
-export interface ServerOptions {
-  host: string;
-  port: number;
-  usersFile: string;
-  maildirTemplate: string;
-  rescanMs: number;
-  maxConnections: number;
-  imap: ImapConfig;
-}
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
   limits: { ...DEFAULT_LIMITS, maxDepth: 16 },
@@ -36,25 +28,26 @@ export class ImapServer {
   readonly users: UserDb;
   private readonly registry: MailboxRegistry;
   private readonly connections = new Set<Connection>();
-  private server: net.Server | null = null;
+  private readonly servers: net.Server[] = [];
   private usersWatcher: FSWatcher | null = null;
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
   constructor(
-    readonly opts: ServerOptions,
+    readonly config: Config,
     private readonly log: Logger,
+    readonly imap: ImapConfig = DEFAULT_IMAP_CONFIG,
   ) {
-    this.users = new UserDb(opts.usersFile);
-    this.registry = new MailboxRegistry(log, opts.rescanMs);
+    this.users = new UserDb(config.users);
+    this.registry = new MailboxRegistry(log, config.rescanSeconds * 1000);
   }
 
   private context(): ServerContext {
     return {
-      config: this.opts.imap,
+      config: this.imap,
       log: this.log,
       users: this.users,
-      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.opts.maildirTemplate, user), this.registry),
+      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry),
       capabilities: (conn) => (conn.state === 'notauth' ? PRE_AUTH_CAPS : POST_AUTH_CAPS),
       onClose: (conn) => {
         this.connections.delete(conn);
@@ -63,29 +56,42 @@ export class ImapServer {
     };
   }
 
-  async start(): Promise<net.AddressInfo> {
+  /** Loads the users and opens every listener; resolves with their addresses once all accept. */
+  async start(): Promise<Array<{ url: string; address: net.AddressInfo }>> {
     await this.users.load();
     this.watchUsersFile();
     const ctx = this.context();
-    const server = net.createServer((socket) => {
-      if (this.connections.size >= this.opts.maxConnections) {
-        socket.end('* BYE Too many connections\r\n');
-        return;
-      }
-      const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`);
-      this.connections.add(conn);
-      conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort }, 'connect');
-      conn.greet();
-    });
-    this.server = server;
+    const out: Array<{ url: string; address: net.AddressInfo }> = [];
+    for (const spec of this.config.listen) {
+      const server = net.createServer((socket) => this.accept(socket, ctx));
+      const address = await this.listen(server, spec);
+      out.push({ url: `imap://${hostForUrl(address)}:${address.port}`, address });
+    }
+    return out;
+  }
+
+  private accept(socket: net.Socket, ctx: ServerContext): void {
+    if (this.connections.size >= this.config.maxConnections) {
+      socket.end('* BYE Too many connections\r\n');
+      return;
+    }
+    const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`);
+    this.connections.add(conn);
+    conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort }, 'connect');
+    conn.greet();
+  }
+
+  private async listen(server: net.Server, spec: string): Promise<net.AddressInfo> {
+    const { host, port } = parseHostPort(spec);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });
     });
     server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    this.servers.push(server);
     return server.address() as net.AddressInfo;
   }
 
@@ -95,23 +101,27 @@ export class ImapServer {
    * the previous users and is logged.
    */
   private watchUsersFile(): void {
-    this.usersWatcher = chokidar.watch(this.opts.usersFile, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
+    this.usersWatcher = chokidar.watch(this.config.users, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
     this.usersWatcher.on('all', (event) => {
       if (event !== 'add' && event !== 'change') return;
       this.users
         .load()
-        .then(() => this.log.info({ file: this.opts.usersFile, users: this.users.size }, 'users file reloaded'))
-        .catch((err: Error) => this.log.error({ file: this.opts.usersFile, err: err.message }, 'users file not reloaded; keeping the previous users'));
+        .then(() => this.log.info({ file: this.config.users, users: this.users.size }, 'users file reloaded'))
+        .catch((err: Error) => this.log.error({ file: this.config.users, err: err.message }, 'users file not reloaded; keeping the previous users'));
     });
   }
 
   /** Says BYE to every client, stops listening and releases the mailboxes. */
   async stop(reason = 'Server shutting down'): Promise<void> {
-    const closing = this.server ? new Promise<void>((r) => this.server!.close(() => r())) : Promise.resolve();
+    const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     this.registry.closeAll();
     await this.usersWatcher?.close();
     await removeLockTemplates();
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
   }
+}
+
+function hostForUrl(a: net.AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]` : a.address;
 }

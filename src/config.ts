@@ -1,0 +1,188 @@
+// One typed Config from three sources, later ones winning: built-in defaults,
+// the TOML file (/etc/maildir-imapd/config.toml unless --config says
+// otherwise), and CLI flags. Every error names the key, the file and what
+// was expected.
+import { promises as fs } from 'node:fs';
+import { parse as parseToml, TomlError } from 'smol-toml';
+
+export interface Config {
+  /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */
+  listen: string[];
+  /** Implicit-TLS listeners (993). */
+  tlsListen: string[];
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** Allow LOGIN/AUTHENTICATE without TLS from non-loopback addresses (trusted networks only). */
+  allowPlaintext: boolean;
+  users: string;
+  maildir: string;
+  rescanSeconds: number;
+  maxConnections: number;
+  /** Connections at once per user and per client IP (phones open one IDLE per folder). */
+  maxConnectionsPerUserIp: number;
+  /** Drop to this user/group when started as root, before touching mail. */
+  user: string | null;
+  group: string | null;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  /** Where the settings came from, for messages. */
+  source: string;
+}
+
+export const DEFAULT_CONFIG_FILE = '/etc/maildir-imapd/config.toml';
+
+export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
+  listen: [],
+  tlsListen: [],
+  tlsCert: null,
+  tlsKey: null,
+  allowPlaintext: false,
+  rescanSeconds: 30,
+  maxConnections: 10_000,
+  maxConnectionsPerUserIp: 20,
+  user: null,
+  group: null,
+  logLevel: 'info',
+  logFormat: 'json',
+};
+
+export class ConfigError extends Error {}
+
+type Kind = 'string' | 'string?' | 'strings' | 'number' | 'boolean' | 'level' | 'format';
+
+/** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
+export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
+  { key: 'imap.listen', field: 'listen', kind: 'strings', flag: 'listen', describe: 'HOST:PORT for plain IMAP with STARTTLS (e.g. 0.0.0.0:143)' },
+  { key: 'imap.tls_listen', field: 'tlsListen', kind: 'strings', flag: 'tls-listen', describe: 'HOST:PORT for implicit TLS (e.g. 0.0.0.0:993)' },
+  { key: 'imap.max_connections', field: 'maxConnections', kind: 'number', flag: 'max-connections', describe: 'Connections accepted at once' },
+  { key: 'imap.max_connections_per_user_ip', field: 'maxConnectionsPerUserIp', kind: 'number', flag: 'max-connections-per-user-ip', describe: 'Connections per user and client IP' },
+  { key: 'tls.cert', field: 'tlsCert', kind: 'string?', flag: 'tls-cert', describe: 'Certificate chain PEM (e.g. /etc/letsencrypt/live/HOST/fullchain.pem)' },
+  { key: 'tls.key', field: 'tlsKey', kind: 'string?', flag: 'tls-key', describe: 'Private key PEM (e.g. /etc/letsencrypt/live/HOST/privkey.pem)' },
+  { key: 'auth.users', field: 'users', kind: 'string', flag: 'users', describe: 'Dovecot-style passwd-file' },
+  { key: 'auth.allow_plaintext', field: 'allowPlaintext', kind: 'boolean', flag: 'allow-plaintext', describe: 'Allow passwords without TLS from non-loopback clients' },
+  { key: 'mail.maildir', field: 'maildir', kind: 'string', flag: 'maildir', describe: "Maildir template: %u login, %n local part, %d domain, leading ~ home" },
+  { key: 'mail.rescan_seconds', field: 'rescanSeconds', kind: 'number', flag: 'rescan-seconds', describe: 'How often open folders are checked for changes the watcher missed' },
+  { key: 'service.user', field: 'user', kind: 'string?', flag: 'user', describe: 'User to run as when started as root (the mail owner, e.g. vmail)' },
+  { key: 'service.group', field: 'group', kind: 'string?', flag: 'group', describe: 'Group to run as when started as root' },
+  { key: 'log.level', field: 'logLevel', kind: 'level', flag: 'log-level', describe: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'log.format', field: 'logFormat', kind: 'format', flag: 'log-format', describe: 'json (one pino line per event) or pretty' },
+];
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function expected(kind: Kind): string {
+  switch (kind) {
+    case 'string':
+    case 'string?':
+      return 'a string';
+    case 'strings':
+      return 'a string or a list of strings like ["0.0.0.0:143"]';
+    case 'number':
+      return 'a positive whole number';
+    case 'boolean':
+      return 'true or false';
+    case 'level':
+      return `one of ${LEVELS.join(', ')}`;
+    case 'format':
+      return '"json" or "pretty"';
+  }
+}
+
+/** Checks one value; returns it converted or throws naming the key and where it came from. */
+function coerce(kind: Kind, value: unknown, key: string, where: string): unknown {
+  const bad = () => new ConfigError(`${where}: ${key} must be ${expected(kind)}, got ${JSON.stringify(value)}`);
+  switch (kind) {
+    case 'string':
+    case 'string?':
+      if (typeof value !== 'string' || value === '') throw bad();
+      return value;
+    case 'strings': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isHostPort(v))) throw bad();
+      return list;
+    }
+    case 'number': {
+      const n = typeof value === 'string' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw bad();
+      return n;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') throw bad();
+      return value;
+    case 'level':
+      if (typeof value !== 'string' || !LEVELS.includes(value)) throw bad();
+      return value;
+    case 'format':
+      if (value !== 'json' && value !== 'pretty') throw bad();
+      return value;
+  }
+}
+
+export function isHostPort(v: string): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
+  return !!m && Number(m[3]) <= 65535;
+}
+
+export function parseHostPort(v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v);
+  if (!m) throw new ConfigError(`expected HOST:PORT, got ${JSON.stringify(v)}`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+/** Reads the TOML file into Config fields; unknown keys are errors (a typo must not pass silently). */
+export async function readConfigFile(file: string): Promise<Partial<Config>> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as TomlError;
+    throw new ConfigError(`${file}:${e.line ?? '?'}:${e.column ?? '?'}: not valid TOML: ${e.message.split('\n')[0]}`);
+  }
+  const out: Partial<Config> = {};
+  for (const [section, table] of Object.entries(doc)) {
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) throw new ConfigError(`${file}: ${section} must be a [${section}] table`);
+    for (const [k, value] of Object.entries(table)) {
+      const key = `${section}.${k}`;
+      const spec = KEYS.find((s) => s.key === key);
+      if (!spec) throw new ConfigError(`${file}: unknown key ${key} (known keys: ${KEYS.map((s) => s.key).join(', ')})`);
+      (out as Record<string, unknown>)[spec.field] = coerce(spec.kind, value, key, file);
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the Config: defaults, then the file, then flags (CLI values by flag
+ * name). `file` undefined means the default file if it exists; null means none.
+ */
+export async function loadConfig(flags: Record<string, unknown>, file: string | null | undefined): Promise<Config> {
+  let fromFile: Partial<Config> = {};
+  let source = 'command line';
+  const chosen = file !== undefined ? file : (await fs.stat(DEFAULT_CONFIG_FILE).then(() => true, () => false)) ? DEFAULT_CONFIG_FILE : null;
+  if (chosen) {
+    fromFile = await readConfigFile(chosen);
+    source = chosen;
+  }
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...fromFile };
+  for (const spec of KEYS) {
+    const v = flags[spec.flag];
+    if (v !== undefined) merged[spec.field] = coerce(spec.kind, v, `--${spec.flag}`, 'command line');
+  }
+  for (const required of ['users', 'maildir'] as const) {
+    if (merged[required] === undefined) {
+      const spec = KEYS.find((s) => s.field === required)!;
+      throw new ConfigError(`${chosen ?? 'command line'}: ${spec.key} is not set (set it in the config file or pass --${spec.flag})`);
+    }
+  }
+  const cfg = { ...merged, source } as Config;
+  if (!cfg.listen.length && !cfg.tlsListen.length) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
+  if (cfg.tlsListen.length && (!cfg.tlsCert || !cfg.tlsKey)) throw new ConfigError(`${source}: imap.tls_listen needs tls.cert and tls.key`);
+  if (!!cfg.tlsCert !== !!cfg.tlsKey) throw new ConfigError(`${source}: tls.cert and tls.key go together`);
+  return cfg;
+}
