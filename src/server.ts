@@ -10,6 +10,7 @@ import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_LIMITS } from './imap/parser.js';
 import { removeLockTemplates } from './mail/dotlock.js';
+import { capabilities } from './imap/capabilities.js';
 import { parseHostPort, type Config } from './config.js';
 
 
@@ -21,8 +22,6 @@ export const DEFAULT_IMAP_CONFIG: ImapConfig = {
   authFailDelayMs: 2_000,
 };
 
-const PRE_AUTH_CAPS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE', 'AUTH=PLAIN'];
-const POST_AUTH_CAPS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE'];
 
 export class ImapServer {
   readonly users: UserDb;
@@ -48,7 +47,7 @@ export class ImapServer {
       log: this.log,
       users: this.users,
       storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry),
-      capabilities: (conn) => (conn.state === 'notauth' ? PRE_AUTH_CAPS : POST_AUTH_CAPS),
+      capabilities,
       onClose: (conn) => {
         this.connections.delete(conn);
         conn.log.debug('disconnect');
@@ -56,21 +55,42 @@ export class ImapServer {
     };
   }
 
-  /** Loads the users and opens every listener; resolves with their addresses once all accept. */
-  async start(): Promise<Array<{ url: string; address: net.AddressInfo }>> {
-    await this.users.load();
-    this.watchUsersFile();
-    const ctx = this.context();
+  /**
+   * Opens every listener (as root, this is the one step that needs it: ports
+   * below 1024). Connections are accepted only once `open()` has run.
+   */
+  async listen(): Promise<Array<{ url: string; address: net.AddressInfo }>> {
     const out: Array<{ url: string; address: net.AddressInfo }> = [];
     for (const spec of this.config.listen) {
-      const server = net.createServer((socket) => this.accept(socket, ctx));
-      const address = await this.listen(server, spec);
+      const server = net.createServer((socket) => this.accept(socket));
+      const address = await this.listenOn(server, spec);
       out.push({ url: `imap://${hostForUrl(address)}:${address.port}`, address });
     }
     return out;
   }
 
-  private accept(socket: net.Socket, ctx: ServerContext): void {
+  /** Loads the users and starts serving (after any privilege drop: this touches the users file and mail). */
+  async open(): Promise<void> {
+    await this.users.load();
+    this.watchUsersFile();
+    this.ctx = this.context();
+  }
+
+  /** listen() then open(), for callers that do not change privileges in between. */
+  async start(): Promise<Array<{ url: string; address: net.AddressInfo }>> {
+    const listeners = await this.listen();
+    await this.open();
+    return listeners;
+  }
+
+  private ctx: ServerContext | null = null;
+
+  private accept(socket: net.Socket): void {
+    const ctx = this.ctx;
+    if (!ctx) {
+      socket.end('* BYE Server starting, try again\r\n');
+      return;
+    }
     if (this.connections.size >= this.config.maxConnections) {
       socket.end('* BYE Too many connections\r\n');
       return;
@@ -81,7 +101,7 @@ export class ImapServer {
     conn.greet();
   }
 
-  private async listen(server: net.Server, spec: string): Promise<net.AddressInfo> {
+  private async listenOn(server: net.Server, spec: string): Promise<net.AddressInfo> {
     const { host, port } = parseHostPort(spec);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
