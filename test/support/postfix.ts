@@ -1,0 +1,197 @@
+// A private Postfix on 127.0.0.1 for end-to-end tests: its own config,
+// queue and log under `stateDir`, delivering with virtual(8) into
+// `<mailRoot>/<user>/Maildir/` — the path maildir-imapd serves. Nothing else
+// listens and nothing is relayed (every other destination bounces).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { promises as fs, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from './server.js';
+
+const run = promisify(execFile);
+
+export interface PostfixPeer {
+  port: number;
+  configDir: string;
+  stop(): Promise<void>;
+  log(): Promise<string>;
+}
+
+export function postfixAvailable(): boolean {
+  return existsSync('/usr/sbin/postfix') && process.getuid?.() === 0;
+}
+
+async function ensureVmail(): Promise<{ uid: number; gid: number }> {
+  try {
+    await run('id', ['-u', 'vmail']);
+  } catch {
+    await run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'vmail']).catch(() => undefined);
+  }
+  const uid = Number((await run('id', ['-u', 'vmail'])).stdout.trim());
+  const gid = Number((await run('id', ['-g', 'vmail'])).stdout.trim());
+  return { uid, gid };
+}
+
+export async function startPostfix(opts: { mailRoot: string; stateDir: string; users: string[]; domain?: string }): Promise<PostfixPeer> {
+  const domain = opts.domain ?? 'localdomain';
+  const port = await freePort();
+  const { uid, gid } = await ensureVmail();
+  const cfg = path.join(opts.stateDir, 'etc');
+  const spool = path.join(opts.stateDir, 'spool');
+  const data = path.join(opts.stateDir, 'data');
+  const logFile = path.join(opts.stateDir, 'maillog');
+  // Postfix insists its config and queue are root-owned and not group/world writable.
+  for (const d of [opts.stateDir, cfg, spool]) {
+    await fs.mkdir(d, { recursive: true });
+    await fs.chown(d, 0, 0);
+    await fs.chmod(d, 0o755);
+  }
+  await fs.mkdir(data, { recursive: true });
+  await run('chown', ['postfix:postfix', data]);
+  await fs.chmod(data, 0o700);
+  // virtual(8) writes as vmail: the Maildirs must be its own, and the path to them traversable.
+  await run('chown', ['-R', `${uid}:${gid}`, opts.mailRoot]);
+  await fs.writeFile(path.join(cfg, 'vmailbox'), opts.users.map((u) => `${u}@${domain} ${u}/Maildir/\n`).join(''));
+  await fs.writeFile(
+    path.join(cfg, 'main.cf'),
+    [
+      'compatibility_level = 3.6',
+      `config_directory = ${cfg}`,
+      `queue_directory = ${spool}`,
+      `data_directory = ${data}`,
+      'meta_directory = /etc/postfix',
+      `syslog_name = postfix-test-${port}`,
+      `maillog_file = ${logFile}`,
+      `maillog_file_prefixes = ${opts.stateDir}`,
+      'myhostname = test-postfix.localhost',
+      'mydomain = localhost',
+      'mydestination =',
+      'inet_interfaces = 127.0.0.1',
+      'inet_protocols = ipv4',
+      'mynetworks = 127.0.0.0/8',
+      'smtpd_relay_restrictions = reject_unauth_destination',
+      'smtpd_recipient_restrictions =',
+      'biff = no',
+      'append_dot_mydomain = no',
+      `virtual_mailbox_domains = ${domain}`,
+      `virtual_mailbox_base = ${opts.mailRoot}`,
+      `virtual_mailbox_maps = texthash:${cfg}/vmailbox`,
+      `virtual_uid_maps = static:${uid}`,
+      `virtual_gid_maps = static:${gid}`,
+      `virtual_minimum_uid = ${Math.min(uid, 100)}`,
+      'virtual_mailbox_limit = 0',
+      'local_transport = error:local delivery disabled',
+      'local_recipient_maps =',
+      'alias_maps =',
+      'alias_database =',
+      'default_transport = error:outbound mail disabled',
+      'relay_transport = error:outbound mail disabled',
+      '',
+    ].join('\n'),
+  );
+  // No chroot, and smtpd on our port is the only TCP listener.
+  const services = [
+    `127.0.0.1:${port} inet n - n - - smtpd`,
+    'pickup unix n - n 60 1 pickup',
+    'cleanup unix n - n - 0 cleanup',
+    'qmgr unix n - n 300 1 qmgr',
+    'rewrite unix - - n - - trivial-rewrite',
+    'bounce unix - - n - 0 bounce',
+    'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce',
+    'verify unix - - n - 1 verify',
+    'flush unix n - n 1000? 0 flush',
+    'proxymap unix - - n - - proxymap',
+    'smtp unix - - n - - smtp',
+    'showq unix n - n - - showq',
+    'error unix - - n - - error',
+    'retry unix - - n - - error',
+    'discard unix - - n - - discard',
+    'virtual unix - n n - - virtual',
+    'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache',
+    'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  await fs.writeFile(path.join(cfg, 'master.cf'), services.join('\n') + '\n');
+  await fs.writeFile(logFile, '');
+  await run('postfix', ['-c', cfg, 'check']);
+  await run('postfix', ['-c', cfg, 'start']);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const banner = await smtpBanner(port);
+      if (banner.startsWith('220')) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`postfix did not start: ${await fs.readFile(logFile, 'utf8').catch(() => '')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    configDir: cfg,
+    log: () => fs.readFile(logFile, 'utf8'),
+    async stop() {
+      await run('postfix', ['-c', cfg, 'stop']).catch(() => undefined);
+      const pidFile = path.join(spool, 'pid', 'master.pid');
+      const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+      for (let i = 0; pid && i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+function smtpBanner(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('data', (d) => {
+      s.end('QUIT\r\n');
+      resolve(d.toString());
+    });
+    s.once('error', reject);
+  });
+}
+
+/** A minimal SMTP client: one message, one recipient. Resolves with the time the 250 after DATA arrived. */
+export function sendMail(port: number, from: string, to: string, message: string): Promise<{ acceptedAt: number; reply: string }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const steps = [`EHLO test.localhost\r\n`, `MAIL FROM:<${from}>\r\n`, `RCPT TO:<${to}>\r\n`, 'DATA\r\n', dotStuff(message) + '.\r\n', 'QUIT\r\n'];
+    let buf = '';
+    let step = -1;
+    s.on('data', (d) => {
+      buf += d.toString();
+      // Wait for a complete final reply line (code followed by a space).
+      const lines = buf.split('\r\n');
+      const last = lines.length >= 2 ? lines[lines.length - 2] : '';
+      if (!/^\d{3} /.test(last)) return;
+      const code = Number(last.slice(0, 3));
+      buf = '';
+      if (step === 4) {
+        if (code !== 250) return reject(new Error(`message refused: ${last}`));
+        const acceptedAt = performance.now();
+        s.end(steps[5]);
+        return resolve({ acceptedAt, reply: last });
+      }
+      if (code >= 400) {
+        s.destroy();
+        return reject(new Error(`SMTP error at step ${step}: ${last}`));
+      }
+      step++;
+      s.write(steps[step]);
+    });
+    s.on('error', reject);
+  });
+}
+
+function dotStuff(message: string): string {
+  const crlf = message.replace(/\r?\n/g, '\r\n');
+  return (crlf.endsWith('\r\n') ? crlf : crlf + '\r\n').replace(/^\./gm, '..');
+}
