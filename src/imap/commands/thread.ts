@@ -1,0 +1,42 @@
+// THREAD and UID THREAD (RFC 5256 §4): `THREAD algorithm charset search-key…`.
+import { BadError } from '../errors.js';
+import { charsetAndCriteria } from '../search/criteria.js';
+import { searchView } from '../search/evaluate.js';
+import { collectSortData } from '../search/sort.js';
+import { baseSubject } from '../search/base-subject.js';
+import { orderedSubject, references, formatThreads, type ThreadMsg } from '../search/thread.js';
+import { factValue } from '../../mail/facts.js';
+import { SELECTED, type Command, type CommandContext } from './types.js';
+
+export const THREAD_ALGORITHMS = ['REFERENCES', 'ORDEREDSUBJECT'];
+
+export const thread: Command = {
+  names: ['THREAD'],
+  states: SELECTED,
+  uid: true,
+  async run(ctx: CommandContext) {
+    const { conn } = ctx;
+    const view = conn.view!;
+    const alg = ctx.args[0];
+    if (!alg || alg.type !== 'atom') throw new BadError('THREAD: missing threading algorithm');
+    const algorithm = alg.value.toUpperCase();
+    if (!THREAD_ALGORITHMS.includes(algorithm)) throw new BadError(`THREAD: unknown threading algorithm ${algorithm.slice(0, 32)}`);
+    const key = charsetAndCriteria(ctx.args.slice(1), 'THREAD', true);
+    const found = await searchView(view, key);
+    const data = await collectSortData(view, found, new Set(['DATE', 'SUBJECT']));
+    const msgs: ThreadMsg[] = data.map((d) => {
+      const f = d.facts!;
+      return {
+        id: ctx.uid ? d.uid : d.seq,
+        seq: d.seq,
+        date: d.date,
+        subject: baseSubject(factValue(f, 'subject') ?? ''),
+        messageId: f.messageId,
+        references: f.references,
+        inReplyTo: f.inReplyTo,
+      };
+    });
+    const threads = algorithm === 'REFERENCES' ? references(msgs) : orderedSubject(msgs);
+    await conn.untagged(threads.length ? `THREAD ${formatThreads(threads)}` : 'THREAD');
+  },
+};

@@ -1,0 +1,156 @@
+// Evaluating a parsed search program against the messages of one session's
+// view (RFC 3501 §6.4.4). Cheap keys (flags, sequence sets) are checked
+// before anything that needs the message file; header facts and body text
+// come from the facts cache in src/mail/facts.ts.
+import { cost, type SearchKey } from './criteria.js';
+import type { Range } from '../sequence-set.js';
+import { headerFacts, bodyText, localDay, type HeaderFacts } from '../../mail/facts.js';
+import { MessageGoneError, type MessageMeta } from '../../mail/mailbox.js';
+import type { MailboxView } from '../../mail/view.js';
+
+export interface Candidate {
+  seq: number;
+  uid: number;
+  meta: MessageMeta;
+}
+
+class Subject {
+  private header: Promise<HeaderFacts> | null = null;
+  private body: Promise<string> | null = null;
+  constructor(
+    readonly view: MailboxView,
+    readonly c: Candidate,
+  ) {}
+  facts(): Promise<HeaderFacts> {
+    return (this.header ??= headerFacts(this.view.mailbox, this.c.meta));
+  }
+  text(): Promise<string> {
+    return (this.body ??= bodyText(this.view.mailbox, this.c.meta));
+  }
+}
+
+/** How many messages are examined at once (file reads overlap; order of results is kept). */
+const PARALLEL = 8;
+
+/**
+ * The messages of `view` (in sequence order) that match `key`. Messages
+ * expunged meanwhile (still numbered in this view) and files that vanished
+ * never match.
+ */
+export async function searchView(view: MailboxView, key: SearchKey): Promise<Candidate[]> {
+  const uids = view.uidList;
+  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0 };
+  const program = simplify(key);
+  const results: Array<Candidate | null> = new Array(uids.length).fill(null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= uids.length) return;
+      const uid = uids[i];
+      const meta = view.meta(uid);
+      if (!meta || view.isExpunged(uid)) continue;
+      const cand: Candidate = { seq: i + 1, uid, meta };
+      try {
+        if (await evalKey(program, new Subject(view, cand), ctx)) results[i] = cand;
+      } catch (err) {
+        if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, Math.max(1, uids.length)) }, worker));
+  return results.filter((r): r is Candidate => r !== null);
+}
+
+interface EvalContext {
+  exists: number;
+  maxUid: number;
+}
+
+/** Orders AND lists cheapest first, so a flag test can spare a file read. */
+function simplify(key: SearchKey): SearchKey {
+  switch (key.k) {
+    case 'and':
+      return { k: 'and', keys: key.keys.map(simplify).sort((a, b) => cost(a) - cost(b)) };
+    case 'or':
+      return { k: 'or', a: simplify(key.a), b: simplify(key.b) };
+    case 'not':
+      return { k: 'not', key: simplify(key.key) };
+    default:
+      return key;
+  }
+}
+
+function inRanges(n: number, ranges: Range[], star: number): boolean {
+  for (let [a, b] of ranges) {
+    if (a === Infinity) a = star;
+    if (b === Infinity) b = star;
+    if (a > b) [a, b] = [b, a];
+    if (n >= a && n <= b) return true;
+  }
+  return false;
+}
+
+function compareDay(day: number, op: 'before' | 'on' | 'since', ref: number): boolean {
+  return op === 'before' ? day < ref : op === 'on' ? day === ref : day >= ref;
+}
+
+async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<boolean> {
+  const { view, c } = m;
+  switch (key.k) {
+    case 'all':
+      return true;
+    case 'flag': {
+      const want = key.flag.toLowerCase();
+      const has = view.flagsOf(c.meta).some((f) => f.toLowerCase() === want);
+      return has === key.set;
+    }
+    case 'recent':
+      return view.recent.has(c.uid) === key.set;
+    case 'seq':
+      return inRanges(c.seq, key.set, ctx.exists);
+    case 'uid':
+      return inRanges(c.uid, key.set, ctx.maxUid);
+    case 'size': {
+      const size = await view.mailbox.vsizeOf(c.meta);
+      return key.larger ? size > key.n : size < key.n;
+    }
+    case 'date': {
+      if (key.sent) {
+        // No (parsable) Date: counts as 1970-01-01, as in Dovecot; RFC 3501 leaves it open.
+        const day = (await m.facts()).sentDay ?? 0;
+        return compareDay(day, key.op, key.day);
+      }
+      return compareDay(localDay(await view.mailbox.internalDate(c.meta)), key.op, key.day);
+    }
+    case 'header': {
+      const h = await m.facts();
+      for (const f of h.fields) if (f.lower === key.field && f.folded.includes(key.value)) return true;
+      return false;
+    }
+    case 'body':
+      return (await m.text()).includes(key.value);
+    case 'text':
+      return (await m.facts()).headerFolded.includes(key.value) || (await m.text()).includes(key.value);
+    case 'not':
+      return !(await evalKey(key.key, m, ctx));
+    case 'or':
+      return (await evalKey(key.a, m, ctx)) || (await evalKey(key.b, m, ctx));
+    case 'and':
+      for (const k of key.keys) if (!(await evalKey(k, m, ctx))) return false;
+      return true;
+  }
+}
+
+/** "2,4:6,9" from ascending numbers (RFC 4731 ALL uses a sequence-set). */
+export function compressSet(nums: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < nums.length; ) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    parts.push(i === j ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

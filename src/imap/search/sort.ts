@@ -1,0 +1,126 @@
+// SORT (RFC 5256 §3): sort criteria, and ordering matched messages by them.
+import { BadError } from '../errors.js';
+import type { Token } from '../parser.js';
+import { asciiUpper, baseSubject } from './base-subject.js';
+import type { Candidate } from './evaluate.js';
+import { headerFacts, factValue, firstAddrMailbox, type HeaderFacts } from '../../mail/facts.js';
+import type { MailboxView } from '../../mail/view.js';
+import { MessageGoneError } from '../../mail/mailbox.js';
+
+export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
+export interface SortKey {
+  key: SortKeyName;
+  reverse: boolean;
+}
+
+const NAMES = new Set<string>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO']);
+
+/** sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"; sort-criterion = ["REVERSE" SP] sort-key */
+export function parseSortCriteria(t: Token | undefined): SortKey[] {
+  if (!t || t.type !== 'list') throw new BadError('SORT: expected a parenthesised list of sort criteria');
+  if (!t.items.length) throw new BadError('SORT: empty sort criteria');
+  const out: SortKey[] = [];
+  let reverse = false;
+  for (const item of t.items) {
+    if (item.type !== 'atom') throw new BadError('SORT: invalid sort criterion');
+    const name = item.value.toUpperCase();
+    if (name === 'REVERSE') {
+      if (reverse) throw new BadError('SORT: REVERSE REVERSE');
+      reverse = true;
+      continue;
+    }
+    if (!NAMES.has(name)) throw new BadError(`SORT: unknown sort key ${name.slice(0, 32)}`);
+    out.push({ key: name as SortKeyName, reverse });
+    reverse = false;
+  }
+  if (reverse) throw new BadError('SORT: REVERSE must be followed by a sort key');
+  return out;
+}
+
+/** The per-message values SORT and THREAD compare. */
+export interface SortData {
+  seq: number;
+  uid: number;
+  arrival: number;
+  /** Date: header in UTC, or INTERNALDATE when missing or unparsable (RFC 5256 §3 DATE). */
+  date: number;
+  size: number;
+  subject: Buffer;
+  from: Buffer;
+  to: Buffer;
+  cc: Buffer;
+  facts: HeaderFacts | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+const key = (s: string): Buffer => Buffer.from(asciiUpper(s), 'utf8');
+
+/** Collects what `keys` need (a header read only when a header key is asked for). */
+export async function sortData(view: MailboxView, c: Candidate, keys: Set<SortKeyName>): Promise<SortData> {
+  const mailbox = view.mailbox;
+  const needHeader = keys.has('DATE') || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
+  const facts = needHeader ? await headerFacts(mailbox, c.meta) : null;
+  const needArrival = keys.has('ARRIVAL') || (keys.has('DATE') && facts?.sentMs == null);
+  const arrival = needArrival ? (await mailbox.internalDate(c.meta)).getTime() : 0;
+  return {
+    seq: c.seq,
+    uid: c.uid,
+    arrival,
+    date: facts?.sentMs ?? arrival,
+    size: keys.has('SIZE') ? await mailbox.vsizeOf(c.meta) : 0,
+    subject: keys.has('SUBJECT') && facts ? key(baseSubject(factValue(facts, 'subject') ?? '').base) : EMPTY,
+    from: keys.has('FROM') && facts ? key(firstAddrMailbox(factValue(facts, 'from'))) : EMPTY,
+    to: keys.has('TO') && facts ? key(firstAddrMailbox(factValue(facts, 'to'))) : EMPTY,
+    cc: keys.has('CC') && facts ? key(firstAddrMailbox(factValue(facts, 'cc'))) : EMPTY,
+    facts,
+  };
+}
+
+function compareOne(a: SortData, b: SortData, k: SortKeyName): number {
+  switch (k) {
+    case 'ARRIVAL':
+      return a.arrival - b.arrival;
+    case 'DATE':
+      return a.date - b.date;
+    case 'SIZE':
+      return a.size - b.size;
+    case 'SUBJECT':
+      return Buffer.compare(a.subject, b.subject);
+    case 'FROM':
+      return Buffer.compare(a.from, b.from);
+    case 'TO':
+      return Buffer.compare(a.to, b.to);
+    case 'CC':
+      return Buffer.compare(a.cc, b.cc);
+  }
+}
+
+/** Sorts by the criteria; exact ties keep mailbox order (RFC 5256 §3). */
+export function sortBy(items: SortData[], keys: SortKey[]): SortData[] {
+  return [...items].sort((a, b) => {
+    for (const k of keys) {
+      const d = compareOne(a, b, k.key);
+      if (d !== 0) return k.reverse ? -d : d;
+    }
+    return a.seq - b.seq;
+  });
+}
+
+export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>): Promise<SortData[]> {
+  const out: Array<SortData | null> = new Array(cands.length).fill(null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= cands.length) return;
+      try {
+        out[i] = await sortData(view, cands[i], keys);
+      } catch (err) {
+        // a message expunged meanwhile is left out, as SEARCH leaves it out
+        if (!(err instanceof MessageGoneError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, Math.max(1, cands.length)) }, worker));
+  return out.filter((d): d is SortData => d !== null);
+}

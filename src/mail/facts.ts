@@ -1,0 +1,489 @@
+// The parsed facts SEARCH, SORT and THREAD need from a message: its header
+// fields with RFC 2047 encoded words decoded, the Date: header, the thread
+// identifiers, and (only when asked for) the decoded text of its body. They
+// are kept in a process-wide LRU bounded by bytes, keyed by mailbox root +
+// basename (content never changes; a flag rename keeps the basename), so a
+// second search does not read every file again.
+//
+// Header facts come from a header-only read of the file; body text from a
+// full read, MIME walk, transfer decoding (quoted-printable, base64), charset
+// conversion (libmime / iconv-lite) and, for text/html, tag stripping.
+import { promises as fs } from 'node:fs';
+import libmime from 'libmime';
+import { decode as decodeCharset } from 'libmime/lib/charset.js';
+import type { Mailbox, MessageMeta } from './mailbox.js';
+import { parseHeader, headerValue, type HeaderField } from './header.js';
+import { parseMime, param, type MimePart } from './mime.js';
+import { readCrlf } from './crlf.js';
+
+export interface FactField {
+  /** Lower-cased field name. */
+  lower: string;
+  /** Unfolded value with encoded words decoded. */
+  value: string;
+  /** `fold(value)`, for case-insensitive substring search. */
+  folded: string;
+}
+
+export interface HeaderFacts {
+  fields: FactField[];
+  /** The whole header (decoded), folded: for TEXT. */
+  headerFolded: string;
+  /** Date: header as UTC milliseconds, or null when missing or unparsable. */
+  sentMs: number | null;
+  /** Date: header's calendar day as written (its own zone, RFC 3501 SENT*), as days since 1970-01-01. */
+  sentDay: number | null;
+  messageId: string | null;
+  references: string[];
+  inReplyTo: string | null;
+}
+
+/** Case folding used for SEARCH matching (RFC 3501 §6.4.4: case-insensitive substring). */
+export function fold(s: string): string {
+  return s.normalize('NFC').toLowerCase();
+}
+
+// ---------------------------------------------------------------------------
+// The cache
+
+interface Entry {
+  header: HeaderFacts;
+  body: string | null;
+  cost: number;
+}
+
+const CACHE_BYTES = 32 * 1024 * 1024;
+/** Body text longer than this is searched but not cached. */
+const MAX_CACHED_BODY = 4 * 1024 * 1024;
+
+class FactsCache {
+  private readonly map = new Map<string, Entry>();
+  private bytes = 0;
+  constructor(private readonly limit: number) {}
+
+  get(key: string): Entry | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit;
+  }
+
+  set(key: string, header: HeaderFacts, body: string | null): void {
+    const old = this.map.get(key);
+    if (old) {
+      this.map.delete(key);
+      this.bytes -= old.cost;
+    }
+    const cost = headerCost(header) + (body ? body.length * 2 : 0);
+    this.map.set(key, { header, body, cost });
+    this.bytes += cost;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.limit) break;
+      this.map.delete(k);
+      this.bytes -= v.cost;
+    }
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+function headerCost(h: HeaderFacts): number {
+  let n = 256 + h.headerFolded.length * 2;
+  for (const f of h.fields) n += 48 + (f.lower.length + f.value.length + f.folded.length) * 2;
+  for (const r of h.references) n += 16 + r.length * 2;
+  return n;
+}
+
+const cache = new FactsCache(CACHE_BYTES);
+
+/** Statistics and reset for tests. */
+export const factsCache = {
+  get bytes(): number {
+    return cache.size;
+  },
+  clear(): void {
+    cache.clear();
+  },
+  reads: 0,
+};
+
+const keyOf = (mailbox: Mailbox, meta: MessageMeta): string => `${mailbox.maildir.root}\0${meta.basename}`;
+
+/** The header facts of a message (a header-only read on a cache miss). */
+export async function headerFacts(mailbox: Mailbox, meta: MessageMeta): Promise<HeaderFacts> {
+  const key = keyOf(mailbox, meta);
+  const hit = cache.get(key);
+  if (hit) return hit.header;
+  factsCache.reads++;
+  const block = await mailbox.withFile(meta, readHeaderBlock);
+  const header = headerFactsOf(parseHeader(block));
+  cache.set(key, header, null);
+  return header;
+}
+
+/** The decoded, folded text of the message body (all text parts), for BODY and TEXT. */
+export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<string> {
+  const key = keyOf(mailbox, meta);
+  const hit = cache.get(key);
+  if (hit?.body != null) return hit.body;
+  factsCache.reads++;
+  const data = await mailbox.withFile(meta, readCrlf);
+  meta.vsize ??= data.length;
+  const root = parseMime(data);
+  const header = hit?.header ?? headerFactsOf(root.header);
+  const out: string[] = [];
+  partText(data, root, out);
+  const body = fold(out.join('\n'));
+  cache.set(key, header, body.length <= MAX_CACHED_BODY ? body : null);
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// Header
+
+const HEADER_PROBE = 16 * 1024;
+const HEADER_MAX = 1024 * 1024;
+
+/** Reads the file up to and including the blank line that ends the header (at most 1 MB). */
+async function readHeaderBlock(file: string): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(HEADER_PROBE);
+      const { bytesRead } = await fh.read(buf, 0, HEADER_PROBE, total);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const end = headerEnd(all);
+      if (end >= 0) return all.subarray(0, end);
+      if (bytesRead < HEADER_PROBE || total >= HEADER_MAX) return all;
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Offset just after the empty line ending the header, or -1. */
+function headerEnd(b: Buffer): number {
+  if (b[0] === 0x0a) return 1;
+  if (b[0] === 0x0d && b[1] === 0x0a) return 2;
+  let i = 0;
+  for (;;) {
+    i = b.indexOf(0x0a, i);
+    if (i < 0 || i + 1 >= b.length) return -1;
+    if (b[i + 1] === 0x0a) return i + 2;
+    if (b[i + 1] === 0x0d && b[i + 2] === 0x0a) return i + 3;
+    i++;
+  }
+}
+
+export function decodeWords(value: string): string {
+  if (!value.includes('=?')) return value;
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
+}
+
+export function headerFactsOf(header: HeaderField[]): HeaderFacts {
+  const fields: FactField[] = header.map((f) => {
+    const value = decodeWords(f.value);
+    return { lower: f.lower, value, folded: fold(value) };
+  });
+  const date = headerValue(header, 'date');
+  const parsed = date === null ? null : parseRfc2822Date(date);
+  const refs = headerValue(header, 'references');
+  const irt = headerValue(header, 'in-reply-to');
+  const mid = headerValue(header, 'message-id');
+  return {
+    fields,
+    headerFolded: fields.map((f) => `${f.lower}: ${f.folded}`).join('\r\n'),
+    sentMs: parsed?.ms ?? null,
+    sentDay: parsed?.day ?? null,
+    messageId: mid === null ? null : (parseMsgIds(mid)[0] ?? null),
+    references: refs === null ? [] : parseMsgIds(refs),
+    inReplyTo: irt === null ? null : (parseMsgIds(irt)[0] ?? null),
+  };
+}
+
+export function factValue(h: HeaderFacts, lower: string): string | null {
+  for (const f of h.fields) if (f.lower === lower) return f.value;
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Dates (RFC 2822 §3.3, with the obsolete zones of §4.3)
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const ZONES: Record<string, number> = { UT: 0, GMT: 0, Z: 0, EST: -300, EDT: -240, CST: -360, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420 };
+
+/** `ms`: the instant in UTC; `day`: the calendar day as written, in days since the epoch. */
+export function parseRfc2822Date(text: string): { ms: number; day: number } | null {
+  const s = text.replace(/\([^)]*\)/g, ' ');
+  const m = /^\s*(?:[A-Za-z]+\s*,?\s*)?(\d{1,2})\s*[-\s]\s*([A-Za-z]{3})[A-Za-z]*\s*[-\s]\s*(\d{2,4})\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\s*([+-]\d{4}|[A-Za-z]{1,5}))?/.exec(s);
+  if (!m) return null;
+  const month = MONTHS.indexOf(m[2].toLowerCase());
+  if (month < 0) return null;
+  let year = Number(m[3]);
+  if (m[3].length <= 2) year += year < 50 ? 2000 : 1900;
+  else if (m[3].length === 3) year += 1900;
+  const day = Number(m[1]);
+  const [h, mi, sec] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60) return null;
+  let offset = 0;
+  const z = m[7];
+  if (z) {
+    if (z[0] === '+' || z[0] === '-') {
+      const n = Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5));
+      offset = z[0] === '-' ? -n : n;
+    } else offset = ZONES[z.toUpperCase()] ?? 0;
+  }
+  const local = Date.UTC(year, month, day, h, mi, sec);
+  return { ms: local - offset * 60_000, day: Math.floor(Date.UTC(year, month, day) / 86_400_000) };
+}
+
+/** The calendar day (server's local time zone) of an instant, in days since the epoch. */
+export function localDay(d: Date): number {
+  return Math.floor(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 86_400_000);
+}
+
+// ---------------------------------------------------------------------------
+// Message-IDs (RFC 5322 msg-id; RFC 5256 §2.2: quoting normalised)
+
+/**
+ * Every valid `<id-left@id-right>` in a Message-ID / References / In-Reply-To
+ * value, in order, normalised: comments and whitespace dropped, a quoted
+ * id-left unquoted. Angle-bracketed text without "@" is not a msg-id.
+ */
+export function parseMsgIds(value: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = value.length;
+  while (i < n) {
+    const c = value[i];
+    if (c === '(') {
+      i = skipComment(value, i);
+      continue;
+    }
+    if (c === '"') {
+      i = skipQuoted(value, i).end;
+      continue;
+    }
+    if (c !== '<') {
+      i++;
+      continue;
+    }
+    // inside <...>
+    let j = i + 1;
+    let id = '';
+    let ok = true;
+    while (j < n && value[j] !== '>') {
+      const d = value[j];
+      if (d === '<') {
+        ok = false;
+        break;
+      }
+      if (d === '(') j = skipComment(value, j);
+      else if (d === '"') {
+        const q = skipQuoted(value, j);
+        id += q.text;
+        j = q.end;
+      } else {
+        if (d !== ' ' && d !== '\t' && d !== '\r' && d !== '\n') id += d;
+        j++;
+      }
+    }
+    if (j >= n) break;
+    if (ok) {
+      const at = id.lastIndexOf('@');
+      if (at > 0 && at < id.length - 1) out.push(id);
+      i = j + 1;
+    } else i = j;
+  }
+  return out;
+}
+
+function skipComment(s: string, i: number): number {
+  let depth = 0;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\') i++;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return s.length;
+}
+
+function skipQuoted(s: string, i: number): { text: string; end: number } {
+  let text = '';
+  for (i++; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\' && i + 1 < s.length) text += s[++i];
+    else if (c === '"') return { text, end: i + 1 };
+    else text += c;
+  }
+  return { text, end: s.length };
+}
+
+// ---------------------------------------------------------------------------
+// Addresses, for SORT (RFC 5256 §3: the addr-mailbox of the first address)
+
+/** The local part (unquoted) of the first mailbox in an address-list header; '' when none. */
+export function firstAddrMailbox(value: string | null): string {
+  if (value === null) return '';
+  const s = value;
+  // Scan to the first address: skip comments and quoted strings; a "<" starts an angle-addr;
+  // a group "name:" is entered; "," ends an address.
+  let i = 0;
+  let token = '';
+  while (i < s.length) {
+    const c = s[i];
+    if (c === '(') {
+      i = skipComment(s, i);
+      token += ' ';
+      continue;
+    }
+    if (c === '"') {
+      const q = skipQuoted(s, i);
+      token += `"${q.text}"`;
+      i = q.end;
+      continue;
+    }
+    if (c === '<') {
+      const end = s.indexOf('>', i);
+      const inner = s.slice(i + 1, end < 0 ? s.length : end);
+      // an obsolete route "@a,@b:" precedes the address
+      const colon = inner.startsWith('@') ? inner.indexOf(':') : -1;
+      const addr = localPart(colon >= 0 ? inner.slice(colon + 1) : inner);
+      if (addr !== '') return addr;
+      token = '';
+      i = end < 0 ? s.length : end + 1;
+      continue;
+    }
+    if (c === ':') {
+      token = ''; // group display name
+      i++;
+      continue;
+    }
+    if (c === ',' || c === ';') {
+      const addr = localPart(token);
+      if (addr !== '') return addr;
+      token = '';
+      i++;
+      continue;
+    }
+    token += c;
+    i++;
+  }
+  return localPart(token);
+}
+
+function localPart(addr: string): string {
+  const a = addr.trim();
+  if (a === '') return '';
+  const at = a.lastIndexOf('@');
+  let local = (at >= 0 ? a.slice(0, at) : a).trim();
+  if (at < 0 && /\s/.test(local)) return ''; // a phrase without an address
+  if (local.startsWith('"') && local.endsWith('"') && local.length >= 2) local = local.slice(1, -1);
+  return local;
+}
+
+// ---------------------------------------------------------------------------
+// Body text
+
+function partText(data: Buffer, part: MimePart, out: string[]): void {
+  const ct = part.contentType;
+  if (part.message) {
+    // message/rfc822: the encapsulated header is body text of the outer message
+    const inner = part.message;
+    out.push(inner.header.map((f) => `${f.name}: ${decodeWords(f.value)}`).join('\r\n'));
+    partText(data, inner, out);
+    return;
+  }
+  if (ct.type === 'multipart') {
+    for (const child of part.children) partText(data, child, out);
+    return;
+  }
+  if (ct.type !== 'text') return; // attachments (images, octet-streams …) are not text
+  const raw = data.subarray(part.bodyStart, part.end);
+  const cte = (headerValue(part.header, 'content-transfer-encoding') ?? '').trim().toLowerCase();
+  const bytes = cte === 'base64' ? Buffer.from(raw.toString('latin1'), 'base64') : cte === 'quoted-printable' ? decodeQP(raw) : raw;
+  const charset = param(ct, 'charset') ?? 'us-ascii';
+  let text: string;
+  try {
+    text = /^(us-ascii|utf-?8|ascii)$/i.test(charset) ? bytes.toString('utf8') : decodeCharset(bytes, charset);
+  } catch {
+    text = bytes.toString('utf8');
+  }
+  out.push(ct.subtype === 'html' ? htmlToText(text) : text);
+}
+
+/** Quoted-printable (RFC 2045 §6.7), lenient like every real decoder. */
+export function decodeQP(raw: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(raw.length);
+  let o = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c !== 0x3d /* = */) {
+      out[o++] = c;
+      continue;
+    }
+    // soft line break: "=" [WSP] CRLF
+    let j = i + 1;
+    while (j < raw.length && (raw[j] === 0x20 || raw[j] === 0x09)) j++;
+    if (raw[j] === 0x0d && raw[j + 1] === 0x0a) {
+      i = j + 1;
+      continue;
+    }
+    if (raw[j] === 0x0a) {
+      i = j;
+      continue;
+    }
+    const h = hexVal(raw[i + 1]);
+    const l = hexVal(raw[i + 2]);
+    if (h >= 0 && l >= 0) {
+      out[o++] = h * 16 + l;
+      i += 2;
+    } else out[o++] = c;
+  }
+  return out.subarray(0, o);
+}
+
+function hexVal(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** The text of an HTML part: scripts, styles and tags dropped, entities decoded. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<\/?(p|div|br|tr|li|h[1-6]|table|blockquote)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+      if (e[0] === '#') {
+        const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+      }
+      return ENTITIES[e.toLowerCase()] ?? m;
+    });
+}

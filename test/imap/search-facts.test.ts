@@ -1,0 +1,44 @@
+// The facts cache: a second search over the same mailbox reads no file again,
+// and the evaluator answers from a real Mailbox + view.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Mailbox } from '../../src/mail/mailbox.js';
+import { factsCache } from '../../src/mail/facts.js';
+import { parseCriteria } from '../../src/imap/search/criteria.js';
+import { searchView } from '../../src/imap/search/evaluate.js';
+
+test('a second search is answered from the facts cache', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'search-facts-'));
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
+  for (let i = 1; i <= 20; i++)
+    await fs.writeFile(path.join(dir, 'cur', `17000000${String(i).padStart(2, '0')}.m${i}.host:2,${i % 2 ? 'S' : ''}`), `Subject: note ${i}\nFrom: u${i}@x\n\nbody number ${i} =C3=BC\n`);
+  const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 60_000);
+  t.after(async () => {
+    box.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const view = await box.attach(true);
+  factsCache.clear();
+  const key = parseCriteria([{ type: 'atom', value: 'TEXT' }, { type: 'string', value: Buffer.from('number 1'), literal: false }]);
+  const before = factsCache.reads;
+  const first = await searchView(view, key);
+  const afterFirst = factsCache.reads;
+  const second = await searchView(view, key);
+  assert.deepEqual(first.map((c) => c.seq), [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  assert.deepEqual(second.map((c) => c.seq), first.map((c) => c.seq));
+  assert.ok(afterFirst - before >= 20, 'the first search read the files');
+  assert.equal(factsCache.reads, afterFirst, 'the second search read no file');
+  assert.ok(factsCache.bytes > 0);
+  // a flag-only search never needs the files
+  factsCache.clear();
+  const reads = factsCache.reads;
+  assert.equal((await searchView(view, parseCriteria([{ type: 'atom', value: 'SEEN' }]))).length, 10);
+  assert.equal(factsCache.reads, reads);
+  // AND: the cheap flag test runs first and spares the file reads of unseen messages
+  assert.equal((await searchView(view, parseCriteria([{ type: 'atom', value: 'SUBJECT' }, { type: 'atom', value: 'note' }, { type: 'atom', value: 'UNSEEN' }]))).length, 10);
+  assert.equal(factsCache.reads - reads, 10);
+});
