@@ -23,6 +23,8 @@ export interface ParserLimits {
   maxCommandBytes: number;
   /** Largest non-synchronizing literal we skip over after refusing it; beyond this the connection is dropped. */
   maxDiscardBytes: number;
+  /** One literal streamed to a sink (APPEND's message): RFC 7889 APPENDLIMIT. */
+  maxAppendBytes: number;
 }
 
 export const DEFAULT_LIMITS: ParserLimits = Object.freeze({
@@ -31,11 +33,42 @@ export const DEFAULT_LIMITS: ParserLimits = Object.freeze({
   maxLiterals: 64,
   maxCommandBytes: 8 * 1024 * 1024,
   maxDiscardBytes: 64 * 1024 * 1024,
+  maxAppendBytes: 50 * 1024 * 1024,
 });
+
+/**
+ * Where a streamed literal's bytes go instead of memory (APPEND writes them to
+ * a file as they arrive). write() must take the chunk at once (it is reused).
+ */
+export interface LiteralSink {
+  write(chunk: Buffer): void;
+  /** Every byte has arrived. */
+  finish(): void;
+  /** The command was refused or the connection closed: drop what was written. Safe to repeat. */
+  discard(): void;
+}
+
+/** What the framer knows when a literal is announced, for deciding whether it is streamed. */
+export interface LiteralSinkRequest {
+  tag: string | null;
+  /** The command's text so far (literals left out), ending with the marker's line up to the marker. */
+  text: string;
+  /** Number of literals before this one in the command. */
+  index: number;
+  size: number;
+  nonSync: boolean;
+}
+
+export interface LiteralSinkOffer {
+  /** Largest literal taken this way; a bigger one is refused with literal-too-large. */
+  maxBytes: number;
+  open(): LiteralSink;
+}
 
 export type CommandPart =
   | { kind: 'text'; text: string }
-  | { kind: 'literal'; data: Buffer; nonSync: boolean };
+  /** `data` is empty when the literal went to `sink`. */
+  | { kind: 'literal'; data: Buffer; nonSync: boolean; sink?: LiteralSink };
 
 /**
  * A complete command. Parts produced by the framer always alternate
@@ -61,6 +94,13 @@ export interface FramerHooks {
   /** A synchronizing literal was accepted: write "+ Ready for literal data\r\n" now. */
   onContinuation(): void;
   onError(err: FrameError): void;
+  /** Streams this literal to a sink instead of a buffer (null: buffer it as usual). */
+  literalSink?(req: LiteralSinkRequest): LiteralSinkOffer | null;
+}
+
+/** Discards the streamed literals of a command nobody took over (safe after a command ran). */
+export function discardSinks(parts: CommandPart[]): void {
+  for (const p of parts) if (p.kind === 'literal' && p.sink) p.sink.discard();
 }
 
 const LF = 0x0a;
@@ -104,6 +144,9 @@ export class CommandFramer {
   private litBuf: Buffer = EMPTY;
   private litFilled = 0;
   private litNonSync = false;
+  /** Set while a literal streams to a sink; then litBuf stays empty and litSize counts. */
+  private litSink: LiteralSink | null = null;
+  private litSize = 0;
 
   // Refused input being dropped.
   private skipRemaining = 0;
@@ -125,7 +168,7 @@ export class CommandFramer {
 
   /** Bytes currently held for the command in progress. */
   get bufferedBytes(): number {
-    return this.partBytes + this.lineLen + this.litFilled;
+    return this.partBytes + this.lineLen + (this.litSink ? 0 : this.litFilled);
   }
 
   push(chunk: Buffer): void {
@@ -213,13 +256,37 @@ export class CommandFramer {
     }
     if (!marker) {
       const cmd: FramedCommand = { parts: this.parts, bytes: this.cmdBytes };
+      this.parts = []; // handed over with their sinks
       this.resetCommand();
       this.hooks.onCommand(cmd);
       return;
     }
     this.literalCount++;
+    let offer: LiteralSinkOffer | null = null;
+    if (this.hooks.literalSink && this.literalCount <= l.maxLiterals) {
+      const textSoFar = this.parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+      offer = this.hooks.literalSink({ tag: this.tag, text: textSoFar, index: this.literalCount - 1, size: marker.size, nonSync: marker.nonSync });
+    }
     if (this.literalCount > l.maxLiterals) {
       this.refuse({ kind: 'too-many-literals', tag: this.tag }, marker);
+    } else if (offer) {
+      if (marker.size > offer.maxBytes) {
+        this.refuse({ kind: 'literal-too-large', tag: this.tag, size: marker.size }, marker);
+        return;
+      }
+      try {
+        this.litSink = offer.open();
+      } catch (err) {
+        this.fatal(`Cannot store literal: ${(err as Error).message}`);
+        return;
+      }
+      this.litBuf = EMPTY;
+      this.litSize = marker.size;
+      this.litFilled = 0;
+      this.litNonSync = marker.nonSync;
+      this.mode = 'literal';
+      if (marker.size === 0) this.finishLiteral();
+      if (!marker.nonSync) this.hooks.onContinuation();
     } else if (marker.size > l.maxLiteralBytes) {
       this.refuse({ kind: 'literal-too-large', tag: this.tag, size: marker.size }, marker);
     } else if (this.cmdBytes + marker.size > l.maxCommandBytes) {
@@ -227,6 +294,7 @@ export class CommandFramer {
     } else {
       this.cmdBytes += marker.size;
       this.litBuf = Buffer.allocUnsafe(marker.size);
+      this.litSize = marker.size;
       this.litFilled = 0;
       this.litNonSync = marker.nonSync;
       this.mode = 'literal';
@@ -258,19 +326,46 @@ export class CommandFramer {
   // --- literal mode --------------------------------------------------------
 
   private readLiteral(chunk: Buffer, pos: number): number {
-    const n = Math.min(this.litBuf.length - this.litFilled, chunk.length - pos);
-    chunk.copy(this.litBuf, this.litFilled, pos, pos + n);
+    const n = Math.min(this.litSize - this.litFilled, chunk.length - pos);
+    if (this.litSink) {
+      try {
+        this.litSink.write(chunk.subarray(pos, pos + n));
+      } catch (err) {
+        this.fatal(`Cannot store literal: ${(err as Error).message}`);
+        return chunk.length;
+      }
+    } else chunk.copy(this.litBuf, this.litFilled, pos, pos + n);
     this.litFilled += n;
-    if (this.litFilled === this.litBuf.length) this.finishLiteral();
+    if (this.litFilled === this.litSize) this.finishLiteral();
     return pos + n;
   }
 
   private finishLiteral(): void {
+    const sink = this.litSink;
     const data = this.litBuf;
     this.litBuf = EMPTY;
     this.litFilled = 0;
-    this.addPart({ kind: 'literal', data, nonSync: this.litNonSync }, data.length);
+    this.litSize = 0;
+    this.litSink = null;
+    if (sink) {
+      try {
+        sink.finish();
+      } catch (err) {
+        sink.discard();
+        this.fatal(`Cannot store literal: ${(err as Error).message}`);
+        return;
+      }
+      this.addPart({ kind: 'literal', data: EMPTY, nonSync: this.litNonSync, sink }, 0);
+    } else this.addPart({ kind: 'literal', data, nonSync: this.litNonSync }, data.length);
     this.mode = 'line';
+  }
+
+  /** The connection is gone: drops a literal being streamed and any held by the command in progress. */
+  close(): void {
+    this.litSink?.discard();
+    this.litSink = null;
+    this.resetCommand();
+    this.mode = 'dead';
   }
 
   // --- skipping refused input ----------------------------------------------
@@ -329,6 +424,7 @@ export class CommandFramer {
   }
 
   private resetCommand(): void {
+    discardSinks(this.parts); // a refused command's streamed literals
     this.parts = [];
     this.partBytes = 0;
     this.cmdBytes = 0;
@@ -343,6 +439,8 @@ export class CommandFramer {
     this.lineLen = 0;
     this.litBuf = EMPTY;
     this.litFilled = 0;
+    this.litSink?.discard();
+    this.litSink = null;
     this.mode = 'dead';
     this.hooks.onError({ kind: 'fatal', reason });
   }
@@ -396,7 +494,7 @@ export type Token =
   /** Atoms include NIL, numbers, flags (\Seen, \*), sequence sets, wildcards and FETCH items like BODY[1]<0.10>. */
   | { type: 'atom'; value: string }
   /** A quoted string (unescaped) or a literal. */
-  | { type: 'string'; value: Buffer; literal: boolean }
+  | { type: 'string'; value: Buffer; literal: boolean; sink?: LiteralSink }
   | { type: 'list'; items: Token[] };
 
 export interface ParsedCommand {
@@ -446,7 +544,7 @@ type State =
   | 'space' // after SP: expect a token (or a tolerated trailing space at the very end)
   | 'open'; // after '(': expect a token or ')'
 
-type Peek = { kind: 'char'; c: number } | { kind: 'literal'; data: Buffer } | { kind: 'end' };
+type Peek = { kind: 'char'; c: number } | { kind: 'literal'; data: Buffer; sink?: LiteralSink } | { kind: 'end' };
 
 class Tokenizer {
   private pi = 0; // index into parts
@@ -475,7 +573,7 @@ class Tokenizer {
     const t = this.text();
     if (t !== null) return { kind: 'char', c: t.charCodeAt(this.pos) };
     const p = this.parts[this.pi];
-    return p && p.kind === 'literal' ? { kind: 'literal', data: p.data } : { kind: 'end' };
+    return p && p.kind === 'literal' ? { kind: 'literal', data: p.data, sink: p.sink } : { kind: 'end' };
   }
 
   advance(): void {
@@ -622,7 +720,7 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
     // state is 'space' or 'open': a token may start here.
     if (p.kind === 'literal') {
       tk.advance();
-      top().push({ type: 'string', value: p.data, literal: true });
+      top().push(p.sink ? { type: 'string', value: p.data, literal: true, sink: p.sink } : { type: 'string', value: p.data, literal: true });
       state = 'sep';
       continue;
     }

@@ -118,9 +118,23 @@ export class Mailbox {
     this.rescanTimer = null;
   }
 
-  /** Brings the state up to date with the disk if anything changed there (STATUS on an unwatched folder). */
-  refresh(): Promise<void> {
-    return this.mutex.run(() => this.fullSyncIfChanged());
+  /** Brings the state up to date with the disk if anything changed there (STATUS on an unwatched folder); `force` rescans regardless. */
+  refresh(force = false): Promise<void> {
+    return this.mutex.run(() => (force ? this.fullSync() : this.fullSyncIfChanged()));
+  }
+
+  /**
+   * The folder was deleted or renamed away: stop watching, and every session
+   * with it open sees all its messages expunged. The object stays inert.
+   */
+  vanish(): void {
+    this.stopWatching();
+    void this.mutex
+      .run(async () => {
+        this.forget([...this.messages]);
+        await this.uidlist.close();
+      })
+      .catch((err) => this.log.error({ err }, 'closing a vanished mailbox failed'));
   }
 
   private requestFullSync(onlyIfChanged = false): void {
@@ -228,6 +242,55 @@ export class Mailbox {
     });
   }
 
+  /**
+   * Files we just put into this folder ourselves (APPEND, COPY, MOVE): they get
+   * their UIDs now, and every view hears EXISTS now, not when the watcher event
+   * comes (which then finds them known and does nothing). With `recent`, the
+   * first read-write session gets \Recent on them. Returns their metadata in
+   * the order given (a file gone again meanwhile is left out).
+   */
+  async addOwn(files: ScannedFile[], recent: boolean): Promise<MessageMeta[]> {
+    await this.load();
+    return this.mutex.run(async () => {
+      const unknown = files.filter((f) => !this.byBasename.has(parseName(f.filename).basename));
+      if (unknown.length) await this.addNew(unknown);
+      const out: MessageMeta[] = [];
+      for (const f of files) {
+        const meta = this.byBasename.get(parseName(f.filename).basename);
+        if (meta) out.push(meta);
+      }
+      if (recent) {
+        const fresh = new Set(unknown.map((f) => parseName(f.filename).basename));
+        const owner = [...this.views].find((v) => !v.readOnly);
+        if (owner) owner.claimRecent(out.filter((m) => fresh.has(m.basename)).map((m) => m.uid));
+      }
+      return out;
+    });
+  }
+
+  /** The Maildir info letters for IMAP flags (system flags and keywords; \Recent ignored), sorted. */
+  async lettersOf(flags: string[]): Promise<string> {
+    let letters = '';
+    const keywordNames: string[] = [];
+    for (const f of flags) {
+      const l = systemLetter(f);
+      if (l) letters += l;
+      else if (!f.startsWith('\\')) keywordNames.push(f);
+    }
+    if (keywordNames.length) for (const l of await this.keywords.lettersFor(keywordNames)) if (l) letters += l;
+    return sortLetters(letters);
+  }
+
+  /** Removes these messages whatever their flags (MOVE). Every view is told. */
+  expungeUids(uids: number[]): Promise<MessageMeta[]> {
+    return this.mutex.run(async () => {
+      const doomed = uids.map((u) => this.byUidMap.get(u)).filter((m): m is MessageMeta => !!m);
+      for (const m of doomed) await this.maildir.remove(m);
+      this.forget(doomed);
+      return doomed;
+    });
+  }
+
   /** Removes messages carrying \Deleted (only those in `uids`, if given). Every view is told. */
   expunge(uids: Set<number> | null): Promise<MessageMeta[]> {
     return this.mutex.run(async () => {
@@ -325,7 +388,18 @@ export class Mailbox {
   /** Gives files not seen before their UIDs (from the uidlist, or new ones) and announces them. */
   private async addNew(files: ScannedFile[]): Promise<void> {
     if (!files.length) {
-      const state = await this.uidlist.read();
+      // An empty folder still needs a UIDVALIDITY (RFC 3501: non-zero): the uidlist is created with it.
+      let state = await this.uidlist.read();
+      if (!state) {
+        try {
+          state = (await this.uidlist.assign([])).state;
+        } catch (err) {
+          // A folder we may read but not write (made by another user): serve it without one.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+          this.log.warn({ err }, 'cannot create dovecot-uidlist in an empty folder');
+        }
+      }
       if (state) this.setHeader(state.uidValidity, state.nextUid);
       return;
     }
@@ -415,8 +489,10 @@ export class Mailbox {
       const { basename } = parseName(ev.filename);
       const meta = this.byBasename.get(basename);
       if (!meta) {
-        // Unknown name: addNew reads it anyway, and drops it if it is already gone.
-        if (!fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub)) fresh.push(ev);
+        // Unknown name. A late event for a file already gone (one we wrote and expunged or
+        // moved meanwhile) must not bring it back: addNew does not read files whose
+        // name carries ,W=, so look first.
+        if (!fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub) && (await fileExists(this.maildir.file(ev.sub, ev.filename)))) fresh.push(ev);
         continue;
       }
       const present = await fileExists(this.maildir.file(ev.sub, ev.filename));

@@ -1,14 +1,34 @@
 // A user's mail: the Maildir++ tree under one root. INBOX is the root itself;
 // folder "Archive.2024" lives in "<root>/.Archive.2024/". Names on the wire and
 // on disk are the same (IMAP modified UTF-7, as Dovecot's default layout keeps them).
+// A folder whose parent has no directory of its own ("A" beside ".A.B") is a
+// virtual parent: listed \Noselect, as Dovecot lists it.
 import { promises as fs } from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, MessageGoneError, type MessageMeta } from './mailbox.js';
+import { decodeMutf7, Mutf7Error } from './mutf7.js';
+import { nextUidValidity } from './uidvalidity.js';
+import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUse, type SpecialUseMap } from './special-use.js';
+import { withDotlock } from './dotlock.js';
+import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
+import { curName, type ScannedFile } from './maildir.js';
+import { systemFlag, isKeywordLetter } from './flags.js';
 
 export const HIERARCHY_SEPARATOR = '.';
 
 export class MailboxNameError extends Error {}
+
+/** A folder operation refused for a reason the client can act on; `code` is the IMAP response code. */
+export class FolderError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'NONEXISTENT' | 'ALREADYEXISTS' | 'CANNOT' | 'TRYCREATE' | 'INUSE' | 'EXPUNGEISSUED' | null = null,
+  ) {
+    super(message);
+  }
+}
 
 /** Every open Mailbox, shared across all sessions of all users (keyed by path). */
 export class MailboxRegistry {
@@ -28,6 +48,19 @@ export class MailboxRegistry {
     return mb;
   }
 
+  /** The Mailbox for `dir` if one is open (no I/O). */
+  peek(dir: string): Mailbox | undefined {
+    return this.open.get(dir);
+  }
+
+  /** The folder at `dir` went away (DELETE, RENAME): its sessions see every message expunged. */
+  drop(dir: string): void {
+    const mb = this.open.get(dir);
+    if (!mb) return;
+    this.open.delete(dir);
+    mb.vanish();
+  }
+
   closeAll(): void {
     for (const mb of this.open.values()) mb.close();
     this.open.clear();
@@ -38,28 +71,82 @@ export interface FolderInfo {
   name: string;
   /** True when a child folder exists (Archive has Archive.2024). */
   hasChildren: boolean;
+  /** A virtual parent: no directory of its own, only children. */
+  noselect: boolean;
+  specialUse: SpecialUse[];
+}
+
+const SUBSCRIPTIONS = 'subscriptions';
+const LOCK = { staleMs: 120_000, timeoutMs: 30_000 };
+
+/** "inbox", "Inbox.x" → "INBOX", "INBOX.x" (INBOX is case-insensitive, RFC 3501 §5.1). */
+export function normalizeName(name: string): string {
+  const up = name.slice(0, 6).toUpperCase();
+  if (up === 'INBOX' && name.length === 5) return 'INBOX';
+  if (up === 'INBOX' + HIERARCHY_SEPARATOR) return 'INBOX' + name.slice(5);
+  return name;
+}
+
+/** Checks a folder name (INBOX excluded); throws MailboxNameError with the reason. */
+export function checkName(name: string): void {
+  if (name.length === 0 || name.length > 512) throw new MailboxNameError('Invalid mailbox name');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailboxNameError('Mailbox name contains a control character');
+  if (/[/\\]/.test(name)) throw new MailboxNameError("Invalid mailbox name: must not contain '/' or '\\'");
+  const parts = name.split(HIERARCHY_SEPARATOR);
+  if (parts[0] === '') throw new MailboxNameError('Invalid mailbox name: begins with hierarchy separator');
+  if (parts.some((p) => p === '')) throw new MailboxNameError('Invalid mailbox name: has adjacent or trailing hierarchy separators');
+  if (parts.some((p) => p.startsWith('~'))) throw new MailboxNameError("Invalid mailbox name: a level starts with '~'");
+  try {
+    decodeMutf7(name);
+  } catch (err) {
+    if (err instanceof Mutf7Error) throw new MailboxNameError(err.message);
+    throw err;
+  }
 }
 
 export class MailStore {
+  private ready: Promise<void> | null = null;
+
   constructor(
     readonly root: string,
     private readonly registry: MailboxRegistry,
+    readonly specialUse: SpecialUseMap = DEFAULT_SPECIAL_USE,
+    /** Create the special-use folders when missing (Dovecot's `auto = subscribe`). */
+    private readonly autoCreate = true,
   ) {}
 
   /** The folder's directory; rejects any name that could leave the Maildir. */
   dirOf(name: string): string {
-    if (name.toUpperCase() === 'INBOX') return this.root;
-    if (name.length === 0 || name.length > 512) throw new MailboxNameError('Invalid mailbox name');
-    // eslint-disable-next-line no-control-regex
-    if (/[\x00-\x1f\x7f/\\]/.test(name)) throw new MailboxNameError('Mailbox name contains a forbidden character');
-    const parts = name.split(HIERARCHY_SEPARATOR);
-    if (parts.some((p) => p === '' || p === '..' || p === '.' || p.startsWith('~')))
-      throw new MailboxNameError('Invalid mailbox name');
+    name = normalizeName(name);
+    if (name === 'INBOX') return this.root;
+    checkName(name);
     return path.join(this.root, '.' + name);
   }
 
-  /** INBOX plus every Maildir++ folder that exists (has cur/). */
-  async folders(): Promise<FolderInfo[]> {
+  /**
+   * Once per session (a MailStore lives for one login): the special-use
+   * folders are created and subscribed if missing.
+   */
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      if (!this.autoCreate) return;
+      await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+      for (const name of Object.values(this.specialUse)) {
+        try {
+          if (await this.exists(name)) continue;
+          await this.createFolder(name);
+          await this.subscribe(name, true);
+        } catch (err) {
+          if (!(err instanceof FolderError || err instanceof MailboxNameError)) throw err;
+        }
+      }
+    })();
+    return this.ready;
+  }
+
+  /** Names of every Maildir++ folder with a cur/ directory (INBOX not included), sorted. */
+  private async folderNames(): Promise<string[]> {
     let entries: string[] = [];
     try {
       entries = await fs.readdir(this.root);
@@ -67,34 +154,73 @@ export class MailStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const names: string[] = [];
-    for (const e of entries) {
-      if (e.length < 2 || e[0] !== '.' || e === '..') continue;
-      const name = e.slice(1);
-      try {
-        this.dirOf(name);
-      } catch {
-        continue; // not a name we could serve
-      }
-      const isDir = await fs
-        .stat(path.join(this.root, e, 'cur'))
-        .then((s) => s.isDirectory())
-        .catch(() => false);
-      if (isDir) names.push(name);
-    }
-    names.sort();
-    const all = ['INBOX', ...names];
-    return all.map((name) => ({
-      name,
-      hasChildren: name !== 'INBOX' && names.some((n) => n.startsWith(name + HIERARCHY_SEPARATOR)),
-    }));
+    await Promise.all(
+      entries.map(async (e) => {
+        if (e.length < 2 || e[0] !== '.' || e === '..') return;
+        const name = e.slice(1);
+        try {
+          checkName(name);
+        } catch {
+          return; // not a name we could serve
+        }
+        const isDir = await fs
+          .stat(path.join(this.root, e, 'cur'))
+          .then((s) => s.isDirectory())
+          .catch(() => false);
+        if (isDir) names.push(name);
+      }),
+    );
+    return names.sort();
   }
 
-  /** Subscribed folder names, from Dovecot's `subscriptions` file ("V\t2" header, one name per line). */
+  /** INBOX, every Maildir++ folder that exists (has cur/), and virtual parents of nested ones. */
+  async folders(): Promise<FolderInfo[]> {
+    await this.init();
+    const real = await this.folderNames();
+    const all = new Set(real);
+    const virtual = new Set<string>();
+    for (const n of real) {
+      const parts = n.split(HIERARCHY_SEPARATOR);
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
+        if (!all.has(parent) && parent !== 'INBOX') virtual.add(parent);
+      }
+    }
+    for (const v of virtual) all.add(v);
+    const sorted = [...all].sort();
+    const info = (name: string): FolderInfo => ({
+      name,
+      hasChildren: sorted.some((n) => n.startsWith(name + HIERARCHY_SEPARATOR)),
+      noselect: virtual.has(name),
+      specialUse: specialUseOf(this.specialUse, name),
+    });
+    return [info('INBOX'), ...sorted.filter((n) => n !== 'INBOX').map(info)];
+  }
+
+  // --- subscriptions (Dovecot's `subscriptions`: "V\t2\n\n", then one name per line, levels separated by TAB) ---
+
   async subscriptions(): Promise<Set<string>> {
-    const text = await fs.readFile(path.join(this.root, 'subscriptions'), 'utf8').catch(() => '');
-    const lines = text.split('\n');
-    const names = lines[0]?.startsWith('V\t') ? lines.slice(1) : lines;
-    return new Set(names.filter((n) => n !== ''));
+    const text = await fs.readFile(path.join(this.root, SUBSCRIPTIONS), 'utf8').catch(() => '');
+    return new Set(parseSubscriptions(text));
+  }
+
+  /** Adds or removes a subscription; the file is rewritten atomically under Dovecot's dotlock. */
+  async subscribe(name: string, on: boolean): Promise<void> {
+    name = normalizeName(name);
+    if (name !== 'INBOX') checkName(name);
+    if (on && !(await this.exists(name))) throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+    const file = path.join(this.root, SUBSCRIPTIONS);
+    await withDotlock(file, LOCK, async () => {
+      const text = await fs.readFile(file, 'utf8').catch(() => '');
+      const names = parseSubscriptions(text);
+      const has = names.includes(name);
+      if (has === on) return;
+      const next = on ? [...names, name] : names.filter((n) => n !== name);
+      const body = 'V\t2\n\n' + next.map((n) => n.split(HIERARCHY_SEPARATOR).join('\t') + '\n').join('');
+      const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+      await fs.writeFile(tmp, body, { mode: 0o600 });
+      await fs.rename(tmp, file);
+    });
   }
 
   async exists(name: string): Promise<boolean> {
@@ -107,15 +233,215 @@ export class MailStore {
 
   /** The shared live mailbox for a folder that exists. */
   async mailbox(name: string): Promise<Mailbox | null> {
-    if (!(await this.exists(name))) {
-      if (name.toUpperCase() !== 'INBOX') return null;
-      await fs.mkdir(path.join(this.root, 'cur'), { recursive: true, mode: 0o700 });
-      await fs.mkdir(path.join(this.root, 'new'), { recursive: true, mode: 0o700 });
-      await fs.mkdir(path.join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    await this.init();
+    const canonical = normalizeName(name);
+    if (!(await this.exists(canonical))) {
+      if (canonical !== 'INBOX') return null;
+      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(this.root, sub), { recursive: true, mode: 0o700 });
     }
-    const canonical = name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
     const mb = this.registry.get(canonical, this.dirOf(canonical));
     await mb.load();
     return mb;
   }
+
+  // --- folder operations ---
+
+  /** CREATE: `.Name/` with tmp/ new/ cur/ (0700), `maildirfolder`, and a uidlist with a fresh UIDVALIDITY. */
+  async create(name: string): Promise<void> {
+    await this.init();
+    // RFC 3501 §6.3.3: a trailing separator only declares the intent to create children.
+    if (name.endsWith(HIERARCHY_SEPARATOR)) name = name.slice(0, -1);
+    name = normalizeName(name);
+    if (name === 'INBOX') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+    await this.createFolder(name);
+  }
+
+  private async createFolder(name: string): Promise<void> {
+    const dir = this.dirOf(name);
+    if (await this.exists(name)) throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+    // Stale state of a folder that was here before (deleted by someone else) must not survive.
+    this.registry.drop(dir);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const sub of ['tmp', 'new']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    await fs.writeFile(path.join(dir, 'maildirfolder'), '', { mode: 0o600 });
+    const uidValidity = await nextUidValidity(this.root);
+    const guid = crypto.randomBytes(16).toString('hex');
+    const uidlist = path.join(dir, 'dovecot-uidlist');
+    await withDotlock(uidlist, LOCK, async () => {
+      const tmp = `${uidlist}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, `3 V${uidValidity} N1 G${guid}\n`, { mode: 0o600 });
+      await fs.rename(tmp, uidlist);
+    });
+    // cur/ last: a folder is listed once cur/ exists, and by then it is complete.
+    try {
+      await fs.mkdir(path.join(dir, 'cur'), { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+      throw err;
+    }
+  }
+
+  /**
+   * DELETE (RFC 3501 §6.3.4). The folder's directory goes; its children stay,
+   * so a folder with children becomes a \Noselect virtual parent, as in Dovecot.
+   * Subscriptions are kept (Dovecot keeps them too: LIST (SUBSCRIBED) shows \NonExistent).
+   */
+  async delete(name: string): Promise<void> {
+    await this.init();
+    name = normalizeName(name);
+    if (name === 'INBOX') throw new FolderError("INBOX can't be deleted", null);
+    const dir = this.dirOf(name);
+    if (!(await this.exists(name))) throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+    // Renamed away first, so no one ever sees a half-deleted folder; then removed.
+    const trash = path.join(this.root, `..deleted-${crypto.randomBytes(6).toString('hex')}`);
+    try {
+      await fs.rename(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+      throw err;
+    }
+    this.registry.drop(dir);
+    await fs.rm(trash, { recursive: true, force: true });
+  }
+
+  /**
+   * RENAME (RFC 3501 §6.3.5), children included; UIDVALIDITY travels with the
+   * folder. RENAME INBOX moves INBOX's messages into a new folder and leaves
+   * INBOX empty (Dovecot refuses it for Maildir++; the RFC asks for this).
+   */
+  async rename(from: string, to: string): Promise<void> {
+    await this.init();
+    from = normalizeName(from);
+    if (to.endsWith(HIERARCHY_SEPARATOR)) to = to.slice(0, -1);
+    to = normalizeName(to);
+    this.dirOf(from); // validates
+    const toDir = this.dirOf(to);
+    if (to === 'INBOX') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+    if (from === to) throw new FolderError("Can't rename mailbox to itself", 'ALREADYEXISTS');
+    if (to.startsWith(from + HIERARCHY_SEPARATOR)) throw new FolderError("Can't rename mailbox under itself", 'CANNOT');
+    if (from === 'INBOX') return this.renameInbox(to);
+    const names = await this.folderNames();
+    const moving = names.filter((n) => n === from || n.startsWith(from + HIERARCHY_SEPARATOR));
+    if (!moving.length) throw new FolderError(`Mailbox doesn't exist: ${from}`, 'NONEXISTENT');
+    const targets = moving.map((n) => to + n.slice(from.length));
+    for (const t of targets) checkName(t);
+    const existing = new Set(names);
+    if (targets.some((t) => existing.has(t)) || (await dirExists(toDir)))
+      throw new FolderError('Target mailbox already exists', 'ALREADYEXISTS');
+    for (let i = 0; i < moving.length; i++) {
+      const src = this.dirOf(moving[i]);
+      await fs.rename(src, this.dirOf(targets[i]));
+      this.registry.drop(src);
+    }
+  }
+
+  private async renameInbox(to: string): Promise<void> {
+    await this.createFolder(to);
+    const inbox = await this.mailbox('INBOX');
+    const target = await this.mailbox(to);
+    if (!inbox || !target) throw new FolderError('Mailbox disappeared', 'NONEXISTENT');
+    const moved: ScannedFile[] = [];
+    for (const meta of [...inbox.all]) {
+      const sub = meta.sub;
+      try {
+        await fs.rename(inbox.pathOf(meta), target.maildir.file(sub, meta.filename));
+        moved.push({ sub, filename: meta.filename });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    await inbox.refresh(true);
+    await target.addOwn(moved, false);
+  }
+
+  // --- saving messages ---
+
+  /** A spool file in tmp/ for a message about to arrive (APPEND's literal). */
+  openSpool(): MessageSpool {
+    return new MessageSpool(path.join(this.root, 'tmp'));
+  }
+
+  /**
+   * APPEND: the spooled message becomes `cur/<base>,S=..,W=..:2,<flags>` of
+   * the folder, with `date` as its mtime (INTERNALDATE); the Mailbox learns of
+   * it at once, so every session with the folder open hears EXISTS before the
+   * tagged OK. Returns the new UID and the folder's UIDVALIDITY.
+   */
+  async append(mailbox: Mailbox, spool: MessageSpool, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }> {
+    spool.finish();
+    const info = await mailbox.lettersOf(flags);
+    const filename = curName(sizedBaseName(spool.base, spool.size, spool.vsize), info);
+    const when = date ?? new Date();
+    await fs.utimes(spool.file, when, when);
+    await fs.rename(spool.file, mailbox.maildir.file('cur', filename));
+    spool.consumed();
+    const [meta] = await mailbox.addOwn([{ sub: 'cur', filename }], true);
+    if (!meta) throw new FolderError('Message vanished while being saved', null);
+    return { uid: meta.uid, uidValidity: mailbox.uidValidity };
+  }
+
+  /**
+   * COPY: each message hard-linked into the destination's cur/ under a new
+   * base name with ,S= and ,W= (as Dovecot does), keywords mapped through
+   * the destination's dovecot-keywords. All or nothing: on failure, the links
+   * made so far are removed. Returns the destination UIDs in source order.
+   */
+  async copy(source: Mailbox, metas: MessageMeta[], dest: Mailbox): Promise<{ uids: number[]; uidValidity: number }> {
+    const made: ScannedFile[] = [];
+    try {
+      for (const meta of metas) {
+        const names = source.flagsOf(meta);
+        const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)).join('');
+        const info = kept + (await dest.lettersOf(names));
+        const vsize = await source.vsizeOf(meta);
+        const filename = await source.withFile(meta, async (file) => {
+          const st = await fs.stat(file);
+          const name = curName(sizedBaseName(newBaseName(), st.size, vsize), info);
+          const target = dest.maildir.file('cur', name);
+          try {
+            await fs.link(file, target);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+            await fs.copyFile(file, target, fs.constants.COPYFILE_EXCL);
+            await fs.utimes(target, st.atime, st.mtime);
+          }
+          return name;
+        });
+        made.push({ sub: 'cur', filename });
+      }
+    } catch (err) {
+      for (const f of made) await dest.maildir.remove(f);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError)
+        throw new FolderError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
+      throw err;
+    }
+    const added = await dest.addOwn(made, true);
+    return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
+  }
+}
+
+function parseSubscriptions(text: string): string[] {
+  const lines = text.split('\n');
+  let start = 0;
+  if (lines[0]?.startsWith('V\t')) {
+    // Version header, then header lines up to an empty line.
+    start = 1;
+    while (start < lines.length && lines[start] !== '') start++;
+    start++;
+  }
+  const out: string[] = [];
+  for (const l of lines.slice(start)) {
+    if (l === '') continue;
+    const name = normalizeName(l.split('\t').join(HIERARCHY_SEPARATOR));
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+async function dirExists(dir: string): Promise<boolean> {
+  return fs
+    .stat(dir)
+    .then((s) => s.isDirectory())
+    .catch(() => false);
 }

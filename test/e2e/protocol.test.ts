@@ -90,11 +90,18 @@ test('LIST shows INBOX and the Maildir++ folders on disk; each can be selected',
   await c.command('a', 'LOGIN bob bob-pass');
   assert.equal(
     await c.command('b', 'LIST "" "*"'),
-    '* LIST (\\HasNoChildren) "." INBOX\r\n* LIST (\\HasChildren) "." Archive\r\n* LIST (\\HasNoChildren) "." Archive.2024\r\n* LIST (\\HasNoChildren) "." Sent\r\nb OK LIST completed\r\n',
+    // Drafts, Junk and Trash: the special-use folders created on first use (Sent and Archive were there).
+    '* LIST (\\HasNoChildren) "." INBOX\r\n* LIST (\\HasChildren \\Archive) "." Archive\r\n* LIST (\\HasNoChildren) "." Archive.2024\r\n' +
+      '* LIST (\\HasNoChildren \\Drafts) "." Drafts\r\n* LIST (\\HasNoChildren \\Junk) "." Junk\r\n* LIST (\\HasNoChildren \\Sent) "." Sent\r\n* LIST (\\HasNoChildren \\Trash) "." Trash\r\nb OK LIST completed\r\n',
   );
-  assert.equal(await c.command('c', 'LIST "" "%"'), '* LIST (\\HasNoChildren) "." INBOX\r\n* LIST (\\HasChildren) "." Archive\r\n* LIST (\\HasNoChildren) "." Sent\r\nc OK LIST completed\r\n');
+  assert.equal(await c.command('c', 'LIST "" "S%"'), '* LIST (\\HasNoChildren \\Sent) "." Sent\r\nc OK LIST completed\r\n');
+  assert.equal(await c.command('c2', 'LIST "" "A%"'), '* LIST (\\HasChildren \\Archive) "." Archive\r\nc2 OK LIST completed\r\n');
   assert.equal(await c.command('d', 'LIST "" ""'), '* LIST (\\Noselect) "." ""\r\nd OK LIST completed\r\n');
-  assert.equal(await c.command('e', 'LSUB "" "*"'), '* LSUB () "." INBOX\r\n* LSUB () "." Sent\r\ne OK LSUB completed\r\n');
+  // Sent was subscribed already; the created special-use folders are subscribed with their creation.
+  assert.equal(
+    await c.command('e', 'LSUB "" "*"'),
+    '* LSUB () "." INBOX\r\n* LSUB () "." Drafts\r\n* LSUB () "." Junk\r\n* LSUB () "." Sent\r\n* LSUB () "." Trash\r\ne OK LSUB completed\r\n',
+  );
   assert.match(await c.command('f', 'SELECT Archive.2024'), /\* 0 EXISTS[\s\S]*f OK \[READ-WRITE\]/);
   assert.match(await c.command('g', 'STATUS INBOX (MESSAGES UNSEEN UIDNEXT)'), /\* STATUS INBOX \(MESSAGES 1 UNSEEN 1 UIDNEXT 2\)/);
   assert.match(await c.command('h', 'SELECT Nope'), /^h NO \[NONEXISTENT\]/m);

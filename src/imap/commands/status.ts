@@ -1,11 +1,43 @@
-// STATUS (RFC 3501 §6.3.10).
+// STATUS (RFC 3501 §6.3.10), and APPENDLIMIT (RFC 7889 §3).
 import { ArgReader } from '../args.js';
 import { BadError, NoError } from '../errors.js';
-import { quote } from '../encoder.js';
-import { MailboxNameError } from '../../mail/store.js';
+import type { Token } from '../parser.js';
+import type { Mailbox } from '../../mail/mailbox.js';
+import { asNo, mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT']);
+
+/** Status item names from a parenthesised list; BAD for an unknown one. */
+export function statusItems(list: Token[]): string[] {
+  return list.map((t) => {
+    const v = t.type === 'atom' ? t.value.toUpperCase() : '';
+    if (!ITEMS.has(v)) throw new BadError('STATUS: unknown status item');
+    return v;
+  });
+}
+
+/** `* STATUS name (items)` for a mailbox, brought up to date first. */
+export async function statusLine(name: string, mailbox: Mailbox, items: string[], appendLimit: number): Promise<string> {
+  await mailbox.refresh();
+  const value = (item: string): number => {
+    switch (item) {
+      case 'MESSAGES':
+        return mailbox.count;
+      case 'RECENT':
+        return mailbox.recentCount;
+      case 'UIDNEXT':
+        return mailbox.uidNext;
+      case 'UIDVALIDITY':
+        return mailbox.uidValidity;
+      case 'UNSEEN':
+        return mailbox.all.reduce((n, m) => n + (m.info.includes('S') ? 0 : 1), 0);
+      default:
+        return appendLimit;
+    }
+  };
+  return `* STATUS ${mailboxName(name)} (${items.map((i) => `${i} ${value(i)}`).join(' ')})\r\n`;
+}
 
 export const status: Command = {
   names: ['STATUS'],
@@ -14,29 +46,10 @@ export const status: Command = {
     const { conn } = ctx;
     const r = new ArgReader(ctx.args, 'STATUS');
     const name = r.astring('mailbox name');
-    const items = r.list('status items').map((t) => {
-      const v = t.type === 'atom' ? t.value.toUpperCase() : '';
-      if (!ITEMS.has(v)) throw new BadError('STATUS: unknown status item');
-      return v;
-    });
+    const items = statusItems(r.list('status items'));
     r.end();
-    let mailbox;
-    try {
-      mailbox = await conn.store!.mailbox(name);
-    } catch (err) {
-      if (err instanceof MailboxNameError) throw new NoError(err.message, 'CANNOT');
-      throw err;
-    }
+    const mailbox = await conn.store!.mailbox(name).catch(asNo);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
-    await mailbox.refresh();
-    const values: Record<string, number> = {
-      MESSAGES: mailbox.count,
-      RECENT: mailbox.recentCount,
-      UIDNEXT: mailbox.uidNext,
-      UIDVALIDITY: mailbox.uidValidity,
-      UNSEEN: mailbox.all.reduce((n, m) => n + (m.info.includes('S') ? 0 : 1), 0),
-    };
-    const shown = mailbox.name === 'INBOX' ? 'INBOX' : /^[\x21\x23-\x27\x2a-\x5b\x5d-\x7a\x7c-\x7e]+$/.test(name) ? name : quote(name);
-    conn.write(`* STATUS ${shown} (${items.map((i) => `${i} ${values[i]}`).join(' ')})\r\n`);
+    conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes));
   },
 };

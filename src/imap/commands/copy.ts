@@ -1,0 +1,50 @@
+// COPY and UID COPY (RFC 3501 §6.4.7) as hard links, with COPYUID (RFC 4315);
+// MOVE and UID MOVE (RFC 6851): the copy, an untagged OK [COPYUID …], then
+// the source messages expunged (their EXPUNGEs go out before the tagged OK).
+import { ArgReader } from '../args.js';
+import { NoError } from '../errors.js';
+import { resolveMessages } from './messages.js';
+import { asNo } from './folder-errors.js';
+import type { MessageMeta } from '../../mail/mailbox.js';
+import { SELECTED, type Command } from './types.js';
+
+/** A compact UID set ("1:3,7") of ascending UIDs, order kept. */
+export function uidSet(uids: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < uids.length; ) {
+    let j = i;
+    while (j + 1 < uids.length && uids[j + 1] === uids[j] + 1) j++;
+    out.push(i === j ? String(uids[i]) : `${uids[i]}:${uids[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+export const copy: Command = {
+  names: ['COPY', 'MOVE'],
+  states: SELECTED,
+  uid: true,
+  async run(ctx) {
+    const { conn } = ctx;
+    const view = conn.view!;
+    const move = ctx.name === 'MOVE';
+    const r = new ArgReader(ctx.args, ctx.name);
+    const set = r.atom('sequence set');
+    const name = r.astring('mailbox name');
+    r.end();
+    if (move && view.readOnly) throw new NoError('Mailbox is read-only', 'READ-ONLY');
+    const uids = resolveMessages(view, set, ctx.uid).sort((a, b) => a - b);
+    const dest = await conn.store!.mailbox(name).catch(asNo);
+    if (!dest) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');
+    const metas = uids.map((u) => view.meta(u)).filter((m): m is MessageMeta => !!m && !view.isExpunged(m.uid));
+    if (metas.length < uids.length) throw new NoError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
+    if (!metas.length) return { text: `${move ? 'Move' : 'Copy'} completed (no messages)` };
+    const source = view.mailbox;
+    const { uids: destUids, uidValidity } = await conn.store!.copy(source, metas, dest).catch(asNo);
+    const code = `COPYUID ${uidValidity} ${uidSet(metas.map((m) => m.uid))} ${uidSet(destUids)}`;
+    if (!move) return { code, text: 'Copy completed' };
+    conn.write(`* OK [${code}] Moved UIDs.\r\n`);
+    await source.expungeUids(metas.map((m) => m.uid));
+    return { text: 'Move completed' };
+  },
+};
