@@ -1,7 +1,7 @@
 // Dovecot-style passwd-file: name:{SCHEME}secret[:uid:gid:gecos:home:shell:extra]
 // The same file an existing Dovecot install uses, so it can be pointed at as is.
 import { promises as fs } from 'node:fs';
-import crypto from 'node:crypto';
+import { verifyScheme, UnsupportedScheme } from './schemes.js';
 
 export interface UserEntry {
   name: string;
@@ -43,21 +43,19 @@ export async function loadUsersFile(file: string): Promise<Map<string, UserEntry
   return parseUsersFile(text, file);
 }
 
-/** Checks a password against an entry. Schemes we cannot verify fail closed. */
-export async function verifyPassword(entry: UserEntry, password: string): Promise<boolean> {
-  switch (entry.scheme) {
-    case 'PLAIN':
-    case 'CLEARTEXT':
-    case 'CLEAR':
-      return timingSafeEqualStrings(entry.secret, password);
-    default:
-      return false;
+/**
+ * Checks a password against an entry. Schemes we cannot verify fail closed:
+ * 'unsupported' lets the caller say which scheme is missing.
+ */
+export async function checkPassword(entry: UserEntry, password: string): Promise<'ok' | 'bad' | 'unsupported'> {
+  try {
+    return (await verifyScheme(entry.scheme, entry.secret, password)) ? 'ok' : 'bad';
+  } catch (err) {
+    if (err instanceof UnsupportedScheme) return 'unsupported';
+    throw err;
   }
 }
 
-function timingSafeEqualStrings(a: string, b: string): boolean {
-  // Hash both sides so lengths do not leak through the comparison.
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
+export async function verifyPassword(entry: UserEntry, password: string): Promise<boolean> {
+  return (await checkPassword(entry, password)) === 'ok';
 }

@@ -1,8 +1,19 @@
 // The user database: looks a login up in the passwd-file and checks its password.
-import { loadUsersFile, verifyPassword, type UserEntry } from './passwd-file.js';
+import argon2 from 'argon2';
+import crypto from 'node:crypto';
+import { loadUsersFile, checkPassword, type UserEntry } from './passwd-file.js';
+import { ARGON2ID_PARAMS } from './schemes.js';
+
+export type AuthResult =
+  | { ok: true; entry: UserEntry }
+  /** `unsupported` is set the first time a user's scheme turns out uncheckable (log it once). */
+  | { ok: false; unsupported?: string };
 
 export class UserDb {
   private users = new Map<string, UserEntry>();
+  /** user + scheme already reported as unsupported. */
+  private readonly reported = new Set<string>();
+  private dummy: Promise<string> | null = null;
 
   constructor(readonly file: string) {}
 
@@ -20,14 +31,24 @@ export class UserDb {
     return this.users.get(login) ?? this.users.get(login.toLowerCase());
   }
 
-  /** The entry if the password is right, else null. Unknown users cost the same hash work. */
-  async authenticate(login: string, password: string): Promise<UserEntry | null> {
+  /** Checks a login. Unknown users cost the same hash work as `passwd`'s, so timing does not tell names apart. */
+  async authenticate(login: string, password: string): Promise<AuthResult> {
     const entry = this.lookup(login);
     if (!entry) {
-      await verifyPassword({ name: '', scheme: 'PLAIN', secret: '\0', uid: null, gid: null, home: null }, password);
-      return null;
+      this.dummy ??= argon2.hash(crypto.randomBytes(16), ARGON2ID_PARAMS);
+      await argon2.verify(await this.dummy, password).catch(() => false);
+      return { ok: false };
     }
-    return (await verifyPassword(entry, password)) ? entry : null;
+    const r = await checkPassword(entry, password);
+    if (r === 'ok') return { ok: true, entry };
+    if (r === 'unsupported') {
+      const key = `${entry.name}\0${entry.scheme}`;
+      if (!this.reported.has(key)) {
+        this.reported.add(key);
+        return { ok: false, unsupported: entry.scheme };
+      }
+    }
+    return { ok: false };
   }
 }
 

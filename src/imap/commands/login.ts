@@ -2,31 +2,58 @@
 import { ArgReader } from '../args.js';
 import { NoError, BadError } from '../errors.js';
 import type { Connection } from '../connection.js';
+import { clientIp } from '../../auth/penalty.js';
 import type { Command, CommandResult } from './types.js';
 
 const MAX_FAILURES = 3;
 
-/** Checks credentials, switches the connection to authenticated, or fails with a delay. */
+/**
+ * Checks credentials, switches the connection to authenticated, or fails
+ * after the IP's penalty (2 s doubling to 15 s, see auth/penalty.ts).
+ *
+ * The failure line is for fail2ban (deploy/fail2ban/filter.d/maildir-imapd.conf);
+ * keep it stable: pino JSON, level 40, fields in this order —
+ *   {"level":40,"time":…,"pid":…,"cid":"…","ip":"203.0.113.9","user":"bob","msg":"login failed"}
+ */
 export async function completeLogin(conn: Connection, login: string, password: string): Promise<CommandResult> {
   if (login.length > 256 || password.length > 1024) throw new BadError('Credentials too long');
-  const entry = await conn.ctx.users.authenticate(login, password);
-  const ip = conn.socket.remoteAddress;
-  if (!entry) {
+  const limits = conn.ctx.logins;
+  const ip = clientIp(conn.socket.remoteAddress);
+  // Another connection from this IP failed a moment ago: its penalty applies here too.
+  const wait = limits?.penalty.pending(ip) ?? 0;
+  if (wait > 0) await sleep(wait);
+  const result = await conn.ctx.users.authenticate(login, password);
+  if (!result.ok) {
     conn.failedLogins++;
+    if (result.unsupported) conn.log.error({ user: login.slice(0, 64), scheme: result.unsupported }, 'unsupported password scheme; this user cannot log in');
     conn.log.warn({ ip, user: login.slice(0, 64) }, 'login failed');
-    // A pause per failure slows guessing; the connection is dropped after a few.
-    await new Promise((r) => setTimeout(r, conn.ctx.config.authFailDelayMs));
+    await sleep(limits ? limits.penalty.fail(ip) : conn.ctx.config.authFailDelayMs);
     if (conn.failedLogins >= MAX_FAILURES) {
       conn.bye('Too many failed logins');
       return 'done';
     }
     throw new NoError('Authentication failed', 'AUTHENTICATIONFAILED');
   }
+  const entry = result.entry;
+  limits?.penalty.succeed(ip);
+  if (limits && !limits.userIp.acquire(conn, entry.name, ip)) {
+    conn.log.warn({ ip, user: entry.name, max: limits.userIp.max }, 'login refused: too many connections for this user from this IP');
+    throw new NoError(`Too many connections for this user from your IP (at most ${limits.userIp.max})`, 'LIMIT');
+  }
+  // The connection may have closed while the password was checked: its onClose has run already.
+  if (conn.isClosed) {
+    limits?.release(conn);
+    return 'done';
+  }
   conn.user = entry;
   conn.store = conn.ctx.storeFor(entry);
   conn.state = 'auth';
   conn.log.info({ ip, user: entry.name }, 'login');
   return { code: `CAPABILITY ${conn.ctx.capabilities(conn).join(' ')}`, text: 'Logged in' };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export const login: Command = {

@@ -1,0 +1,102 @@
+// Failed-login penalty per client IP, as Dovecot's auth penalty: the first
+// failure costs 2 s, each further one doubles it up to 15 s. A success from
+// the IP clears it; otherwise it is forgotten some minutes after the last failure.
+
+export interface PenaltyOptions {
+  /** Delay after the first failure (Dovecot: 2 s). */
+  initialMs: number;
+  /** Longest delay (Dovecot: 15 s). */
+  maxMs: number;
+  /** An IP's failures are forgotten this long after its last one. */
+  forgetMs: number;
+  /** Most IPs remembered at once; the stalest go first. */
+  maxEntries: number;
+  now: () => number;
+}
+
+export const DEFAULT_PENALTY: PenaltyOptions = {
+  initialMs: 2_000,
+  maxMs: 15_000,
+  forgetMs: 10 * 60_000,
+  maxEntries: 100_000,
+  now: () => Date.now(),
+};
+
+interface Entry {
+  failures: number;
+  last: number;
+  /** Until when further attempts from this IP wait. */
+  until: number;
+}
+
+export class FailurePenalty {
+  readonly opts: PenaltyOptions;
+  /** Insertion order is recency order: an update re-inserts. */
+  private readonly ips = new Map<string, Entry>();
+
+  constructor(opts: Partial<PenaltyOptions> = {}) {
+    this.opts = { ...DEFAULT_PENALTY, ...opts };
+  }
+
+  /** The delay that the n-th failure in a row costs. */
+  delayFor(failures: number): number {
+    if (failures <= 0) return 0;
+    return Math.min(this.opts.maxMs, this.opts.initialMs * 2 ** Math.min(failures - 1, 30));
+  }
+
+  /** How long an attempt from this IP must wait now (another connection's penalty still running). */
+  pending(ip: string): number {
+    const e = this.get(ip);
+    return e ? Math.max(0, e.until - this.opts.now()) : 0;
+  }
+
+  /** Records a failure; returns how long to hold the failed reply. */
+  fail(ip: string): number {
+    const now = this.opts.now();
+    const e = this.get(ip) ?? { failures: 0, last: now, until: now };
+    e.failures++;
+    e.last = now;
+    const delay = this.delayFor(e.failures);
+    e.until = now + delay;
+    this.ips.delete(ip);
+    this.ips.set(ip, e);
+    this.trim();
+    return delay;
+  }
+
+  succeed(ip: string): void {
+    this.ips.delete(ip);
+  }
+
+  failures(ip: string): number {
+    return this.get(ip)?.failures ?? 0;
+  }
+
+  get size(): number {
+    return this.ips.size;
+  }
+
+  private get(ip: string): Entry | undefined {
+    const e = this.ips.get(ip);
+    if (e && this.opts.now() - e.last >= this.opts.forgetMs) {
+      this.ips.delete(ip);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Drops forgotten entries from the stale end, and the stalest beyond maxEntries. */
+  private trim(): void {
+    const now = this.opts.now();
+    for (const [ip, e] of this.ips) {
+      if (this.ips.size > this.opts.maxEntries || now - e.last >= this.opts.forgetMs) this.ips.delete(ip);
+      else break;
+    }
+  }
+}
+
+/** One key per client: IPv4-mapped IPv6 addresses are the IPv4 address (as fail2ban and firewalls see them). */
+export function clientIp(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

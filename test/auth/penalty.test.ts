@@ -1,0 +1,88 @@
+// The per-IP failure penalty (2 s doubling to 15 s, cleared by a success,
+// forgotten after a while) on a fake clock, and the per-user-IP connection cap.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FailurePenalty, clientIp } from '../../src/auth/penalty.js';
+import { LoginLimits, UserIpLimit } from '../../src/auth/limits.js';
+
+function clock() {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+test('the delay is 2 s, doubling per failure, at most 15 s', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now });
+  const delays = [1, 2, 3, 4, 5, 6].map(() => {
+    const d = p.fail('198.51.100.7');
+    c.advance(d);
+    return d;
+  });
+  assert.deepEqual(delays, [2000, 4000, 8000, 15000, 15000, 15000]);
+});
+
+test('another connection from the IP waits out the running penalty; other IPs do not', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now });
+  p.fail('198.51.100.7');
+  p.fail('198.51.100.7');
+  assert.equal(p.pending('198.51.100.7'), 4000);
+  c.advance(1500);
+  assert.equal(p.pending('198.51.100.7'), 2500);
+  assert.equal(p.pending('203.0.113.1'), 0);
+  c.advance(2500);
+  assert.equal(p.pending('198.51.100.7'), 0);
+});
+
+test('a success clears the penalty; failures are forgotten 10 minutes after the last', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now });
+  p.fail('a');
+  p.fail('a');
+  p.succeed('a');
+  assert.equal(p.fail('a'), 2000);
+  c.advance(9 * 60_000);
+  assert.equal(p.fail('a'), 4000, 'still remembered after 9 minutes');
+  c.advance(10 * 60_000);
+  assert.equal(p.failures('a'), 0);
+  assert.equal(p.fail('a'), 2000);
+});
+
+test('memory is bounded: stale and excess IPs are dropped', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now, maxEntries: 100 });
+  for (let i = 0; i < 1000; i++) p.fail(`10.0.${i >> 8}.${i & 255}`);
+  assert.ok(p.size <= 100, `size ${p.size}`);
+  c.advance(11 * 60_000);
+  p.fail('x');
+  assert.equal(p.size, 1);
+});
+
+test('a shortened first delay keeps Dovecot proportions (the test hook)', () => {
+  const p = new FailurePenalty(LoginLimits.penaltyFrom(100));
+  assert.deepEqual([1, 2, 3, 4, 5].map((n) => p.delayFor(n)), [100, 200, 400, 750, 750]);
+});
+
+test('IPv4-mapped IPv6 addresses are keyed and logged as IPv4', () => {
+  assert.equal(clientIp('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.equal(clientIp('2001:db8::1'), '2001:db8::1');
+  assert.equal(clientIp(undefined), 'unknown');
+});
+
+test('the cap: N connections per user and IP, the next refused, a slot freed once on close', () => {
+  const lim = new UserIpLimit(3);
+  const conns = [{}, {}, {}, {}];
+  assert.ok(lim.acquire(conns[0], 'bob', '192.0.2.1'));
+  assert.ok(lim.acquire(conns[1], 'bob', '192.0.2.1'));
+  assert.ok(lim.acquire(conns[2], 'bob', '192.0.2.1'));
+  assert.equal(lim.acquire(conns[3], 'bob', '192.0.2.1'), false);
+  assert.ok(lim.acquire(conns[3], 'bob', '192.0.2.2'), 'another IP has its own count');
+  assert.ok(lim.acquire({}, 'alice', '192.0.2.1'), 'another user has its own count');
+  lim.release(conns[0]);
+  lim.release(conns[0]); // onClose may run twice: still one slot
+  assert.equal(lim.count('bob', '192.0.2.1'), 2);
+  assert.ok(lim.acquire({}, 'bob', '192.0.2.1'));
+  assert.equal(lim.acquire({}, 'bob', '192.0.2.1'), false);
+  for (const c of conns) lim.release(c);
+  assert.equal(lim.count('bob', '192.0.2.2'), 0);
+});

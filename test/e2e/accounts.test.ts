@@ -1,0 +1,124 @@
+// Accounts against the real server process: a users file with every password
+// scheme logs in through Python's imaplib; a wrong password costs the IP 2 s,
+// then 4 s on its next connection, logged in the line fail2ban reads; an
+// unsupported scheme fails closed and is reported once; the 21st connection
+// of one user from one IP is refused with NO [LIMIT].
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { makeMailTree, startServer, type MailTree, type RunningServer } from '../support/server.js';
+import { RawImap } from '../support/raw-imap.js';
+import { DOVEADM, OTHER_TOOLS, PASSWORD } from '../auth/vectors.js';
+import { hostsByPythonRe, hostsByFail2ban, haveFail2banRegex } from '../auth/fail2ban.js';
+
+const run = promisify(execFile);
+
+/** One user per hash, named after its scheme (u0-argon2id, …), plus bob and an MD5-CRYPT user we cannot check. */
+async function setup(t: test.TestContext): Promise<{ tree: MailTree; server: RunningServer; users: string[] }> {
+  const tree = await makeMailTree('mimapd-acct-');
+  const users: string[] = [];
+  const lines = ['bob:{PLAIN}bob-pass', 'alice:{PLAIN}alice-pass', 'md5user:{MD5-CRYPT}$1$X91XYhxp$WgCh12Bc2zz16kRe3OEq1/:1000:1000::/nonexistent::'];
+  [...DOVEADM, ...OTHER_TOOLS].forEach((hash, i) => {
+    const scheme = /^\{([^}]+)\}/.exec(hash)?.[1] ?? 'crypt';
+    const name = `u${i}-${scheme.toLowerCase()}`;
+    users.push(name);
+    lines.push(`${name}:${hash}:1000:1000::/nonexistent::`);
+  });
+  await fs.writeFile(tree.usersFile, lines.join('\n') + '\n');
+  for (const u of users) for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(tree.maildir(u), sub), { recursive: true });
+  const server = await startServer(tree);
+  t.after(async () => {
+    await server.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
+  return { tree, server, users };
+}
+
+function logLines(server: RunningServer): Array<Record<string, unknown>> {
+  return server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('every scheme of a Dovecot users file logs in with Python imaplib (AUTHENTICATE PLAIN, UTF-8 password)', async (t) => {
+  const { server, users } = await setup(t);
+  const py = [
+    'import imaplib, sys, json',
+    'users, pw = json.loads(sys.argv[1]), sys.argv[2]',
+    'for u in users:',
+    `    c = imaplib.IMAP4('127.0.0.1', ${server.port})`,
+    "    typ, _ = c.authenticate('PLAIN', lambda _: b'\\0' + u.encode() + b'\\0' + pw.encode())",
+    "    c.select('INBOX')",
+    '    c.logout()',
+    "    print(u, typ)",
+  ].join('\n');
+  const { stdout } = await run('python3', ['-c', py, JSON.stringify(users), PASSWORD], { timeout: 60_000 });
+  assert.deepEqual(stdout.trim().split('\n'), users.map((u) => `${u} OK`));
+  assert.equal(logLines(server).filter((l) => l.msg === 'login failed').length, 0);
+});
+
+test('failures cost the IP 2 s, then 4 s on its next connection; logged for fail2ban; unsupported scheme reported once', async (t) => {
+  const { server } = await setup(t);
+  const a = await RawImap.connect(server.port);
+  t.after(() => a.close());
+  let start = performance.now();
+  a.send(`a LOGIN md5user "${PASSWORD.replace(/[^\x20-\x7e]/g, '?')}"\r\n`);
+  assert.match(await a.readUntil(/a (OK|NO|BAD)[^\r]*\r\n/, 10_000), /^a NO \[AUTHENTICATIONFAILED\]/);
+  const first = performance.now() - start;
+  assert.ok(first >= 1950 && first < 3000, `first failure answered after ${first.toFixed(0)} ms`);
+
+  const b = await RawImap.connect(server.port);
+  t.after(() => b.close());
+  start = performance.now();
+  b.send('b LOGIN md5user wrong\r\n');
+  assert.match(await b.readUntil(/b (OK|NO|BAD)[^\r]*\r\n/, 10_000), /^b NO \[AUTHENTICATIONFAILED\]/);
+  const second = performance.now() - start;
+  assert.ok(second >= 3950 && second < 5500, `second failure answered after ${second.toFixed(0)} ms`);
+
+  // A success from the IP clears the penalty.
+  assert.match(await a.command('c', 'LOGIN bob bob-pass'), /^c OK/);
+  const c = await RawImap.connect(server.port);
+  t.after(() => c.close());
+  start = performance.now();
+  c.send('d LOGIN bob nope\r\n');
+  await c.readUntil(/d NO[^\r]*\r\n/, 10_000);
+  assert.ok(performance.now() - start < 3000, 'back to a 2 s penalty after a success');
+
+  await new Promise((r) => setTimeout(r, 100));
+  const lines = logLines(server);
+  assert.equal(lines.filter((l) => l.msg === 'login failed').length, 3);
+  const unsupported = lines.filter((l) => String(l.msg).startsWith('unsupported password scheme'));
+  assert.equal(unsupported.length, 1, 'reported once per user');
+  assert.equal(unsupported[0].scheme, 'MD5-CRYPT');
+  assert.ok(!server.stdout().includes('wrong') && !server.stdout().includes('nope'), 'no password in the log');
+  // The shipped fail2ban filter bans 127.0.0.1 three times, from these very lines.
+  const raw = server.stdout().split('\n').filter(Boolean);
+  assert.deepEqual(hostsByPythonRe(raw).filter((h) => h !== '-'), ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+  if (haveFail2banRegex()) assert.deepEqual(hostsByFail2ban(raw), ['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+});
+
+test('the 21st connection of one user from one IP is refused with NO [LIMIT]; closing one frees a slot', async (t) => {
+  const { server } = await setup(t);
+  const conns: RawImap[] = [];
+  t.after(() => conns.forEach((c) => c.close()));
+  for (let i = 0; i < 20; i++) {
+    const c = await RawImap.connect(server.port);
+    conns.push(c);
+    assert.match(await c.command('a', 'LOGIN bob bob-pass'), /^a OK/, `connection ${i + 1}`);
+  }
+  const extra = await RawImap.connect(server.port);
+  conns.push(extra);
+  assert.match(await extra.command('a', 'LOGIN bob bob-pass'), /^a NO \[LIMIT\] /);
+  assert.match(await extra.command('b', 'LOGIN alice alice-pass'), /^b OK/, 'another user is not limited');
+  const refused = logLines(server).find((l) => String(l.msg).startsWith('login refused'));
+  assert.ok(refused, 'the refusal is logged');
+  assert.equal(refused.user, 'bob');
+  assert.equal(refused.ip, '127.0.0.1');
+
+  conns[0].close();
+  await new Promise((r) => setTimeout(r, 200));
+  const again = await RawImap.connect(server.port);
+  conns.push(again);
+  assert.match(await again.command('a', 'LOGIN bob bob-pass'), /^a OK/);
+});
