@@ -1,0 +1,18 @@
+// STARTTLS (RFC 3501 §6.2.1): the tagged OK goes out in the clear, then the
+// TLS handshake starts on the same socket. The client asks CAPABILITY again
+// afterwards: STARTTLS is gone from it and LOGIN allowed.
+import { BadError } from '../errors.js';
+import type { Command } from './types.js';
+
+export const starttls: Command = {
+  names: ['STARTTLS'],
+  states: ['notauth'],
+  async run({ conn, tag }) {
+    if (conn.isSecure) throw new BadError('TLS is already active');
+    const tls = conn.ctx.tls;
+    if (!tls) throw new BadError('TLS support is not configured');
+    conn.write(`${tag} OK Begin TLS negotiation now\r\n`);
+    conn.startTls(tls.context);
+    return 'done';
+  },
+};
