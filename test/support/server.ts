@@ -56,11 +56,32 @@ export interface RunningServer {
   kill9(): Promise<void>;
 }
 
+/**
+ * Mail is never served as root: as root, the tree is handed to the unprivileged
+ * `vmail` user (created if missing, as the Dovecot harness does) and the server
+ * is told to drop to it. Files a test writes later as root stay readable, and
+ * their directories are vmail's, so the server can still rename them.
+ */
+async function serveAsArgs(tree: MailTree): Promise<string[]> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return [];
+  const { execFile } = await import('node:child_process');
+  const run = (cmd: string, args: string[]) => new Promise<void>((resolve, reject) => execFile(cmd, args, (err) => (err ? reject(err) : resolve())));
+  await run('id', ['-u', 'vmail']).catch(() =>
+    run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'vmail']).catch(() => undefined),
+  );
+  // Only the mail and the users file: other things in the tree (a private Postfix's spool) keep their owners.
+  await run('chown', ['-R', 'vmail:vmail', path.join(tree.dir, 'mail')]);
+  await run('chown', ['vmail:vmail', tree.usersFile]);
+  await fs.chmod(tree.dir, 0o711); // mkdtemp makes it 0700; vmail must traverse it
+  return ['--user', 'vmail', '--group', 'vmail'];
+}
+
 export async function startServer(tree: MailTree, extraArgs: string[] = []): Promise<RunningServer> {
   const port = await freePort();
+  const asUser = await serveAsArgs(tree);
   const proc = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...extraArgs],
+    [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...asUser, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(proc);

@@ -1,0 +1,196 @@
+// `maildir-imapd check`: gathers the inputs (config, users file, stat() of the
+// Maildirs, TLS files, postconf/postmap output), runs the pure checks and
+// prints every problem with its fix. Exit status 1 when any error was found.
+import { readFileSync, statSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { isRoot, lookupUser, resolveServiceIdentity } from '../privileges.js';
+import { checkUsersText } from './users.js';
+import { checkMaildirs, type Owner, type StatInfo } from './maildirs.js';
+import { checkTls, type Read } from './tls.js';
+import { addressesFor, checkPostfix, isVirtual, parsePostconf, postfixList, POSTCONF_PARAMS } from './postfix.js';
+import { error, result, warn, type CheckResult } from './types.js';
+import type { UserEntry } from '../auth/passwd-file.js';
+
+export interface CheckOptions {
+  flags: Record<string, unknown>;
+  configFile: string | undefined;
+  /** Run `postconf -c DIR` (a private Postfix config) instead of the system one. */
+  postconfDir?: string;
+  now?: Date;
+  out?: (s: string) => void;
+}
+
+function readText(p: string): Read {
+  try {
+    return { path: p, text: readFileSync(p, 'utf8') };
+  } catch (err) {
+    return { path: p, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+function statOrNull(p: string): StatInfo | null {
+  try {
+    const st = statSync(p);
+    return { isDirectory: st.isDirectory(), uid: st.uid, gid: st.gid, mode: st.mode };
+  } catch {
+    return null;
+  }
+}
+
+/** Who serves the mail: service.user, else the current user (root with no service.user is itself a problem). */
+function serviceCheck(cfg: Config): { res: CheckResult; owner: Owner | null } {
+  const res = result('service');
+  if (cfg.user) {
+    try {
+      const id = resolveServiceIdentity(cfg);
+      res.passed.push(`serves mail as ${id.user}:${id.group} (uid ${id.uid}, gid ${id.gid})`);
+      return { res, owner: { name: id.user, uid: id.uid, gid: id.gid } };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      res.problems.push(error(err.message, `set service.user to an existing unprivileged user that owns the mail (e.g. vmail)`));
+      return { res, owner: null };
+    }
+  }
+  const uid = process.getuid!();
+  if (isRoot()) {
+    res.problems.push(error(`${cfg.source}: service.user is not set: started as root, maildir-imapd refuses to serve mail as root`, `set service.user = "vmail" (the mail owner) in [service], or pass --user vmail`));
+    return { res, owner: null };
+  }
+  const name = lookupUser(String(uid))?.name ?? String(uid);
+  res.passed.push(`no service.user: serves mail as the current user ${name} (uid ${uid})`);
+  return { res, owner: { name, uid, gid: process.getgid!() } };
+}
+
+function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir: string | undefined): CheckResult {
+  const c = postconfDir ? ['-c', postconfDir] : [];
+  const postconfCmd = postconfDir ? `postconf -c ${postconfDir}` : 'postconf';
+  const pc = spawnSync('postconf', [...c, '-x', ...POSTCONF_PARAMS], { encoding: 'utf8' });
+  if ((pc.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    const res = result('postfix');
+    res.passed.push('Postfix not installed (no postconf on PATH): delivery not checked');
+    return res;
+  }
+  if (pc.status !== 0) {
+    const res = result('postfix');
+    const why = (pc.stderr || '').split('\n').find((l) => l.includes('fatal')) ?? pc.stderr.trim();
+    res.problems.push(warn(`${postconfCmd} failed: ${why}`, postconfDir ? `check that ${postconfDir}/main.cf exists` : `configure Postfix (/etc/postfix/main.cf), or pass --postconf-dir for another instance`));
+    return res;
+  }
+  const params = parsePostconf(pc.stdout);
+  const mapEntries = new Map<string, string | null>();
+  const lookupProblems: string[] = [];
+  if (isVirtual(params)) {
+    for (const u of users) {
+      for (const addr of addressesFor(u, params)) {
+        let found: string | null = null;
+        for (const map of postfixList(params.virtual_mailbox_maps)) {
+          const q = spawnSync('postmap', [...c, '-q', addr, map], { encoding: 'utf8' });
+          if (q.status === 0) {
+            found = q.stdout.trim();
+            break;
+          }
+          if (q.status !== 1) lookupProblems.push(`postmap -q ${addr} ${map}: ${(q.stderr || String(q.error)).trim()}`);
+        }
+        mapEntries.set(addr, found);
+      }
+    }
+  }
+  const systemHomes = new Map<string, string | null>();
+  for (const u of users) {
+    const local = u.name.split('@')[0];
+    systemHomes.set(local, lookupUser(local)?.home ?? null);
+  }
+  const res = checkPostfix({
+    params,
+    users,
+    template: cfg.maildir,
+    mapEntries,
+    systemHomes,
+    service: owner,
+    postconfCmd,
+    realpath: (p) => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return p;
+      }
+    },
+  });
+  for (const l of [...new Set(lookupProblems)]) res.problems.push(warn(l, `check virtual_mailbox_maps (${params.virtual_mailbox_maps})`));
+  return res;
+}
+
+function print(results: CheckResult[], out: (s: string) => void): { errors: number; warnings: number; passed: number } {
+  let errors = 0;
+  let warnings = 0;
+  let passed = 0;
+  for (const r of results) {
+    for (const p of r.passed) {
+      out(`ok     ${r.area.padEnd(9)} ${p}\n`);
+      passed++;
+    }
+    for (const p of r.problems) {
+      out(`${p.severity === 'error' ? 'ERROR' : 'WARN '}  ${r.area.padEnd(9)} ${p.message}\n`);
+      out(`       ${'fix:'.padEnd(9)} ${p.fix}\n`);
+      if (p.severity === 'error') errors++;
+      else warnings++;
+    }
+  }
+  return { errors, warnings, passed };
+}
+
+/** Runs every check and prints the report; returns the exit status (0 all good or only warnings, 1 errors). */
+export async function runCheck(opts: CheckOptions): Promise<number> {
+  const out = opts.out ?? ((s: string) => process.stdout.write(s));
+  const now = opts.now ?? new Date();
+  const results: CheckResult[] = [];
+  let cfg: Config;
+  const configRes = result('config');
+  try {
+    cfg = await loadConfig(opts.flags, opts.configFile);
+    configRes.passed.push(`${cfg.source}: valid (users ${cfg.users}, maildir ${cfg.maildir})`);
+    results.push(configRes);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    configRes.problems.push(error(err.message, `fix the config file or flags (see deploy/config.toml for every key)`));
+    print([configRes], out);
+    out(`\n1 problem: the configuration does not load, so nothing else was checked.\n`);
+    return 1;
+  }
+
+  const { res: serviceRes, owner } = serviceCheck(cfg);
+  results.push(serviceRes);
+
+  const usersRead = readText(cfg.users);
+  let users: UserEntry[] = [];
+  if ('error' in usersRead) {
+    const r = result('users');
+    r.problems.push(error(`users file ${cfg.users}: cannot read: ${usersRead.error}`, `create it (name:{SCHEME}password per line) or point auth.users at it; it must be readable by ${owner?.name ?? 'the service user'}`));
+    results.push(r);
+  } else {
+    const checked = checkUsersText(usersRead.text, cfg.users);
+    users = checked.users;
+    results.push(checked.result);
+  }
+
+  if (owner) results.push(checkMaildirs(users, cfg.maildir, owner, statOrNull));
+  else {
+    const r = result('maildirs');
+    r.problems.push(error(`Maildir ownership not checked: no user to serve as`, `set service.user, then run check again`));
+    results.push(r);
+  }
+
+  results.push(checkTls(cfg.tlsCert ? readText(cfg.tlsCert) : null, cfg.tlsKey ? readText(cfg.tlsKey) : null, now, owner?.name ?? 'the service user'));
+
+  if (owner) results.push(postfixCheck(cfg, users, owner, opts.postconfDir));
+
+  const { errors, warnings, passed } = print(results, out);
+  if (errors === 0) {
+    out(`\nAll good: ${passed} checks passed${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'} (see above)` : ''}. Start it with: systemctl enable --now maildir-imapd\n`);
+    return 0;
+  }
+  const total = errors + warnings;
+  out(`\n${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}): fix them as shown, then run maildir-imapd check again.\n`);
+  return 1;
+}
