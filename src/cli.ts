@@ -9,26 +9,18 @@ import { prepareDemo } from './demo.js';
 import { ConfigError, KEYS, loadConfig, type Config } from './config.js';
 import { UsersFileError } from './auth/passwd-file.js';
 
-/** One yargs option per config key, none with a default: unset flags leave the file's value alone. */
-const configOptions: Record<string, Options> = Object.fromEntries(
-  KEYS.map((k) => [
-    k.flag,
-    {
-      describe: `${k.describe} [${k.key}]`,
-      type: k.kind === 'number' ? 'number' : k.kind === 'boolean' ? 'boolean' : k.kind === 'strings' ? 'array' : 'string',
-      group: 'Settings (override the config file):',
-    } satisfies Options,
-  ]),
-);
-
-function flagValues(argv: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(KEYS.map((k) => [k.flag, argv[k.flag]]));
-}
+import { configOptions, configFileOption, flagValues } from './cli-options.js';
+import { dropPrivileges } from './privileges.js';
+import { runCheck } from './check/run.js';
 
 async function serve(cfg: Config, banner?: (url: string) => string): Promise<void> {
   const log = createLogger(cfg.logLevel, cfg.logFormat);
   const server = new ImapServer(cfg, log);
-  const listeners = await server.start();
+  const listeners = await server.listen();
+  // Ports are bound; as root, become service.user before reading users or mail (the demo keeps the invoking user).
+  const as = cfg.source === 'demo' ? null : dropPrivileges(cfg);
+  if (as) log.info({ user: as.user, uid: as.uid, group: as.group, gid: as.gid }, 'dropped privileges');
+  await server.open();
   const urls = listeners.map((l) => l.url);
   log.info({ urls, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
   process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')} (${server.users.size} users from ${cfg.users})\n`);
@@ -43,6 +35,7 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => void server.reload()); // re-read the TLS certificate (and not die: SIGHUP's default)
 }
 
 /** Configuration mistakes are the operator's to fix: say which key and file, no stack trace. */
@@ -72,6 +65,18 @@ await yargs(hideBin(process.argv))
     (argv) => run(async () => serve(await loadConfig(flagValues(argv), argv.config as string | undefined))),
   )
   .command(
+    'check',
+    'Check config, users file, Maildirs, TLS files and Postfix delivery; print each problem with its fix',
+    (y) =>
+      y
+        .option('config', configFileOption)
+        .option('postconf-dir', { type: 'string', describe: 'Check this Postfix config directory (postconf -c DIR) instead of the system one' })
+        .options(configOptions),
+    async (argv) => {
+      process.exitCode = await runCheck({ flags: flagValues(argv), configFile: argv.config as string | undefined, postconfDir: argv['postconf-dir'] as string | undefined });
+    },
+  )
+  .command(
     'demo',
     'Serve a demo Maildir (user demo, password demo) on 127.0.0.1:1143',
     (y) =>
@@ -93,6 +98,19 @@ await yargs(hideBin(process.argv))
           `                    cp ${path.relative(process.cwd(), demo.sampleFile)} ${path.relative(process.cwd(), demo.inbox)}/new/$(date +%s).demo\n`,
         );
       }),
+  )
+  .command(
+    'passwd',
+    'Ask for a password (twice, no echo; or one line on stdin) and print its {ARGON2ID} line for the users file',
+    (y) => y,
+    async () => {
+      const { passwdCommand, PasswdError } = await import('./auth/passwd-command.js');
+      await passwdCommand().catch((err: Error) => {
+        if (!(err instanceof PasswdError)) throw err;
+        process.stderr.write(`maildir-imapd passwd: ${err.message}\n`);
+        process.exitCode = 2;
+      });
+    },
   )
   .demandCommand(1, 'Name a command: serve or demo')
   .strict()

@@ -3,6 +3,7 @@
 // otherwise), and CLI flags. Every error names the key, the file and what
 // was expected.
 import { promises as fs } from 'node:fs';
+import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   tlsKey: string | null;
   /** Allow LOGIN/AUTHENTICATE without TLS from non-loopback addresses (trusted networks only). */
   allowPlaintext: boolean;
+  /** Networks whose clients may send passwords without TLS (nothing on the wire to overhear). */
+  plaintextNetworks: string[];
   users: string;
   maildir: string;
   rescanSeconds: number;
@@ -37,6 +40,7 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   tlsCert: null,
   tlsKey: null,
   allowPlaintext: false,
+  plaintextNetworks: ['127.0.0.0/8', '::1/128'],
   rescanSeconds: 30,
   maxConnections: 10_000,
   maxConnectionsPerUserIp: 20,
@@ -48,7 +52,7 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'number' | 'boolean' | 'level' | 'format';
+type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -60,6 +64,7 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'tls.key', field: 'tlsKey', kind: 'string?', flag: 'tls-key', describe: 'Private key PEM (e.g. /etc/letsencrypt/live/HOST/privkey.pem)' },
   { key: 'auth.users', field: 'users', kind: 'string', flag: 'users', describe: 'Dovecot-style passwd-file' },
   { key: 'auth.allow_plaintext', field: 'allowPlaintext', kind: 'boolean', flag: 'allow-plaintext', describe: 'Allow passwords without TLS from non-loopback clients' },
+  { key: 'auth.plaintext_networks', field: 'plaintextNetworks', kind: 'cidrs', flag: 'plaintext-networks', describe: 'Networks allowed to send passwords without TLS (default loopback only)' },
   { key: 'mail.maildir', field: 'maildir', kind: 'string', flag: 'maildir', describe: "Maildir template: %u login, %n local part, %d domain, leading ~ home" },
   { key: 'mail.rescan_seconds', field: 'rescanSeconds', kind: 'number', flag: 'rescan-seconds', describe: 'How often open folders are checked for changes the watcher missed' },
   { key: 'service.user', field: 'user', kind: 'string?', flag: 'user', describe: 'User to run as when started as root (the mail owner, e.g. vmail)' },
@@ -77,6 +82,8 @@ function expected(kind: Kind): string {
       return 'a string';
     case 'strings':
       return 'a string or a list of strings like ["0.0.0.0:143"]';
+    case 'cidrs':
+      return 'a list of networks like ["127.0.0.0/8", "::1/128", "192.168.1.0/24"]';
     case 'number':
       return 'a positive whole number';
     case 'boolean':
@@ -101,6 +108,11 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isHostPort(v))) throw bad();
       return list;
     }
+    case 'cidrs': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isCidr(v))) throw bad();
+      return list;
+    }
     case 'number': {
       const n = typeof value === 'string' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw bad();
@@ -116,6 +128,15 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       if (value !== 'json' && value !== 'pretty') throw bad();
       return value;
   }
+}
+
+export function isCidr(v: string): boolean {
+  const [addr, bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }
 
 export function isHostPort(v: string): boolean {

@@ -1,16 +1,19 @@
 // Listeners, accepting connections, and graceful shutdown.
 import net from 'node:net';
+import tls from 'node:tls';
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { Connection } from './imap/connection.js';
 import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir } from './auth/users.js';
+import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_LIMITS } from './imap/parser.js';
 import { removeLockTemplates } from './mail/dotlock.js';
-import { capabilities } from './imap/capabilities.js';
+import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
+import { Certificates } from './tls.js';
 import { parseHostPort, type Config } from './config.js';
 
 
@@ -20,6 +23,8 @@ export const DEFAULT_IMAP_CONFIG: ImapConfig = {
   idleTimeoutMs: 30 * 60_000, // RFC 3501 §5.4: at least 30 minutes
   idleKeepaliveMs: 2 * 60_000,
   authFailDelayMs: 2_000,
+  // Internal knob for tests that must see the timeout quickly.
+  tlsHandshakeTimeoutMs: Number(process.env.MAILDIR_IMAPD_TLS_HANDSHAKE_MS) || 10_000,
 };
 
 
@@ -28,6 +33,8 @@ export class ImapServer {
   private readonly registry: MailboxRegistry;
   private readonly connections = new Set<Connection>();
   private readonly servers: net.Server[] = [];
+  private readonly tlsServers: tls.Server[] = [];
+  private certs: Certificates | null = null;
   private usersWatcher: FSWatcher | null = null;
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
@@ -48,7 +55,12 @@ export class ImapServer {
       users: this.users,
       storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry),
       capabilities,
+      tls: this.certs,
+      allowPlaintext: this.config.allowPlaintext,
+      plaintextNetworks: networkList(this.config.plaintextNetworks),
+      logins: new LoginLimits({ maxConnectionsPerUserIp: this.config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(this.imap.authFailDelayMs) }),
       onClose: (conn) => {
+        conn.ctx.logins?.release(conn);
         this.connections.delete(conn);
         conn.log.debug('disconnect');
       },
@@ -56,23 +68,54 @@ export class ImapServer {
   }
 
   /**
-   * Opens every listener (as root, this is the one step that needs it: ports
-   * below 1024). Connections are accepted only once `open()` has run.
+   * Opens every listener and reads the TLS certificate (as root, these are
+   * the steps that need it: ports below 1024, a root-only private key).
+   * Connections are accepted only once `open()` has run.
    */
   async listen(): Promise<Array<{ url: string; address: net.AddressInfo }>> {
+    const { tlsCert, tlsKey } = this.config;
+    if (tlsCert && tlsKey) {
+      const certs = (this.certs = await Certificates.load(tlsCert, tlsKey, this.log));
+      // Open connections keep their session; only new handshakes see the new certificate.
+      certs.onReload(() => this.tlsServers.forEach((srv) => srv.setSecureContext(certs.options)));
+    } else if (!this.config.allowPlaintext && this.config.listen.some((spec) => !inNetworks(parseHostPort(spec).host, networkList(this.config.plaintextNetworks)))) {
+      this.log.warn('no tls.cert: clients from other hosts cannot log in (LOGINDISABLED) unless auth.allow_plaintext is set');
+    }
     const out: Array<{ url: string; address: net.AddressInfo }> = [];
     for (const spec of this.config.listen) {
       const server = net.createServer((socket) => this.accept(socket));
       const address = await this.listenOn(server, spec);
       out.push({ url: `imap://${hostForUrl(address)}:${address.port}`, address });
     }
+    for (const spec of this.config.tlsListen) {
+      const server = this.tlsServer(this.certs!);
+      const address = await this.listenOn(server, spec);
+      out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
+    }
     return out;
+  }
+
+  /** Implicit TLS (RFC 8314): the handshake first, then the same Connection as on a plain socket. */
+  private tlsServer(certs: Certificates): tls.Server {
+    const server = tls.createServer({ ...certs.options, handshakeTimeout: this.imap.tlsHandshakeTimeoutMs }, (socket) => this.accept(socket, true));
+    server.on('tlsClientError', (err, socket) => {
+      this.log.info({ ip: socket.remoteAddress, err: err.message }, 'tls handshake failed');
+      socket.destroy(); // with a listener here, Node leaves a timed-out socket open
+    });
+    this.tlsServers.push(server);
+    return server;
+  }
+
+  /** Re-reads the certificate (SIGHUP); the file watcher does the same on its own. */
+  async reload(): Promise<void> {
+    await this.certs?.reload('SIGHUP');
   }
 
   /** Loads the users and starts serving (after any privilege drop: this touches the users file and mail). */
   async open(): Promise<void> {
     await this.users.load();
     this.watchUsersFile();
+    await this.certs?.watch();
     this.ctx = this.context();
   }
 
@@ -85,7 +128,7 @@ export class ImapServer {
 
   private ctx: ServerContext | null = null;
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, secure = false): void {
     const ctx = this.ctx;
     if (!ctx) {
       socket.end('* BYE Server starting, try again\r\n');
@@ -95,9 +138,9 @@ export class ImapServer {
       socket.end('* BYE Too many connections\r\n');
       return;
     }
-    const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`);
+    const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`, secure);
     this.connections.add(conn);
-    conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort }, 'connect');
+    conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort, tls: secure }, 'connect');
     conn.greet();
   }
 
@@ -137,6 +180,7 @@ export class ImapServer {
     for (const conn of [...this.connections]) conn.bye(reason);
     this.registry.closeAll();
     await this.usersWatcher?.close();
+    await this.certs?.close();
     await removeLockTemplates();
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
   }

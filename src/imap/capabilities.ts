@@ -1,5 +1,6 @@
 // What CAPABILITY says, by connection state. Only what really works is listed:
 // each extension adds its name here in the same change that makes it work.
+import { BlockList, isIP } from 'node:net';
 import type { Connection } from './connection.js';
 
 /** Listed before and after login. */
@@ -7,11 +8,60 @@ const ALWAYS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE'];
 
 /** Listed once authenticated (RFC 3501 §6.1.1: capabilities may change after login). */
 export const SESSION_EXTENSIONS: string[] = [];
+SESSION_EXTENSIONS.push('ESEARCH', 'SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDSUBJECT'); // src/imap/commands/search.ts, sort.ts, thread.ts
+SESSION_EXTENSIONS.push('UIDPLUS', 'MOVE', 'UNSELECT', 'NAMESPACE', 'ID', 'ENABLE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS'); // src/imap/commands/folder-commands.ts
 
 /** SASL mechanisms offered before login. */
 export const AUTH_MECHANISMS = ['PLAIN'];
 
 export function capabilities(conn: Connection): string[] {
-  if (conn.state === 'notauth') return [...ALWAYS, ...AUTH_MECHANISMS.map((m) => `AUTH=${m}`)];
-  return [...ALWAYS, ...SESSION_EXTENSIONS];
+  // RFC 7889: the APPEND literal limit (streamed to disk up to it).
+  if (conn.state !== 'notauth') return [...ALWAYS, ...SESSION_EXTENSIONS, `APPENDLIMIT=${conn.ctx.config.limits.maxAppendBytes}`];
+  const caps = [...ALWAYS];
+  if (conn.ctx.tls && !conn.isSecure) caps.push('STARTTLS');
+  // RFC 3501 §6.2.3: LOGINDISABLED where a password must not be sent; no mechanism is offered then.
+  if (conn.plaintextAllowed) caps.push(...AUTH_MECHANISMS.map((m) => `AUTH=${m}`));
+  else caps.push('LOGINDISABLED');
+  return caps;
+}
+
+/** A BlockList of the given networks ("10.0.0.0/8", "::1/128", or a single address). */
+export function networkList(cidrs: string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return list;
+}
+
+const LOOPBACK = networkList(['127.0.0.0/8', '::1/128']);
+
+/** Whether `address` is in `networks`; IPv4-mapped IPv6 (::ffff:127.0.0.1, as a dual-stack listener reports it) counts as IPv4. */
+export function inNetworks(address: string | undefined, networks: BlockList): boolean {
+  if (!address) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const a = mapped ? mapped[1] : address;
+  const family = isIP(a);
+  if (family === 0) {
+    // ::ffff:7f00:1 written in hex: BlockList understands the mapping itself.
+    return isIP(address) === 6 && networks.check(address, 'ipv6');
+  }
+  return networks.check(a, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** 127.0.0.0/8 and ::1, also written as IPv4-mapped IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+  return inNetworks(address, LOOPBACK);
+}
+
+/**
+ * Whether a password may cross this connection: over TLS; from a network the
+ * operator trusts (auth.plaintext_networks, loopback by default: local webmail,
+ * nothing on the wire to overhear); or anywhere with auth.allow_plaintext.
+ */
+export function plaintextAuthAllowed(p: { secure: boolean; address: string | undefined; allowPlaintext: boolean; networks: BlockList }): boolean {
+  return p.secure || p.allowPlaintext || inNetworks(p.address, p.networks);
 }

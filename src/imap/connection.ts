@@ -2,12 +2,15 @@
 // authenticated → selected → logout), dispatch to one file per command, and
 // writing responses with backpressure.
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { CommandFramer, parseCommand, ParseError, type FramedCommand, type FrameError, type Token } from './parser.js';
+import { CommandFramer, parseCommand, ParseError, discardSinks, type FramedCommand, type FrameError, type Token } from './parser.js';
+import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from './encoder.js';
 import { BadError, NoError } from './errors.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import type { ServerContext } from './server-context.js';
+import { plaintextAuthAllowed } from './capabilities.js';
 import type { UserEntry } from '../auth/passwd-file.js';
 import type { MailStore } from '../mail/store.js';
 import type { MailboxView } from '../mail/view.js';
@@ -16,10 +19,13 @@ export type ConnState = 'notauth' | 'auth' | 'selected' | 'logout';
 
 type Inbound = { cmd: FramedCommand } | { error: FrameError };
 
-/** Commands during which EXPUNGE responses must wait (RFC 3501 §7.4.1). */
-const NO_EXPUNGE_DURING = new Set(['FETCH', 'STORE', 'SEARCH']);
+/** Commands during which EXPUNGE responses must wait (RFC 3501 §7.4.1; SORT and THREAD answer in sequence numbers too). */
+const NO_EXPUNGE_DURING = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
 
 const MAX_QUEUED = 32;
+
+/** Commands that carry a password. */
+const PASSWORD_COMMANDS = new Set(['LOGIN', 'AUTHENTICATE']);
 
 export class Connection {
   state: ConnState = 'notauth';
@@ -28,7 +34,9 @@ export class Connection {
   view: MailboxView | null = null;
   failedLogins = 0;
   readonly log: Logger;
-  private readonly framer: CommandFramer;
+  /** Kept: a closed socket no longer knows it. */
+  readonly remoteAddress: string | undefined;
+  private framer: CommandFramer;
   private readonly inbox: Inbound[] = [];
   private running = false;
   private lineWaiter: ((item: Inbound) => void) | null = null;
@@ -37,25 +45,84 @@ export class Connection {
   private closed = false;
 
   constructor(
-    readonly socket: Socket,
+    public socket: Socket,
     readonly ctx: ServerContext,
     readonly id: string,
+    /** Implicit TLS; becomes true after STARTTLS. */
+    private secure = false,
   ) {
     this.log = ctx.log.child({ cid: id });
-    this.framer = new CommandFramer(
-      {
-        onCommand: (cmd) => this.enqueue({ cmd }),
-        onContinuation: () => this.write('+ Ready for literal data\r\n'),
-        onError: (error) => this.enqueue({ error }),
-      },
-      ctx.config.limits,
-    );
+    this.remoteAddress = socket.remoteAddress;
+    this.framer = this.newFramer();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    this.attach(socket);
+    this.armTimer();
+  }
+
+  /** Hooks only act for the current framer: input framed before STARTTLS must go nowhere. */
+  private newFramer(): CommandFramer {
+    const framer: CommandFramer = new CommandFramer(
+      {
+        onCommand: (cmd) => this.framer === framer && this.enqueue({ cmd }),
+        onContinuation: () => this.framer === framer && this.write('+ Ready for literal data\r\n'),
+        onError: (error) => this.framer === framer && this.enqueue({ error }),
+        // APPEND's message literal streams to a spool file, never into memory.
+        literalSink: (req) => (this.framer === framer ? appendLiteralSink(this.store, this.ctx.config.limits.maxAppendBytes, req) : null),
+      },
+      this.ctx.config.limits,
+    );
+    return framer;
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.framer.push(chunk);
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.onData);
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.cleanup());
-    this.armTimer();
+  }
+
+  get isSecure(): boolean {
+    return this.secure;
+  }
+
+  /** Whether LOGIN and AUTHENTICATE may run here (see plaintextAuthAllowed). */
+  get plaintextAllowed(): boolean {
+    return plaintextAuthAllowed({ secure: this.secure, address: this.remoteAddress, allowPlaintext: this.ctx.allowPlaintext, networks: this.ctx.plaintextNetworks });
+  }
+
+  /**
+   * STARTTLS (RFC 3501 §6.2.1), once its tagged OK is written. Whatever the
+   * client sent after STARTTLS came in the clear and could have been injected
+   * by anyone on the path: it is dropped, never run after the handshake
+   * (CVE-2011-1926 class).
+   */
+  startTls(context: SecureContext): void {
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    this.inbox.length = 0;
+    const cleartext = this.framer;
+    this.framer = this.newFramer();
+    cleartext.close(); // stops framing the rest of the packet STARTTLS came in
+    const socket = new TLSSocket(plain, { isServer: true, secureContext: context });
+    this.socket = socket;
+    this.secure = true;
+    this.attach(socket);
+    const timer = setTimeout(() => {
+      this.log.info({ ip: this.remoteAddress }, 'tls handshake timed out');
+      socket.destroy();
+    }, this.ctx.config.tlsHandshakeTimeoutMs);
+    timer.unref();
+    const failed = (err: Error) => this.log.info({ ip: this.remoteAddress, err: err.message }, 'tls handshake failed');
+    socket.once('error', failed);
+    // 'secure' is what a server-side TLSSocket made without a tls.Server emits.
+    socket.once('secure', () => {
+      clearTimeout(timer);
+      socket.off('error', failed);
+      this.log.debug({ protocol: socket.getProtocol() }, 'tls started');
+    });
+    socket.once('close', () => clearTimeout(timer));
   }
 
   greet(): void {
@@ -88,6 +155,7 @@ export class Connection {
           this.bye('Internal error');
         })
         .finally(() => {
+          if ('cmd' in item) discardSinks(item.cmd.parts); // a spooled literal no command took over
           this.running = false;
           this.armTimer();
           this.pump();
@@ -142,6 +210,7 @@ export class Connection {
       this.write(`${tag} BAD ${name} is not allowed ${stateText(this.state)}\r\n`);
       return;
     }
+    if (PASSWORD_COMMANDS.has(name) && !this.plaintextAllowed) return this.refusePlaintext(tag, name);
     const ctx: CommandContext = { conn: this, tag, name, args, uid };
     try {
       const result = await command.run(ctx);
@@ -159,6 +228,15 @@ export class Connection {
         this.write(`${tag} ${err instanceof NoError ? 'NO' : 'BAD'} ${code}${err.message}\r\n`);
       } else throw err;
     }
+  }
+
+  /** As Dovecot answers (RFC 5530 PRIVACYREQUIRED); a LOGIN has already sent the password, so say so. */
+  private refusePlaintext(tag: string, name: string): void {
+    if (name === 'LOGIN') {
+      this.write('* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your client did it anyway. If anyone was listening, the password was exposed.\r\n');
+    }
+    this.write(`${tag} NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n`);
+    this.log.info({ ip: this.remoteAddress }, 'login refused without tls');
   }
 
   private frameError(e: FrameError): void {
@@ -325,6 +403,7 @@ export class Connection {
   private cleanup(): void {
     if (this.closed && !this.view) return;
     this.closed = true;
+    this.framer.close(); // drops a half-received APPEND's spool file
     if (this.timer) clearTimeout(this.timer);
     if (this.lineWaiter) {
       const w = this.lineWaiter;

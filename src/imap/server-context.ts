@@ -1,4 +1,6 @@
 // What a connection needs from the server around it.
+import type { BlockList } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { UserDb } from '../auth/users.js';
 import type { UserEntry } from '../auth/passwd-file.js';
@@ -12,6 +14,13 @@ export interface ImapConfig {
   idleTimeoutMs: number;
   idleKeepaliveMs: number;
   authFailDelayMs: number;
+  /** A TLS handshake (implicit or after STARTTLS) that takes longer is dropped. */
+  tlsHandshakeTimeoutMs: number;
+}
+
+/** The current certificate; it changes on reload, so read it at each handshake. */
+export interface TlsSource {
+  readonly context: SecureContext;
 }
 
 export interface ServerContext {
@@ -20,5 +29,13 @@ export interface ServerContext {
   users: UserDb;
   storeFor(user: UserEntry): MailStore;
   capabilities(conn: Connection): string[];
+  /** Null when no certificate is configured: no STARTTLS. */
+  tls: TlsSource | null;
+  /** Passwords without TLS from non-loopback clients (auth.allow_plaintext). */
+  allowPlaintext: boolean;
+  /** Clients in these networks may send passwords without TLS. */
+  plaintextNetworks: BlockList;
   onClose(conn: Connection): void;
+  /** Failed-login penalty per IP and connections per user and IP (auth/limits.ts). */
+  logins?: import('../auth/limits.js').LoginLimits;
 }

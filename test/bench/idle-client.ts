@@ -2,6 +2,7 @@
 // "* N EXISTS" line is stamped with performance.now() in the 'data' handler
 // that delivered its bytes, before anything else runs.
 import net from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export interface ExistsEvent {
@@ -69,6 +70,18 @@ export class IdleClient {
     const socket = net.connect(port, host);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const c = new IdleClient(socket);
+    await c.readLine((l) => l.startsWith('* '), 10_000, 'greeting');
+    return c;
+  }
+
+  /** The same over implicit TLS (a self-signed test certificate is accepted). */
+  static async connectTls(port: number, host = '127.0.0.1'): Promise<IdleClient> {
+    const socket = tls.connect({ port, host, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
       socket.once('error', reject);
     });
     const c = new IdleClient(socket);

@@ -188,6 +188,8 @@ export function sendMail(port: number, from: string, to: string, message: string
       s.write(steps[step]);
     });
     s.on('error', reject);
+    s.on('close', () => reject(new Error(`SMTP connection closed at step ${step}`)));
+    s.setTimeout(30_000, () => s.destroy(new Error(`SMTP timed out at step ${step}`)));
   });
 }
 

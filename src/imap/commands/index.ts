@@ -1,6 +1,7 @@
 // The command table: one file per command.
 import type { Command } from './types.js';
 import { capability } from './capability.js';
+import { starttls } from './starttls.js';
 import { noop, check } from './noop.js';
 import { logout } from './logout.js';
 import { login } from './login.js';
@@ -13,9 +14,14 @@ import { expunge } from './expunge.js';
 import { fetch } from './fetch.js';
 import { store } from './store.js';
 import { idle } from './idle.js';
+import { SEARCH_COMMANDS } from './search.js';
+import { FOLDER_COMMANDS } from './folder-commands.js';
 
 export type { CommandContext, Command } from './types.js';
 
-const ALL: Command[] = [capability, noop, check, logout, login, authenticate, select, list, status, close, expunge, fetch, store, idle];
+const ALL: Command[] = [capability, starttls, noop, check, logout, login, authenticate, select, list, status, close, expunge, fetch, store, idle];
+
+ALL.push(...SEARCH_COMMANDS);
+ALL.push(...FOLDER_COMMANDS);
 
 export const COMMANDS = new Map<string, Command>(ALL.flatMap((c) => c.names.map((n) => [n, c] as const)));
