@@ -9,6 +9,8 @@ import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from './encoder.js';
 import { BadError, NoError } from './errors.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
+import { syncState } from './commands/enable.js';
+import { compressUids } from './sequence-set.js';
 import type { ServerContext } from './server-context.js';
 import { plaintextAuthAllowed } from './capabilities.js';
 import type { UserEntry } from '../auth/passwd-file.js';
@@ -334,12 +336,18 @@ export class Connection {
     const view = this.view;
     if (!view) return;
     let out = '';
+    const { condstore, qresync } = syncState(this);
+    const vanished: number[] = [];
     for (const u of view.flush(allowExpunge)) {
-      if (u.kind === 'expunge') out += `* ${u.seq} EXPUNGE\r\n`;
-      else if (u.kind === 'exists') out += `* ${u.count} EXISTS\r\n`;
+      if (u.kind === 'expunge') {
+        // RFC 7162 §3.2.10: with QRESYNC enabled, VANISHED (by UID) replaces EXPUNGE.
+        if (qresync) vanished.push(u.uid);
+        else out += `* ${u.seq} EXPUNGE\r\n`;
+      } else if (u.kind === 'exists') out += `* ${u.count} EXISTS\r\n`;
       else if (u.kind === 'recent') out += `* ${u.count} RECENT\r\n`;
-      else out += `* ${u.seq} FETCH (UID ${u.uid} FLAGS (${u.flags.join(' ')}))\r\n`;
+      else out += `* ${u.seq} FETCH (UID ${u.uid} ${condstore ? `MODSEQ (${u.modseq}) ` : ''}FLAGS (${u.flags.join(' ')}))\r\n`;
     }
+    if (vanished.length) out = `* VANISHED ${compressUids(vanished)}\r\n` + out;
     if (out) this.write(out);
   }
 

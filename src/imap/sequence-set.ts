@@ -64,3 +64,16 @@ function lowerBound(arr: readonly number[], v: number): number {
   }
   return lo;
 }
+
+/** "1:3,7,9:10" for a list of numbers (sorted and deduplicated here). */
+export function compressUids(nums: number[]): string {
+  const sorted = [...new Set(nums)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

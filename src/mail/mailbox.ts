@@ -11,6 +11,7 @@ import { crlfSizeOfFile } from './crlf.js';
 import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MailboxView } from './view.js';
+import { ModseqStore } from './modseq.js';
 
 export interface MessageMeta {
   readonly uid: number;
@@ -23,6 +24,8 @@ export interface MessageMeta {
   vsize: number | null;
   /** INTERNALDATE: the file's mtime, once stat'ed. */
   mtimeMs: number | null;
+  /** CONDSTORE mod-sequence of the message's last change (RFC 7162); 0 until the folder is loaded. */
+  modseq: number;
 }
 
 export type FlagMode = 'add' | 'remove' | 'replace';
@@ -34,6 +37,9 @@ export class Mailbox {
   readonly maildir: Maildir;
   readonly uidlist: Uidlist;
   readonly keywords: KeywordTable;
+  readonly modseqs: ModseqStore;
+  /** Modseqs are handed out once the log is loaded (it needs the UIDVALIDITY that the first scan reads). */
+  private modseqReady = false;
   uidValidity = 0;
   uidNext = 1;
   private readonly messages: MessageMeta[] = []; // ascending UID
@@ -56,6 +62,7 @@ export class Mailbox {
     this.maildir = new Maildir(root);
     this.uidlist = new Uidlist(root);
     this.keywords = new KeywordTable(root);
+    this.modseqs = new ModseqStore(root);
   }
 
   // --- lifecycle ---
@@ -65,8 +72,41 @@ export class Mailbox {
     this.opened ??= this.mutex.run(async () => {
       await this.keywords.load();
       await this.fullSync();
+      await this.loadModseqs();
     });
     return this.opened;
+  }
+
+  /**
+   * Loads the modseq log and brings it up to date with what is on disk:
+   * messages changed or delivered while we were down get new modseqs, and
+   * ones gone meanwhile are recorded as expunged (for QRESYNC's VANISHED).
+   */
+  private async loadModseqs(): Promise<void> {
+    try {
+      await this.modseqs.load(this.uidValidity);
+    } catch (err) {
+      // A folder we may not write: CONDSTORE still works for this run.
+      this.log.warn({ err }, 'cannot write the modseq log');
+    }
+    const present = new Set(this.messages.map((m) => m.uid));
+    for (const uid of this.modseqs.liveUids()) if (!present.has(uid)) this.modseqs.expunge(uid);
+    for (const m of this.messages) m.modseq = this.modseqs.modseqFor(m.uid, m.info);
+    this.modseqReady = true;
+  }
+
+  /** Gives a message a new modseq if its flags changed since the last one (or it is new). */
+  private touch(meta: MessageMeta): void {
+    if (this.modseqReady) meta.modseq = this.modseqs.modseqFor(meta.uid, meta.info);
+  }
+
+  get highestModseq(): number {
+    return this.modseqs.highestModseq;
+  }
+
+  /** UIDs expunged after `modseq` (QRESYNC's VANISHED (EARLIER)). */
+  expungedSince(modseq: number): number[] {
+    return this.modseqs.expungedSince(modseq);
   }
 
   /** Attaches a session view; the first one starts the watcher. Read-write views claim new/ messages as \Recent. */
@@ -211,7 +251,13 @@ export class Mailbox {
    * Changes flags on messages; returns those whose flags changed. Every view
    * but `origin` hears of each change (the origin answers its own STORE).
    */
-  setFlags(metas: MessageMeta[], mode: FlagMode, flags: string[], origin: MailboxView | null): Promise<MessageMeta[]> {
+  setFlags(
+    metas: MessageMeta[],
+    mode: FlagMode,
+    flags: string[],
+    origin: MailboxView | null,
+    cond?: { unchangedSince: number; modified: number[] },
+  ): Promise<MessageMeta[]> {
     return this.mutex.run(async () => {
       const sys = new Set<string>();
       const keywordNames: string[] = [];
@@ -225,6 +271,11 @@ export class Mailbox {
       const changed: MessageMeta[] = [];
       for (const meta of metas) {
         if (!this.byUidMap.has(meta.uid)) continue;
+        // RFC 7162 §3.1.3: changed since the client's modseq: left alone, reported as MODIFIED.
+        if (cond && meta.modseq > cond.unchangedSince) {
+          cond.modified.push(meta.uid);
+          continue;
+        }
         const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)); // e.g. P: no IMAP flag, never dropped
         let next: string;
         if (mode === 'add') next = meta.info + [...letters].join('');
@@ -235,6 +286,7 @@ export class Mailbox {
         if (await this.renameTo(meta, 'cur', next)) {
           if (meta.info !== next) changed.push(meta);
           meta.info = next;
+          this.touch(meta);
         }
       }
       for (const meta of changed) for (const v of this.views) if (v !== origin) v.onFlags(meta);
@@ -367,6 +419,7 @@ export class Mailbox {
     meta.filename = f.filename;
     if (info !== meta.info) {
       meta.info = info;
+      this.touch(meta);
       for (const v of this.views) v.onFlags(meta);
     }
   }
@@ -377,6 +430,7 @@ export class Mailbox {
     for (const m of metas) {
       this.byUidMap.delete(m.uid);
       this.byBasename.delete(m.basename);
+      if (this.modseqReady) this.modseqs.expunge(m.uid);
     }
     let w = 0;
     for (const m of this.messages) if (!gone.has(m.uid)) this.messages[w++] = m;
@@ -463,7 +517,9 @@ export class Mailbox {
       info: parseName(f.filename).info,
       vsize: vsize ?? rec.vsize,
       mtimeMs: null,
+      modseq: 0,
     };
+    this.touch(meta);
     const last = this.messages[this.messages.length - 1];
     if (!last || last.uid < meta.uid) this.messages.push(meta);
     else {

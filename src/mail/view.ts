@@ -4,10 +4,10 @@
 import type { Mailbox, MessageMeta } from './mailbox.js';
 
 export type ViewUpdate =
-  | { kind: 'expunge'; seq: number }
+  | { kind: 'expunge'; seq: number; uid: number }
   | { kind: 'exists'; count: number }
   | { kind: 'recent'; count: number }
-  | { kind: 'flags'; seq: number; uid: number; flags: string[] };
+  | { kind: 'flags'; seq: number; uid: number; flags: string[]; modseq: number };
 
 export class MailboxView {
   /** Sequence number n ↔ uids[n-1], ascending. */
@@ -121,7 +121,7 @@ export class MailboxView {
         const seq = this.seqOf(uid);
         if (seq) {
           this.uids.splice(seq - 1, 1);
-          out.push({ kind: 'expunge', seq });
+          out.push({ kind: 'expunge', seq, uid });
         }
         this.recent.delete(uid);
         this.pendingFlags.delete(uid);
@@ -140,7 +140,7 @@ export class MailboxView {
     for (const uid of this.pendingFlags) {
       const seq = this.seqOf(uid);
       const meta = this.mailbox.byUid(uid);
-      if (seq && meta && !this.gone.has(uid)) out.push({ kind: 'flags', seq, uid, flags: this.flagsOf(meta) });
+      if (seq && meta && !this.gone.has(uid)) out.push({ kind: 'flags', seq, uid, flags: this.flagsOf(meta), modseq: meta.modseq });
     }
     this.pendingFlags.clear();
     return out;

@@ -111,7 +111,12 @@ test('the 21st connection of one user from one IP is refused with NO [LIMIT]; cl
   conns.push(extra);
   assert.match(await extra.command('a', 'LOGIN bob bob-pass'), /^a NO \[LIMIT\] /);
   assert.match(await extra.command('b', 'LOGIN alice alice-pass'), /^b OK/, 'another user is not limited');
-  const refused = logLines(server).find((l) => String(l.msg).startsWith('login refused'));
+  // The log line travels through the server's stdout pipe: it may land just after the reply.
+  let refused = logLines(server).find((l) => String(l.msg).startsWith('login refused'));
+  for (let i = 0; !refused && i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    refused = logLines(server).find((l) => String(l.msg).startsWith('login refused'));
+  }
   assert.ok(refused, 'the refusal is logged');
   assert.equal(refused.user, 'bob');
   assert.equal(refused.ip, '127.0.0.1');

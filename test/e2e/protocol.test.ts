@@ -65,9 +65,13 @@ test('a wrong password is refused with AUTHENTICATIONFAILED, logged with IP and 
   const { c, server } = await setup(t);
   assert.match(await c.command('a', 'LOGIN bob secret-guess'), /^a NO \[AUTHENTICATIONFAILED\]/);
   assert.match(await c.command('b', 'AUTHENTICATE PLAIN ' + Buffer.from('\0bob\0bob-pass').toString('base64')), /^b OK \[CAPABILITY /);
-  await new Promise((r) => setTimeout(r, 100));
-  const lines = server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const failed = lines.find((l) => l.msg === 'login failed');
+  // The log line travels through the server's stdout pipe: it may land just after the reply.
+  const parse = () => server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  let failed = parse().find((l) => l.msg === 'login failed');
+  for (let i = 0; !failed && i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    failed = parse().find((l) => l.msg === 'login failed');
+  }
   assert.ok(failed, 'a login failed line');
   assert.equal(failed.ip, '127.0.0.1');
   assert.equal(failed.user, 'bob');

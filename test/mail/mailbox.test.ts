@@ -61,9 +61,12 @@ test('a script renaming a file is a flag change; rm is an expunge', async (t) =>
   const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
   const view = await box.attach(false);
   await fs.rename(path.join(dir, 'cur', '1.a.host:2,'), path.join(dir, 'cur', '1.a.host:2,FS'));
-  assert.deepEqual(await updates(view), [{ kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen'] }]);
+  const [fl] = await updates(view);
+  assert.deepEqual(fl, { kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen'], modseq: box.byUid(1)!.modseq });
+  assert.ok(box.byUid(1)!.modseq > box.byUid(2)!.modseq, 'the renamed message got a new modseq');
   await fs.unlink(path.join(dir, 'cur', '1.a.host:2,FS'));
-  assert.deepEqual(await updates(view), [{ kind: 'expunge', seq: 1 }]);
+  assert.deepEqual(await updates(view), [{ kind: 'expunge', seq: 1, uid: 1 }]);
+  assert.deepEqual(box.expungedSince(0), [1]);
   assert.equal(view.exists, 1);
   assert.equal(view.uidAt(1), 2);
 });
@@ -77,7 +80,7 @@ test('expunges wait while not allowed, and sequence numbers hold meanwhile (RFC 
   assert.deepEqual(view.flush(false), []);
   assert.equal(view.seqOf(2), 2);
   assert.ok(view.isExpunged(1));
-  assert.deepEqual(view.flush(true), [{ kind: 'expunge', seq: 1 }]);
+  assert.deepEqual(view.flush(true), [{ kind: 'expunge', seq: 1, uid: 1 }]);
   assert.equal(view.seqOf(2), 1);
 });
 
@@ -101,7 +104,7 @@ test('STORE renames within cur/, keywords go through dovecot-keywords, other vie
   assert.equal(changed.length, 1);
   assert.deepEqual(await fs.readdir(path.join(dir, 'cur')), ['1.a.host:2,FSab']);
   assert.equal(await fs.readFile(path.join(dir, 'dovecot-keywords'), 'utf8'), '0 $Forwarded\n1 custom1\n');
-  assert.deepEqual(b.flush(true), [{ kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen', '$Forwarded', 'custom1'] }]);
+  assert.deepEqual(b.flush(true), [{ kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen', '$Forwarded', 'custom1'], modseq: box.byUid(1)!.modseq }]);
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(a.flush(true), [], 'the origin answers its own STORE and is not told again');
 });

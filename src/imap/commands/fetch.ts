@@ -1,7 +1,10 @@
 // FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8).
 import { ArgReader } from '../args.js';
 import { atom, Literal, StreamLiteral, type ImapValue } from '../encoder.js';
-import { NoError } from '../errors.js';
+import { BadError, NoError } from '../errors.js';
+import { parseSequenceSet, resolveUids, compressUids } from '../sequence-set.js';
+import { enableFor, syncState } from './enable.js';
+import type { Token } from '../parser.js';
 import { parseFetchItems, type FetchItem, type SectionItem } from '../fetch/items.js';
 import { sectionData, applyPartial } from '../fetch/section.js';
 import { envelope } from '../fetch/envelope.js';
@@ -29,9 +32,20 @@ export const fetch: Command = {
     const r = new ArgReader(ctx.args, 'FETCH');
     const set = r.atom('sequence set');
     let items = parseFetchItems(r.any('attributes'));
+    const modifiers = r.done ? null : parseModifiers(r.list('fetch modifiers'), ctx);
     r.end();
     if (ctx.uid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items = [{ kind: 'simple', name: 'UID' }, ...items];
-    const uids = resolveMessages(view, set, ctx.uid);
+    const wantsModseq = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
+    if (wantsModseq || modifiers) enableFor(conn, 'CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the response.
+    if (modifiers && !wantsModseq) items = [...items, { kind: 'simple', name: 'MODSEQ' }];
+    let uids = resolveMessages(view, set, ctx.uid);
+    if (modifiers?.vanished) {
+      // RFC 7162 §3.2.6: expunged UIDs in the set, since the modseq, before the FETCH responses.
+      const gone = resolveUids(parseSequenceSet(set), view.mailbox.expungedSince(modifiers.changedSince));
+      if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
+    }
+    if (modifiers) uids = uids.filter((u) => (view.meta(u)?.modseq ?? 0) > modifiers.changedSince);
 
     // BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen (§6.4.5).
     const setsSeen = !view.readOnly && items.some((i) => i.kind === 'section' && !i.peek);
@@ -63,11 +77,33 @@ export const fetch: Command = {
         throw err;
       }
       if (seenChanged.has(uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
+      // RFC 7162 §3.1.4: with CONDSTORE on, a flag change this FETCH caused carries its MODSEQ.
+      if (seenChanged.has(uid) && syncState(conn).condstore && !items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) values.push(atom('MODSEQ'), [meta.modseq]);
       await conn.untagged([seq, atom('FETCH'), values]);
     }
     if (gone) throw new NoError('Some messages were expunged meanwhile', 'EXPUNGEISSUED');
   },
 };
+
+/** (CHANGEDSINCE modseq [VANISHED]) — RFC 7162 §3.1.4, §3.2.6. */
+function parseModifiers(items: Token[], ctx: CommandContext): { changedSince: number; vanished: boolean } {
+  let changedSince: number | null = null;
+  let vanished = false;
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i];
+    const name = t.type === 'atom' ? t.value.toUpperCase() : '';
+    if (name === 'CHANGEDSINCE') {
+      const v = items[++i];
+      if (!v || v.type !== 'atom' || !/^\d+$/.test(v.value)) throw new BadError('FETCH: CHANGEDSINCE needs a mod-sequence');
+      changedSince = Number(v.value);
+    } else if (name === 'VANISHED') {
+      if (!ctx.uid || !syncState(ctx.conn).qresync) throw new BadError('FETCH: VANISHED needs UID FETCH with QRESYNC enabled');
+      vanished = true;
+    } else throw new BadError('FETCH: unknown modifier');
+  }
+  if (changedSince === null) throw new BadError('FETCH: modifiers need CHANGEDSINCE');
+  return { changedSince, vanished };
+}
 
 async function fetchValues(ctx: CommandContext, meta: MessageMeta, msg: LoadedMessage | null, items: FetchItem[]): Promise<ImapValue[]> {
   const view = ctx.conn.view!;
@@ -100,6 +136,9 @@ async function fetchValues(ctx: CommandContext, meta: MessageMeta, msg: LoadedMe
         break;
       case 'BODY':
         out.push(bodystructure(msg!.root, false));
+        break;
+      case 'MODSEQ':
+        out.push([meta.modseq]);
         break;
     }
   }

@@ -3,7 +3,8 @@
 // connection holds EXPUNGE responses back while it runs (RFC 3501 §7.4.1).
 import { BadError } from '../errors.js';
 import { isAtom } from '../parser.js';
-import { charsetAndCriteria } from '../search/criteria.js';
+import { charsetAndCriteria, CriteriaParser } from '../search/criteria.js';
+import { enableFor } from './enable.js';
 import { searchView, compressSet, type Candidate } from '../search/evaluate.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
@@ -34,10 +35,14 @@ export const search: Command = {
       args = args.slice(2);
     }
     const key = charsetAndCriteria(args, 'SEARCH', false);
+    const withModseq = CriteriaParser.usesModseq(key);
+    if (withModseq) enableFor(conn, 'CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
     const found: Candidate[] = await searchView(view, key);
     const nums = found.map((c) => (ctx.uid ? c.uid : c.seq));
+    // RFC 7162 §3.1.5: with MODSEQ in the criteria, the result carries the highest modseq of what matched.
+    const highest = withModseq && found.length ? Math.max(...found.map((c) => c.meta.modseq)) : 0;
     if (!returns) {
-      await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}` : 'SEARCH');
+      await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}${highest ? ` (MODSEQ ${highest})` : ''}` : 'SEARCH');
       return;
     }
     let line = `ESEARCH (TAG "${ctx.tag}")${ctx.uid ? ' UID' : ''}`;
@@ -47,6 +52,7 @@ export const search: Command = {
       if (returns.has('ALL')) line += ` ALL ${compressSet(nums)}`;
     }
     if (returns.has('COUNT')) line += ` COUNT ${nums.length}`;
+    if (highest) line += ` MODSEQ ${highest}`;
     await conn.untagged(line);
   },
 };

@@ -3,7 +3,62 @@ import { ArgReader } from '../args.js';
 import { NoError } from '../errors.js';
 import { MailboxNameError } from '../../mail/store.js';
 import { SYSTEM_FLAGS } from '../../mail/flags.js';
+import { BadError } from '../errors.js';
+import { atom } from '../encoder.js';
+import { parseSequenceSet, resolveUids, compressUids } from '../sequence-set.js';
+import { enableFor, syncState } from './enable.js';
+import type { Connection } from '../connection.js';
+import type { Token } from '../parser.js';
 import { AUTHED, type Command } from './types.js';
+
+interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  knownUids: string | null;
+}
+
+/** SELECT/EXAMINE parameters: (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids [seq-match]])) — RFC 7162 §3.1.8, §3.2.5. */
+function parseSelectParams(items: Token[], conn: Connection): { condstore: boolean; qresync: QresyncParams | null } {
+  let condstore = false;
+  let qresync: QresyncParams | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const t = items[i];
+    const name = t.type === 'atom' ? t.value.toUpperCase() : '';
+    if (name === 'CONDSTORE') condstore = true;
+    else if (name === 'QRESYNC') {
+      if (!syncState(conn).qresync) throw new BadError('QRESYNC parameter without ENABLE QRESYNC');
+      const list = items[++i];
+      if (!list || list.type !== 'list') throw new BadError('QRESYNC: expected (uidvalidity modseq [known-uids])');
+      const [v, m, known] = list.items.map((x) => (x.type === 'atom' ? x.value : ''));
+      const uidValidity = Number(v);
+      const modseq = Number(m);
+      if (!/^\d+$/.test(v ?? '') || !/^\d+$/.test(m ?? '') || uidValidity <= 0) throw new BadError('QRESYNC: invalid uidvalidity or modseq');
+      if (known !== undefined && known !== '') parseSequenceSet(known);
+      qresync = { uidValidity, modseq, knownUids: known || null };
+    } else throw new BadError('Unknown SELECT parameter');
+  }
+  return { condstore, qresync };
+}
+
+/**
+ * QRESYNC (RFC 7162 §3.2.5.1): what the client missed since its modseq —
+ * VANISHED (EARLIER) for expunged UIDs it may know, then the changed flags.
+ */
+async function resync(conn: Connection, q: QresyncParams): Promise<void> {
+  const view = conn.view!;
+  const mailbox = view.mailbox;
+  let gone = mailbox.expungedSince(q.modseq);
+  if (q.knownUids) {
+    const known = new Set(resolveUids(parseSequenceSet(q.knownUids), gone));
+    gone = gone.filter((u) => known.has(u));
+  }
+  if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
+  for (const uid of view.uidList) {
+    const meta = view.meta(uid);
+    if (!meta || meta.modseq <= q.modseq) continue;
+    await conn.untagged([view.seqOf(uid), atom('FETCH'), [atom('UID'), uid, atom('FLAGS'), view.flagsOf(meta).map(atom), atom('MODSEQ'), [meta.modseq]]]);
+  }
+}
 
 export const select: Command = {
   names: ['SELECT', 'EXAMINE'],
@@ -12,6 +67,7 @@ export const select: Command = {
     const { conn } = ctx;
     const r = new ArgReader(ctx.args, ctx.name);
     const name = r.astring('mailbox name');
+    const params = r.done ? null : parseSelectParams(r.list('select parameters'), conn);
     r.end();
     const readOnly = ctx.name === 'EXAMINE';
     conn.select(null); // a failed SELECT leaves no mailbox selected (§6.3.1)
@@ -43,7 +99,10 @@ export const select: Command = {
     if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;
     out += `* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`;
+    if (params?.condstore) enableFor(conn, 'CONDSTORE');
+    if (syncState(conn).condstore) out += `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`;
     conn.write(out);
+    if (params?.qresync && params.qresync.uidValidity === mailbox.uidValidity) await resync(conn, params.qresync);
     conn.log.info({ user: conn.user?.name, mailbox: mailbox.name, readOnly }, 'select');
     return { code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${ctx.name === 'EXAMINE' ? 'Examine' : 'Select'} completed` };
   },

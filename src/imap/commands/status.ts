@@ -6,7 +6,7 @@ import type { Mailbox } from '../../mail/mailbox.js';
 import { asNo, mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
 
 /** Status item names from a parenthesised list; BAD for an unknown one. */
 export function statusItems(list: Token[]): string[] {
@@ -32,6 +32,8 @@ export async function statusLine(name: string, mailbox: Mailbox, items: string[]
         return mailbox.uidValidity;
       case 'UNSEEN':
         return mailbox.all.reduce((n, m) => n + (m.info.includes('S') ? 0 : 1), 0);
+      case 'HIGHESTMODSEQ':
+        return mailbox.highestModseq;
       default:
         return appendLimit;
     }

@@ -1,6 +1,8 @@
 // STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8).
 import { ArgReader, flagList } from '../args.js';
-import { atom } from '../encoder.js';
+import { atom, type ImapValue } from '../encoder.js';
+import { compressUids } from '../sequence-set.js';
+import { enableFor, syncState } from './enable.js';
 import { BadError, NoError } from '../errors.js';
 import { resolveMessages } from './messages.js';
 import type { FlagMode, MessageMeta } from '../../mail/mailbox.js';
@@ -15,6 +17,15 @@ export const store: Command = {
     const view = conn.view!;
     const r = new ArgReader(ctx.args, 'STORE');
     const set = r.atom('sequence set');
+    let unchangedSince: number | null = null;
+    if (r.peek()?.type === 'list') {
+      // (UNCHANGEDSINCE modseq) — RFC 7162 §3.1.3
+      const mods = r.list('store modifiers');
+      if (mods.length !== 2 || mods[0].type !== 'atom' || mods[0].value.toUpperCase() !== 'UNCHANGEDSINCE' || mods[1].type !== 'atom' || !/^\d+$/.test(mods[1].value))
+        throw new BadError('STORE: expected (UNCHANGEDSINCE mod-sequence)');
+      unchangedSince = Number(mods[1].value);
+      enableFor(conn, 'CONDSTORE');
+    }
     const op = r.atom('data item').toUpperCase();
     const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
     if (!m) throw new BadError('STORE: expected FLAGS, +FLAGS or -FLAGS');
@@ -26,11 +37,23 @@ export const store: Command = {
     const mode: FlagMode = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'replace';
     const uids = resolveMessages(view, set, ctx.uid);
     const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageMeta => !!x && !view.isExpunged(x.uid));
-    await view.mailbox.setFlags(metas, mode, flags, view);
-    if (m[2]) return;
+    const cond = unchangedSince === null ? undefined : { unchangedSince, modified: [] as number[] };
+    const changed = new Set(await view.mailbox.setFlags(metas, mode, flags, view, cond));
+    const { condstore } = syncState(conn);
+    const modified = new Set(cond?.modified ?? []);
     for (const meta of metas) {
-      const values = ctx.uid ? [atom('UID'), meta.uid, atom('FLAGS'), view.flagsOf(meta).map(atom)] : [atom('FLAGS'), view.flagsOf(meta).map(atom)];
+      if (modified.has(meta.uid)) continue;
+      // .SILENT drops FLAGS, but with CONDSTORE a changed message still reports its new MODSEQ (RFC 7162 §3.1.3).
+      if (m[2] && !(condstore && changed.has(meta))) continue;
+      const values: ImapValue[] = ctx.uid ? [atom('UID'), meta.uid] : [];
+      if (!m[2]) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
+      if (condstore) values.push(atom('MODSEQ'), [meta.modseq]);
       await conn.untagged([view.seqOf(meta.uid), atom('FETCH'), values]);
+    }
+    if (modified.size) {
+      // MODIFIED lists what was not changed: sequence numbers, or UIDs for UID STORE.
+      const list = [...modified].map((u) => (ctx.uid ? u : view.seqOf(u)));
+      return { code: `MODIFIED ${compressUids(list)}`, text: 'Conditional STORE failed' };
     }
   },
 };

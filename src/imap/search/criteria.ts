@@ -17,6 +17,7 @@ export type SearchKey =
   | { k: 'size'; larger: boolean; n: number }
   | { k: 'seq'; set: Range[] }
   | { k: 'uid'; set: Range[] }
+  | { k: 'modseq'; n: number } // RFC 7162 §3.1.5: mod-sequence at least n
   | { k: 'not'; key: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; keys: SearchKey[] };
@@ -82,7 +83,7 @@ export function parseCriteria(tokens: Token[], opts: ParseOptions = {}): SearchK
   return keys.length === 1 ? keys[0] : { k: 'and', keys };
 }
 
-class CriteriaParser {
+export class CriteriaParser {
   private i = 0;
   constructor(
     private readonly tokens: Token[],
@@ -115,6 +116,34 @@ class CriteriaParser {
     const s = this.atom(what);
     if (!/^\d{1,10}$/.test(s) || Number(s) > 0xffffffff) throw new BadError(`SEARCH: invalid ${what}`);
     return Number(s);
+  }
+
+  /** MODSEQ [entry-name entry-type] mod-sequence: the metadata entry names one flag's modseq; we keep one per message, which the RFC allows (§3.1.5). */
+  private modseq(): SearchKey {
+    const first = this.next('mod-sequence');
+    if (first.type === 'string') {
+      const type = this.atom('entry type').toLowerCase();
+      if (!['priv', 'shared', 'all'].includes(type)) throw new BadError('SEARCH: MODSEQ entry type must be priv, shared or all');
+      return this.modseq();
+    }
+    if (first.type !== 'atom' || !/^\d{1,19}$/.test(first.value)) throw new BadError('SEARCH: invalid mod-sequence');
+    return { k: 'modseq', n: Number(first.value) };
+  }
+
+  /** Whether the parsed criteria use MODSEQ (the result then carries the highest modseq). */
+  static usesModseq(key: SearchKey): boolean {
+    switch (key.k) {
+      case 'modseq':
+        return true;
+      case 'not':
+        return CriteriaParser.usesModseq(key.key);
+      case 'or':
+        return CriteriaParser.usesModseq(key.a) || CriteriaParser.usesModseq(key.b);
+      case 'and':
+        return key.keys.some(CriteriaParser.usesModseq);
+      default:
+        return false;
+    }
   }
 
   key(depth: number): SearchKey {
@@ -167,6 +196,8 @@ class CriteriaParser {
         return { k: 'size', larger: name === 'LARGER', n: this.number('size') };
       case 'UID':
         return { k: 'uid', set: parseSequenceSet(this.atom('UID set')) };
+      case 'MODSEQ':
+        return this.modseq();
       case 'NOT':
         return { k: 'not', key: this.key(depth + 1) };
       case 'OR': {

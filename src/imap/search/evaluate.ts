@@ -112,6 +112,8 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return inRanges(c.seq, key.set, ctx.exists);
     case 'uid':
       return inRanges(c.uid, key.set, ctx.maxUid);
+    case 'modseq':
+      return c.meta.modseq >= key.n;
     case 'size': {
       const size = await view.mailbox.vsizeOf(c.meta);
       return key.larger ? size > key.n : size < key.n;
