@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { checkName, normalizeName } from './mail/store.js';
 
 export interface Config {
   /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */
@@ -20,6 +21,14 @@ export interface Config {
   users: string;
   maildir: string;
   rescanSeconds: number;
+  /** RFC 6154 folder names (modified UTF-7 as on the wire); null keeps Dovecot's stock name. */
+  draftsFolder: string | null;
+  sentFolder: string | null;
+  trashFolder: string | null;
+  junkFolder: string | null;
+  archiveFolder: string | null;
+  /** Create the special-use folders at first login when missing. */
+  createSpecialFolders: boolean;
   maxConnections: number;
   /** Connections at once per user and per client IP (phones open one IDLE per folder). */
   maxConnectionsPerUserIp: number;
@@ -42,6 +51,12 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   allowPlaintext: false,
   plaintextNetworks: ['127.0.0.0/8', '::1/128'],
   rescanSeconds: 30,
+  draftsFolder: null,
+  sentFolder: null,
+  trashFolder: null,
+  junkFolder: null,
+  archiveFolder: null,
+  createSpecialFolders: true,
   maxConnections: 10_000,
   maxConnectionsPerUserIp: 20,
   user: null,
@@ -67,6 +82,12 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'auth.plaintext_networks', field: 'plaintextNetworks', kind: 'cidrs', flag: 'plaintext-networks', describe: 'Networks allowed to send passwords without TLS (default loopback only)' },
   { key: 'mail.maildir', field: 'maildir', kind: 'string', flag: 'maildir', describe: "Maildir template: %u login, %n local part, %d domain, leading ~ home" },
   { key: 'mail.rescan_seconds', field: 'rescanSeconds', kind: 'number', flag: 'rescan-seconds', describe: 'How often open folders are checked for changes the watcher missed' },
+  { key: 'mail.drafts_folder', field: 'draftsFolder', kind: 'string?', flag: 'drafts-folder', describe: 'Folder marked \\Drafts (default Drafts)' },
+  { key: 'mail.sent_folder', field: 'sentFolder', kind: 'string?', flag: 'sent-folder', describe: 'Folder marked \\Sent (default Sent)' },
+  { key: 'mail.trash_folder', field: 'trashFolder', kind: 'string?', flag: 'trash-folder', describe: 'Folder marked \\Trash (default Trash)' },
+  { key: 'mail.junk_folder', field: 'junkFolder', kind: 'string?', flag: 'junk-folder', describe: 'Folder marked \\Junk (default Junk)' },
+  { key: 'mail.archive_folder', field: 'archiveFolder', kind: 'string?', flag: 'archive-folder', describe: 'Folder marked \\Archive (default Archive)' },
+  { key: 'mail.create_special_folders', field: 'createSpecialFolders', kind: 'boolean', flag: 'create-special-folders', describe: 'Create the special-use folders at first login when missing (default true)' },
   { key: 'service.user', field: 'user', kind: 'string?', flag: 'user', describe: 'User to run as when started as root (the mail owner, e.g. vmail)' },
   { key: 'service.group', field: 'group', kind: 'string?', flag: 'group', describe: 'Group to run as when started as root' },
   { key: 'log.level', field: 'logLevel', kind: 'level', flag: 'log-level', describe: 'fatal, error, warn, info, debug, trace or silent' },
@@ -205,5 +226,14 @@ export async function loadConfig(flags: Record<string, unknown>, file: string | 
   if (!cfg.listen.length && !cfg.tlsListen.length) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
   if (cfg.tlsListen.length && (!cfg.tlsCert || !cfg.tlsKey)) throw new ConfigError(`${source}: imap.tls_listen needs tls.cert and tls.key`);
   if (!!cfg.tlsCert !== !!cfg.tlsKey) throw new ConfigError(`${source}: tls.cert and tls.key go together`);
+  for (const spec of KEYS.filter((k) => k.key.endsWith('_folder'))) {
+    const name = cfg[spec.field] as string | null;
+    if (name === null) continue;
+    try {
+      checkName(normalizeName(name));
+    } catch (err) {
+      throw new ConfigError(`${source}: ${spec.key} is not a usable folder name (${(err as Error).message}); non-ASCII names are written in modified UTF-7, e.g. "Entw&APw-rfe"`);
+    }
+  }
   return cfg;
 }

@@ -10,6 +10,7 @@ import { UserDb, expandMaildir } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
+import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/special-use.js';
 import { DEFAULT_LIMITS } from './imap/parser.js';
 import { removeLockTemplates } from './mail/dotlock.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
@@ -33,6 +34,17 @@ export class ImapServer {
   private readonly registry: MailboxRegistry;
   private readonly connections = new Set<Connection>();
   private readonly servers: net.Server[] = [];
+  /** The configured special-use folder names over Dovecot's stock ones. */
+  private get specialUse(): SpecialUseMap {
+    const c = this.config;
+    return {
+      '\\Drafts': c.draftsFolder ?? DEFAULT_SPECIAL_USE['\\Drafts'],
+      '\\Sent': c.sentFolder ?? DEFAULT_SPECIAL_USE['\\Sent'],
+      '\\Trash': c.trashFolder ?? DEFAULT_SPECIAL_USE['\\Trash'],
+      '\\Junk': c.junkFolder ?? DEFAULT_SPECIAL_USE['\\Junk'],
+      '\\Archive': c.archiveFolder ?? DEFAULT_SPECIAL_USE['\\Archive'],
+    };
+  }
   private readonly tlsServers: tls.Server[] = [];
   private certs: Certificates | null = null;
   private usersWatcher: FSWatcher | null = null;
@@ -53,7 +65,7 @@ export class ImapServer {
       config: this.imap,
       log: this.log,
       users: this.users,
-      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry),
+      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry, this.specialUse, this.config.createSpecialFolders),
       capabilities,
       tls: this.certs,
       allowPlaintext: this.config.allowPlaintext,

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+
+async function file(t: test.TestContext, text: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'config-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const f = path.join(dir, 'config.toml');
+  await fs.writeFile(f, text);
+  return f;
+}
+
+const BASE = '[imap]\nlisten = "127.0.0.1:143"\n[auth]\nusers = "/etc/users"\n[mail]\nmaildir = "/var/mail/%n"\n';
+
+test('the file is read, flags override it, defaults fill the rest', async (t) => {
+  const f = await file(t, BASE + 'sent_folder = "Sent Items"\n[log]\nformat = "pretty"\n');
+  const cfg = await loadConfig({ 'log-format': 'json', 'max-connections-per-user-ip': 5 }, f);
+  assert.deepEqual(cfg.listen, ['127.0.0.1:143']);
+  assert.equal(cfg.sentFolder, 'Sent Items');
+  assert.equal(cfg.logFormat, 'json', 'the flag wins');
+  assert.equal(cfg.maxConnectionsPerUserIp, 5);
+  assert.deepEqual(cfg.plaintextNetworks, ['127.0.0.0/8', '::1/128']);
+  assert.equal(cfg.source, f);
+});
+
+test('mistakes name the key, the file and what was expected', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    [BASE + '[imap]\nlisen = 1\n', /not valid TOML|unknown key/],
+    [BASE.replace('[auth]', '[auth]\nallow_plaintext = "yes"'), /config\.toml: auth\.allow_plaintext must be true or false, got "yes"/],
+    [BASE.replace('listen = "127.0.0.1:143"', 'listen = "localhost"'), /imap\.listen must be a string or a list of strings like \["0\.0\.0\.0:143"\]/],
+    [BASE.replace('[auth]', '[auth]\nplaintext_networks = ["10.0.0.0/33"]'), /auth\.plaintext_networks must be a list of networks/],
+    [BASE + 'trash_folder = "../etc"\n', /mail\.trash_folder is not a usable folder name/],
+    [BASE.replace('[mail]\nmaildir = "/var/mail/%n"\n', ''), /mail\.maildir is not set/],
+    [BASE + '[tls]\ncert = "/c.pem"\n', /tls\.cert and tls\.key go together/],
+    [BASE + '[imaps]\nx = 1\n', /unknown key imaps\.x/],
+  ];
+  for (const [text, re] of cases) {
+    const f = await file(t, text);
+    await assert.rejects(loadConfig({}, f), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(f) || err.message.includes('command line'), err.message);
+      return true;
+    });
+  }
+});
