@@ -11,8 +11,10 @@ export const SESSION_EXTENSIONS: string[] = [];
 SESSION_EXTENSIONS.push('ESEARCH', 'SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDSUBJECT'); // src/imap/commands/search.ts, sort.ts, thread.ts
 SESSION_EXTENSIONS.push('UIDPLUS', 'MOVE', 'UNSELECT', 'NAMESPACE', 'ID', 'ENABLE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS'); // src/imap/commands/folder-commands.ts
 
-/** SASL mechanisms offered before login. */
-export const AUTH_MECHANISMS = ['PLAIN'];
+SESSION_EXTENSIONS.push('CONDSTORE', 'QRESYNC'); // src/mail/modseq.ts, commands/select.ts, fetch.ts, store.ts
+
+/** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
+export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];
 
 export function capabilities(conn: Connection): string[] {
   // RFC 7889: the APPEND literal limit (streamed to disk up to it).

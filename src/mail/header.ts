@@ -69,9 +69,11 @@ export function headerValue(fields: HeaderField[], name: string): string | null 
 
 /**
  * BODY[HEADER.FIELDS (..)] and BODY[HEADER.FIELDS.NOT (..)]: the raw matching
- * fields in their original order, then the blank line (RFC 3501 §6.4.5).
+ * fields in their original order, then the blank line (RFC 3501 §6.4.5) —
+ * unless the header had none (`blankLine` false: a message that is only a
+ * header, or a header cut off by a boundary), which §6.4.5 excepts.
  */
-export function selectHeaderFields(fields: HeaderField[], names: string[], not: boolean): Buffer {
+export function selectHeaderFields(fields: HeaderField[], names: string[], not: boolean, blankLine = true): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const parts: Buffer[] = [];
   for (const f of fields) {
@@ -80,7 +82,7 @@ export function selectHeaderFields(fields: HeaderField[], names: string[], not: 
     // a last field cut off at EOF has no CRLF; keep the result well-formed
     if (f.raw[f.raw.length - 1] !== LF) parts.push(CRLF);
   }
-  parts.push(CRLF);
+  if (blankLine) parts.push(CRLF);
   return Buffer.concat(parts);
 }
 

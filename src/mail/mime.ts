@@ -22,6 +22,12 @@ export interface MimePart {
   /** Exclusive. The CRLF before a boundary line belongs to the boundary. */
   end: number;
   header: HeaderField[];
+  /**
+   * Whether the header ended with an empty line. Not when the message is only
+   * a header, or when a boundary line cut it off: then HEADER.FIELDS has no
+   * blank line either (RFC 3501 §6.4.5).
+   */
+  blankLine: boolean;
   contentType: ContentType;
   /** LF count of the body, as IMAP/Dovecot report it. */
   bodyLines: number;
@@ -123,35 +129,39 @@ export function parseParams(lx: Lexer): Array<[string, string]> {
 }
 
 /**
- * RFC 2231 continuations (`name*0`, `name*1*` …) are joined, as Dovecot does:
- * plain parameters first in order, then each continued one. If any segment is
- * extended (`*` suffix) the result is `name*` with the value still %-encoded.
+ * RFC 2231 continuations (`name*0`, `name*1*` …) are joined, as Dovecot's
+ * rfc2231-parser does: plain parameters first in order, then the continued
+ * ones sorted by name (case-sensitively) and index. Segments are joined only
+ * when their indexes run 0, 1, 2 … without a gap (names compared without
+ * case); otherwise each is passed on as written (`y*0`, `y*2`). If any
+ * segment is extended (`*` suffix) the result is `name*` with the value still
+ * %-encoded, and starts with `''` (no charset, no language: RFC 2231 §4's
+ * extended-initial-value) when the first segment was not itself extended.
  */
 function mergeRfc2231(params: Array<[string, string]>): Array<[string, string]> {
   const plain: Array<[string, string]> = [];
-  const groups = new Map<string, { name: string; segs: Array<[number, string, boolean]> }>();
+  const segs: Array<{ name: string; idx: number; ext: boolean; value: string }> = [];
   for (const [key, value] of params) {
-    const m = /^(.*?)\*(?:(\d+)\*?)?$/.exec(key);
+    const m = /^([^*]*)\*(?:(\d+)(\*)?)?$/.exec(key);
     if (!m) {
       plain.push([key, value]);
       continue;
     }
-    const extended = key.endsWith('*');
-    const g = groups.get(m[1].toLowerCase()) ?? { name: m[1], segs: [] };
-    groups.set(m[1].toLowerCase(), g);
-    g.segs.push([m[2] === undefined ? 0 : Number(m[2]), value, extended]);
+    segs.push({ name: m[1], idx: m[2] === undefined ? 0 : Number(m[2]), ext: m[2] === undefined || m[3] === '*', value });
   }
-  const names = [...groups.keys()].sort();
-  for (const lower of names) {
-    const g = groups.get(lower)!;
-    g.segs.sort((a, b) => a[0] - b[0]);
-    const anyExtended = g.segs.some((s) => s[2]);
-    let value = '';
-    for (let k = 0; k < g.segs.length && g.segs[k][0] === k; k++) {
-      const [, v, ext] = g.segs[k];
-      value += anyExtended && !ext ? v.replace(/[^A-Za-z0-9!#$&+.^_`{|}~-]/g, pct) : v;
+  segs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.idx - b.idx));
+  for (let i = 0, next = 0; i < segs.length; i = next) {
+    const lower = segs[i].name.toLowerCase();
+    for (next = i; next < segs.length && segs[next].name.toLowerCase() === lower; next++);
+    const group = segs.slice(i, next);
+    if (group.some((g, k) => g.idx !== k)) {
+      for (const g of group) plain.push([`${g.name}*${g.idx}${g.ext ? '*' : ''}`, g.value]);
+      continue;
     }
-    plain.push([anyExtended ? g.name + '*' : g.name, value]);
+    const anyExtended = group.some((g) => g.ext);
+    let value = anyExtended && !group[0].ext ? "''" : '';
+    for (const g of group) value += anyExtended && !g.ext ? g.value.replace(/[^A-Za-z0-9!#$&+.^_`{|}~-]/g, pct) : g.value;
+    plain.push([anyExtended ? group[0].name + '*' : group[0].name, value]);
   }
   return plain;
 }
@@ -221,6 +231,8 @@ class Part implements MimePart {
   children: MimePart[] = [];
   message: MimePart | null = null;
   end = 0;
+  /** Start of the line where the header scan stopped: the blank line, a boundary line that cut the header off, or EOF. */
+  headerScanEnd = 0;
   private lines = -1;
   constructor(
     private readonly buf: Buffer,
@@ -228,6 +240,7 @@ class Part implements MimePart {
     readonly bodyStart: number,
     readonly header: HeaderField[],
     readonly contentType: ContentType,
+    readonly blankLine: boolean,
   ) {}
   /** Counted on first use so that parsing stays one pass over big attachments. */
   get bodyLines(): number {
@@ -283,18 +296,26 @@ class Walker {
     const b = this.buf;
     let p = start;
     let bodyStart = b.length;
+    let blankLine = false;
     while (p < b.length) {
-      // the header ends at the empty line, or is cut off by a boundary line
+      // the header ends at the empty line, or is cut off by a boundary line,
+      // whose preceding line break is the boundary's (RFC 2046 §5.1.1)
       const blank = b[p] === LF ? 1 : b[p] === CR && b[p + 1] === LF ? 2 : 0;
-      if (blank > 0 || this.delimiterAt(p)) {
+      if (blank > 0) {
         bodyStart = p + blank;
+        blankLine = true;
+        break;
+      }
+      if (this.delimiterAt(p)) {
+        bodyStart = Math.max(start, crlfBefore(b, p));
         break;
       }
       p = this.lineEnd(p);
     }
     const header = parseHeader(b.subarray(start, bodyStart));
     const ct = parseContentType(headerValue(header, 'content-type'), digestChild);
-    const part = new Part(b, start, bodyStart, header, ct);
+    const part = new Part(b, start, bodyStart, header, ct, blankLine);
+    part.headerScanEnd = Math.min(p, b.length);
 
     let term: Delimiter | null;
     // the part's end is the line break before `term`, but never before `minEnd`
@@ -321,7 +342,10 @@ class Walker {
       // parsed whatever its encoding, as Dovecot does (base64 just yields a junk header)
       const inner = this.part(bodyStart, depth + 1, false);
       part.message = inner.part;
-      minEnd = inner.part.end;
+      // When a boundary cuts off the inner header, Dovecot's message part (its
+      // size, lines and BODY[n]) keeps the header's last line break, though
+      // BODY[n.HEADER] does not; so do we, so BODYSTRUCTURE stays the same.
+      minEnd = Math.max(inner.part.end, inner.part.headerScanEnd);
       term = inner.term;
     } else {
       term = this.nextDelimiter(bodyStart);

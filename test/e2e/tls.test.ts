@@ -178,7 +178,7 @@ test('imapflow over STARTTLS does the same, and sees no STARTTLS in the capabili
 test('CAPABILITY offers STARTTLS before TLS and not after; a second STARTTLS is refused', async (t) => {
   const { server, tlsPort } = await setup(t);
   const c = await plain(server.port);
-  assert.match(await c.command('a', 'CAPABILITY'), /^\* CAPABILITY IMAP4rev1 .*STARTTLS AUTH=PLAIN\r\n/);
+  assert.match(await c.command('a', 'CAPABILITY'), /^\* CAPABILITY IMAP4rev1 .*STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n/);
   const { lines, socket } = await startTls(c);
   const caps = await lines.command('b', 'CAPABILITY');
   assert.doesNotMatch(caps, /STARTTLS|LOGINDISABLED/);
@@ -303,7 +303,7 @@ test('a client outside auth.plaintext_networks sees LOGINDISABLED and is refused
 test('auth.allow_plaintext lets a client from any network log in without TLS', async (t) => {
   const { server } = await setup(t, [...UNTRUSTED_LOOPBACK, '--allow-plaintext']);
   const c = await plain(server.port);
-  assert.match(await c.command('a', 'CAPABILITY'), /STARTTLS AUTH=PLAIN\r\n/);
+  assert.match(await c.command('a', 'CAPABILITY'), /STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n/);
   assert.match(await c.command('b', 'LOGIN bob bob-pass'), /^b OK /);
   c.socket.destroy();
 });

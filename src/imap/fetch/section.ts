@@ -15,6 +15,9 @@ export function findPart(root: MimePart, nums: number[]): MimePart | null {
   for (let i = 0; i < nums.length; i++) {
     const n = nums[i];
     const container = i > 0 && cur.message ? cur.message : cur;
+    // A multipart without parts (no boundary, or it never appears): BODYSTRUCTURE
+    // shows one empty text/plain part, so its part 1 is empty, as in Dovecot.
+    if (container.contentType.type === 'multipart' && container.children.length === 0) return null;
     if (container.children.length) {
       const next = container.children[n - 1];
       if (!next) return null;
@@ -39,7 +42,7 @@ export function sectionData(item: SectionItem, root: MimePart, vsize: number): S
       case 'HEADER':
         return { range: [root.headerStart, root.bodyStart] };
       default:
-        return { bytes: selectHeaderFields(root.header, item.fields, item.text === 'HEADER.FIELDS.NOT') };
+        return { bytes: selectHeaderFields(root.header, item.fields, item.text === 'HEADER.FIELDS.NOT', root.blankLine) };
     }
   }
   const part = findPart(root, item.part);
@@ -55,7 +58,7 @@ export function sectionData(item: SectionItem, root: MimePart, vsize: number): S
       if (!inner) return empty;
       if (item.text === 'TEXT') return { range: [inner.bodyStart, inner.end] };
       if (item.text === 'HEADER') return { range: [inner.headerStart, inner.bodyStart] };
-      return { bytes: selectHeaderFields(inner.header, item.fields, item.text === 'HEADER.FIELDS.NOT') };
+      return { bytes: selectHeaderFields(inner.header, item.fields, item.text === 'HEADER.FIELDS.NOT', inner.blankLine) };
     }
   }
 }
