@@ -201,7 +201,8 @@ export function decodeWords(value: string): string {
 export function headerFactsOf(header: HeaderField[]): HeaderFacts {
   const fields: FactField[] = header.map((f) => {
     const value = decodeWords(f.value);
-    return { lower: f.lower, value, folded: fold(value) };
+    // Folding whitespace is collapsed, as in the envelope: SUBJECT "a b" finds a subject folded between a and b.
+    return { lower: f.lower, value, folded: fold(value.replace(/\s+/g, ' ')) };
   });
   const date = headerValue(header, 'date');
   const parsed = date === null ? null : parseRfc2822Date(date);
@@ -336,69 +337,6 @@ function skipQuoted(s: string, i: number): { text: string; end: number } {
     else text += c;
   }
   return { text, end: s.length };
-}
-
-// ---------------------------------------------------------------------------
-// Addresses, for SORT (RFC 5256 §3: the addr-mailbox of the first address)
-
-/** The local part (unquoted) of the first mailbox in an address-list header; '' when none. */
-export function firstAddrMailbox(value: string | null): string {
-  if (value === null) return '';
-  const s = value;
-  // Scan to the first address: skip comments and quoted strings; a "<" starts an angle-addr;
-  // a group "name:" is entered; "," ends an address.
-  let i = 0;
-  let token = '';
-  while (i < s.length) {
-    const c = s[i];
-    if (c === '(') {
-      i = skipComment(s, i);
-      token += ' ';
-      continue;
-    }
-    if (c === '"') {
-      const q = skipQuoted(s, i);
-      token += `"${q.text}"`;
-      i = q.end;
-      continue;
-    }
-    if (c === '<') {
-      const end = s.indexOf('>', i);
-      const inner = s.slice(i + 1, end < 0 ? s.length : end);
-      // an obsolete route "@a,@b:" precedes the address
-      const colon = inner.startsWith('@') ? inner.indexOf(':') : -1;
-      const addr = localPart(colon >= 0 ? inner.slice(colon + 1) : inner);
-      if (addr !== '') return addr;
-      token = '';
-      i = end < 0 ? s.length : end + 1;
-      continue;
-    }
-    if (c === ':') {
-      token = ''; // group display name
-      i++;
-      continue;
-    }
-    if (c === ',' || c === ';') {
-      const addr = localPart(token);
-      if (addr !== '') return addr;
-      token = '';
-      i++;
-      continue;
-    }
-    token += c;
-    i++;
-  }
-  return localPart(token);
-}
-
-function localPart(addr: string): string {
-  const a = addr.trim();
-  if (a === '') return '';
-  const at = a.lastIndexOf('@');
-  let local = (at >= 0 ? a.slice(0, at) : a).trim();
-  if (at < 0 && /\s/.test(local)) return ''; // a phrase without an address
-  if (local.startsWith('"') && local.endsWith('"') && local.length >= 2) local = local.slice(1, -1);
-  return local;
 }
 
 // ---------------------------------------------------------------------------

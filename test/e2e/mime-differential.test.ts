@@ -768,17 +768,6 @@ const DELIBERATE: Record<string, string> = {
     'RFC 6532 §3.2: 8-bit header text is UTF-8. A Subject with a raw Latin-1 byte (0xE9) is not; we send U+FFFD in its place, Dovecot passes the invalid byte on in a literal. Valid UTF-8 (the From display name here) is sent as is by both.',
 };
 
-// Differences found in code this test does not own (src/imap/search/, sort):
-// reported as TODO so they stay visible without failing the suite.
-const KNOWN: Record<string, string> = {
-  'corpus / SEARCH SUBJECT "word7 word8"':
-    "RFC 3501 §6.4.4: SUBJECT searches the envelope's subject, whose folding whitespace both servers collapse (word7 word8); our SEARCH matches against the unfolded header with the two spaces of the fold (word7  word8) and misses.",
-  'corpus / SORT (SUBJECT) UTF-8 ALL':
-    'RFC 5256 §2.1 / RFC 5051: SORT compares with i;unicode-casemap (titlecased, canonically decomposed: é is e + U+0301, so "échec" sorts between "empty" and "first"); we compare code points, so "échec" sorts after every ASCII subject.',
-  'corpus / SORT (TO) UTF-8 ALL':
-    'RFC 5256 §3: TO sorts by the addr-mailbox of the first To address; for "undisclosed-recipients:;" that is the group-start marker, whose mailbox is the group name (Dovecot), while we sort it as an empty address.',
-};
-
 test('the MIME corpus looks the same from us and from Dovecot: structures, envelopes, every section, SEARCH and SORT', { timeout: 120_000 }, async (t: TestContext) => {
   if (!dovecotAvailable()) return t.skip('dovecot is not installed (apt-get install dovecot-imapd)');
   const theirsTree = await makeMailTree('mimapd-mime-dc-');
@@ -826,22 +815,17 @@ test('the MIME corpus looks the same from us and from Dovecot: structures, envel
       else diffs.push(`${id}\n    ours:    ${show(a.get(key))}\n    dovecot: ${show(b.get(key))}`);
     }
   }
-  const known: string[] = [];
   for (const s of SEARCHES) {
     if (mine.searches.get(s) === theirs.searches.get(s)) continue;
     const id = `corpus / ${s}`;
     const text = `${id}\n    ours:    ${mine.searches.get(s)}\n    dovecot: ${theirs.searches.get(s)}`;
     if (DELIBERATE[id]) deliberate.push(id);
-    else if (KNOWN[id]) known.push(`${text}\n    why: ${KNOWN[id]}`);
     else diffs.push(text);
   }
   if (diffs.length) t.diagnostic(diffs.join('\n'));
   assert.deepEqual(diffs, [], `${diffs.length} unexplained differences from Dovecot`);
   // A deliberate difference that disappeared is stale documentation: drop it from the list.
   assert.deepEqual(deliberate.sort(), Object.keys(DELIBERATE).sort(), 'every deliberate difference still occurs');
-  await t.test('SEARCH and SORT differences in code outside the MIME layer (KNOWN)', { todo: 'src/imap/search: fix, then empty KNOWN' }, () => {
-    assert.deepEqual(known, []);
-  });
   const errors = ours.stdout().split('\n').filter((l) => /"level":(5|6)\d\b/.test(l));
   assert.deepEqual(errors, [], 'our server logged errors');
 });

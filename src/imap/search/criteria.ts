@@ -162,7 +162,7 @@ export class CriteriaParser {
       const [flag, set] = FLAG_KEYS[name];
       return { k: 'flag', flag, set };
     }
-    if (name in HEADER_KEYS) return { k: 'header', field: HEADER_KEYS[name], value: foldKey(this.astring('search string')) };
+    if (name in HEADER_KEYS) return { k: 'header', field: HEADER_KEYS[name], value: foldHeaderKey(this.astring('search string')) };
     if (name in DATE_KEYS) {
       const [sent, op] = DATE_KEYS[name];
       return { k: 'date', sent, op, day: parseSearchDate(this.astring('date')) };
@@ -185,7 +185,7 @@ export class CriteriaParser {
       case 'HEADER': {
         const field = this.astring('header field name');
         if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) throw new BadError('SEARCH: invalid header field name');
-        return { k: 'header', field: field.toLowerCase(), value: foldKey(this.astring('search string')) };
+        return { k: 'header', field: field.toLowerCase(), value: foldHeaderKey(this.astring('search string')) };
       }
       case 'BODY':
         return { k: 'body', value: foldKey(this.astring('search string')) };
@@ -209,6 +209,11 @@ export class CriteriaParser {
     if (/^[\d*]/.test(name)) return { k: 'seq', set: parseSequenceSet(t.value) };
     throw new BadError(`SEARCH: unknown search key ${name.slice(0, 32)}`);
   }
+}
+
+/** Header values are searched with their whitespace collapsed (facts.ts), so the key is too. */
+function foldHeaderKey(s: string): string {
+  return foldKey(s.replace(/\s+/g, ' '));
 }
 
 /** Search strings are matched case-insensitively (see facts.fold). */

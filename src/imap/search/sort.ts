@@ -1,9 +1,10 @@
 // SORT (RFC 5256 §3): sort criteria, and ordering matched messages by them.
 import { BadError } from '../errors.js';
 import type { Token } from '../parser.js';
-import { asciiUpper, baseSubject } from './base-subject.js';
+import { baseSubject } from './base-subject.js';
+import { parseAddressList } from '../fetch/envelope.js';
 import type { Candidate } from './evaluate.js';
-import { headerFacts, factValue, firstAddrMailbox, type HeaderFacts } from '../../mail/facts.js';
+import { headerFacts, factValue, type HeaderFacts } from '../../mail/facts.js';
 import type { MailboxView } from '../../mail/view.js';
 import { MessageGoneError } from '../../mail/mailbox.js';
 
@@ -53,7 +54,16 @@ export interface SortData {
 }
 
 const EMPTY = Buffer.alloc(0);
-const key = (s: string): Buffer => Buffer.from(asciiUpper(s), 'utf8');
+/**
+ * i;unicode-casemap (RFC 5051), as SORT compares (RFC 5256 §2.1): case-mapped,
+ * then fully decomposed, so "échec" is "E" + U+0301 + … and sorts among the E's.
+ */
+const key = (s: string): Buffer => Buffer.from(s.toUpperCase().normalize('NFKD'), 'utf8');
+
+/** The addr-mailbox of the first address (RFC 5256 §3); for a group, its start marker's, which holds the group name. */
+function firstMailbox(value: string | null): string {
+  return value === null ? '' : (parseAddressList(value)[0]?.mailbox ?? '');
+}
 
 /** Collects what `keys` need (a header read only when a header key is asked for). */
 export async function sortData(view: MailboxView, c: Candidate, keys: Set<SortKeyName>): Promise<SortData> {
@@ -69,9 +79,9 @@ export async function sortData(view: MailboxView, c: Candidate, keys: Set<SortKe
     date: facts?.sentMs ?? arrival,
     size: keys.has('SIZE') ? await mailbox.vsizeOf(c.meta) : 0,
     subject: keys.has('SUBJECT') && facts ? key(baseSubject(factValue(facts, 'subject') ?? '').base) : EMPTY,
-    from: keys.has('FROM') && facts ? key(firstAddrMailbox(factValue(facts, 'from'))) : EMPTY,
-    to: keys.has('TO') && facts ? key(firstAddrMailbox(factValue(facts, 'to'))) : EMPTY,
-    cc: keys.has('CC') && facts ? key(firstAddrMailbox(factValue(facts, 'cc'))) : EMPTY,
+    from: keys.has('FROM') && facts ? key(firstMailbox(factValue(facts, 'from'))) : EMPTY,
+    to: keys.has('TO') && facts ? key(firstMailbox(factValue(facts, 'to'))) : EMPTY,
+    cc: keys.has('CC') && facts ? key(firstMailbox(factValue(facts, 'cc'))) : EMPTY,
     facts,
   };
 }
