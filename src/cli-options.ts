@@ -21,6 +21,13 @@ export const configFileOption: Options = {
 };
 
 /** The flag values yargs parsed, by flag name, for loadConfig(). */
+/** CLI values by flag; a single-valued flag given twice keeps the last, as command lines usually do. */
 export function flagValues(argv: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(KEYS.map((k) => [k.flag, argv[k.flag]]));
+  return Object.fromEntries(
+    KEYS.map((k) => {
+      const v = argv[k.flag];
+      const list = k.kind === 'strings' || k.kind === 'cidrs';
+      return [k.flag, !list && Array.isArray(v) ? v[v.length - 1] : v];
+    }),
+  );
 }

@@ -15,6 +15,9 @@ import { runCheck } from './check/run.js';
 
 async function serve(cfg: Config, banner?: (url: string) => string): Promise<void> {
   const log = createLogger(cfg.logLevel, cfg.logFormat);
+  // One failed background task (a folder rescan, a file someone made unreadable) must not end
+  // every user's session: log it loudly and keep serving.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled error in a background task'));
   const server = new ImapServer(cfg, log);
   const listeners = await server.listen();
   // Ports are bound; as root, become service.user before reading users or mail (the demo keeps the invoking user).

@@ -472,7 +472,8 @@ export class Mailbox {
             vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename));
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-            throw err;
+            // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
+            this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
           }
         }
         return { ...e, vsize };
@@ -487,7 +488,10 @@ export class Mailbox {
       }
       return [...byName.values()];
     });
-    const { state, records } = await this.uidlist.assign(sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize }))));
+    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
+    // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
+    toAssign.catch(() => undefined);
+    const { state, records } = await this.uidlist.assign(toAssign);
     const sized = await sizing;
     this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
@@ -542,13 +546,14 @@ export class Mailbox {
     const fresh: ScannedFile[] = [];
     const suspects: Array<{ meta: MessageMeta; filename: string }> = [];
     for (const ev of events) {
-      const { basename } = parseName(ev.filename);
+      const { basename, vsize } = parseName(ev.filename);
       const meta = this.byBasename.get(basename);
       if (!meta) {
         // Unknown name. A late event for a file already gone (one we wrote and expunged or
-        // moved meanwhile) must not bring it back: addNew does not read files whose
-        // name carries ,W=, so look first.
-        if (!fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub) && (await fileExists(this.maildir.file(ev.sub, ev.filename)))) fresh.push(ev);
+        // moved meanwhile) must not bring it back. addNew reads a file without ,W= anyway
+        // (and drops it if gone): only a name with ,W= needs a look first, off the Postfix path.
+        if (fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub)) continue;
+        if (vsize === null || (await fileExists(this.maildir.file(ev.sub, ev.filename)))) fresh.push(ev);
         continue;
       }
       const present = await fileExists(this.maildir.file(ev.sub, ev.filename));

@@ -200,7 +200,8 @@ async function benchOurs(scenario: string, tree: MailTree, preload: number, gene
     if (startN !== preload) throw new Error(`SELECT says ${startN} EXISTS, expected ${preload}`);
     log(`maildir-imapd ${scenario}: ready in ${fmtMs(r.startMs)} ms, SELECT ${fmtMs(r.selectMs)} ms, RSS ${r.rssAfterSelectKb} kB; ${N} deliveries`);
     await client.idle('c');
-    await measurePush(client, maildir, N, startN, 3_000, null, r);
+    // As root the server runs as vmail: deliver as vmail too, as Postfix would.
+    await measurePush(client, maildir, N, startN, 3_000, vmailOwner(), r);
     await client.done('c');
     r.rssAfterRunKb = rssKb(server.proc.pid);
     await client.logout();

@@ -53,7 +53,7 @@ export async function benchSmtpChain(
   const postfix = await startPostfix({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'postfix'), users: ['bob', 'alice'] });
   try {
     const tlsPort = 10000 + Math.floor(Math.random() * 900);
-    const server = await startServer(tree, ['--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert', cert, '--tls-key', key, '--log-level', 'warn']);
+    const server = await startServer(tree, ['--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert', cert, '--tls-key', key]);
     try {
       const client = await IdleClient.connectTls(tlsPort);
       await client.command('a', 'LOGIN bob bob-pass');
