@@ -18,7 +18,9 @@ export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];
 
 export function capabilities(conn: Connection): string[] {
   // RFC 7889: the APPEND literal limit (streamed to disk up to it).
-  if (conn.state !== 'notauth') return [...ALWAYS, ...SESSION_EXTENSIONS, `APPENDLIMIT=${conn.ctx.config.limits.maxAppendBytes}`];
+  // The mechanisms stay listed after login, as the product's capability list has them (AUTHENTICATE itself is then BAD: RFC 3501 §6.2.2).
+  if (conn.state !== 'notauth')
+    return [...ALWAYS, ...SESSION_EXTENSIONS, `APPENDLIMIT=${conn.ctx.config.limits.maxAppendBytes}`, ...AUTH_MECHANISMS.map((m) => `AUTH=${m}`)];
   const caps = [...ALWAYS];
   if (conn.ctx.tls && !conn.isSecure) caps.push('STARTTLS');
   // RFC 3501 §6.2.3: LOGINDISABLED where a password must not be sent; no mechanism is offered then.

@@ -127,3 +127,38 @@ test('the 21st connection of one user from one IP is refused with NO [LIMIT]; cl
   conns.push(again);
   assert.match(await again.command('a', 'LOGIN bob bob-pass'), /^a OK/);
 });
+
+test('the users file is reloaded when it changes: a new user can log in, a removed one cannot, a broken edit keeps the old users', async (t) => {
+  const tree = await makeMailTree();
+  const server = await startServer(tree);
+  t.after(async () => {
+    await server.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
+  const tryLogin = async (user: string, pass: string): Promise<string> => {
+    const c = await RawImap.connect(server.port);
+    try {
+      return await c.command('a', `LOGIN ${user} ${pass}`);
+    } finally {
+      c.close();
+    }
+  };
+  const waitForLog = async (msg: string, count: number) => {
+    for (let i = 0; i < 100 && logLines(server).filter((l) => l.msg === msg).length < count; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(logLines(server).filter((l) => l.msg === msg).length, count, `${count} × ${msg}`);
+  };
+  // Rewritten by rename, as editors and config tools do.
+  const write = async (text: string) => {
+    const tmp = tree.usersFile + '.new';
+    await fs.writeFile(tmp, text);
+    await fs.chmod(tmp, 0o644);
+    await fs.rename(tmp, tree.usersFile);
+  };
+  await write('alice:{PLAIN}alice-pass\ncarol:{PLAIN}carol-pass\n');
+  await waitForLog('users file reloaded', 1);
+  assert.match(await tryLogin('carol', 'carol-pass'), /^a OK/m);
+  assert.match(await tryLogin('bob', 'bob-pass'), /^a NO \[AUTHENTICATIONFAILED\]/m);
+  await write('alice {PLAIN}broken line without a colon\n');
+  await waitForLog('users file not reloaded; keeping the previous users', 1);
+  assert.match(await tryLogin('carol', 'carol-pass'), /^a OK/m);
+});

@@ -123,3 +123,15 @@ test('SIGTERM says BYE to every client and exits 0', async (t) => {
   assert.match(await c.readUntil('\r\n'), /^\* BYE /);
   assert.equal(await code, 0);
 });
+
+test('after login CAPABILITY lists every extension the product promises', async (t) => {
+  const { c } = await setup(t);
+  await c.command('a', 'LOGIN bob bob-pass');
+  const line = (await c.command('b', 'CAPABILITY')).split('\r\n')[0];
+  const caps = new Set(line.replace(/^\* CAPABILITY /, '').split(' '));
+  const promised =
+    'IMAP4rev1 IDLE UIDPLUS LITERAL+ SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT NAMESPACE ID ENABLE UNSELECT MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH CONDSTORE QRESYNC SASL-IR AUTH=PLAIN AUTH=LOGIN';
+  for (const cap of promised.split(' ')) assert.ok(caps.has(cap), `${cap} in ${line}`);
+  // AUTHENTICATE after login is a state error, whatever is listed (RFC 3501 §6.2.2).
+  assert.match(await c.command('c', 'AUTHENTICATE PLAIN'), /^c BAD /m);
+});
