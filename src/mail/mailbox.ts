@@ -549,11 +549,13 @@ export class Mailbox {
       const { basename, vsize } = parseName(ev.filename);
       const meta = this.byBasename.get(basename);
       if (!meta) {
-        // Unknown name. A late event for a file already gone (one we wrote and expunged or
-        // moved meanwhile) must not bring it back. addNew reads a file without ,W= anyway
-        // (and drops it if gone): only a name with ,W= needs a look first, off the Postfix path.
+        // Unknown name. A late event for a file already gone (one we expunged or moved
+        // meanwhile) must not bring it back. addNew reads a file whose size it does not know
+        // (and drops it if gone), so only a size known from ,W= or from the uidlist (an
+        // expunged message's record stays there) needs a look first: never a fresh delivery.
         if (fresh.some((f) => f.filename === ev.filename && f.sub === ev.sub)) continue;
-        if (vsize === null || (await fileExists(this.maildir.file(ev.sub, ev.filename)))) fresh.push(ev);
+        const sized = vsize !== null || this.uidlist.recordOf(basename)?.vsize != null;
+        if (!sized || (await fileExists(this.maildir.file(ev.sub, ev.filename)))) fresh.push(ev);
         continue;
       }
       const present = await fileExists(this.maildir.file(ev.sub, ev.filename));
