@@ -126,7 +126,7 @@ export class ImapServer {
   /** Loads the users and starts serving (after any privilege drop: this touches the users file and mail). */
   async open(): Promise<void> {
     await this.users.load();
-    this.watchUsersFile();
+    await this.watchUsersFile();
     await this.certs?.watch();
     this.ctx = this.context();
   }
@@ -175,8 +175,10 @@ export class ImapServer {
    * file (it survives editors that replace it by rename); a broken edit keeps
    * the previous users and is logged.
    */
-  private watchUsersFile(): void {
+  private async watchUsersFile(): Promise<void> {
     this.usersWatcher = chokidar.watch(this.config.users, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200 } });
+    // Ready before we say so: an edit right after start must not be missed.
+    await new Promise<void>((resolve) => this.usersWatcher!.once('ready', () => resolve()));
     this.usersWatcher.on('all', (event) => {
       if (event !== 'add' && event !== 'change') return;
       this.users

@@ -144,7 +144,7 @@ test('the users file is reloaded when it changes: a new user can log in, a remov
     }
   };
   const waitForLog = async (msg: string, count: number) => {
-    for (let i = 0; i < 100 && logLines(server).filter((l) => l.msg === msg).length < count; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && logLines(server).filter((l) => l.msg === msg).length < count; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(logLines(server).filter((l) => l.msg === msg).length, count, `${count} × ${msg}`);
   };
   // Rewritten by rename, as editors and config tools do.
