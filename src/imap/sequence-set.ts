@@ -65,15 +65,19 @@ function lowerBound(arr: readonly number[], v: number): number {
   return lo;
 }
 
-/** "1:3,7,9:10" for a list of numbers (sorted and deduplicated here). */
-export function compressUids(nums: number[]): string {
-  const sorted = [...new Set(nums)].sort((a, b) => a - b);
+/** "1:3,7,9:10": runs of consecutive numbers joined, in the order given (COPYUID pairs two such sets). */
+export function formatSet(nums: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < nums.length; ) {
     let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    parts.push(i === j ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
     i = j + 1;
   }
   return parts.join(',');
+}
+
+/** The same for numbers in any order: sorted and deduplicated first. */
+export function compressUids(nums: number[]): string {
+  return formatSet([...new Set(nums)].sort((a, b) => a - b));
 }

@@ -8,7 +8,7 @@ import { parseCriteria, parseSearchDate, charsetAndCriteria, type SearchKey } fr
 import { BadError, NoError } from '../../src/imap/errors.js';
 import { baseSubject } from '../../src/imap/search/base-subject.js';
 import { references, orderedSubject, formatThreads, type ThreadMsg } from '../../src/imap/search/thread.js';
-import { compressSet } from '../../src/imap/search/evaluate.js';
+import { formatSet as compressSet } from '../../src/imap/sequence-set.js';
 import { parseSortCriteria } from '../../src/imap/search/sort.js';
 import { parseRfc2822Date, parseMsgIds, decodeQP, htmlToText, headerFactsOf } from '../../src/mail/facts.js';
 import { parseHeader } from '../../src/mail/header.js';

@@ -6,19 +6,8 @@ import { NoError } from '../errors.js';
 import { resolveMessages } from './messages.js';
 import { asNo } from './folder-errors.js';
 import type { MessageMeta } from '../../mail/mailbox.js';
+import { formatSet } from '../sequence-set.js';
 import { SELECTED, type Command } from './types.js';
-
-/** A compact UID set ("1:3,7") of ascending UIDs, order kept. */
-export function uidSet(uids: number[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < uids.length; ) {
-    let j = i;
-    while (j + 1 < uids.length && uids[j + 1] === uids[j] + 1) j++;
-    out.push(i === j ? String(uids[i]) : `${uids[i]}:${uids[j]}`);
-    i = j + 1;
-  }
-  return out.join(',');
-}
 
 export const copy: Command = {
   names: ['COPY', 'MOVE'],
@@ -41,7 +30,7 @@ export const copy: Command = {
     if (!metas.length) return { text: `${move ? 'Move' : 'Copy'} completed (no messages)` };
     const source = view.mailbox;
     const { uids: destUids, uidValidity } = await conn.store!.copy(source, metas, dest).catch(asNo);
-    const code = `COPYUID ${uidValidity} ${uidSet(metas.map((m) => m.uid))} ${uidSet(destUids)}`;
+    const code = `COPYUID ${uidValidity} ${formatSet(metas.map((m) => m.uid))} ${formatSet(destUids)}`;
     if (!move) return { code, text: 'Copy completed' };
     conn.write(`* OK [${code}] Moved UIDs.\r\n`);
     await source.expungeUids(metas.map((m) => m.uid));

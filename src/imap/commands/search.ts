@@ -5,7 +5,8 @@ import { BadError } from '../errors.js';
 import { isAtom } from '../parser.js';
 import { charsetAndCriteria, CriteriaParser } from '../search/criteria.js';
 import { enableFor } from './enable.js';
-import { searchView, compressSet, type Candidate } from '../search/evaluate.js';
+import { searchView, type Candidate } from '../search/evaluate.js';
+import { formatSet } from '../sequence-set.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
@@ -49,7 +50,7 @@ export const search: Command = {
     if (nums.length) {
       if (returns.has('MIN')) line += ` MIN ${nums[0]}`;
       if (returns.has('MAX')) line += ` MAX ${nums[nums.length - 1]}`;
-      if (returns.has('ALL')) line += ` ALL ${compressSet(nums)}`;
+      if (returns.has('ALL')) line += ` ALL ${formatSet(nums)}`; // ascending already (RFC 4731 ALL is a sequence-set)
     }
     if (returns.has('COUNT')) line += ` COUNT ${nums.length}`;
     if (highest) line += ` MODSEQ ${highest}`;

@@ -145,14 +145,3 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
   }
 }
 
-/** "2,4:6,9" from ascending numbers (RFC 4731 ALL uses a sequence-set). */
-export function compressSet(nums: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < nums.length; ) {
-    let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
-    parts.push(i === j ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
