@@ -8,25 +8,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ImapFlow } from 'imapflow';
-import { makeMailTree, startServer, deliver, type MailTree, type RunningServer } from '../support/server.js';
+import type { ImapFlow } from 'imapflow';
+import { serveTree, deliver } from '../support/server.js';
+import { bobClient } from '../support/clients.js';
 
 const run = promisify(execFile);
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/seed-notify.eml');
 
-async function setup(t: test.TestContext): Promise<{ tree: MailTree; server: RunningServer }> {
-  const tree = await makeMailTree();
-  const server = await startServer(tree);
-  t.after(async () => {
-    await server.stop();
-    await fs.rm(tree.dir, { recursive: true, force: true });
-  });
-  return { tree, server };
-}
-
-function client(port: number): ImapFlow {
-  return new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: 'bob', pass: 'bob-pass' }, logger: false, disableAutoIdle: true });
-}
+const setup = (t: test.TestContext) => serveTree(t);
+const client = bobClient;
 
 /** Resolves with the first event of that name, or rejects after `ms`. */
 function nextEvent<T>(c: ImapFlow, name: string, ms = 3000): Promise<T> {

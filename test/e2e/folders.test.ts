@@ -5,24 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ImapFlow } from 'imapflow';
-import { makeMailTree, startServer, type MailTree, type RunningServer } from '../support/server.js';
+import { makeMailTree, startServer, serveTree } from '../support/server.js';
+import { bobClient } from '../support/clients.js';
 import { RawImap } from '../support/raw-imap.js';
 import { startDovecot, dovecotAvailable, chownToVmail } from '../support/dovecot.js';
 
-async function setup(t: test.TestContext): Promise<{ tree: MailTree; server: RunningServer }> {
-  const tree = await makeMailTree();
-  const server = await startServer(tree);
-  t.after(async () => {
-    await server.stop();
-    await fs.rm(tree.dir, { recursive: true, force: true });
-  });
-  return { tree, server };
-}
-
-function client(port: number): ImapFlow {
-  return new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: 'bob', pass: 'bob-pass' }, logger: false, disableAutoIdle: true });
-}
+const setup = (t: test.TestContext) => serveTree(t);
+const client = bobClient;
 
 const MSG = (n: number) => `From: a@example.org\r\nTo: bob@example.org\r\nSubject: msg ${n}\r\n\r\nbody ${n}\r\n`;
 

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeMailTree, startServer, type RunningServer } from '../support/server.js';
-import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, headerOf, maildirLetters, bigMessage, seedMessage, type ToolRun } from '../support/sync-clients.js';
+import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, headerOf, maildirLetters, seedSyncCorpus, type ToolRun } from '../support/sync-clients.js';
 
 const OFFLINEIMAP = findTool('/usr/bin/offlineimap', '/usr/local/bin/offlineimap');
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/seed-notify.eml');
@@ -51,20 +51,7 @@ test('offlineimap: one-shot pull of INBOX, Sent and Archive.2024 byte-exact, the
   });
 
   const md = tree.maildir('bob');
-  const delivered = new Map<string, Map<string, Buffer>>();
-  const put = async (folder: string, content: string | Buffer, flags?: string) => {
-    const bytes = await seedMessage(md, folder, content, flags);
-    if (!delivered.has(folder)) delivered.set(folder, new Map());
-    delivered.get(folder)!.set(headerOf(bytes, 'Subject')!, bytes);
-  };
-  await put('INBOX', 'From: a@example.org\nTo: bob@example.org\nSubject: inbox plain\n\nhello\n');
-  await put('INBOX', await fs.readFile(FIXTURE));
-  await put('INBOX', bigMessage());
-  await put('INBOX', 'From: d@example.org\r\nSubject: inbox crlf on disk\r\n\r\nwritten with CRLF\r\nline 2\r\n');
-  await put('Sent', 'From: bob@example.org\nTo: carol@example.org\nSubject: sent one\n\nfirst sent\n', 'S');
-  await put('Sent', 'From: bob@example.org\nTo: dave@example.org\nSubject: sent two\nContent-Type: text/plain; charset=utf-8\n\nUmlauts: äöü ß\n\n\nthree blank lines above\n');
-  await put('Archive.2024', 'From: e@example.org\nSubject: archived\n\nold mail\nno newline at the end');
-  await put('Archive.2024', 'From: f@example.org\nSubject: archived seen\n\nalready read\n', 'RS');
+  const delivered = await seedSyncCorpus(md, FIXTURE, 'S');
 
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'offlineimap-'));
   server = await startServer(tree);

@@ -133,3 +133,22 @@ export async function deliver(maildir: string, content: string | Buffer): Promis
   await fs.unlink(tmp);
   return name;
 }
+
+/**
+ * A temp tree and a server on it, both gone when the test ends (server first:
+ * it must not outlive its files). `prepare` runs before the server starts.
+ */
+export async function serveTree(
+  t: { after(fn: () => Promise<void>): void },
+  prepare?: (tree: MailTree) => Promise<void>,
+  extraArgs: string[] = [],
+): Promise<{ tree: MailTree; server: RunningServer }> {
+  const tree = await makeMailTree();
+  if (prepare) await prepare(tree);
+  const server = await startServer(tree, extraArgs);
+  t.after(async () => {
+    await server.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
+  return { tree, server };
+}

@@ -199,3 +199,28 @@ export async function seedMessage(md: string, folder: string, content: string | 
   else await fs.writeFile(path.join(dir, 'cur', `1700000000.M${++seeded}P${process.pid}.seed:2,${flags}`), bytes);
   return bytes;
 }
+
+/**
+ * The corpus both sync-client tests start from, written straight into the
+ * server's Maildir before it starts: INBOX (plain, the reference message, a
+ * large one, one stored with CRLF), Sent (one with `sentFlags`) and
+ * Archive.2024 (one without a final newline, one already \Answered \Seen).
+ * Returns the bytes written, by folder and Subject.
+ */
+export async function seedSyncCorpus(md: string, fixture: string, sentFlags?: string): Promise<Map<string, Map<string, Buffer>>> {
+  const delivered = new Map<string, Map<string, Buffer>>();
+  const put = async (folder: string, content: string | Buffer, flags?: string) => {
+    const bytes = await seedMessage(md, folder, content, flags);
+    if (!delivered.has(folder)) delivered.set(folder, new Map());
+    delivered.get(folder)!.set(headerOf(bytes, 'Subject')!, bytes);
+  };
+  await put('INBOX', 'From: a@example.org\nTo: bob@example.org\nSubject: inbox plain\n\nhello\n');
+  await put('INBOX', await fs.readFile(fixture));
+  await put('INBOX', bigMessage());
+  await put('INBOX', 'From: d@example.org\r\nSubject: inbox crlf on disk\r\n\r\nwritten with CRLF\r\nline 2\r\n');
+  await put('Sent', 'From: bob@example.org\nTo: carol@example.org\nSubject: sent one\n\nfirst sent\n', sentFlags);
+  await put('Sent', 'From: bob@example.org\nTo: dave@example.org\nSubject: sent two\nContent-Type: text/plain; charset=utf-8\n\nUmlauts: äöü ß\n\n\nthree blank lines above\n');
+  await put('Archive.2024', 'From: e@example.org\nSubject: archived\n\nold mail\nno newline at the end');
+  await put('Archive.2024', 'From: f@example.org\nSubject: archived seen\n\nalready read\n', 'RS');
+  return delivered;
+}
