@@ -85,7 +85,8 @@ test('failures cost the IP 2 s, then 4 s on its next connection; logged for fail
   await c.readUntil(/d NO[^\r]*\r\n/, 10_000);
   assert.ok(performance.now() - start < 3000, 'back to a 2 s penalty after a success');
 
-  await new Promise((r) => setTimeout(r, 100));
+  // Log lines travel through the server's stdout pipe: wait for all three.
+  for (let i = 0; i < 100 && logLines(server).filter((l) => l.msg === 'login failed').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
   const lines = logLines(server);
   assert.equal(lines.filter((l) => l.msg === 'login failed').length, 3);
   const unsupported = lines.filter((l) => String(l.msg).startsWith('unsupported password scheme'));

@@ -104,7 +104,8 @@ test('a wrong password through AUTHENTICATE LOGIN is AUTHENTICATIONFAILED and lo
   const { server } = await setup(t);
   const c = await connect(t, server.port);
   assert.match(await loginMech(c, 'a', 'bob', 'secret-guess'), /^a NO \[AUTHENTICATIONFAILED\] /);
-  await new Promise((r) => setTimeout(r, 100));
+  // The log line travels through the server's stdout pipe: it may land just after the reply.
+  for (let i = 0; i < 100 && !server.stdout().includes('"msg":"login failed"'); i++) await new Promise((r) => setTimeout(r, 50));
   const lines = server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const failed = lines.find((l) => l.msg === 'login failed');
   assert.ok(failed, 'a login failed line');

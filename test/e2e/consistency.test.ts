@@ -84,8 +84,13 @@ test('two sessions stay consistent through 150 random STORE, EXPUNGE, MOVE and d
     if (step % 10 === 9) await new Promise((r) => setTimeout(r, 50));
     for (const [i, other] of sessions.entries()) await other.run(`n${n++}x${i}`, 'NOOP');
   }
-  await new Promise((r) => setTimeout(r, 100));
-  for (const [i, s] of sessions.entries()) await s.run(`f${i}`, 'NOOP');
+  // Let the last deliveries reach both sessions: the watcher is fast, but a loaded machine may lag.
+  const onDisk = async () => (await fs.readdir(path.join(inbox, 'cur'))).length + (await fs.readdir(path.join(inbox, 'new'))).length;
+  for (let i = 0; i < 60; i++) {
+    for (const [j, s] of sessions.entries()) await s.run(`f${i}x${j}`, 'NOOP');
+    if (sessions.every((s) => s.count === sessions[0].count) && sessions[0].count === (await onDisk())) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const [a, b] = [await sessions[0].state('za'), await sessions[1].state('zb')];
   assert.deepEqual([...a.entries()], [...b.entries()], 'both sessions see the same messages and flags');
   for (const s of sessions) assert.equal(s.count, a.size, 'the count kept from EXISTS/EXPUNGE matches the folder');
