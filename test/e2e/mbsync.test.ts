@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeMailTree, startServer, type MailTree, type RunningServer } from '../support/server.js';
-import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, headerOf, maildirLetters, seedSyncCorpus, type ToolRun, type LocalMessage, type ServerMessage } from '../support/sync-clients.js';
+import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, headerOf, maildirLetters, seedSyncCorpus, bySubject, type ToolRun, type LocalMessage, type ServerMessage } from '../support/sync-clients.js';
 
 const MBSYNC = findTool('/usr/bin/mbsync', '/usr/local/bin/mbsync');
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/seed-notify.eml');
@@ -34,17 +34,6 @@ function assertMbsyncCopy(copy: Buffer, original: Buffer, what: string): void {
   const expected = lf.slice(0, cut + 1) + `X-TUID: ${tuid[1]}\n` + lf.slice(cut + 1);
   assert.equal(got.length, expected.length, `${what}: length`);
   assert.ok(got === expected, `${what}: local copy differs from BODY[] (CRLF→LF, plus X-TUID)`);
-}
-
-function bySubject<T>(items: T[], body: (x: T) => Buffer): Map<string, T> {
-  const m = new Map<string, T>();
-  for (const x of items) {
-    const s = headerOf(body(x), 'Subject');
-    assert.ok(s, 'every test message has a Subject');
-    assert.ok(!m.has(s), `duplicate message ${s}`);
-    m.set(s, x);
-  }
-  return m;
 }
 
 interface Env {

@@ -14,21 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeMailTree, startServer, type RunningServer } from '../support/server.js';
-import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, headerOf, maildirLetters, seedSyncCorpus, type ToolRun } from '../support/sync-clients.js';
+import { findTool, runTool, readLocalFolder, localFolders, serverFolder, withImap, toLf, maildirLetters, seedSyncCorpus, bySubject, type ToolRun } from '../support/sync-clients.js';
 
 const OFFLINEIMAP = findTool('/usr/bin/offlineimap', '/usr/local/bin/offlineimap');
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/seed-notify.eml');
-
-function bySubject<T>(items: T[], body: (x: T) => Buffer): Map<string, T> {
-  const m = new Map<string, T>();
-  for (const x of items) {
-    const s = headerOf(body(x), 'Subject');
-    assert.ok(s, 'every test message has a Subject');
-    assert.ok(!m.has(s), `duplicate message ${s}`);
-    m.set(s, x);
-  }
-  return m;
-}
 
 async function offlineimap(conf: string, home: string): Promise<ToolRun> {
   // -o one shot, -u basic plain log lines. (`-d imap` shows the protocol when debugging; it also forces one thread.)

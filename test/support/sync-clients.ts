@@ -1,6 +1,7 @@
 // Helpers for the offline-sync client tests (mbsync, offlineimap): run a
 // client with a hard timeout, read a local Maildir the client wrote, and read
 // the server's view of a folder (BODY[] bytes and FLAGS) with imapflow.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -223,4 +224,16 @@ export async function seedSyncCorpus(md: string, fixture: string, sentFlags?: st
   await put('Archive.2024', 'From: e@example.org\nSubject: archived\n\nold mail\nno newline at the end');
   await put('Archive.2024', 'From: f@example.org\nSubject: archived seen\n\nalready read\n', 'RS');
   return delivered;
+}
+
+/** Messages keyed by Subject; every test message has a distinct one. */
+export function bySubject<T>(items: T[], body: (x: T) => Buffer): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of items) {
+    const s = headerOf(body(x), 'Subject');
+    assert.ok(s, 'every test message has a Subject');
+    assert.ok(!m.has(s), `duplicate message ${s}`);
+    m.set(s, x);
+  }
+  return m;
 }

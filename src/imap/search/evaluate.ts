@@ -5,7 +5,8 @@
 import { cost, type SearchKey } from './criteria.js';
 import type { Range } from '../sequence-set.js';
 import { headerFacts, bodyText, localDay, type HeaderFacts } from '../../mail/facts.js';
-import { MessageGoneError, type MessageMeta } from '../../mail/mailbox.js';
+import type { MessageMeta } from '../../mail/mailbox.js';
+import { mapPresent } from './pool.js';
 import type { MailboxView } from '../../mail/view.js';
 
 export interface Candidate {
@@ -29,9 +30,6 @@ class Subject {
   }
 }
 
-/** How many messages are examined at once (file reads overlap; order of results is kept). */
-const PARALLEL = 8;
-
 /**
  * The messages of `view` (in sequence order) that match `key`. Messages
  * expunged meanwhile (still numbered in this view) and files that vanished
@@ -41,25 +39,12 @@ export async function searchView(view: MailboxView, key: SearchKey): Promise<Can
   const uids = view.uidList;
   const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0 };
   const program = simplify(key);
-  const results: Array<Candidate | null> = new Array(uids.length).fill(null);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= uids.length) return;
-      const uid = uids[i];
-      const meta = view.meta(uid);
-      if (!meta || view.isExpunged(uid)) continue;
-      const cand: Candidate = { seq: i + 1, uid, meta };
-      try {
-        if (await evalKey(program, new Subject(view, cand), ctx)) results[i] = cand;
-      } catch (err) {
-        if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, Math.max(1, uids.length)) }, worker));
+  const results = await mapPresent(uids, async (uid, i) => {
+    const meta = view.meta(uid);
+    if (!meta || view.isExpunged(uid)) return null;
+    const cand: Candidate = { seq: i + 1, uid, meta };
+    return (await evalKey(program, new Subject(view, cand), ctx)) ? cand : null;
+  });
   return results.filter((r): r is Candidate => r !== null);
 }
 

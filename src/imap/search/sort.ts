@@ -6,7 +6,7 @@ import { parseAddressList } from '../fetch/envelope.js';
 import type { Candidate } from './evaluate.js';
 import { headerFacts, factValue, type HeaderFacts } from '../../mail/facts.js';
 import type { MailboxView } from '../../mail/view.js';
-import { MessageGoneError } from '../../mail/mailbox.js';
+import { mapPresent } from './pool.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
 export interface SortKey {
@@ -117,20 +117,6 @@ export function sortBy(items: SortData[], keys: SortKey[]): SortData[] {
 }
 
 export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>): Promise<SortData[]> {
-  const out: Array<SortData | null> = new Array(cands.length).fill(null);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= cands.length) return;
-      try {
-        out[i] = await sortData(view, cands[i], keys);
-      } catch (err) {
-        // a message expunged meanwhile is left out, as SEARCH leaves it out
-        if (!(err instanceof MessageGoneError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(8, Math.max(1, cands.length)) }, worker));
+  const out = await mapPresent(cands, (c) => sortData(view, c, keys));
   return out.filter((d): d is SortData => d !== null);
 }
