@@ -33,6 +33,10 @@ export class ImapServer {
   readonly users: UserDb;
   private readonly registry: MailboxRegistry;
   private readonly connections = new Set<Connection>();
+  /** Open connections right now (for the SIGUSR2 health line). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
   private readonly servers: net.Server[] = [];
   /** The configured special-use folder names over Dovecot's stock ones. */
   private get specialUse(): SpecialUseMap {

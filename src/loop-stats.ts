@@ -1,0 +1,52 @@
+// Health figures an operator (or the benchmark) can ask a running server for:
+// `kill -USR2 <pid>` logs one line with the event loop's worst delay since the
+// last report, its p99, RSS and heap, and the number of open connections, then
+// starts a new measuring window. A blocked event loop delays every push, so
+// this is the number that says whether a big sync is hurting IDLE clients.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+
+export interface LoopReport {
+  /** Worst event-loop delay in the window, ms. */
+  loopMaxMs: number;
+  loopP99Ms: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  connections: number;
+  windowMs: number;
+}
+
+export class LoopStats {
+  private readonly histogram: IntervalHistogram;
+  private since = Date.now();
+
+  constructor(private readonly connections: () => number) {
+    // 10 ms resolution is the histogram's default; 1 ms is what a push budget needs.
+    this.histogram = monitorEventLoopDelay({ resolution: 1 });
+    this.histogram.enable();
+  }
+
+  report(): LoopReport {
+    const mem = process.memoryUsage();
+    const r: LoopReport = {
+      loopMaxMs: round(this.histogram.max / 1e6),
+      loopP99Ms: round(this.histogram.percentile(99) / 1e6),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      externalBytes: mem.external,
+      connections: this.connections(),
+      windowMs: Date.now() - this.since,
+    };
+    this.histogram.reset();
+    this.since = Date.now();
+    return r;
+  }
+
+  /** Logs a report on every SIGUSR2. */
+  onSignal(log: Logger): void {
+    process.on('SIGUSR2', () => log.info(this.report(), 'loop stats'));
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
