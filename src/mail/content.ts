@@ -2,7 +2,8 @@
 // ranges of it. Small messages are kept whole in a bounded cache; big ones
 // are parsed once for structure and then served as streamed ranges.
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import { crlfRange, readCrlf } from './crlf.js';
+import fsCb from 'node:fs';
+import { crlfRange, readCrlf, toCrlf } from './crlf.js';
 import { parseMime, type MimePart } from './mime.js';
 
 export interface LoadedMessage {
@@ -66,4 +67,37 @@ export function messageRange(mailbox: Mailbox, meta: MessageMeta, msg: LoadedMes
     const file = await mailbox.withFile(meta, async (f) => f);
     yield* crlfRange(file, start, end);
   })();
+}
+
+/** The CRLF form of a message and its INTERNALDATE (the file's mtime), from one open. */
+export function readWithDate(mailbox: Mailbox, meta: MessageMeta): Promise<{ crlf: Buffer; mtimeMs: number }> {
+  return mailbox.withFile(meta, (file) => readFileAndMtime(file)).then(({ data, mtimeMs }) => {
+    const crlf = toCrlf(data);
+    meta.vsize ??= crlf.length;
+    meta.mtimeMs ??= mtimeMs;
+    return { crlf, mtimeMs };
+  });
+}
+
+function readFileAndMtime(file: string): Promise<{ data: Buffer; mtimeMs: number }> {
+  return new Promise((resolve, reject) => {
+    fsCb.open(file, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const fail = (e: Error) => fsCb.close(fd, () => reject(e));
+      fsCb.fstat(fd, (e1, st) => {
+        if (e1) return fail(e1);
+        const data = Buffer.allocUnsafe(st.size);
+        let got = 0;
+        const step = (): void =>
+          fsCb.read(fd, data, got, st.size - got, got, (e2, n) => {
+            if (e2) return fail(e2);
+            got += n;
+            if (n > 0 && got < st.size) return step();
+            fsCb.close(fd, () => resolve({ data: data.subarray(0, got), mtimeMs: st.mtimeMs }));
+          });
+        if (st.size === 0) return fsCb.close(fd, () => resolve({ data, mtimeMs: st.mtimeMs }));
+        step();
+      });
+    });
+  });
 }

@@ -8,7 +8,7 @@ export interface HeaderField {
   /** The whole field: name, colon, continuation lines and its final CRLF. */
   raw: Buffer;
   /** Unfolded (CRLF+WSP → WSP), leading WSP trimmed, no final CRLF; UTF-8 decoded. */
-  value: string;
+  readonly value: string;
 }
 
 const LF = 0x0a;
@@ -51,13 +51,29 @@ export function parseHeader(block: Buffer): HeaderField[] {
 
 function makeField(raw: Buffer): HeaderField {
   const colon = raw.indexOf(COLON);
-  const name = raw.toString('utf8', 0, colon).replace(/[ \t]+$/, '');
-  const value = raw
-    .toString('utf8', colon + 1)
-    .replace(/\r?\n$/, '') // the field's own line end
-    .replace(/\r?\n(?=[ \t])/g, '') // unfold: drop CRLF, keep the WSP
-    .replace(/^[ \t]+/, '');
-  return { name, lower: name.toLowerCase(), raw, value };
+  let nameEnd = colon;
+  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === HT)) nameEnd--;
+  const name = raw.toString('utf8', 0, nameEnd);
+  return new Field(name, name.toLowerCase(), raw, colon);
+}
+
+/** A header field whose unfolded value is worked out only when asked for (most never are). */
+class Field implements HeaderField {
+  private unfolded: string | undefined;
+  constructor(
+    readonly name: string,
+    readonly lower: string,
+    readonly raw: Buffer,
+    private readonly colon: number,
+  ) {}
+
+  get value(): string {
+    return (this.unfolded ??= this.raw
+      .toString('utf8', this.colon + 1)
+      .replace(/\r?\n$/, '') // the field's own line end
+      .replace(/\r?\n(?=[ \t])/g, '') // unfold: drop CRLF, keep the WSP
+      .replace(/^[ \t]+/, ''));
+  }
 }
 
 /** The value of the first field called `name` (case-insensitive), or null. */

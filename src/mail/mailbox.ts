@@ -11,6 +11,7 @@ import { crlfSizeOfFile } from './crlf.js';
 import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MailboxView } from './view.js';
+import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
 
 export interface MessageMeta {
@@ -38,6 +39,8 @@ export class Mailbox {
   readonly uidlist: Uidlist;
   readonly keywords: KeywordTable;
   readonly modseqs: ModseqStore;
+  /** Sizes, dates and the protocol layer's summaries, persisted (a cache; see message-index.ts). */
+  readonly index: MessageIndex;
   /** Modseqs are handed out once the log is loaded (it needs the UIDVALIDITY that the first scan reads). */
   private modseqReady = false;
   uidValidity = 0;
@@ -63,6 +66,7 @@ export class Mailbox {
     this.uidlist = new Uidlist(root);
     this.keywords = new KeywordTable(root);
     this.modseqs = new ModseqStore(root);
+    this.index = new MessageIndex(root, log);
   }
 
   // --- lifecycle ---
@@ -70,7 +74,7 @@ export class Mailbox {
   /** Reads the folder once; later calls wait for the same read. */
   load(): Promise<void> {
     this.opened ??= this.mutex.run(async () => {
-      await this.keywords.load();
+      await Promise.all([this.keywords.load(), this.index.load()]);
       await this.fullSync();
       await this.loadModseqs();
     });
@@ -137,6 +141,7 @@ export class Mailbox {
   close(): void {
     this.stopWatching();
     void this.uidlist.close();
+    void this.index.close();
   }
 
   private startWatching(): void {
@@ -236,11 +241,13 @@ export class Mailbox {
   }
 
   async vsizeOf(meta: MessageMeta): Promise<number> {
+    meta.vsize ??= this.index.get(meta.basename)?.vsize ?? null;
     if (meta.vsize === null) meta.vsize = await this.withFile(meta, crlfSizeOfFile);
     return meta.vsize;
   }
 
   async internalDate(meta: MessageMeta): Promise<Date> {
+    meta.mtimeMs ??= this.index.get(meta.basename)?.mtimeMs ?? null;
     if (meta.mtimeMs === null) meta.mtimeMs = (await this.withFile(meta, (f) => fs.stat(f))).mtimeMs;
     return new Date(meta.mtimeMs);
   }
@@ -574,6 +581,7 @@ export class Mailbox {
     const keep = new Map<string, number | null>();
     for (const m of this.messages) keep.set(m.basename, m.vsize);
     await this.uidlist.rewrite(keep);
+    await this.index.compact(keep.keys());
     this.expungedSinceRewrite = 0;
   }
 }

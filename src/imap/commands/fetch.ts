@@ -11,6 +11,7 @@ import { envelope } from '../fetch/envelope.js';
 import { bodystructure } from '../fetch/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
+import { fastPlan, fastFetch } from '../fetch/fast.js';
 import { loadMessage, messageRange, type LoadedMessage } from '../../mail/content.js';
 import { MessageGoneError, type MessageMeta } from '../../mail/mailbox.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
@@ -57,29 +58,53 @@ export const fetch: Command = {
     const wantsFlags = items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
     const withContent = needsContent(items);
 
-    let gone = 0;
-    for (const uid of uids) {
-      const meta = view.meta(uid);
-      const seq = view.seqOf(uid);
-      if (!meta || view.isExpunged(uid)) {
-        gone++;
-        continue;
-      }
+    const condstore = syncState(conn).condstore;
+    const wantsModseqItem = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
+    /** One message the general way: parse what is needed, encode, stream big literals. False when it is gone. */
+    const general = async (meta: MessageMeta): Promise<boolean> => {
       let values: ImapValue[];
       try {
         const msg = withContent ? await loadMessage(view.mailbox, meta) : null;
         values = await fetchValues(ctx, meta, msg, items);
       } catch (err) {
-        if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
-          gone++;
-          continue;
-        }
+        if (isGone(err)) return false;
         throw err;
       }
-      if (seenChanged.has(uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
+      if (seenChanged.has(meta.uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
       // RFC 7162 §3.1.4: with CONDSTORE on, a flag change this FETCH caused carries its MODSEQ.
-      if (seenChanged.has(uid) && syncState(conn).condstore && !items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) values.push(atom('MODSEQ'), [meta.modseq]);
-      await conn.untagged([seq, atom('FETCH'), values]);
+      if (seenChanged.has(meta.uid) && condstore && !wantsModseqItem) values.push(atom('MODSEQ'), [meta.modseq]);
+      await conn.untagged([view.seqOf(meta.uid), atom('FETCH'), values]);
+      return true;
+    };
+    const present = (uid: number): MessageMeta | null => {
+      const meta = view.meta(uid);
+      return meta && !view.isExpunged(uid) ? meta : null;
+    };
+
+    let gone = 0;
+    const plan = fastPlan(items);
+    if (plan) {
+      gone = await fastFetch(view.mailbox, uids, plan, {
+        write: (b) => conn.write(b),
+        drained: () => conn.drained(),
+        present,
+        seqOf: (uid) => view.seqOf(uid),
+        baseFlags: (meta) => view.mailbox.flagsOf(meta),
+        isRecent: (uid) => view.recent.has(uid),
+        extra: (meta) => {
+          if (!seenChanged.has(meta.uid)) return '';
+          let x = wantsFlags ? '' : ` FLAGS (${view.flagsOf(meta).join(' ')})`;
+          if (condstore && !wantsModseqItem) x += ` MODSEQ (${meta.modseq})`;
+          return x;
+        },
+        slow: general,
+        isGone,
+      });
+    } else {
+      for (const uid of uids) {
+        const meta = present(uid);
+        if (!meta || !(await general(meta))) gone++;
+      }
     }
     if (gone) throw new NoError('Some messages were expunged meanwhile', 'EXPUNGEISSUED');
   },
@@ -153,4 +178,8 @@ async function sectionValue(ctx: CommandContext, meta: MessageMeta, msg: LoadedM
   if ('bytes' in part) return new Literal(part.bytes);
   const [start, end] = part.range;
   return new StreamLiteral(end - start, () => messageRange(mailbox, meta, msg, start, end));
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT';
 }

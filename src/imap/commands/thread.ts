@@ -5,7 +5,6 @@ import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
 import { baseSubject } from '../search/base-subject.js';
 import { orderedSubject, references, formatThreads, type ThreadMsg } from '../search/thread.js';
-import { factValue } from '../../mail/facts.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 export const THREAD_ALGORITHMS = ['REFERENCES', 'ORDEREDSUBJECT'];
@@ -23,14 +22,14 @@ export const thread: Command = {
     if (!THREAD_ALGORITHMS.includes(algorithm)) throw new BadError(`THREAD: unknown threading algorithm ${algorithm.slice(0, 32)}`);
     const key = charsetAndCriteria(ctx.args.slice(1), 'THREAD', true);
     const found = await searchView(view, key);
-    const data = await collectSortData(view, found, new Set(['DATE', 'SUBJECT']));
+    const data = await collectSortData(view, found, new Set(['DATE']), true);
     const msgs: ThreadMsg[] = data.map((d) => {
       const f = d.facts!;
       return {
         id: ctx.uid ? d.uid : d.seq,
         seq: d.seq,
         date: d.date,
-        subject: baseSubject(factValue(f, 'subject') ?? ''),
+        subject: baseSubject(f.subject ?? ''),
         messageId: f.messageId,
         references: f.references,
         inReplyTo: f.inReplyTo,

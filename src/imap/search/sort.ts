@@ -4,9 +4,11 @@ import type { Token } from '../parser.js';
 import { baseSubject } from './base-subject.js';
 import { parseAddressList } from '../fetch/envelope.js';
 import type { Candidate } from './evaluate.js';
-import { headerFacts, factValue, type HeaderFacts } from '../../mail/facts.js';
+import { summariesFor } from '../fetch/fast.js';
+import type { SortFacts } from '../fetch/summary.js';
 import type { MailboxView } from '../../mail/view.js';
-import { mapPresent } from './pool.js';
+import { MessageGoneError } from '../../mail/mailbox.js';
+import { decodeWords } from '../../mail/facts.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
 export interface SortKey {
@@ -50,7 +52,8 @@ export interface SortData {
   from: Buffer;
   to: Buffer;
   cc: Buffer;
-  facts: HeaderFacts | null;
+  /** The header values, when a key or THREAD needs more than the date. */
+  facts: SortFacts | null;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -60,30 +63,55 @@ const EMPTY = Buffer.alloc(0);
  */
 const key = (s: string): Buffer => Buffer.from(s.toUpperCase().normalize('NFKD'), 'utf8');
 
+const decoded = (raw: string | null): string | null => (raw === null ? null : decodeWords(raw));
+
 /** The addr-mailbox of the first address (RFC 5256 §3); for a group, its start marker's, which holds the group name. */
 function firstMailbox(value: string | null): string {
   return value === null ? '' : (parseAddressList(value)[0]?.mailbox ?? '');
 }
 
-/** Collects what `keys` need (a header read only when a header key is asked for). */
-export async function sortData(view: MailboxView, c: Candidate, keys: Set<SortKeyName>): Promise<SortData> {
+/**
+ * Collects what `keys` need for every candidate (messages gone meanwhile are
+ * left out). Header values come from the folder's index (summaries), so a
+ * SORT of a synced folder reads no file; `withFacts` keeps them for THREAD.
+ */
+export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>, withFacts = false): Promise<SortData[]> {
   const mailbox = view.mailbox;
-  const needHeader = keys.has('DATE') || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
-  const facts = needHeader ? await headerFacts(mailbox, c.meta) : null;
-  const needArrival = keys.has('ARRIVAL') || (keys.has('DATE') && facts?.sentMs == null);
-  const arrival = needArrival ? (await mailbox.internalDate(c.meta)).getTime() : 0;
-  return {
-    seq: c.seq,
-    uid: c.uid,
-    arrival,
-    date: facts?.sentMs ?? arrival,
-    size: keys.has('SIZE') ? await mailbox.vsizeOf(c.meta) : 0,
-    subject: keys.has('SUBJECT') && facts ? key(baseSubject(factValue(facts, 'subject') ?? '').base) : EMPTY,
-    from: keys.has('FROM') && facts ? key(firstMailbox(factValue(facts, 'from'))) : EMPTY,
-    to: keys.has('TO') && facts ? key(firstMailbox(factValue(facts, 'to'))) : EMPTY,
-    cc: keys.has('CC') && facts ? key(firstMailbox(factValue(facts, 'cc'))) : EMPTY,
-    facts,
-  };
+  const needHeader = withFacts || keys.has('DATE') || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
+  const needValues = withFacts || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
+  const summaries = needHeader ? await summariesFor(mailbox, cands.map((c) => c.meta)) : null;
+  const out: SortData[] = [];
+  // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
+  for (let i = 0; i < cands.length; i++) {
+    const c = cands[i];
+    const summary = summaries ? summaries[i] : null;
+    if (summaries && !summary) continue; // gone meanwhile
+    const facts = needValues ? summary!.sortFacts : null;
+    const sentMs = summary ? summary.sentMs : null;
+    const needArrival = keys.has('ARRIVAL') || (keys.has('DATE') && sentMs === null);
+    let arrival = 0;
+    let size = 0;
+    try {
+      if (needArrival) arrival = c.meta.mtimeMs ?? (await mailbox.internalDate(c.meta)).getTime();
+      if (keys.has('SIZE')) size = c.meta.vsize ?? (await mailbox.vsizeOf(c.meta));
+    } catch (err) {
+      if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    out.push({
+      seq: c.seq,
+      uid: c.uid,
+      arrival,
+      date: sentMs ?? arrival,
+      size,
+      subject: keys.has('SUBJECT') && facts ? key(baseSubject(facts.subject ?? '').base) : EMPTY,
+      from: keys.has('FROM') && facts ? key(firstMailbox(decoded(facts.fromRaw))) : EMPTY,
+      to: keys.has('TO') && facts ? key(firstMailbox(decoded(facts.toRaw))) : EMPTY,
+      cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
+      facts: withFacts ? facts : null,
+    });
+  }
+  return out;
 }
 
 function compareOne(a: SortData, b: SortData, k: SortKeyName): number {
@@ -114,9 +142,4 @@ export function sortBy(items: SortData[], keys: SortKey[]): SortData[] {
     }
     return a.seq - b.seq;
   });
-}
-
-export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>): Promise<SortData[]> {
-  const out = await mapPresent(cands, (c) => sortData(view, c, keys));
-  return out.filter((d): d is SortData => d !== null);
 }

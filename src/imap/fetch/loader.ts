@@ -1,0 +1,66 @@
+// The message loader: reads and summarises message files in a small pool of
+// worker threads (loader-worker.ts), so a first sync of a big folder uses the
+// machine's other cores and never blocks the event loop that serves pushes.
+// A handful of messages is cheaper done here than sent to a worker.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { LoadJob, LoadReply, LoadRequest, LoadResult } from './loader-worker.js';
+
+export type { LoadJob, LoadResult };
+
+/** Jobs per message to a worker: large enough to amortise the message, small enough to spread. */
+const JOBS_PER_REQUEST = 24;
+
+class LoaderPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, { resolve: (r: LoadResult[]) => void; reject: (e: Error) => void; worker: Worker }>();
+  private nextId = 1;
+  private turn = 0;
+
+  constructor(private readonly size: number) {}
+
+  private worker(): Worker {
+    if (this.workers.length < this.size) {
+      const w = new Worker(new URL('./loader-worker.js', import.meta.url));
+      w.unref(); // an idle pool never keeps the process alive
+      w.on('message', (reply: LoadReply) => {
+        const p = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        p?.resolve(reply.results);
+      });
+      w.on('error', (err) => this.fail(w, err));
+      w.on('exit', (code) => this.fail(w, new Error(`message loader worker exited with ${code}`)));
+      this.workers.push(w);
+      return w;
+    }
+    return this.workers[this.turn++ % this.workers.length];
+  }
+
+  /** A worker died: its requests fail (the caller falls back to reading in-process) and it is replaced on next use. */
+  private fail(w: Worker, err: Error): void {
+    const i = this.workers.indexOf(w);
+    if (i >= 0) this.workers.splice(i, 1);
+    for (const [id, p] of this.waiting) {
+      if (p.worker !== w) continue;
+      this.waiting.delete(id);
+      p.reject(err);
+    }
+  }
+
+  private request(jobs: LoadJob[]): Promise<LoadResult[]> {
+    const worker = this.worker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject, worker });
+      worker.postMessage({ id, jobs } satisfies LoadRequest);
+    });
+  }
+
+  async load(jobs: LoadJob[]): Promise<LoadResult[]> {
+    const parts: Array<Promise<LoadResult[]>> = [];
+    for (let i = 0; i < jobs.length; i += JOBS_PER_REQUEST) parts.push(this.request(jobs.slice(i, i + JOBS_PER_REQUEST)));
+    return (await Promise.all(parts)).flat();
+  }
+}
+
+export const loaderPool = new LoaderPool(Math.max(1, Math.min(4, os.availableParallelism())));

@@ -1,0 +1,52 @@
+// Response bytes gathered into large chunks before they reach the socket: a
+// FETCH of 50,000 messages is 50,000 small responses, and one socket write
+// each would cost more than building them.
+const CHUNK = 256 * 1024;
+
+export class OutBuffer {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private n = 0;
+
+  constructor(private readonly sink: (chunk: Buffer) => void) {}
+
+  /** Bytes gathered and not yet handed to the sink. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** Appends text as UTF-8 (IMAP syntax is 7-bit; a keyword or name may not be). */
+  text(s: string): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (this.n + s.length * 3 > this.buf.length) {
+      this.flush();
+      if (s.length * 3 > this.buf.length) return this.sink(Buffer.from(s, 'utf8'));
+    }
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+
+  bytes(b: Buffer): void {
+    if (this.n + b.length > this.buf.length) {
+      this.flush();
+      if (b.length > this.buf.length / 2) return this.sink(b);
+    }
+    this.n += b.copy(this.buf, this.n);
+  }
+
+  /** Appends bytes [start, end) of `b` without making a view of them first. */
+  range(b: Buffer, start: number, end: number): void {
+    const len = end - start;
+    if (this.n + len > this.buf.length) {
+      this.flush();
+      if (len > this.buf.length / 2) return this.sink(b.subarray(start, end));
+    }
+    this.n += b.copy(this.buf, this.n, start, end);
+  }
+
+  flush(): void {
+    if (!this.n) return;
+    const out = this.buf.subarray(0, this.n);
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.n = 0;
+    this.sink(out);
+  }
+}
