@@ -1,0 +1,97 @@
+// The message index is a cache that must never serve a wrong record: a torn
+// tail or damage is cut off, an unknown file is replaced, and what was
+// flushed survives a restart.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { MessageIndex, INDEX_FILE } from '../../src/mail/message-index.js';
+
+const log = pino({ level: 'silent' });
+
+async function tmpdir(t: test.TestContext): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'msgindex-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const rec = (i: number) => ({ mtimeMs: 1_700_000_000_000 + i, vsize: 1000 + i, summary: Buffer.from(`summary of message ${i} `.repeat(1 + (i % 5))) });
+
+async function filled(dir: string, n: number): Promise<MessageIndex> {
+  const idx = new MessageIndex(dir, log);
+  await idx.load();
+  for (let i = 0; i < n; i++) idx.put(`${1000 + i}.M${i}P1.host`, rec(i));
+  await idx.flush();
+  return idx;
+}
+
+test('records survive a restart; a later record for the same message wins', async (t) => {
+  const dir = await tmpdir(t);
+  const a = await filled(dir, 50);
+  a.put('1000.M0P1.host', { ...rec(0), vsize: 4242 });
+  await a.close();
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  assert.equal(b.size, 50);
+  assert.equal(b.get('1000.M0P1.host')!.vsize, 4242);
+  const r7 = b.get('1007.M7P1.host')!;
+  assert.deepEqual({ ...r7, summary: r7.summary.toString() }, { ...rec(7), summary: rec(7).summary.toString() });
+  assert.equal(b.get('nope'), undefined);
+});
+
+test('a torn tail (kill -9 during a write) is cut off and the records before it kept', async (t) => {
+  const dir = await tmpdir(t);
+  await (await filled(dir, 20)).close();
+  const file = path.join(dir, INDEX_FILE);
+  const full = (await fs.stat(file)).size;
+  await fs.truncate(file, full - 7);
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  assert.equal(b.size, 19);
+  assert.equal(b.get('1019.M19P1.host'), undefined);
+  assert.ok((await fs.stat(file)).size < full - 7, 'the partial record is gone from the file');
+  b.put('1019.M19P1.host', rec(19));
+  await b.close();
+  const c = new MessageIndex(dir, log);
+  await c.load();
+  assert.equal(c.size, 20, 'appends after the cut are readable');
+});
+
+test('a damaged record ends what is trusted; an unknown file is replaced', async (t) => {
+  const dir = await tmpdir(t);
+  await (await filled(dir, 20)).close();
+  const file = path.join(dir, INDEX_FILE);
+  const bytes = await fs.readFile(file);
+  bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+  await fs.writeFile(file, bytes);
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  assert.ok(b.size > 0 && b.size < 20, `records before the damage are kept (${b.size})`);
+  for (let i = 0; i < 20; i++) {
+    const r = b.get(`${1000 + i}.M${i}P1.host`);
+    if (r) assert.equal(r.summary.toString(), rec(i).summary.toString());
+  }
+  await fs.writeFile(file, 'not an index at all');
+  const c = new MessageIndex(dir, log);
+  await c.load();
+  assert.equal(c.size, 0);
+});
+
+test('records of expunged messages are dropped, and the file is rewritten when mostly garbage', async (t) => {
+  const dir = await tmpdir(t);
+  const big = (i: number) => ({ ...rec(i), summary: Buffer.alloc(4096, i) });
+  const a = new MessageIndex(dir, log);
+  await a.load();
+  for (let i = 0; i < 400; i++) a.put(`k${i}`, big(i));
+  await a.flush();
+  const file = path.join(dir, INDEX_FILE);
+  const before = (await fs.stat(file)).size;
+  await a.compact(['k1', 'k2', 'k3']);
+  assert.equal(a.size, 3);
+  assert.ok((await fs.stat(file)).size < before / 10, 'rewritten');
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  assert.deepEqual([b.has('k1'), b.has('k2'), b.has('k3'), b.has('k4')], [true, true, true, false]);
+});
