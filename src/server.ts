@@ -196,7 +196,7 @@ export class ImapServer {
   async stop(reason = 'Server shutting down'): Promise<void> {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
-    this.registry.closeAll();
+    await this.registry.closeAll(); // index appends reach the disk before exit
     await this.usersWatcher?.close();
     await this.certs?.close();
     await removeLockTemplates();

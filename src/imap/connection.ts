@@ -1,6 +1,7 @@
 // One client connection: framing, the state machine (not authenticated →
 // authenticated → selected → logout), dispatch to one file per command, and
 // writing responses with backpressure.
+import { schedulePush } from './push-queue.js';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
@@ -358,7 +359,7 @@ export class Connection {
       ? () => {
           if (this.idleFlushScheduled) return;
           this.idleFlushScheduled = true;
-          queueMicrotask(() => {
+          schedulePush(() => {
             this.idleFlushScheduled = false;
             this.flushUpdates(true);
           });

@@ -55,6 +55,7 @@ export class Mailbox {
   private lastScanStamp = '';
   private expungedSinceRewrite = 0;
   private opened: Promise<void> | null = null;
+  private snapshot: number[] | null = null;
 
   constructor(
     readonly name: string,
@@ -77,6 +78,8 @@ export class Mailbox {
       await Promise.all([this.keywords.load(), this.index.load()]);
       await this.fullSync();
       await this.loadModseqs();
+      // Records of messages gone while we were away (and superseded ones) go; the file is rewritten if mostly garbage.
+      await this.index.compact(this.messages.map((m) => m.basename));
     });
     return this.opened;
   }
@@ -121,7 +124,7 @@ export class Mailbox {
       await this.fullSyncIfChanged();
       const view = new MailboxView(this, readOnly);
       const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
-      view.init(this.messages.map((m) => m.uid), inNew);
+      view.init(this.uidSnapshot(), inNew);
       this.views.add(view);
       if (!readOnly && inNew.length) await this.claimNew(inNew);
       return view;
@@ -138,10 +141,10 @@ export class Mailbox {
     return this.views.size;
   }
 
-  close(): void {
+  /** Stops watching; resolves once pending index records are written. */
+  async close(): Promise<void> {
     this.stopWatching();
-    void this.uidlist.close();
-    void this.index.close();
+    await Promise.all([this.uidlist.close(), this.index.close()]);
   }
 
   private startWatching(): void {
@@ -192,6 +195,11 @@ export class Mailbox {
 
   byUid(uid: number): MessageMeta | undefined {
     return this.byUidMap.get(uid);
+  }
+
+  /** UIDs of all messages, ascending: one array shared by every view in step (never changed; rebuilt after a change). */
+  uidSnapshot(): readonly number[] {
+    return (this.snapshot ??= this.messages.map((m) => m.uid));
   }
 
   get count(): number {
@@ -442,6 +450,7 @@ export class Mailbox {
     let w = 0;
     for (const m of this.messages) if (!gone.has(m.uid)) this.messages[w++] = m;
     this.messages.length = w;
+    this.snapshot = null;
     this.expungedSinceRewrite += metas.length;
     for (const v of this.views) v.onExpunged(metas);
   }
@@ -470,7 +479,9 @@ export class Mailbox {
       .sort((a, b) => arrivalOrder(a.name.basename, b.name.basename));
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
-    const sizing = Promise.all(
+    // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
+    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null });
+    const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
       entries.map(async (e) => {
         const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
         let vsize = e.name.vsize ?? listed;
@@ -502,7 +513,7 @@ export class Mailbox {
     const sized = await sizing;
     this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
-    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize));
+    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));
     added.sort((a, b) => a.uid - b.uid);
     for (const v of this.views) v.onAdded(added);
     // The first read-write session owns \Recent on new arrivals and moves them to cur/.
@@ -519,13 +530,13 @@ export class Mailbox {
     this.uidNext = Math.max(this.uidNext, nextUid);
   }
 
-  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null): MessageMeta {
+  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info): MessageMeta {
     const meta: MessageMeta = {
       uid: rec.uid,
       basename: rec.basename,
       sub: f.sub,
       filename: f.filename,
-      info: parseName(f.filename).info,
+      info,
       vsize: vsize ?? rec.vsize,
       mtimeMs: null,
       modseq: 0,
@@ -541,6 +552,7 @@ export class Mailbox {
     }
     this.byUidMap.set(meta.uid, meta);
     this.byBasename.set(meta.basename, meta);
+    this.snapshot = null;
     return meta;
   }
 

@@ -92,17 +92,31 @@ export class MessageSpool {
     this.lastOutCR = buf[buf.length - 1] === CR;
   }
 
-  /** All bytes are in; flushes and closes the file. */
+  /** All bytes are in (the last CR is written); durable() then makes them safe on disk. */
   finish(): void {
     if (this.finished || this.fd === null) return;
     if (this.pendingCR) {
       this.pendingCR = false;
       this.emit(Buffer.from([CR]));
     }
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.fd = null;
     this.finished = true;
+  }
+
+  /**
+   * Flushes the file to disk and closes it, before it is renamed into the
+   * folder. Asynchronous: an fsync takes milliseconds, which the event loop
+   * (and every idling client's push) must not wait for.
+   */
+  async durable(): Promise<void> {
+    this.finish();
+    const fd = this.fd;
+    if (fd === null) return;
+    this.fd = null;
+    try {
+      await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
+    }
   }
 
   get complete(): boolean {

@@ -61,9 +61,10 @@ export class MailboxRegistry {
     mb.vanish();
   }
 
-  closeAll(): void {
-    for (const mb of this.open.values()) mb.close();
+  async closeAll(): Promise<void> {
+    const closing = [...this.open.values()].map((mb) => mb.close());
     this.open.clear();
+    await Promise.all(closing);
   }
 }
 
@@ -368,7 +369,7 @@ export class MailStore {
    * tagged OK. Returns the new UID and the folder's UIDVALIDITY.
    */
   async append(mailbox: Mailbox, spool: MessageSpool, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }> {
-    spool.finish();
+    await spool.durable();
     const info = await mailbox.lettersOf(flags);
     const filename = curName(sizedBaseName(spool.base, spool.size, spool.vsize), info);
     const when = date ?? new Date();

@@ -10,8 +10,13 @@ export type ViewUpdate =
   | { kind: 'flags'; seq: number; uid: number; flags: string[]; modseq: number };
 
 export class MailboxView {
-  /** Sequence number n ↔ uids[n-1], ascending. */
-  private uids: number[] = [];
+  /**
+   * Sequence number n ↔ uids[n-1], ascending. While the view is in step with
+   * the mailbox this is the mailbox's shared snapshot (10,000 idling sessions
+   * hold one array, not 10,000 copies); it is copied before the view changes it.
+   */
+  private uids: readonly number[] = [];
+  private shared = false;
   /** Metadata of messages expunged from the mailbox but still in this view. */
   private readonly gone = new Map<number, MessageMeta>();
   private pendingNew: number[] = [];
@@ -25,10 +30,20 @@ export class MailboxView {
     readonly readOnly: boolean,
   ) {}
 
-  /** Sets the initial contents at SELECT time. */
-  init(uids: number[], recent: number[]): void {
+  /** Sets the initial contents at SELECT time (`uids` is the mailbox's shared snapshot). */
+  init(uids: readonly number[], recent: number[]): void {
     this.uids = uids;
+    this.shared = true;
     for (const u of recent) this.recent.add(u);
+  }
+
+  /** The UID list, made this view's own before it is changed. */
+  private own(): number[] {
+    if (this.shared) {
+      this.uids = this.uids.slice();
+      this.shared = false;
+    }
+    return this.uids as number[];
   }
 
   get exists(): number {
@@ -120,7 +135,7 @@ export class MailboxView {
       for (const uid of [...this.gone.keys()].sort((a, b) => a - b)) {
         const seq = this.seqOf(uid);
         if (seq) {
-          this.uids.splice(seq - 1, 1);
+          this.own().splice(seq - 1, 1);
           out.push({ kind: 'expunge', seq, uid });
         }
         this.recent.delete(uid);
@@ -130,11 +145,16 @@ export class MailboxView {
     }
     if (this.pendingNew.length) {
       this.pendingNew.sort((a, b) => a - b);
-      for (const uid of this.pendingNew) {
-        if (this.uids.length && uid <= this.uids[this.uids.length - 1]) continue; // out of order: cannot be shown without renumbering
-        this.uids.push(uid);
-      }
+      let last = this.uids.length ? this.uids[this.uids.length - 1] : 0;
+      // out of order: cannot be shown without renumbering
+      const fresh = this.pendingNew.filter((uid) => (uid > last ? ((last = uid), true) : false));
       this.pendingNew = [];
+      // In step with the mailbox (nothing held back): take its snapshot instead of growing a copy.
+      const snap = this.gone.size === 0 ? this.mailbox.uidSnapshot() : null;
+      if (snap && snap.length === this.uids.length + fresh.length && (!fresh.length || snap[snap.length - 1] === fresh[fresh.length - 1])) {
+        this.uids = snap;
+        this.shared = true;
+      } else if (fresh.length) this.own().push(...fresh);
       out.push({ kind: 'exists', count: this.uids.length }, { kind: 'recent', count: this.recent.size });
     }
     for (const uid of this.pendingFlags) {
