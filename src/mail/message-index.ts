@@ -42,6 +42,8 @@ interface Slot {
   /** Offset of the payload in `buf`. */
   at: number;
   len: number;
+  /** The decoded record, made on first use and kept (a sync touches every message each time). */
+  rec?: IndexedMessage;
 }
 
 export class MessageIndex {
@@ -121,12 +123,14 @@ export class MessageIndex {
     }
   }
 
+  /** The record of a message; the same object on every call until it is replaced. */
   get(key: string): IndexedMessage | undefined {
     const s = this.slots.get(key);
     if (!s) return undefined;
+    if (s.rec) return s.rec;
     const keyLen = s.buf.readUInt16LE(s.at);
     const p = s.at + 2 + keyLen;
-    return { mtimeMs: s.buf.readDoubleLE(p), vsize: s.buf.readUInt32LE(p + 8), summary: s.buf.subarray(p + 12, s.at + s.len) };
+    return (s.rec = { mtimeMs: s.buf.readDoubleLE(p), vsize: s.buf.readUInt32LE(p + 8), summary: s.buf.subarray(p + 12, s.at + s.len) });
   }
 
   has(key: string): boolean {

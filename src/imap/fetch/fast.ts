@@ -86,9 +86,16 @@ export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = f
   if (!rec) return null;
   meta.vsize ??= rec.vsize;
   meta.mtimeMs ??= rec.mtimeMs;
-  const s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
+  let s = readSummaries.get(rec);
+  if (s === undefined) {
+    s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
+    readSummaries.set(rec, s);
+  }
   return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
 }
+
+/** Summaries already looked at, per index record (which lives as long as its message's record). */
+const readSummaries = new WeakMap<object, StoredSummary | null>();
 
 /** Reads a message, summarises it, and records the summary in the index. */
 export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keepData: boolean, summaryWanted: boolean, structure: boolean, withEnvelope: boolean): Promise<Prepared> {

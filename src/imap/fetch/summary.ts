@@ -223,9 +223,11 @@ export class StoredSummary {
     return this.b.subarray(this.start(i), this.end(i));
   }
 
+  private shapeKey: string | undefined;
+
   /** Field names, NUL, dropped names: the key under which a field selection is remembered. */
   shape(): string {
-    return this.b.toString('latin1', this.start(NAMES), this.end(DROPPED_NAMES));
+    return (this.shapeKey ??= this.b.toString('latin1', this.start(NAMES), this.end(DROPPED_NAMES)));
   }
 }
 
