@@ -14,7 +14,7 @@ import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import { parseHeader, headerValue, type HeaderField } from './header.js';
 import { parseMime, param, type MimePart } from './mime.js';
-import { readCrlf } from './crlf.js';
+import { readCrlf, toCrlf } from './crlf.js';
 
 export interface FactField {
   /** Lower-cased field name. */
@@ -139,11 +139,29 @@ export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<str
   meta.vsize ??= data.length;
   const root = parseMime(data);
   const header = hit?.header ?? headerFactsOf(root.header);
-  const out: string[] = [];
-  partText(data, root, out);
-  const body = fold(out.join('\n'));
+  const body = bodyTextOf(data, root);
   cache.set(key, header, body.length <= MAX_CACHED_BODY ? body : null);
   return body;
+}
+
+function bodyTextOf(data: Buffer, root: MimePart): string {
+  const out: string[] = [];
+  partText(data, root, out);
+  return fold(out.join('\n'));
+}
+
+/**
+ * The two strings TEXT and BODY match against, from a whole file as stored
+ * (LF line ends): `header` is headerFacts().headerFolded (the header block as
+ * readHeaderBlock cuts it), `body` is bodyText(). For the text index
+ * (text-index*.ts), which must see exactly what the evaluator sees.
+ */
+export function searchTextsOf(file: Buffer): { header: string; body: string } {
+  const head = file.subarray(0, Math.min(file.length, HEADER_MAX));
+  const end = headerEnd(head);
+  const header = headerFactsOf(parseHeader(end >= 0 ? head.subarray(0, end) : head)).headerFolded;
+  const data = toCrlf(file);
+  return { header, body: bodyTextOf(data, parseMime(data)) };
 }
 
 // ---------------------------------------------------------------------------

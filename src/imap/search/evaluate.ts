@@ -8,6 +8,7 @@ import { headerFacts, bodyText, localDay, type HeaderFacts } from '../../mail/fa
 import type { MessageMeta } from '../../mail/mailbox.js';
 import { mapPresent } from './pool.js';
 import type { MailboxView } from '../../mail/view.js';
+import { textHint, type TextHint } from '../../mail/text-index.js';
 
 export interface Candidate {
   seq: number;
@@ -21,6 +22,7 @@ class Subject {
   constructor(
     readonly view: MailboxView,
     readonly c: Candidate,
+    readonly hints: Map<SearchKey, TextHint> | null = null,
   ) {}
   facts(): Promise<HeaderFacts> {
     return (this.header ??= headerFacts(this.view.mailbox, this.c.meta));
@@ -39,13 +41,57 @@ export async function searchView(view: MailboxView, key: SearchKey): Promise<Can
   const uids = view.uidList;
   const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0 };
   const program = simplify(key);
-  const results = await mapPresent(uids, async (uid, i) => {
+  const { hints, only } = await textHints(view, program);
+  const todo = only ? [...only].map((u) => view.seqOf(u) - 1).filter((i) => i >= 0).sort((a, b) => a - b) : uids.map((_, i) => i);
+  const results = await mapPresent(todo, async (i) => {
+    const uid = uids[i];
     const meta = view.meta(uid);
     if (!meta || view.isExpunged(uid)) return null;
     const cand: Candidate = { seq: i + 1, uid, meta };
-    return (await evalKey(program, new Subject(view, cand), ctx)) ? cand : null;
+    return (await evalKey(program, new Subject(view, cand, hints), ctx)) ? cand : null;
   });
   return results.filter((r): r is Candidate => r !== null);
+}
+
+/**
+ * The text index's answers for the TEXT/BODY keys of `program` (see
+ * text-index.ts: a hint says exactly which messages match, which must be
+ * evaluated, and that no other one matches, so using it under NOT/OR is
+ * exact too), and, when the program is such a key or an AND with some, the
+ * only messages that can match at all.
+ */
+async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints: Map<SearchKey, TextHint> | null; only: Set<number> | null }> {
+  const keys: Array<Extract<SearchKey, { k: 'text' | 'body' }>> = [];
+  const walk = (k: SearchKey): void => {
+    if (k.k === 'text' || k.k === 'body') keys.push(k);
+    else if (k.k === 'not') walk(k.key);
+    else if (k.k === 'or') {
+      walk(k.a);
+      walk(k.b);
+    }
+    else if (k.k === 'and') k.keys.forEach(walk);
+  };
+  walk(program);
+  if (!keys.length) return { hints: null, only: null };
+  const hints = new Map<SearchKey, TextHint>();
+  for (const k of keys) {
+    const h = await textHint(view, k.value, k.k === 'body');
+    if (h) hints.set(k, h);
+  }
+  let only = null as Set<number> | null;
+  for (const k of program.k === 'and' ? program.keys : [program]) {
+    const h = hints.get(k);
+    if (!h) continue;
+    const here = new Set([...h.match, ...h.maybe]);
+    only = only ? intersect(only, here) : here;
+  }
+  return { hints: hints.size ? hints : null, only };
+}
+
+function intersect(a: Set<number>, b: Set<number>): Set<number> {
+  const out = new Set<number>();
+  for (const x of a) if (b.has(x)) out.add(x);
+  return out;
 }
 
 interface EvalContext {
@@ -117,9 +163,12 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return false;
     }
     case 'body':
-      return (await m.text()).includes(key.value);
-    case 'text':
+    case 'text': {
+      const hint = m.hints?.get(key);
+      if (hint && !hint.maybe.has(c.uid)) return hint.match.has(c.uid);
+      if (key.k === 'body') return (await m.text()).includes(key.value);
       return (await m.facts()).headerFolded.includes(key.value) || (await m.text()).includes(key.value);
+    }
     case 'not':
       return !(await evalKey(key.key, m, ctx));
     case 'or':

@@ -1,0 +1,114 @@
+// Worker thread of the text index: reads, decodes and tokenises a batch of
+// message files into one segment; loads the index file; merges the file's
+// segments into one (compaction). The main event loop only receives finished
+// typed arrays and strings.
+import { parentPort } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import { searchTextsOf } from './facts.js';
+import { readFileCb } from './crlf.js';
+import { IN_BODY, IN_HEADER, SegmentBuilder, mergeSegments, type Segment } from './text-index-tokens.js';
+import { MAGIC, encodeRecord, parseIndexFile } from './text-index-file.js';
+
+export type ParseRequest =
+  | { id: number; op: 'build'; root: string; names: string[]; files: string[] }
+  | { id: number; op: 'load'; file: string }
+  | { id: number; op: 'compact'; file: string; upTo: number; keep: string[]; tmp: string };
+
+export type ParseReply =
+  | {
+      id: number;
+      ok: true;
+      /** build, compact: the new segment. */
+      seg?: Segment;
+      /** build: the segment's file record. */
+      record?: Uint8Array;
+      /** build: messages that could not be read. */
+      failed?: string[];
+      /** load: the good segments; good: length of the good prefix; size: file size (-1: no file). */
+      segs?: Segment[];
+      good?: number;
+      /** load: file size (-1: none); compact: size of the file written. */
+      size?: number;
+    }
+  | { id: number; ok: false; error: string };
+
+/** Files read ahead of the one being tokenised (overlaps disk latency with CPU). */
+const READ_AHEAD = 4;
+
+async function build(root: string, names: string[], files: string[]): Promise<{ seg: Segment; failed: string[] }> {
+  const builder = new SegmentBuilder();
+  const failed: string[] = [];
+  const reads: Array<Promise<Buffer> | undefined> = [];
+  const start = (i: number): void => {
+    if (i < files.length) {
+      // callback readFile: about half the overhead of fs.promises.readFile (see crlf.readFileCb)
+      reads[i] = readFileCb(path.join(root, files[i]));
+      reads[i]!.catch(() => undefined);
+    }
+  };
+  for (let i = 0; i < READ_AHEAD; i++) start(i);
+  for (let i = 0; i < files.length; i++) {
+    start(i + READ_AHEAD);
+    try {
+      const data = await reads[i]!;
+      reads[i] = undefined;
+      const { header, body } = searchTextsOf(data);
+      builder.message(names[i]);
+      builder.text(header, IN_HEADER);
+      builder.text(body, IN_BODY);
+    } catch {
+      // Gone (renamed by a flag change, expunged) or unreadable: the evaluator searches it the plain way.
+      failed.push(names[i]);
+    }
+  }
+  return { seg: builder.finish(), failed };
+}
+
+async function readOrNull(file: string): Promise<Buffer | null> {
+  try {
+    return await readFileCb(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function buffersOf(seg: Segment | undefined): ArrayBuffer[] {
+  return seg ? ([seg.starts.buffer, seg.postOff.buffer, seg.post.buffer] as ArrayBuffer[]) : [];
+}
+
+async function handle(req: ParseRequest): Promise<Extract<ParseReply, { ok: true }>> {
+  switch (req.op) {
+    case 'build': {
+      const { seg, failed } = await build(req.root, req.names, req.files);
+      return { id: req.id, ok: true, seg, failed, record: encodeRecord(seg) };
+    }
+    case 'load': {
+      const data = await readOrNull(req.file);
+      if (!data) return { id: req.id, ok: true, segs: [], good: 0, size: -1 };
+      const { segs, good } = parseIndexFile(data);
+      return { id: req.id, ok: true, segs, good, size: data.length };
+    }
+    case 'compact': {
+      const data = (await readFileCb(req.file)).subarray(0, req.upTo);
+      const { segs, good } = parseIndexFile(data);
+      if (good !== req.upTo) throw new Error('text index changed under compaction');
+      const keep = new Set(req.keep);
+      const seg = mergeSegments(segs, (n) => keep.has(n));
+      const out = Buffer.concat([MAGIC, encodeRecord(seg)]);
+      await fs.promises.writeFile(req.tmp, out);
+      return { id: req.id, ok: true, seg, size: out.length };
+    }
+  }
+}
+
+parentPort!.on('message', (req: ParseRequest) => {
+  handle(req).then(
+    (r) => {
+      const transfer = [...buffersOf(r.seg), ...(r.segs ?? []).flatMap(buffersOf)];
+      parentPort!.postMessage(r, transfer);
+    },
+    (err: Error) => parentPort!.postMessage({ id: req.id, ok: false, error: String(err?.stack ?? err) } satisfies ParseReply),
+  );
+});

@@ -1,0 +1,476 @@
+// The per-folder body-text index behind SEARCH TEXT / BODY: a cache in the
+// folder's directory, `maildir-imapd-text`, that turns a search for a word
+// into a dictionary scan instead of a read of every message.
+//
+// What it holds: for every message (by basename, which a flag rename keeps),
+// the distinct maximal word runs of its folded header text and of its folded
+// body text, exactly as facts.ts gives them to the evaluator (see
+// text-index-tokens.ts for why candidates from it are exact or a superset).
+// In memory it is a list of immutable segments (dictionary string + varint
+// posting lists, text-index-tokens.ts); the file is the same segments as
+// records. New messages are indexed when a TEXT/BODY search finds them
+// missing (never on the push path), by worker threads (text-index-parse.ts)
+// that read, decode and tokenise, so the event loop only appends finished
+// segments. Many small segments are merged into one (compaction, also in a
+// worker), which also drops expunged messages.
+//
+// File: MAGIC, then records [u32 length][u32 CRC-32 of payload][payload],
+// each payload one encoded segment. A torn tail (kill -9 mid-append) or a bad
+// record truncates the file at the last good record; a wrong magic (version,
+// garbage) empties it. Whatever was lost is indexed again on the next search.
+// Messages indexed but expunged since are ignored (results are filtered by
+// the view's messages) and dropped at the next compaction.
+//
+// Layout, by measurement (50,000 generated messages, 1.2 GB: 520k distinct
+// tokens, 7.7M dictionary characters, 27 MB of varint postings): as one
+// segment it takes 18 MiB of heap plus 30 MiB of array buffers, decodes from
+// the file in ~0.3 s and a substring scan of the dictionary string takes
+// ~12 ms. The same data as Map<string, Uint32Array> took 134 MiB of heap plus
+// 40 MiB of buffers, 5.6 s to build, and 168 ms to scan its keys.
+import { Worker } from 'node:worker_threads';
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { Mutex } from './mutex.js';
+import type { Mailbox, MessageMeta } from './mailbox.js';
+import type { MailboxView } from './view.js';
+import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
+import type { ParseReply, ParseRequest } from './text-index-parse.js';
+import { MAGIC } from './text-index-file.js';
+
+export const TEXT_INDEX_FILE = 'maildir-imapd-text';
+
+export const textIndexOptions = {
+  enabled: true,
+  /** Folders smaller than this are searched the plain way (a few file reads; no index file). */
+  minMessages: 64,
+  /** A term matching more dictionary tokens than this (per segment) is not worth the index: plain search. */
+  maxTokensPerTerm: 20_000,
+  /** Compaction once a folder has more segments than this. */
+  compactAt: 8,
+  /** In-memory budget over all folders; least recently searched folders are dropped (reloaded from disk later). */
+  memoryBytes: 512 * 1024 * 1024,
+  /** Parse threads (the event loop keeps its own core when there are two). */
+  workers: Math.max(1, Math.min(2, os.availableParallelism())),
+};
+
+// ---------------------------------------------------------------------------
+// Worker pool
+
+type Request = ParseRequest extends infer R ? (R extends ParseRequest ? Omit<R, 'id'> : never) : never;
+
+interface Job {
+  req: Request;
+  resolve: (r: Extract<ParseReply, { ok: true }>) => void;
+  reject: (e: Error) => void;
+}
+
+class Pool {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, Job>();
+  private readonly queue: Job[] = [];
+  private count = 0;
+  private nextId = 1;
+  private timer: NodeJS.Timeout | null = null;
+
+  run(req: Request): Promise<Extract<ParseReply, { ok: true }>> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      let w = this.idle.pop();
+      if (!w && this.count < textIndexOptions.workers) w = this.spawn();
+      if (!w) return;
+      const job = this.queue.shift()!;
+      this.busy.set(w, job);
+      w.ref(); // a pending search keeps the process alive, an idle thread does not
+      w.postMessage({ ...job.req, id: this.nextId++ });
+    }
+    if (this.busy.size === 0) this.idleSoon();
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(new URL('./text-index-parse.js', import.meta.url));
+    this.count++;
+    w.on('message', (r: ParseReply) => {
+      const job = this.busy.get(w);
+      this.busy.delete(w);
+      this.idle.push(w);
+      w.unref();
+      if (job) {
+        if (r.ok) job.resolve(r);
+        else job.reject(new Error(r.error));
+      }
+      this.pump();
+    });
+    const dead = (err: Error): void => {
+      const job = this.busy.get(w);
+      this.busy.delete(w);
+      const i = this.idle.indexOf(w);
+      if (i >= 0) this.idle.splice(i, 1);
+      this.count--;
+      job?.reject(err);
+      this.pump();
+    };
+    w.on('error', dead);
+    w.on('exit', (code) => dead(new Error(`text index worker exited (${code})`)));
+    w.unref(); // after the listeners (which ref it): only a job in flight keeps the process alive
+    return w;
+  }
+
+  /** Idle threads are ended after a while (their heaps are not free). */
+  private idleSoon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.busy.size || this.queue.length) return;
+      for (const w of this.idle.splice(0)) void w.terminate();
+    }, 30_000);
+    this.timer.unref();
+  }
+}
+
+const pool = new Pool();
+
+// ---------------------------------------------------------------------------
+// One folder
+
+class FolderIndex {
+  readonly file: string;
+  segs: Segment[] = [];
+  /** Basenames of every indexed message (those of segs). */
+  indexed = new Set<string>();
+  private loaded: Promise<void> | null = null;
+  /** One update (load, index missing messages) at a time. */
+  private readonly mutex = new Mutex();
+  /** File operations, in order. */
+  private readonly fileOps = new Mutex();
+  private persist = true;
+  private fileLen = 0;
+  /** Segments whose record is in the file (the first `appended` of segs). */
+  private appended = 0;
+  private compacting: Promise<void> | null = null;
+  bytes = 0;
+
+  constructor(readonly mailbox: Mailbox) {
+    this.file = path.join(mailbox.maildir.root, TEXT_INDEX_FILE);
+  }
+
+  /**
+   * The folder's messages known to be in the index, by identity (a search
+   * then checks 50,000 messages in about a millisecond, where a lookup by
+   * basename string costs tens), and by basename for mapping hits back.
+   * Rebuilt when it holds too many expunged messages.
+   */
+  private known = new Set<MessageMeta>();
+  private byName = new Map<string, MessageMeta>();
+
+  /**
+   * Loads the file and indexes every message of the folder not in it yet
+   * (under the mutex). Returns what the index cannot answer for: messages
+   * that could not be read, and the UID above which nothing was looked at.
+   */
+  update(): Promise<{ unread: MessageMeta[]; coveredMax: number }> {
+    return this.mutex.run(async () => {
+      await (this.loaded ??= this.load());
+      const all = this.mailbox.all;
+      if (this.known.size > all.length + 1024) this.forgetKnown();
+      const coveredMax = all.length ? all[all.length - 1].uid : 0;
+      let missing: MessageMeta[] = [];
+      for (const m of all) if (!this.known.has(m)) missing.push(m);
+      if (missing.length) {
+        // By basename (after a load or a compaction: all of them), in slices: 50,000 cost 150 ms.
+        const fresh: MessageMeta[] = [];
+        await inSlices(missing, (m) => {
+          if (!this.indexed.has(m.basename)) fresh.push(m);
+        });
+        if (fresh.length) await this.index(fresh);
+        const unread: MessageMeta[] = [];
+        await inSlices(missing, (m) => {
+          if (!this.indexed.has(m.basename)) unread.push(m);
+          else {
+            this.known.add(m);
+            this.byName.set(m.basename, m);
+          }
+        });
+        missing = unread;
+      }
+      return { unread: missing, coveredMax };
+    });
+  }
+
+  preload(): Promise<void> {
+    return this.mutex.run(() => (this.loaded ??= this.load()));
+  }
+
+  private forgetKnown(): void {
+    this.known = new Set();
+    this.byName = new Map();
+  }
+
+  /** The message of an indexed basename (undefined: expunged, or not looked up yet). */
+  metaOf(name: string): MessageMeta | undefined {
+    return this.byName.get(name);
+  }
+
+  private async load(): Promise<void> {
+    this.segs = [];
+    this.indexed = new Set();
+    this.forgetKnown();
+    this.appended = 0;
+    this.bytes = 0;
+    await this.fileOps.run(async () => {
+      let r: Extract<ParseReply, { ok: true }>;
+      try {
+        r = await pool.run({ op: 'load', file: this.file });
+      } catch {
+        r = { id: 0, ok: true, segs: [], good: 0, size: -1 };
+      }
+      for (const seg of r.segs ?? []) this.add(seg);
+      this.appended = this.segs.length;
+      try {
+        if (r.size! < 0 || r.good! < MAGIC.length) {
+          // missing, wrong version or garbage: start a new file
+          await fs.writeFile(this.file, MAGIC);
+          this.fileLen = MAGIC.length;
+        } else {
+          if (r.good! < r.size!) await fs.truncate(this.file, r.good); // torn tail
+          this.fileLen = r.good!;
+        }
+      } catch {
+        this.persist = false; // a folder we may not write: the index lives in memory only
+      }
+    });
+  }
+
+  private add(seg: Segment): void {
+    this.segs.push(seg);
+    for (const n of seg.names) this.indexed.add(n);
+    this.bytes += segmentBytes(seg);
+  }
+
+  private async index(missing: MessageMeta[]): Promise<void> {
+    const per = Math.max(64, Math.min(2048, Math.ceil(missing.length / (4 * textIndexOptions.workers))));
+    const jobs: Promise<void>[] = [];
+    const root = this.mailbox.maildir.root;
+    for (let i = 0; i < missing.length; i += per) {
+      if (i) await new Promise((resolve) => setImmediate(resolve)); // each batch's lists are built in a turn of their own
+      const batch = missing.slice(i, i + per);
+      const names = batch.map((m) => m.basename);
+      // Relative names (the worker joins them to root): path.join per message cost 16 µs, 0.8 s of event loop at 50,000.
+      const files = batch.map((m) => `${m.sub}/${m.filename}`);
+      const job = pool.run({ op: 'build', root, names, files }).then((r) => {
+          const seg = r.seg!;
+          if (!seg.names.length) return;
+          this.add(seg);
+          // awaited with the rest: cheap, and the file then holds what memory does when the search answers
+          if (this.persist) return this.append(r.record!);
+        });
+      job.catch(() => undefined); // rejections are seen by Promise.all below, not as unhandled meanwhile
+      jobs.push(job);
+    }
+    await Promise.all(jobs);
+    if (this.segs.length > textIndexOptions.compactAt) void this.compact();
+  }
+
+  private append(record: Uint8Array): Promise<void> {
+    return this.fileOps.run(async () => {
+      if (!this.persist) return;
+      try {
+        await fs.appendFile(this.file, record);
+        this.fileLen += record.length;
+        this.appended++;
+      } catch {
+        this.persist = false;
+      }
+    });
+  }
+
+  /** Merges all segments into one (in a worker, from the file) and rewrites the file; drops expunged messages. */
+  compact(): Promise<void> {
+    if (!this.persist) return Promise.resolve();
+    return (this.compacting ??= this.compactNow().finally(() => (this.compacting = null)));
+  }
+
+  private async compactNow(): Promise<void> {
+    const tmp = `${this.file}.tmp${process.pid}`;
+    try {
+      let upTo = 0;
+      let k = 0;
+      await this.fileOps.run(async () => {
+        upTo = this.fileLen;
+        k = this.appended;
+      });
+      if (k < 2) return;
+      const keep = this.mailbox.all.map((m) => m.basename);
+      const r = await pool.run({ op: 'compact', file: this.file, upTo, keep, tmp });
+      await this.fileOps.run(async () => {
+        if (!this.persist) return;
+        try {
+          // records appended meanwhile follow the merged one
+          if (this.fileLen > upTo) {
+            const fh = await fs.open(this.file, 'r');
+            try {
+              const tail = Buffer.allocUnsafe(this.fileLen - upTo);
+              await fh.read(tail, 0, tail.length, upTo);
+              await fs.appendFile(tmp, tail);
+            } finally {
+              await fh.close();
+            }
+          }
+          await fs.rename(tmp, this.file);
+        } catch {
+          await fs.rm(tmp, { force: true });
+          return;
+        }
+        const rest = this.segs.slice(k);
+        this.segs = [];
+        this.indexed = new Set();
+        this.forgetKnown(); // dropped messages must not count as indexed
+        this.bytes = 0;
+        this.add(r.seg!);
+        for (const s of rest) this.add(s);
+        this.fileLen = r.size! + (this.fileLen - upTo);
+        this.appended = 1 + (this.appended - k);
+      });
+    } catch {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Drops the in-memory index (it is reloaded from the file when next needed). */
+  evict(): Promise<void> {
+    return this.mutex.run(async () => {
+      await this.fileOps.run(async () => undefined);
+      this.loaded = null;
+      this.segs = [];
+      this.indexed = new Set();
+      this.forgetKnown();
+      this.bytes = 0;
+    });
+  }
+
+  /** Basenames whose message may contain the plan's terms (in `parts`), or null if the index cannot say cheaply. */
+  candidates(plan: QueryPlan, parts: number): Set<string> | null {
+    const hits = new Set<string>();
+    for (const seg of this.segs) {
+      const locals = segmentCandidates(seg, plan.terms, parts, textIndexOptions.maxTokensPerTerm);
+      if (!locals) return null;
+      for (const l of locals) hits.add(seg.names[l]);
+    }
+    return hits;
+  }
+}
+
+/** fn over items, yielding to the event loop every few thousand (each slice stays well under 50 ms). */
+async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<void> {
+  const SLICE = 4096;
+  for (let i = 0; i < items.length; i += SLICE) {
+    if (i) await new Promise((resolve) => setImmediate(resolve));
+    const end = Math.min(items.length, i + SLICE);
+    for (let j = i; j < end; j++) fn(items[j]);
+  }
+}
+
+const folders = new Map<Mailbox, FolderIndex>(); // least recently used first
+
+function folderIndex(mailbox: Mailbox): FolderIndex {
+  let fi = folders.get(mailbox);
+  if (fi) folders.delete(mailbox);
+  else fi = new FolderIndex(mailbox);
+  folders.set(mailbox, fi);
+  return fi;
+}
+
+function enforceBudget(current: FolderIndex): void {
+  let total = 0;
+  for (const fi of folders.values()) total += fi.bytes;
+  for (const [mb, fi] of folders) {
+    if (total <= textIndexOptions.memoryBytes) break;
+    if (fi === current) continue;
+    total -= fi.bytes;
+    folders.delete(mb);
+    void fi.evict();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The evaluator's interface
+
+/**
+ * What the index says about one TEXT/BODY key over a view: messages in
+ * `match` match, messages in `maybe` must be evaluated, every other message
+ * of the view does not match.
+ */
+export interface TextHint {
+  match: Set<number>;
+  maybe: Set<number>;
+}
+
+/**
+ * The hint for TEXT (`bodyOnly` false) or BODY `value` (folded, as the
+ * parser gives it) over `view`, or null when the index does not apply (small
+ * folder, no word characters in `value`, a too common fragment).
+ */
+export async function textHint(view: MailboxView, value: string, bodyOnly: boolean): Promise<TextHint | null> {
+  const mailbox = view.mailbox;
+  if (!textIndexOptions.enabled || mailbox.count < textIndexOptions.minMessages) return null;
+  const plan = planQuery(value);
+  if (!plan) return null;
+  const fi = folderIndex(mailbox);
+  let up: Awaited<ReturnType<FolderIndex['update']>>;
+  try {
+    up = await fi.update();
+  } catch {
+    return null; // a worker died (out of memory?): search the plain way
+  }
+  const { unread, coveredMax } = up;
+  const hits = fi.candidates(plan, bodyOnly ? IN_BODY : IN_HEADER | IN_BODY);
+  enforceBudget(fi);
+  if (!hits) return null;
+  // Every message of the view that is not expunged was in the folder when update() ran, and so is
+  // indexed or unread, unless its UID is above coveredMax (arrived since): those are evaluated.
+  const match = new Set<number>();
+  const maybe = new Set<number>();
+  for (const name of hits) {
+    const m = fi.metaOf(name);
+    if (m && view.seqOf(m.uid)) (plan.exact ? match : maybe).add(m.uid);
+  }
+  for (const m of unread) maybe.add(m.uid);
+  const uids = view.uidList;
+  for (let i = uids.length - 1; i >= 0 && uids[i] > coveredMax; i--) maybe.add(uids[i]);
+  return { match, maybe };
+}
+
+/**
+ * Loads a folder's index file in the background if it has one (for SELECT:
+ * the first TEXT search after a restart then skips the load). Never indexes.
+ */
+export function preloadTextIndex(mailbox: Mailbox): void {
+  if (!textIndexOptions.enabled || mailbox.count < textIndexOptions.minMessages || folders.has(mailbox)) return;
+  void fs
+    .access(path.join(mailbox.maildir.root, TEXT_INDEX_FILE))
+    .then(() => folderIndex(mailbox).preload())
+    .catch(() => undefined);
+}
+
+/** For tests and the benchmark: the in-memory size and shape of a folder's index. */
+export function textIndexStats(mailbox: Mailbox): { segments: number; messages: number; bytes: number } | null {
+  const fi = folders.get(mailbox);
+  return fi ? { segments: fi.segs.length, messages: fi.indexed.size, bytes: fi.bytes } : null;
+}
+
+/** Indexes the folder's missing messages now and merges the segments (tests, benchmark, warm-up). */
+export async function buildTextIndex(view: MailboxView, compact = true): Promise<void> {
+  const fi = folderIndex(view.mailbox);
+  await fi.update();
+  if (compact && fi.segs.length > 1) await fi.compact();
+}
+
+/** Forgets every in-memory index (tests: as after a restart). */
+export function resetTextIndexes(): void {
+  folders.clear();
+}

@@ -1,0 +1,374 @@
+// The body-text index (src/mail/text-index*.ts): tokeniser and query plans,
+// segments, persistence (reopen, torn tail, garbage), and equivalence: every
+// SEARCH gives the same answer with and without the index.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Mailbox } from '../../src/mail/mailbox.js';
+import type { MailboxView } from '../../src/mail/view.js';
+import { parseCriteria } from '../../src/imap/search/criteria.js';
+import { searchView } from '../../src/imap/search/evaluate.js';
+import { searchTextsOf } from '../../src/mail/facts.js';
+import { TEXT_INDEX_FILE, buildTextIndex, preloadTextIndex, resetTextIndexes, textIndexOptions, textIndexStats } from '../../src/mail/text-index.js';
+import { MAGIC, parseIndexFile } from '../../src/mail/text-index-file.js';
+import {
+  IN_BODY,
+  IN_HEADER,
+  SegmentBuilder,
+  addTokens,
+  buildSegment,
+  decodeSegment,
+  encodeSegment,
+  mergeSegments,
+  messageTokens,
+  planQuery,
+  segmentCandidates,
+  type Segment,
+} from '../../src/mail/text-index-tokens.js';
+import type { Token } from '../../src/imap/parser.js';
+
+// ---------------------------------------------------------------------------
+// Pure parts
+
+function tokensOf(text: string): string[] {
+  const m = new Map<string, number>();
+  addTokens(text, 1, m);
+  return [...m.keys()];
+}
+
+test('tokens are maximal runs of letters, digits, marks and _ (any script, astral too)', () => {
+  assert.deepEqual(tokensOf('héllo wörld—straße, 東京の会議 a_b x.y 𝒜bc foo@bar.example'), [
+    'héllo',
+    'wörld',
+    'straße',
+    '東京の会議',
+    'a_b',
+    'x',
+    'y',
+    '𝒜bc',
+    'foo',
+    'bar',
+    'example',
+  ]);
+  assert.deepEqual(tokensOf('\u00a0nbsp\u00a0sep\r\nline'), ['nbsp', 'sep', 'line']);
+  assert.deepEqual(tokensOf(' .,;: '), []);
+});
+
+test('query plans: one word run is exact; otherwise prefix/suffix/exact terms to verify', () => {
+  assert.deepEqual(planQuery('kumquat'), { terms: [{ word: 'kumquat', kind: 'sub' }], exact: true });
+  assert.deepEqual(planQuery('straße'), { terms: [{ word: 'straße', kind: 'sub' }], exact: true });
+  assert.deepEqual(planQuery('ber 1'), { terms: [{ word: 'ber', kind: 'suffix' }, { word: '1', kind: 'prefix' }], exact: false });
+  assert.deepEqual(planQuery('a big deal'), {
+    terms: [
+      { word: 'a', kind: 'suffix' },
+      { word: 'big', kind: 'exact' },
+      { word: 'deal', kind: 'prefix' },
+    ],
+    exact: false,
+  });
+  assert.deepEqual(planQuery(' word'), { terms: [{ word: 'word', kind: 'prefix' }], exact: false });
+  assert.deepEqual(planQuery('@'), null);
+  assert.deepEqual(planQuery(''), null);
+});
+
+function names(seg: Segment, locals: number[] | null): string[] {
+  return (locals ?? []).map((l) => seg.names[l]).sort();
+}
+
+test('segment candidates: inside a token, across words, header vs body', () => {
+  const seg = buildSegment(
+    ['m0', 'm1', 'm2', 'm3'],
+    [
+      messageTokens('subject: quarterly kumquats', 'nothing here'),
+      messageTokens('subject: hello', 'the number 12 and straße'),
+      messageTokens('subject: number', 'see 12'),
+      messageTokens('from: ann', 'bignumber 123'),
+    ],
+  );
+  const both = IN_HEADER | IN_BODY;
+  const c = (q: string, parts = both) => names(seg, segmentCandidates(seg, planQuery(q)!.terms, parts, 1000));
+  assert.deepEqual(c('kumquat'), ['m0'], 'inside a token');
+  assert.deepEqual(c('kumquat', IN_BODY), [], 'header only: no BODY match');
+  assert.deepEqual(c('umbe'), ['m1', 'm2', 'm3']);
+  assert.deepEqual(c('umbe', IN_BODY), ['m1', 'm3']);
+  assert.deepEqual(c('number 12'), ['m1', 'm3'], 'suffix + prefix in one part; m2 has them in different parts');
+  assert.deepEqual(c(' number 12'), ['m1'], 'exact first word now');
+  assert.deepEqual(c('raß'), ['m1'], 'non-ASCII');
+  assert.deepEqual(c('zzz'), []);
+  assert.equal(segmentCandidates(seg, planQuery('e')!.terms, both, 2), null, 'too many tokens: no answer');
+});
+
+test('the fast builder, the encoding and merging agree with the reference', () => {
+  const texts = [
+    ['subject: a b c', 'hello wörld \ud800 lone surrogate'],
+    ['to: x', 'b c d d d e'],
+    ['', ''],
+    ['subject: c', 'hello again 𝒜'],
+  ];
+  const ref = buildSegment(texts.map((_, i) => `n${i}`), texts.map(([h, b]) => messageTokens(h, b)));
+  const fast = new SegmentBuilder();
+  texts.forEach(([h, b], i) => {
+    fast.message(`n${i}`);
+    fast.text(h, IN_HEADER);
+    fast.text(b, IN_BODY);
+  });
+  assert.deepEqual(fast.finish(), ref);
+  assert.deepEqual(decodeSegment(encodeSegment(ref)), ref, 'UTF-16 dictionary when a lone surrogate is in it');
+  const half = mergeSegments([ref, ref], (n) => n !== 'n1');
+  assert.deepEqual(half.names, ['n0', 'n2', 'n3']);
+  const q = (s: Segment, w: string) => names(s, segmentCandidates(s, planQuery(w)!.terms, IN_HEADER | IN_BODY, 100));
+  assert.deepEqual(q(half, 'c'), ['n0', 'n3']);
+  assert.deepEqual(q(half, 'd'), ['n0'], 'wörld; n1 is gone');
+  assert.deepEqual(q(half, '\ud800'), ['n0']);
+  assert.throws(() => decodeSegment(Buffer.from('garbage garbage garbage garbage')));
+});
+
+// ---------------------------------------------------------------------------
+// A generated corpus in a real Maildir
+
+const WORDS = [
+  'kumquat', 'apple', 'banana', 'number', 'report', 'meeting', 'the', 'and', 'of', 'Straße', 'Grüße', 'café', 'naïve',
+  'Привет', 'мир', '東京', '会議', 'ΕΛΛΆΔΑ', 'émoji😀x', 'x_y', 'foo@bar.example', 'v1.2.3', 'ISO', 'résumé', 'ÆØÅ',
+  'quarterly', 'budget', 'zebra', 'Zebra', 'ZEBRA', 'self-test', "don't", '42', '2024-01-01', 'MIXEDcase',
+];
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64').replace(/.{76}/g, '$&\n');
+}
+
+function qp(s: string): string {
+  const enc = [...Buffer.from(s)].map((c) => (c === 0x3d || c > 0x7e ? `=${c.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(c))).join('');
+  return enc.replace(/[^\n]{20}(?!=[0-9A-F])/g, '$&=\n'); // soft breaks inside words
+}
+
+function message(i: number, r: () => number): string {
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
+  const words = (n: number) => Array.from({ length: n }, () => pick(WORDS)).join(pick([' ', ' ', ', ', '\n', '. ', '—']));
+  const subjWords = words(3);
+  const subject = r() < 0.3 ? `=?UTF-8?B?${Buffer.from(subjWords).toString('base64')}?=` : r() < 0.2 ? `=?ISO-8859-1?Q?caf=E9_${i}?=` : subjWords;
+  const head = [
+    `From: =?UTF-8?Q?J=C3=BCrgen_${i}?= <j${i}@example.org>`,
+    `To: bob@example.com`,
+    `Subject: ${subject}`,
+    `Date: Mon, ${1 + (i % 28)} Jan 2024 10:00:00 +0100`,
+    `Message-ID: <m${i}@example.org>`,
+    `X-Note: ${words(2)}\n\tcontinued ${words(1)}`,
+    'MIME-Version: 1.0',
+  ];
+  const text = words(5 + Math.floor(r() * 30));
+  const kind = Math.floor(r() * 6);
+  if (kind === 0) return `${head.join('\n')}\nContent-Type: text/plain; charset=utf-8\n\n${text}\n`;
+  if (kind === 1) return `${head.join('\n')}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n${qp(text)}\n`;
+  if (kind === 2) return `${head.join('\n')}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n${b64(text)}\n`;
+  if (kind === 3)
+    return `${head.join('\n')}\nContent-Type: multipart/alternative; boundary="b${i}"\n\n--b${i}\nContent-Type: text/plain; charset=utf-8\n\n${text}\n--b${i}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n${qp(`<p>${words(4)} &amp; ${words(2)}&#x41;<b>bold</b>wo<i>rd</i></p><style>kumquat{}</style>`)}\n--b${i}--\n`;
+  if (kind === 4)
+    return `${head.join('\n')}\nContent-Type: multipart/mixed; boundary="b${i}"\n\n--b${i}\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nna=EFve caf=E9 ${words(3).replace(/[^\x00-\x7f]/g, '')}\n--b${i}\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n${b64(`attached zebra kumquat ${words(3)}`)}\n--b${i}--\n`;
+  return `${head.join('\n')}\nContent-Type: multipart/mixed; boundary="b${i}"\n\n--b${i}\nContent-Type: text/plain\n\n${text}\n--b${i}\nContent-Type: message/rfc822\n\nSubject: inner ${words(2)}\nFrom: inner@example.org\n\n${words(4)}\n--b${i}--\n`;
+}
+
+async function corpus(t: { after: (fn: () => Promise<void>) => void }, count: number, seed: number): Promise<{ dir: string; box: Mailbox; view: MailboxView }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'text-index-'));
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
+  const r = rng(seed);
+  for (let i = 0; i < count; i++)
+    await fs.writeFile(path.join(dir, 'cur', `${1700000000 + i}.M${i}P1.host:2,${i % 3 ? '' : 'S'}`), message(i, r));
+  const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 600_000);
+  const view = await box.attach(true);
+  t.after(async () => {
+    box.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  return { dir, box, view };
+}
+
+const str = (s: string): Token => ({ type: 'string', value: Buffer.from(s), literal: false });
+const atom = (s: string): Token => ({ type: 'atom', value: s });
+
+async function both(view: MailboxView, tokens: Token[]): Promise<{ indexed: number[]; plain: number[] }> {
+  const key = parseCriteria(tokens);
+  textIndexOptions.enabled = true;
+  const indexed = (await searchView(view, key)).map((c) => c.uid);
+  textIndexOptions.enabled = false;
+  try {
+    const plain = (await searchView(view, key)).map((c) => c.uid);
+    return { indexed, plain };
+  } finally {
+    textIndexOptions.enabled = true;
+  }
+}
+
+textIndexOptions.minMessages = 0;
+
+test('searches through the index: encoded words, header vs body, non-ASCII, verified phrases', async (t) => {
+  resetTextIndexes();
+  const { dir, box, view } = await corpus(t, 60, 7);
+  // A few hand-made messages with known content
+  const extra = [
+    'Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=\nFrom: a@x\n\nplain body without the subject words\n',
+    'Subject: hello\nFrom: b@x\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nthe Gr=C3=BC=\n=C3=9Fe from the body\n',
+  ];
+  for (const [k, m] of extra.entries()) await fs.writeFile(path.join(dir, 'cur', `1800000000.X${k}.host:2,`), m);
+  await box.refresh(true);
+  const v2 = await box.attach(true);
+  const uidsOf = async (toks: Token[]) => {
+    const { indexed, plain } = await both(v2, toks);
+    assert.deepEqual(indexed, plain, JSON.stringify(toks.map((x) => (x.type === 'list' ? '()' : x.value.toString()))));
+    return indexed;
+  };
+  const extraUids = v2.uidList.slice(-2);
+  assert.deepEqual(await uidsOf([atom('TEXT'), str('münchen')]), [extraUids[0]], 'encoded word in Subject, case-folded');
+  assert.deepEqual(await uidsOf([atom('BODY'), str('münchen')]), [], 'BODY does not see the header');
+  assert.ok((await uidsOf([atom('BODY'), str('grüße')])).includes(extraUids[1]), 'QP soft break inside a word');
+  await uidsOf([atom('TEXT'), str('the grüße from')]);
+  await uidsOf([atom('TEXT'), str('subject: hello')]);
+  await uidsOf([atom('TEXT'), str('ZEBRA')]);
+  await uidsOf([atom('TEXT'), str('кумкват')]);
+  await uidsOf([atom('BODY'), str('😀')]);
+  await uidsOf([atom('NOT'), atom('TEXT'), str('kumquat')]);
+  await uidsOf([atom('OR'), atom('TEXT'), str('zebra'), atom('BODY'), str('東京')]);
+  const st = textIndexStats(box)!;
+  assert.equal(st.messages, 62);
+  const file = await fs.readFile(path.join(dir, TEXT_INDEX_FILE));
+  assert.ok(file.subarray(0, MAGIC.length).equals(MAGIC));
+  assert.ok(view.exists > 0);
+});
+
+test('persistence: reopen without reindexing; a torn tail or garbage is cut off and rebuilt', async (t) => {
+  resetTextIndexes();
+  const { dir, view } = await corpus(t, 80, 11);
+  const file = path.join(dir, TEXT_INDEX_FILE);
+  const q = [atom('TEXT'), str('kumquat')];
+  const first = await both(view, q);
+  assert.deepEqual(first.indexed, first.plain);
+  assert.ok(first.indexed.length > 0);
+  await buildTextIndex(view); // compaction: one record
+  const compacted = await fs.readFile(file);
+  assert.equal(parseIndexFile(compacted).segs.length, 1);
+  assert.equal(parseIndexFile(compacted).good, compacted.length);
+
+  // reopen (as after a restart): the file is used as is
+  resetTextIndexes();
+  assert.deepEqual((await both(view, q)).indexed, first.plain);
+  assert.deepEqual(await fs.readFile(file), compacted, 'nothing reindexed');
+
+  // torn tail: half a record appended (kill -9 mid-append) is cut off
+  await fs.appendFile(file, compacted.subarray(MAGIC.length, MAGIC.length + 40));
+  resetTextIndexes();
+  assert.deepEqual((await both(view, q)).indexed, first.plain);
+  assert.deepEqual(await fs.readFile(file), compacted, 'truncated to the last good record');
+
+  // a flipped byte inside the only record: checksum fails, everything is indexed again
+  const bad = Buffer.from(compacted);
+  bad[bad.length - 3] ^= 0xff;
+  await fs.writeFile(file, bad);
+  resetTextIndexes();
+  assert.deepEqual((await both(view, q)).indexed, first.plain);
+  const rebuilt = await fs.readFile(file);
+  assert.ok(parseIndexFile(rebuilt).good === rebuilt.length && parseIndexFile(rebuilt).segs.length >= 1);
+
+  // garbage, or another version: started afresh
+  await fs.writeFile(file, 'maildir-imapd-text 0\nwhatever was here before');
+  resetTextIndexes();
+  assert.deepEqual((await both(view, q)).indexed, first.plain);
+  const fresh = await fs.readFile(file);
+  assert.ok(fresh.subarray(0, MAGIC.length).equals(MAGIC));
+  assert.equal(parseIndexFile(fresh).good, fresh.length);
+  assert.equal(textIndexStats(view.mailbox)!.messages, 80);
+
+  // preloading (SELECT) reads the file in the background, without indexing anything
+  resetTextIndexes();
+  preloadTextIndex(view.mailbox);
+  for (let i = 0; i < 100 && (textIndexStats(view.mailbox)?.messages ?? 0) < 80; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(textIndexStats(view.mailbox)!.messages, 80);
+  assert.deepEqual(await fs.readFile(file), fresh);
+});
+
+test('expunged messages are ignored; new ones are indexed on the next search', async (t) => {
+  resetTextIndexes();
+  const { dir, box } = await corpus(t, 40, 5);
+  const v = await box.attach(true);
+  const q = [atom('TEXT'), str('kumquat')];
+  const before = await both(v, q);
+  assert.deepEqual(before.indexed, before.plain);
+  const files = (await fs.readdir(path.join(dir, 'cur'))).sort();
+  await fs.rm(path.join(dir, 'cur', files[0]));
+  await fs.writeFile(path.join(dir, 'new', '1900000000.N1.host'), 'Subject: late\n\nA late kumquat arrives\n');
+  await box.refresh(true);
+  const v2 = await box.attach(true);
+  const after = await both(v2, q);
+  assert.deepEqual(after.indexed, after.plain);
+  assert.ok(after.indexed.includes(v2.uidList[v2.uidList.length - 1]));
+  assert.equal(textIndexStats(box)!.messages, 41, 'the expunged one stays until compaction');
+  await buildTextIndex(v2);
+  assert.equal(textIndexStats(box)!.messages, 40, 'compaction drops it');
+});
+
+test('equivalence: random searches give identical results with and without the index', async (t) => {
+  resetTextIndexes();
+  const { view } = await corpus(t, 150, 3);
+  const r = rng(99);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
+  // query material: words, fragments inside words, phrases across separators, non-ASCII, absent strings
+  const sample = (): string => {
+    const w = pick(WORDS);
+    switch (Math.floor(r() * 8)) {
+      case 0:
+        return w;
+      case 1: {
+        const a = Math.floor(r() * w.length);
+        return w.slice(a, a + 1 + Math.floor(r() * 4)) || w;
+      }
+      case 2:
+        return `${pick(WORDS)} ${pick(WORDS)}`;
+      case 3:
+        return `${w.slice(Math.floor(w.length / 2))}${pick([' ', ', ', '. ', '—', '\r\n'])}${pick(WORDS).slice(0, 3)}`;
+      case 4:
+        return pick(['subject: ', 'from: ', 'x-note: ', 'j1', '@example', 'example.org', 'continued', 'bold', 'wo', 'rd', 'boldword', '&', 'naïve café', 'jürgen', 'inner']);
+      case 5:
+        return pick(['zzqx', 'kumquats', 'apple banana cherry', ' ', '.', 'e', 'a', '1']);
+      case 6:
+        return w.toUpperCase();
+      default:
+        return ` ${w} `;
+    }
+  };
+  let checked = 0;
+  let nonEmpty = 0;
+  for (let i = 0; i < 160; i++) {
+    const shape = Math.floor(r() * 6);
+    const k = pick(['TEXT', 'TEXT', 'BODY']);
+    const toks: Token[] =
+      shape === 0 ? [atom('NOT'), atom(k), str(sample())]
+      : shape === 1 ? [atom('OR'), atom('TEXT'), str(sample()), atom('BODY'), str(sample())]
+      : shape === 2 ? [atom(k), str(sample()), atom('TEXT'), str(sample())]
+      : shape === 3 ? [atom(k), str(sample()), atom(pick(['SEEN', 'UNSEEN']))]
+      : [atom(k), str(sample())];
+    const { indexed, plain } = await both(view, toks);
+    assert.deepEqual(indexed, plain, `query ${i}: ${JSON.stringify(toks.map((x) => (x.type === 'list' ? '()' : x.value.toString())))}`);
+    checked++;
+    if (plain.length && plain.length < view.exists) nonEmpty++;
+  }
+  assert.equal(checked, 160);
+  assert.ok(nonEmpty > 40, `enough selective queries (${nonEmpty})`);
+  t.diagnostic(`${checked} random searches identical, ${nonEmpty} of them selective (neither empty nor all)`);
+  // every message is covered by the index, whose texts are the evaluator's
+  assert.equal(textIndexStats(view.mailbox)!.messages, 150);
+  const one = await fs.readFile(view.mailbox.pathOf(view.meta(view.uidList[0])!));
+  assert.ok(searchTextsOf(one).header.includes('subject: '));
+});
