@@ -20,6 +20,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 
 export const INDEX_FILE = 'maildir-imapd-index';
@@ -91,7 +92,10 @@ export class MessageIndex {
       return this.reset();
     }
     let pos = MAGIC.length;
+    let records = 0;
     while (pos + RECORD_HEAD <= buf.length) {
+      // 50,000 records take tens of ms to check: let pushes through every few thousand.
+      if (++records % 4096 === 0) await yieldLoop();
       const len = buf.readUInt32LE(pos);
       const crc = buf.readUInt32LE(pos + 4);
       const at = pos + RECORD_HEAD;

@@ -368,7 +368,7 @@ export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Prom
       }
       out[i + j] = o === 'gone' || o === 'slow' ? null : o.summary;
     }
-    if (later.length) await yieldLoop();
+    await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
   }
   return out;
 }

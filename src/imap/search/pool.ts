@@ -1,5 +1,6 @@
 // Running per-message work a few at a time: reading files one by one wastes
 // the disk's parallelism, reading all at once holds every file in memory.
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { MessageGoneError } from '../../mail/mailbox.js';
 
 const PARALLEL = 8;
@@ -16,6 +17,8 @@ export async function mapPresent<T, R>(items: readonly T[], fn: (item: T, index:
     for (;;) {
       const i = next++;
       if (i >= items.length) return;
+      // Awaits on cached data are microtasks, which never let I/O in: yield to the event loop now and then.
+      if ((i & 1023) === 1023) await yieldLoop();
       try {
         out[i] = await fn(items[i], i);
       } catch (err) {

@@ -9,6 +9,7 @@ import type { SortFacts } from '../fetch/summary.js';
 import type { MailboxView } from '../../mail/view.js';
 import { MessageGoneError } from '../../mail/mailbox.js';
 import { decodeWords } from '../../mail/facts.js';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
 export interface SortKey {
@@ -83,6 +84,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
   const out: SortData[] = [];
   // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
   for (let i = 0; i < cands.length; i++) {
+    if ((i & 4095) === 4095) await yieldLoop(); // 50,000 messages: give the event loop back now and then
     const c = cands[i];
     const summary = summaries ? summaries[i] : null;
     if (summaries && !summary) continue; // gone meanwhile
