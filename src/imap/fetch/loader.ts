@@ -63,4 +63,9 @@ class LoaderPool {
   }
 }
 
-export const loaderPool = new LoaderPool(Math.max(1, Math.min(4, os.availableParallelism())));
+/**
+ * Two workers per core, at most 4: a first sync of a folder that is not in the
+ * page cache waits on the disk, and a worker reading synchronously has one read
+ * in flight; a few more in flight than cores keeps the disk busy.
+ */
+export const loaderPool = new LoaderPool(Math.max(2, Math.min(4, os.availableParallelism() * 2)));
