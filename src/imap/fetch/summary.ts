@@ -224,6 +224,8 @@ export class StoredSummary {
   }
 
   private shapeKey: string | undefined;
+  /** The last field selection made from this summary (a client syncs with the same field list each time). */
+  lastSelection: { key: string; ranges: number[] | null } | undefined;
 
   /** Field names, NUL, dropped names: the key under which a field selection is remembered. */
   shape(): string {
@@ -238,16 +240,29 @@ export class StoredSummary {
 export class FieldSelector {
   private readonly memo = new Map<string, number[] | null>();
 
+  /** Identifies the request: the same field list in any command gives the same key. */
+  readonly key: string;
+
   constructor(
     readonly wanted: Set<string>,
     readonly not: boolean,
-  ) {}
+  ) {
+    this.key = (not ? 'NOT ' : '') + [...wanted].sort().join(' ');
+  }
 
   /**
    * Byte ranges of `s.b` that make up the answer (the blank line not
    * included), or null when a wanted field may not be stored.
    */
   ranges(s: StoredSummary): number[] | null {
+    const last = s.lastSelection;
+    if (last && last.key === this.key) return last.ranges;
+    const ranges = this.compute(s);
+    s.lastSelection = { key: this.key, ranges };
+    return ranges;
+  }
+
+  private compute(s: StoredSummary): number[] | null {
     const shape = s.shape();
     let picks = this.memo.get(shape);
     if (picks === undefined) {
