@@ -120,8 +120,13 @@ export class Mailbox {
   async attach(readOnly: boolean): Promise<MailboxView> {
     await this.load();
     return this.mutex.run(async () => {
-      if (!this.watcher) this.startWatching();
-      await this.fullSyncIfChanged();
+      // While the folder is watched its state is current (events are applied as they come; the periodic
+      // stamp check catches lost ones): a SELECT then needs no readdir, which under load held every other
+      // session of the folder behind it.
+      if (!this.watcher) {
+        this.startWatching();
+        await this.fullSyncIfChanged();
+      }
       const view = new MailboxView(this, readOnly);
       const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
       view.init(this.uidSnapshot(), inNew);
