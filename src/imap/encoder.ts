@@ -38,7 +38,8 @@ export function canQuote(s: string): boolean {
 }
 
 export function quote(s: string): string {
-  return '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"';
+  // Most strings need no escaping: skip the regex for them.
+  return s.includes('"') || s.includes('\\') ? '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"' : '"' + s + '"';
 }
 
 /**

@@ -77,8 +77,13 @@ export function forHumans(s: string): string {
 
 /** RFC 5322 atext, plus 8-bit characters (RFC 6532). */
 function isAtext(c: string): boolean {
-  return /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]/.test(c) || c.charCodeAt(0) > 0x7f;
+  const x = c.charCodeAt(0);
+  return x > 0x7f || (x >= 0x21 && x < 0x7f && ATEXT[x] === 1);
 }
+
+/** RFC 5322 atext among printable ASCII: letters, digits and !#$%&'*+-/=?^_`{|}~ (a table, not a regex per character). */
+const ATEXT = new Uint8Array(128);
+for (const ch of "!#$%&'*+-/=?^_`{|}~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ATEXT[ch.charCodeAt(0)] = 1;
 
 class AddressParser {
   i = 0;
