@@ -106,6 +106,9 @@ export function checkName(name: string): void {
   }
 }
 
+/** Users' Maildir roots whose special-use folders this process has made sure of. */
+const ensuredRoots = new Set<string>();
+
 export class MailStore {
   private ready: Promise<void> | null = null;
 
@@ -131,7 +134,9 @@ export class MailStore {
    */
   init(): Promise<void> {
     this.ready ??= (async () => {
-      if (!this.autoCreate) return;
+      // Once per user and process, not per session: a phone reconnecting every few minutes
+      // need not stat five folders before each SELECT. Our own DELETE/RENAME forget it.
+      if (!this.autoCreate || ensuredRoots.has(this.root)) return;
       await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
       for (const name of Object.values(this.specialUse)) {
         try {
@@ -142,6 +147,7 @@ export class MailStore {
           if (!(err instanceof FolderError || err instanceof MailboxNameError)) throw err;
         }
       }
+      ensuredRoots.add(this.root);
     })();
     return this.ready;
   }
@@ -289,6 +295,7 @@ export class MailStore {
    */
   async delete(name: string): Promise<void> {
     await this.init();
+    ensuredRoots.delete(this.root);
     name = normalizeName(name);
     if (name === 'INBOX') throw new FolderError("INBOX can't be deleted", null);
     const dir = this.dirOf(name);
@@ -312,6 +319,7 @@ export class MailStore {
    */
   async rename(from: string, to: string): Promise<void> {
     await this.init();
+    ensuredRoots.delete(this.root);
     from = normalizeName(from);
     if (to.endsWith(HIERARCHY_SEPARATOR)) to = to.slice(0, -1);
     to = normalizeName(to);

@@ -9,8 +9,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startServer, type MailTree, type RunningServer } from '../support/server.js';
-import { chownToVmail } from '../support/dovecot.js';
+import { freePort, startServer, warningLines, type MailTree, type RunningServer } from '../support/server.js';
+import { chownToVmail, greeting } from '../support/dovecot.js';
+import type { LoopReport } from '../../src/loop-stats.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,17 +75,8 @@ export function groupProcs(pgid: number): ProcInfo[] {
 
 // --- maildir-imapd ---
 
-export interface LoopLine {
-  loopMaxMs: number;
-  loopP99Ms: number;
-  rssBytes: number;
-  heapUsedBytes: number;
-  externalBytes: number;
-  connections: number;
-  windowMs: number;
-  /** performance of the reading in this process (Date.now()). */
-  at: number;
-}
+/** A SIGUSR2 "loop stats" line (src/loop-stats.ts), stamped when this process read it (Date.now()). */
+export type LoopLine = LoopReport & { at: number };
 
 export interface Ours {
   server: RunningServer;
@@ -136,16 +128,7 @@ export async function startOurs(tree: MailTree, extra: string[] = []): Promise<O
       throw new Error('no "loop stats" line within 10 s of SIGUSR2');
     },
     warnings() {
-      return server
-        .stdout()
-        .split('\n')
-        .filter((l) => {
-          try {
-            return (JSON.parse(l) as { level?: number }).level! >= 40;
-          } catch {
-            return false;
-          }
-        });
+      return warningLines(server.stdout());
     },
     async stop() {
       await server.stop();
@@ -182,22 +165,6 @@ function findDovecot(): string | undefined {
 
 export const dovecotInstalled = () => findDovecot() !== undefined;
 
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = '';
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.on('error', () => done(false));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      if (buf.includes('\r\n')) done(buf.startsWith('* OK'));
-    });
-  });
-}
 
 /**
  * A private Dovecot like test/support/dovecot.ts starts (same layout: mail as
@@ -316,7 +283,7 @@ ${o.extraConf ?? ''}
       await killAll();
       throw new Error(`dovecot did not start: ${await fsp.readFile(startupLog, 'utf8').catch(() => '')}${(await fsp.readFile(logPath, 'utf8').catch(() => '')).split('\n').slice(-10).join('\n')}`);
     }
-    if (await greets(port)) break;
+    if (await greeting(port)) break;
     await sleep(50);
   }
   let stopped: Promise<void> | undefined;

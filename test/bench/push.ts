@@ -2,8 +2,8 @@
 // until an IDLE client has read "* N EXISTS". Runs maildir-imapd and, when it
 // is installed, Dovecot, with an empty INBOX and with 100,000 messages in cur/.
 //
-//   npm run bench                    (build + run)
-//   node dist/test/bench/run.js [--n=200] [--dovecot-n=30] [--big=100000] [--no-dovecot] [--no-dovecot-big]
+//   npm run bench                    (build + run, with the other suites)
+//   node dist/test/bench/push.js [--n=200] [--dovecot-n=30] [--big=100000] [--no-dovecot] [--no-dovecot-big]
 //
 // Raw samples go to bench-results/push.json (relative to the working directory).
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { makeMailTree, startServer, type MailTree } from '../support/server.js';
+import { makeMailTree, startServer, warningLines, type MailTree } from '../support/server.js';
 import { benchSmtpChain } from './smtp-push.js';
 import { IdleClient } from './idle-client.js';
 import { deliverTimed, fillCurParallel, type Owner } from './maildir-gen.js';
@@ -212,16 +212,7 @@ async function benchOurs(scenario: string, tree: MailTree, preload: number, gene
     client?.close();
     if (server) {
       await server.stop();
-      r.serverWarnings = server
-        .stdout()
-        .split('\n')
-        .filter((l) => {
-          try {
-            return (JSON.parse(l) as { level?: number }).level! >= 40;
-          } catch {
-            return false;
-          }
-        })
+      r.serverWarnings = warningLines(server.stdout())
         .slice(0, 20);
     }
   }

@@ -94,7 +94,8 @@ async function checkReachable(owner: Owner, dir: string, what: string): Promise<
   }
 }
 
-function greeting(port: number): Promise<boolean> {
+/** Whether something on 127.0.0.1:port answers with an IMAP `* OK` greeting within a second. */
+export function greeting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let buf = '';

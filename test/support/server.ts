@@ -152,3 +152,14 @@ export async function serveTree(
   });
   return { tree, server };
 }
+
+/** The server's pino lines at warn level or above (JSON lines of its stdout). */
+export function warningLines(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => {
+    try {
+      return (JSON.parse(l) as { level?: number }).level! >= 40;
+    } catch {
+      return false;
+    }
+  });
+}

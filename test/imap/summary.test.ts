@@ -1,0 +1,101 @@
+// The stored message summary must answer exactly as a parse of the message
+// does: the same HEADER.FIELDS bytes for any field list, the same ENVELOPE and
+// BODYSTRUCTURE, and "ask the file" (null) whenever it cannot be sure.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { summarize, StoredSummary, FieldSelector, headerFieldsFrom } from '../../src/imap/fetch/summary.js';
+import { parseMime } from '../../src/mail/mime.js';
+import { selectHeaderFields } from '../../src/mail/header.js';
+import { toCrlf } from '../../src/mail/crlf.js';
+import { envelope } from '../../src/imap/fetch/envelope.js';
+import { bodystructure } from '../../src/imap/fetch/bodystructure.js';
+import { encodeToString } from '../../src/imap/encoder.js';
+import { generateMessage } from '../bench/corpus.js';
+
+const TB = ['From', 'To', 'Cc', 'Bcc', 'Subject', 'Date', 'Message-ID', 'Priority', 'X-Priority', 'References', 'Newsgroups', 'In-Reply-To', 'Content-Type', 'Reply-To'];
+const LISTS: Array<[string[], boolean]> = [
+  [TB, false],
+  [['subject'], false],
+  [['Received'], false],
+  [['subject', 'DKIM-Signature'], false],
+  [['X-Long'], false],
+  [['nothing-like-this'], false],
+  [TB, true],
+  [['Received', 'DKIM-Signature', 'Authentication-Results', 'X-Long'], true],
+  [['received'], true],
+];
+
+const TRICKY = [
+  'Subject: no blank line, header only',
+  'From: a@b.c\nSubject: cut at EOF without newline',
+  `From: a@b.c\nX-Long: ${'y'.repeat(3000)}\nSubject: long field\n\nbody\n`,
+  'Received: from x\n\tby y\nReceived: from z\nSubject: two traces\nsubject: second subject\n\nbody\n',
+  'From: a@b.c\nX-Weird\u00e9: 8-bit name\nSubject: s\n\nbody\n',
+  'From: Grüße Müller <g@example.de>\nTo: undisclosed-recipients:;\nSubject: =?UTF-8?Q?caf=C3=A9?=\n\nbody\n',
+  'Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\npart\n--b--\n',
+];
+
+function messages(): Buffer[] {
+  const out = TRICKY.map((t) => toCrlf(Buffer.from(t)));
+  for (let i = 0; i < 300; i++) out.push(toCrlf(generateMessage(7, i, 300).content));
+  return out;
+}
+
+test('HEADER.FIELDS from a summary equals the parsed message, or defers to the file', () => {
+  let answered = 0;
+  let deferred = 0;
+  for (const crlf of messages()) {
+    const root = parseMime(crlf);
+    for (const structure of [true, false]) {
+      const s = StoredSummary.from(summarize(crlf, structure, structure))!;
+      assert.ok(s);
+      for (const [names, not] of LISTS) {
+        const sel = new FieldSelector(new Set(names.map((n) => n.toLowerCase())), not);
+        const got = headerFieldsFrom(s, sel);
+        if (got === null) {
+          deferred++;
+          continue;
+        }
+        answered++;
+        assert.deepEqual(got, selectHeaderFields(root.header, names, not, root.blankLine), `${names.join(' ')} not=${not} of ${crlf.subarray(0, 60)}`);
+      }
+    }
+  }
+  assert.ok(answered > 3000, `most requests answered from the summary (${answered})`);
+  assert.ok(deferred > 0, 'requests naming a dropped field defer to the file');
+});
+
+test('the usual client field lists never need the file for ordinary mail', () => {
+  for (let i = 0; i < 300; i++) {
+    const crlf = toCrlf(generateMessage(7, i, 300).content);
+    const s = StoredSummary.from(summarize(crlf, false, false))!;
+    assert.notEqual(headerFieldsFrom(s, new FieldSelector(new Set(TB.map((n) => n.toLowerCase())), false)), null);
+  }
+});
+
+test('ENVELOPE, BODY and BODYSTRUCTURE are stored as the parse renders them; a header-only summary says what it lacks', () => {
+  for (const crlf of messages()) {
+    const root = parseMime(crlf);
+    const full = StoredSummary.from(summarize(crlf))!;
+    assert.equal(full.envelope.toString('utf8'), encodeToString(envelope(root.header)));
+    assert.equal(full.body.toString('utf8'), encodeToString(bodystructure(root, false)));
+    assert.equal(full.bodystructure.toString('utf8'), encodeToString(bodystructure(root, true)));
+    assert.equal(full.headerLen, root.bodyStart);
+    assert.ok(full.hasStructure && full.hasEnvelope);
+    const head = StoredSummary.from(summarize(crlf, false, false))!;
+    assert.ok(!head.hasStructure && !head.hasEnvelope);
+    assert.equal(head.headerLen, root.bodyStart);
+    assert.deepEqual(head.sortFacts, full.sortFacts);
+    assert.equal(head.sentMs, full.sentMs);
+  }
+});
+
+test('a damaged or foreign stored summary is refused, not misread', () => {
+  const b = summarize(toCrlf(Buffer.from('Subject: x\n\nbody\n')));
+  assert.ok(StoredSummary.from(b));
+  assert.equal(StoredSummary.from(b.subarray(0, b.length - 1)), null, 'truncated');
+  const other = Buffer.from(b);
+  other[0] = 99;
+  assert.equal(StoredSummary.from(other), null, 'unknown version');
+  assert.equal(StoredSummary.from(Buffer.alloc(10)), null, 'too short');
+});
