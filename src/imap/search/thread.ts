@@ -23,7 +23,12 @@ export interface ThreadNode {
 // ---------------------------------------------------------------------------
 // ORDEREDSUBJECT (§2.1 "ORDEREDSUBJECT")
 
-const subjKey = (m: ThreadMsg): string => asciiUpper(m.subject.base);
+const subjectKeys = new WeakMap<ThreadMsg, string>();
+const subjKey = (m: ThreadMsg): string => {
+  let k = subjectKeys.get(m);
+  if (k === undefined) subjectKeys.set(m, (k = asciiUpper(m.subject.base)));
+  return k;
+};
 const byDate = (a: ThreadMsg, b: ThreadMsg): number => a.date - b.date || a.seq - b.seq;
 
 export function orderedSubject(msgs: ThreadMsg[]): ThreadNode[] {
@@ -58,15 +63,13 @@ interface Container {
   children: Container[];
 }
 
-/** True when `target` is `from` or one of its descendants. */
+/**
+ * True when `target` is `from` or one of its descendants. Walks up from
+ * `target` (the depth of one thread) rather than down from `from` (a whole
+ * subtree: a big mailing-list thread made linking quadratic).
+ */
 function reaches(from: Container, target: Container): boolean {
-  if (from === target) return true;
-  const stack = [...from.children];
-  while (stack.length) {
-    const c = stack.pop()!;
-    if (c === target) return true;
-    stack.push(...c.children);
-  }
+  for (let c: Container | null = target; c; c = c.parent) if (c === from) return true;
   return false;
 }
 
@@ -177,14 +180,18 @@ export function references(msgs: ThreadMsg[]): ThreadNode[] {
     if (!t) table2.set(k, r);
     else if (t.msg !== null && (r.msg === null || (subjectOf(t)!.subject.replyOrFwd && !m.subject.replyOrFwd))) table2.set(k, r);
   }
+  // Removals and replacements are applied once at the end (splicing each one was quadratic).
+  const removed = new Set<Container>();
+  const replaced = new Map<Container, Container>();
   for (const r of [...roots]) {
     const m = subjectOf(r);
     if (!m || m.subject.base === '') continue;
     const k = subjKey(m);
     const t = table2.get(k)!;
-    if (t === r) continue;
+    // r already moved under a dummy that took its place (it was the table's entry): nothing left to do.
+    if (t === r || replaced.has(r)) continue;
     const remove = (): void => {
-      roots.splice(roots.indexOf(r), 1);
+      removed.add(r);
     };
     if (t.msg === null && r.msg === null) {
       // both dummies: the current one's children join the table's
@@ -199,13 +206,15 @@ export function references(msgs: ThreadMsg[]): ThreadNode[] {
       remove();
     } else {
       const dummy: Container = { msg: null, parent: null, children: [] };
-      roots[roots.indexOf(t)] = dummy;
+      replaced.set(t, dummy);
       link(dummy, t);
       link(dummy, r);
       remove();
       table2.set(k, dummy);
     }
   }
+
+  roots = roots.filter((r) => !removed.has(r)).map((r) => replaced.get(r) ?? r);
 
   // (7) sort every set of siblings by sent date, deepest first
   const sortDeep = (nodes: Container[]): void => {
