@@ -3,7 +3,6 @@ import { BadError } from '../errors.js';
 import { charsetAndCriteria } from '../search/criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
-import { baseSubject } from '../search/base-subject.js';
 import { orderedSubject, references, formatThreads, type ThreadMsg } from '../search/thread.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
@@ -29,7 +28,7 @@ export const thread: Command = {
         id: ctx.uid ? d.uid : d.seq,
         seq: d.seq,
         date: d.date,
-        subject: baseSubject(f.subject ?? ''),
+        subject: f.base,
         messageId: f.messageId,
         references: f.references,
         inReplyTo: f.inReplyTo,

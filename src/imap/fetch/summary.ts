@@ -17,6 +17,7 @@ import { headerValue, type HeaderField } from '../../mail/header.js';
 import { decodeWords, parseMsgIds, parseRfc2822Date } from '../../mail/facts.js';
 import { envelope } from './envelope.js';
 import { bodystructure } from './bodystructure.js';
+import { baseSubject, type BaseSubject } from '../search/base-subject.js';
 
 /**
  * What SORT and THREAD compare. The subject is decoded (RFC 2047) as SEARCH
@@ -27,6 +28,8 @@ export interface SortFacts {
   /** Date: header in UTC ms, or null when missing or unparsable. */
   sentMs: number | null;
   subject: string | null;
+  /** RFC 5256 base subject of `subject`, and whether it was a reply or forward (THREAD, SORT SUBJECT). */
+  base: BaseSubject;
   fromRaw: string | null;
   toRaw: string | null;
   ccRaw: string | null;
@@ -65,7 +68,7 @@ const NAMES = 5; // lower-case names of the kept fields, "\n"-separated, then "\
 const DROPPED_NAMES = 6; // "\n"-separated, or "*"
 const SORT = 7; // SortFacts as JSON
 const SECTIONS = 8;
-const VERSION = 3;
+const VERSION = 4;
 // u8 version, u8 blankLine, u8 HAS_* bits, u8 reserved, u32 headerLen, f64 sentMs, then SECTIONS × (u32 offset, u32 length)
 const TABLE = 16;
 const HAS_STRUCTURE = 1;
@@ -134,9 +137,11 @@ function sortFactsOf(header: HeaderField[]): SortFacts {
   const refs = headerValue(header, 'references');
   const irt = headerValue(header, 'in-reply-to');
   const mid = headerValue(header, 'message-id');
+  const subject = value('subject');
   return {
     sentMs: date === null ? null : (parseRfc2822Date(date)?.ms ?? null),
-    subject: value('subject'),
+    subject,
+    base: baseSubject(subject ?? ''),
     fromRaw: headerValue(header, 'from'),
     toRaw: headerValue(header, 'to'),
     ccRaw: headerValue(header, 'cc'),

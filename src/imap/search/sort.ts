@@ -1,7 +1,6 @@
 // SORT (RFC 5256 §3): sort criteria, and ordering matched messages by them.
 import { BadError } from '../errors.js';
 import type { Token } from '../parser.js';
-import { baseSubject } from './base-subject.js';
 import { parseAddressList } from '../fetch/envelope.js';
 import type { Candidate } from './evaluate.js';
 import { summariesFor } from '../fetch/fast.js';
@@ -106,7 +105,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       arrival,
       date: sentMs ?? arrival,
       size,
-      subject: keys.has('SUBJECT') && facts ? key(baseSubject(facts.subject ?? '').base) : EMPTY,
+      subject: keys.has('SUBJECT') && facts ? key(facts.base.base) : EMPTY,
       from: keys.has('FROM') && facts ? key(firstMailbox(decoded(facts.fromRaw))) : EMPTY,
       to: keys.has('TO') && facts ? key(firstMailbox(decoded(facts.toRaw))) : EMPTY,
       cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
