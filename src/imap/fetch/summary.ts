@@ -220,8 +220,11 @@ export class StoredSummary {
   get bodystructure(): Buffer {
     return this.section(BODYSTRUCTURE);
   }
+  private facts: SortFacts | undefined;
+
+  /** Parsed once and kept: THREAD and SORT read them for every message each time. */
   get sortFacts(): SortFacts {
-    return JSON.parse(this.b.toString('utf8', this.start(SORT), this.end(SORT))) as SortFacts;
+    return (this.facts ??= JSON.parse(this.b.toString('utf8', this.start(SORT), this.end(SORT))) as SortFacts);
   }
 
   section(i: number): Buffer {

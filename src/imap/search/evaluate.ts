@@ -41,6 +41,15 @@ export async function searchView(view: MailboxView, key: SearchKey): Promise<Can
   const uids = view.uidList;
   const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0 };
   const program = simplify(key);
+  if (program.k === 'all') {
+    // SORT/THREAD … ALL, SEARCH ALL: every message still there, with no per-message await.
+    const all: Candidate[] = [];
+    uids.forEach((uid, i) => {
+      const meta = view.meta(uid);
+      if (meta && !view.isExpunged(uid)) all.push({ seq: i + 1, uid, meta });
+    });
+    return all;
+  }
   const { hints, only } = await textHints(view, program);
   const todo = only ? [...only].map((u) => view.seqOf(u) - 1).filter((i) => i >= 0).sort((a, b) => a - b) : uids.map((_, i) => i);
   const results = await mapPresent(todo, async (i) => {
