@@ -31,6 +31,9 @@ export interface MessageMeta {
 
 export type FlagMode = 'add' | 'remove' | 'replace';
 
+/** How long a folder stays watched after its last session closed. */
+const WATCH_LINGER_MS = 60_000;
+
 /** Messages at most this many found at once get their size computed immediately. */
 const EAGER_SIZE_LIMIT = 200;
 
@@ -56,6 +59,7 @@ export class Mailbox {
   private expungedSinceRewrite = 0;
   private opened: Promise<void> | null = null;
   private snapshot: number[] | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
@@ -139,7 +143,15 @@ export class Mailbox {
   detach(view: MailboxView): void {
     this.views.delete(view);
     view.onChange = null;
-    if (this.views.size === 0) this.stopWatching();
+    // Watching goes on for a while after the last session leaves: clients reconnect often (phones,
+    // mbsync runs), and a folder still watched is current, so their SELECT needs no rescan.
+    if (this.views.size === 0 && this.watcher && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        if (this.views.size === 0) this.stopWatching();
+      }, WATCH_LINGER_MS);
+      this.lingerTimer.unref();
+    }
   }
 
   get viewCount(): number {
@@ -165,6 +177,8 @@ export class Mailbox {
   }
 
   private stopWatching(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
     this.watcher?.close();
     this.watcher = null;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
