@@ -10,12 +10,15 @@ export type { LoadJob, LoadResult };
 
 /** Jobs per message to a worker: large enough to amortise the message, small enough to spread. */
 const JOBS_PER_REQUEST = 24;
+/** Workers idle this long are ended: each holds its own heap (tens of MB after a big sync). */
+const IDLE_MS = 30_000;
 
 class LoaderPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, { resolve: (r: LoadResult[]) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 1;
   private turn = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly size: number) {}
 
@@ -27,6 +30,7 @@ class LoaderPool {
         const p = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
         p?.resolve(reply.results);
+        if (this.waiting.size === 0) this.armIdle();
       });
       w.on('error', (err) => this.fail(w, err));
       w.on('exit', (code) => this.fail(w, new Error(`message loader worker exited with ${code}`)));
@@ -47,7 +51,23 @@ class LoaderPool {
     }
   }
 
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.waiting.size) return;
+      const idle = this.workers.splice(0);
+      for (const w of idle) {
+        w.removeAllListeners('exit');
+        void w.terminate();
+      }
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
   private request(jobs: LoadJob[]): Promise<LoadResult[]> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const worker = this.worker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
