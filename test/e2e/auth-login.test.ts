@@ -148,11 +148,11 @@ test('Dovecot gives the same AUTHENTICATE LOGIN dialogue (challenges, SASL-IR, c
   if (!dovecotAvailable()) return t.skip('dovecot is not installed (apt-get install dovecot-imapd)');
   const tree = await makeMailTree('mimapd-authlogin-dc-');
   await fs.chmod(tree.dir, 0o711);
-  t.after(() => fs.rm(tree.dir, { recursive: true, force: true }));
   const peer = await startDovecot({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'dovecot') });
   t.after(() => peer.stop());
   const ours = await startServer(tree);
   t.after(() => ours.stop());
+  t.after(() => fs.rm(tree.dir, { recursive: true, force: true })); // after the servers (hooks run in order)
   for (const port of [peer.port, ours.port]) {
     const c = await connect(t, port);
     assert.match(await c.command('a', 'CAPABILITY'), /AUTH=PLAIN AUTH=LOGIN\r\n/, `port ${port}`);

@@ -71,8 +71,12 @@ test('QRESYNC after a restart reports exactly what changed while the client was 
   assert.match(since, /MODSEQ \(\d+\)/);
 
   // SEARCH MODSEQ, with the highest modseq of the result.
+  // RFC 7162 §3.1.5: the highest modseq of the messages found (HIGHESTMODSEQ may be above it: after a
+  // restart it starts past the block reserved before the stop, whether or not a message got one since).
   const found = await c.command('q', `UID SEARCH MODSEQ ${h0 + 1}`);
-  assert.match(found, new RegExp(`^\\* SEARCH 2 5 \\(MODSEQ ${h1}\\)\\r\\n`));
+  const top = Math.max(...changed.map(([, , modseq]) => modseq));
+  assert.ok(top <= h1);
+  assert.match(found, new RegExp(`^\\* SEARCH 2 5 \\(MODSEQ ${top}\\)\\r\\n`));
 
   // STATUS HIGHESTMODSEQ agrees.
   assert.match(await c.command('t', 'STATUS INBOX (HIGHESTMODSEQ)'), new RegExp(`HIGHESTMODSEQ ${h1}\\)`));

@@ -772,15 +772,20 @@ test('the MIME corpus looks the same from us and from Dovecot: structures, envel
   if (!dovecotAvailable()) return t.skip('dovecot is not installed (apt-get install dovecot-imapd)');
   const theirsTree = await makeMailTree('mimapd-mime-dc-');
   const oursTree = await makeMailTree('mimapd-mime-us-');
+  const stops: Array<() => Promise<unknown>> = [];
+  // Servers first, then their trees: a server still running may write its index files during the rm.
+  t.after(async () => {
+    for (const stop of stops) await stop();
+    for (const tr of [theirsTree, oursTree]) await fs.rm(tr.dir, { recursive: true, force: true });
+  });
   for (const tr of [theirsTree, oursTree]) {
     await fs.chmod(tr.dir, 0o711); // vmail must traverse the 0700 mkdtemp dir
-    t.after(() => fs.rm(tr.dir, { recursive: true, force: true }));
     await fill(tr);
   }
   const peer = await startDovecot({ mailRoot: path.join(theirsTree.dir, 'mail'), stateDir: path.join(theirsTree.dir, 'dovecot') });
-  t.after(() => peer.stop());
+  stops.push(() => peer.stop());
   const ours = await startServer(oursTree);
-  t.after(() => ours.stop());
+  stops.push(() => ours.stop());
 
   // Both are asked for the parts either structure names, so a structure difference still compares sections.
   const firstTheirs = await look(peer.port, CORPUS.map(() => null));
