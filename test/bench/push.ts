@@ -16,7 +16,7 @@ import { makeMailTree, startServer, warningLines, type MailTree } from '../suppo
 import { benchSmtpChain } from './smtp-push.js';
 import { IdleClient } from './idle-client.js';
 import { deliverTimed, fillCurParallel, type Owner } from './maildir-gen.js';
-import { summarize, fmtMs, table } from './stats.js';
+import { summarize, fmtMs, table, rssKb } from './stats.js';
 
 // --- options ---
 
@@ -76,16 +76,6 @@ const runStarted = performance.now();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gap = () => sleep(GAP_MIN_MS + Math.random() * (GAP_MAX_MS - GAP_MIN_MS));
-
-function rssKb(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 function log(msg: string): void {
   const s = ((performance.now() - runStarted) / 1000).toFixed(1).padStart(6);

@@ -1,4 +1,5 @@
-// Percentiles and the result table.
+// Percentiles, the result table, and process memory.
+import fs from 'node:fs';
 
 export interface Summary {
   n: number;
@@ -32,4 +33,15 @@ export function table(rows: string[][]): string {
     r.map((cell, c) => (c === 0 || c === 1 || c === r.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
   const sep = widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(rows[0]), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+/** VmRSS of a process in kB (from /proc), or null when it cannot be read. */
+export function rssKb(pid: number | null | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }

@@ -34,7 +34,7 @@ import { startServer, type MailTree, type RunningServer } from '../support/serve
 import { startDovecot, dovecotAvailable, type DovecotPeer } from '../support/dovecot.js';
 import { cachedCorpus, MARKER, type Corpus } from './corpus.js';
 import { SyncClient, parseResponses, parseFetch, type CommandResult, type Literal, type Value } from './sync-client.js';
-import { fmtMs, table } from './stats.js';
+import { fmtMs, table, rssKb } from './stats.js';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -302,16 +302,6 @@ function serverPidOf(clientPort: number, serverPort: number): number | null {
     }
   }
   return null;
-}
-
-function rssKb(pid: number | null): number | null {
-  if (!pid) return null;
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
 }
 
 // --- one session ---
