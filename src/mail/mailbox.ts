@@ -216,7 +216,11 @@ export class Mailbox {
     return this.byUidMap.get(uid);
   }
 
-  /** UIDs of all messages, ascending: one array shared by every view in step (never changed; rebuilt after a change). */
+  /**
+   * UIDs of all messages, ascending: one array shared by every view in step.
+   * New messages are appended to it (a view reads only the part it counts);
+   * any other change makes a new array, so what a view holds never shifts.
+   */
   uidSnapshot(): readonly number[] {
     return (this.snapshot ??= this.messages.map((m) => m.uid));
   }
@@ -571,7 +575,9 @@ export class Mailbox {
     }
     this.byUidMap.set(meta.uid, meta);
     this.byBasename.set(meta.basename, meta);
-    this.snapshot = null;
+    // Appended at the end: views sharing the array see it only once they count it (they keep their own length).
+    if (this.snapshot && this.messages[this.messages.length - 1] === meta) this.snapshot.push(meta.uid);
+    else this.snapshot = null;
     return meta;
   }
 

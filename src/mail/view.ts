@@ -11,11 +11,13 @@ export type ViewUpdate =
 
 export class MailboxView {
   /**
-   * Sequence number n ↔ uids[n-1], ascending. While the view is in step with
-   * the mailbox this is the mailbox's shared snapshot (10,000 idling sessions
-   * hold one array, not 10,000 copies); it is copied before the view changes it.
+   * Sequence number n ↔ uids[n-1] for n ≤ len, ascending. While the view is in
+   * step with the mailbox this is the mailbox's shared UID array (10,000 idling
+   * sessions hold one array, not 10,000 copies). The mailbox only appends to
+   * it, past this view's `len`; the view copies it before changing it.
    */
   private uids: readonly number[] = [];
+  private len = 0;
   private shared = false;
   /** Metadata of messages expunged from the mailbox but still in this view. */
   private readonly gone = new Map<number, MessageMeta>();
@@ -33,6 +35,7 @@ export class MailboxView {
   /** Sets the initial contents at SELECT time (`uids` is the mailbox's shared snapshot). */
   init(uids: readonly number[], recent: number[]): void {
     this.uids = uids;
+    this.len = uids.length;
     this.shared = true;
     for (const u of recent) this.recent.add(u);
   }
@@ -40,24 +43,25 @@ export class MailboxView {
   /** The UID list, made this view's own before it is changed. */
   private own(): number[] {
     if (this.shared) {
-      this.uids = this.uids.slice();
+      this.uids = this.uids.slice(0, this.len);
       this.shared = false;
     }
     return this.uids as number[];
   }
 
   get exists(): number {
-    return this.uids.length;
+    return this.len;
   }
 
+  /** The view's UIDs in sequence order; stable while the caller holds it (a shared array is copied). */
   get uidList(): readonly number[] {
-    return this.uids;
+    return this.shared ? this.uids.slice(0, this.len) : this.uids;
   }
 
   /** 1-based sequence number of `uid`, or 0 if the view does not hold it. */
   seqOf(uid: number): number {
     let lo = 0;
-    let hi = this.uids.length - 1;
+    let hi = this.len - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const v = this.uids[mid];
@@ -69,7 +73,7 @@ export class MailboxView {
   }
 
   uidAt(seq: number): number | undefined {
-    return this.uids[seq - 1];
+    return seq >= 1 && seq <= this.len ? this.uids[seq - 1] : undefined;
   }
 
   /** The message behind a uid of this view, even if expunged meanwhile. */
@@ -142,20 +146,22 @@ export class MailboxView {
         this.pendingFlags.delete(uid);
       }
       this.gone.clear();
+      this.len = this.uids.length;
     }
     if (this.pendingNew.length) {
       this.pendingNew.sort((a, b) => a - b);
-      let last = this.uids.length ? this.uids[this.uids.length - 1] : 0;
+      let last = this.len ? this.uids[this.len - 1] : 0;
       // out of order: cannot be shown without renumbering
       const fresh = this.pendingNew.filter((uid) => (uid > last ? ((last = uid), true) : false));
       this.pendingNew = [];
       // In step with the mailbox (nothing held back): take its snapshot instead of growing a copy.
       const snap = this.gone.size === 0 ? this.mailbox.uidSnapshot() : null;
-      if (snap && snap.length === this.uids.length + fresh.length && (!fresh.length || snap[snap.length - 1] === fresh[fresh.length - 1])) {
+      if (snap && snap.length === this.len + fresh.length && (!fresh.length || snap[snap.length - 1] === fresh[fresh.length - 1])) {
         this.uids = snap;
         this.shared = true;
       } else if (fresh.length) this.own().push(...fresh);
-      out.push({ kind: 'exists', count: this.uids.length }, { kind: 'recent', count: this.recent.size });
+      this.len = this.shared ? this.len + fresh.length : this.uids.length;
+      out.push({ kind: 'exists', count: this.len }, { kind: 'recent', count: this.recent.size });
     }
     for (const uid of this.pendingFlags) {
       const seq = this.seqOf(uid);

@@ -53,8 +53,12 @@ async function resync(conn: Connection, q: QresyncParams): Promise<void> {
     gone = gone.filter((u) => known.has(u));
   }
   if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
-  for (const uid of view.uidList) {
-    const meta = view.meta(uid);
+  // Just selected, the view is in step with the mailbox: walk both arrays instead of 50,000 lookups.
+  const all = mailbox.all;
+  const uids = view.uidList;
+  for (let i = 0; i < uids.length; i++) {
+    const uid = uids[i];
+    const meta = all[i]?.uid === uid ? all[i] : view.meta(uid);
     if (!meta || meta.modseq <= q.modseq) continue;
     await conn.untagged([view.seqOf(uid), atom('FETCH'), [atom('UID'), uid, atom('FLAGS'), view.flagsOf(meta).map(atom), atom('MODSEQ'), [meta.modseq]]]);
   }

@@ -3,7 +3,8 @@ import { BadError } from '../errors.js';
 import { charsetAndCriteria } from '../search/criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
-import { orderedSubject, references, formatThreads, type ThreadMsg } from '../search/thread.js';
+import type { ThreadMsg } from '../search/thread.js';
+import { threadData } from '../search/threader.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 export const THREAD_ALGORITHMS = ['REFERENCES', 'ORDEREDSUBJECT'];
@@ -34,7 +35,7 @@ export const thread: Command = {
         inReplyTo: f.inReplyTo,
       };
     });
-    const threads = algorithm === 'REFERENCES' ? references(msgs) : orderedSubject(msgs);
-    await conn.untagged(threads.length ? `THREAD ${formatThreads(threads)}` : 'THREAD');
+    const threadsText = await threadData(algorithm as 'REFERENCES' | 'ORDEREDSUBJECT', msgs);
+    await conn.untagged(threadsText ? `THREAD ${threadsText}` : 'THREAD');
   },
 };
