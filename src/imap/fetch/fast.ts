@@ -37,7 +37,7 @@ export interface FastPlan {
 const WHOLE_LIMIT = 1024 * 1024;
 const BATCH = 512;
 /** Batches of whole messages are smaller: each holds up to BATCH_WHOLE × WHOLE_LIMIT bytes. */
-const BATCH_WHOLE = 32;
+const BATCH_WHOLE = 64;
 const READS_IN_FLIGHT = 16;
 /** Fewer file reads than this in a batch are done here; more go to the loader's worker threads. */
 const POOL_MIN = 8;
@@ -155,30 +155,14 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
   let gone = 0;
   let sliceStart = performance.now();
   const step = plan.whole ? BATCH_WHOLE : BATCH;
-  for (let i = 0; i < uids.length; i += step) {
-    const batch = uids.slice(i, i + step);
-    const metas = batch.map((u) => hooks.present(u));
-    const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, plan) : 'gone'));
-    const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
-    if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, plan);
-    const rest = later.filter((j) => outcomes[j] === null);
-    if (rest.length) {
-      const later = rest;
-      let next = 0;
-      const worker = async () => {
-        while (next < later.length) {
-          const j = later[next++];
-          try {
-            outcomes[j] = await prepareLater(mailbox, metas[j]!, plan);
-          } catch (err) {
-            if (!hooks.isGone(err)) throw err;
-            outcomes[j] = 'gone';
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, later.length) }, worker));
-    }
-    for (let j = 0; j < batch.length; j++) {
+  // The next batch is read while this one is written: the disk and the workers never wait for the socket.
+  let next: Promise<PreparedBatch> | null = uids.length ? prepareBatch(mailbox, uids.slice(0, step), plan, hooks) : null;
+  for (let i = 0; next; i += step) {
+    const { metas, outcomes } = await next;
+    next = i + step < uids.length ? prepareBatch(mailbox, uids.slice(i + step, i + 2 * step), plan, hooks) : null;
+    // A failed read-ahead is seen when its turn comes; until then it must not count as unhandled.
+    next?.catch(() => undefined);
+    for (let j = 0; j < metas.length; j++) {
       const o = outcomes[j]!;
       const meta = metas[j];
       if (o === 'gone' || !meta) {
@@ -203,6 +187,34 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
   }
   out.flush();
   return gone;
+}
+
+interface PreparedBatch {
+  metas: Array<MessageMeta | null>;
+  outcomes: Array<Outcome | null>;
+}
+
+/** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
+async function prepareBatch(mailbox: Mailbox, batch: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<PreparedBatch> {
+  const metas = batch.map((u) => hooks.present(u));
+  const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, plan) : 'gone'));
+  const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
+  if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, plan);
+  const rest = later.filter((j) => outcomes[j] === null);
+  let n = 0;
+  const reader = async () => {
+    while (n < rest.length) {
+      const j = rest[n++];
+      try {
+        outcomes[j] = await prepareLater(mailbox, metas[j]!, plan);
+      } catch (err) {
+        if (!hooks.isGone(err)) throw err;
+        outcomes[j] = 'gone';
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, rest.length) }, reader));
+  return { metas, outcomes };
 }
 
 /**

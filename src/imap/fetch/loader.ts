@@ -8,8 +8,8 @@ import type { LoadJob, LoadReply, LoadRequest, LoadResult } from './loader-worke
 
 export type { LoadJob, LoadResult };
 
-/** Jobs per message to a worker: large enough to amortise the message, small enough to spread. */
-const JOBS_PER_REQUEST = 24;
+/** Jobs per message to a worker: large enough to amortise the message, small enough to spread over the pool. */
+const JOBS_PER_REQUEST = 16;
 /** Workers idle this long are ended: each holds its own heap (tens of MB after a big sync). */
 const IDLE_MS = 30_000;
 
