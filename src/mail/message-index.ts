@@ -57,6 +57,7 @@ export class MessageIndex {
   private fileBytes = 0;
   private liveBytes = 0;
   private loaded: Promise<void> | null = null;
+  private compacting = false;
   /** Off after a write error (read-only folder, disk full): the index then lives in memory only. */
   private writable = true;
 
@@ -163,6 +164,16 @@ export class MessageIndex {
     this.pending.push(rec);
     this.pendingBytes += rec.length;
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    // Superseded records (a header-only summary replaced by a full one) are garbage: rewrite once a third of the file is.
+    const total = this.fileBytes + this.pendingBytes;
+    if (!this.compacting && total > 8 * 1024 * 1024 && this.liveBytes * 3 < total * 2) {
+      this.compacting = true;
+      setImmediate(() => {
+        this.compact(this.slots.keys())
+          .catch((err) => this.log.warn({ err }, 'compacting the message index failed'))
+          .finally(() => (this.compacting = false));
+      });
+    }
   }
 
   /** Writes pending records (one append). */
@@ -198,14 +209,23 @@ export class MessageIndex {
       this.slots.delete(key);
       this.liveBytes -= s.len + RECORD_HEAD;
     }
-    if (!this.writable || this.fileBytes < 1024 * 1024 || this.liveBytes * 2 > this.fileBytes) return;
+    if (!this.writable || this.fileBytes < 1024 * 1024 || this.liveBytes * 3 > this.fileBytes * 2) return;
     await this.flush();
     const parts: Buffer[] = [MAGIC];
     for (const s of this.slots.values()) parts.push(s.buf.subarray(s.at - RECORD_HEAD, s.at + s.len));
+    const all = Buffer.concat(parts);
+    // The records now live in the new buffer, so the old file's (mostly garbage) can be freed.
+    let at = MAGIC.length;
+    for (const s of this.slots.values()) {
+      s.buf = all;
+      s.at = at + RECORD_HEAD;
+      s.rec = undefined;
+      at += RECORD_HEAD + s.len;
+    }
     this.writing = this.writing.then(async () => {
       try {
-        await writeAtomically(this.file, parts);
-        this.fileBytes = parts.reduce((n, b) => n + b.length, 0);
+        await writeAtomically(this.file, [all]);
+        this.fileBytes = all.length;
       } catch (err) {
         this.disable(err);
       }
