@@ -25,11 +25,7 @@ export class OutBuffer {
   }
 
   bytes(b: Buffer): void {
-    if (this.n + b.length > this.buf.length) {
-      this.flush();
-      if (b.length > this.buf.length / 2) return this.sink(b);
-    }
-    this.n += b.copy(this.buf, this.n);
+    this.range(b, 0, b.length);
   }
 
   /** Appends bytes [start, end) of `b` without making a view of them first. */

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import { parseHeader, headerValue, type HeaderField } from './header.js';
+import { parseHeader, headerValue, headerEnd, type HeaderField } from './header.js';
 import { parseMime, param, type MimePart } from './mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
 
@@ -190,20 +190,6 @@ async function readHeaderBlock(file: string): Promise<Buffer> {
     return Buffer.concat(chunks);
   } finally {
     await fh.close();
-  }
-}
-
-/** Offset just after the empty line ending the header, or -1. */
-function headerEnd(b: Buffer): number {
-  if (b[0] === 0x0a) return 1;
-  if (b[0] === 0x0d && b[1] === 0x0a) return 2;
-  let i = 0;
-  for (;;) {
-    i = b.indexOf(0x0a, i);
-    if (i < 0 || i + 1 >= b.length) return -1;
-    if (b[i + 1] === 0x0a) return i + 2;
-    if (b[i + 1] === 0x0d && b[i + 2] === 0x0a) return i + 3;
-    i++;
   }
 }
 

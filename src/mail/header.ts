@@ -103,3 +103,17 @@ export function selectHeaderFields(fields: HeaderField[], names: string[], not: 
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** Offset just after the empty line that ends the header block at the start of `b` (LF or CRLF), or -1. */
+export function headerEnd(b: Buffer): number {
+  if (b[0] === LF) return 1;
+  if (b[0] === CR && b[1] === LF) return 2;
+  let i = 0;
+  for (;;) {
+    i = b.indexOf(LF, i);
+    if (i < 0 || i + 1 >= b.length) return -1;
+    if (b[i + 1] === LF) return i + 2;
+    if (b[i + 1] === CR && b[i + 2] === LF) return i + 3;
+    i++;
+  }
+}

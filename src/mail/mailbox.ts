@@ -637,6 +637,11 @@ export class MessageGoneError extends Error {
   }
 }
 
+/** An error that means the message went away meanwhile (expunged, or its file removed): skip it, don't fail. */
+export function isMessageGone(err: unknown): boolean {
+  return err instanceof MessageGoneError || (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
 async function fileExists(file: string): Promise<boolean> {
   try {
     await fs.access(file);

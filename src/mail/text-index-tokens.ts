@@ -38,8 +38,8 @@ export function isWord(c: number): boolean {
   return WORD[c] === 1;
 }
 
-/** Adds the maximal word runs of `text` to `into` (token → mask), or-ing `mask`. */
-export function addTokens(text: string, mask: number, into: Map<string, number>): void {
+/** Calls `fn(start, end)` for each maximal run of word units in `text`: what indexing and queries both split on. */
+function forEachWordRun(text: string, fn: (start: number, end: number) => void): void {
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -47,11 +47,18 @@ export function addTokens(text: string, mask: number, into: Map<string, number>)
     if (i >= n) break;
     const start = i;
     while (i < n && WORD[text.charCodeAt(i)] === 1) i++;
-    const tok = text.slice(start, i);
+    fn(start, i);
+  }
+}
+
+/** Adds the maximal word runs of `text` to `into` (token → mask), or-ing `mask`. */
+export function addTokens(text: string, mask: number, into: Map<string, number>): void {
+  forEachWordRun(text, (start, end) => {
+    const tok = text.slice(start, end);
     const had = into.get(tok);
     if (had === undefined) into.set(tok, mask);
     else if ((had & mask) === 0) into.set(tok, had | mask);
-  }
+  });
 }
 
 /** The tokens of one message: header text and body text as facts.searchTextsOf gives them. */
@@ -79,15 +86,7 @@ export interface QueryPlan {
 /** How the index can answer the folded search string `q`; null: it cannot narrow it at all. */
 export function planQuery(q: string): QueryPlan | null {
   const runs: Array<{ word: string; left: boolean; right: boolean }> = [];
-  const n = q.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && WORD[q.charCodeAt(i)] === 0) i++;
-    if (i >= n) break;
-    const start = i;
-    while (i < n && WORD[q.charCodeAt(i)] === 1) i++;
-    runs.push({ word: q.slice(start, i), left: start > 0, right: i < n });
-  }
+  forEachWordRun(q, (start, end) => runs.push({ word: q.slice(start, end), left: start > 0, right: end < q.length }));
   if (!runs.length) return null;
   const terms = runs.map(({ word, left, right }): Term => ({ word, kind: left && right ? 'exact' : left ? 'prefix' : right ? 'suffix' : 'sub' }));
   return { terms, exact: runs.length === 1 && terms[0].kind === 'sub' };

@@ -13,7 +13,7 @@ import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
 import { loadMessage, messageRange, type LoadedMessage } from '../../mail/content.js';
-import { MessageGoneError, type MessageMeta } from '../../mail/mailbox.js';
+import { isMessageGone, type MessageMeta } from '../../mail/mailbox.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 /** Items that need the parsed message, not just its metadata. */
@@ -67,7 +67,7 @@ export const fetch: Command = {
         const msg = withContent ? await loadMessage(view.mailbox, meta) : null;
         values = await fetchValues(ctx, meta, msg, items);
       } catch (err) {
-        if (isGone(err)) return false;
+        if (isMessageGone(err)) return false;
         throw err;
       }
       if (seenChanged.has(meta.uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
@@ -98,7 +98,6 @@ export const fetch: Command = {
           return x;
         },
         slow: general,
-        isGone,
       });
     } else {
       for (const uid of uids) {
@@ -178,8 +177,4 @@ async function sectionValue(ctx: CommandContext, meta: MessageMeta, msg: LoadedM
   if ('bytes' in part) return new Literal(part.bytes);
   const [start, end] = part.range;
   return new StreamLiteral(end - start, () => messageRange(mailbox, meta, msg, start, end));
-}
-
-function isGone(err: unknown): boolean {
-  return err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT';
 }

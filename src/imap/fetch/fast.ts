@@ -15,7 +15,7 @@ import { summarize, StoredSummary, FieldSelector } from './summary.js';
 import { OutBuffer } from '../out-buffer.js';
 import { readWithDate } from '../../mail/content.js';
 import { loaderPool, type LoadJob } from './loader.js';
-import { MessageGoneError, type Mailbox, type MessageMeta } from '../../mail/mailbox.js';
+import { isMessageGone, type Mailbox, type MessageMeta } from '../../mail/mailbox.js';
 
 type Step =
   | { k: 'UID' | 'FLAGS' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' }
@@ -113,9 +113,13 @@ function prepareNow(mailbox: Mailbox, meta: MessageMeta, plan: FastPlan): Prepar
   if (plan.whole) return null;
   const summary = plan.summary ? cachedSummary(mailbox, meta, plan.structure, plan.envelope) : null;
   if (plan.summary && !summary) return null;
-  if (plan.size && meta.vsize === null) meta.vsize = mailbox.index.get(meta.basename)?.vsize ?? null;
-  if (plan.date && meta.mtimeMs === null) meta.mtimeMs = mailbox.index.get(meta.basename)?.mtimeMs ?? null;
-  if ((plan.size && meta.vsize === null) || (plan.date && meta.mtimeMs === null)) return null;
+  if ((plan.size && meta.vsize === null) || (plan.date && meta.mtimeMs === null)) {
+    // Without a summary wanted, the index may still know the size and date (cachedSummary copies them).
+    const rec = mailbox.index.get(meta.basename);
+    meta.vsize ??= rec?.vsize ?? null;
+    meta.mtimeMs ??= rec?.mtimeMs ?? null;
+    if ((plan.size && meta.vsize === null) || (plan.date && meta.mtimeMs === null)) return null;
+  }
   return { summary, vsize: meta.vsize ?? 0, mtimeMs: meta.mtimeMs ?? 0, data: null };
 }
 
@@ -145,7 +149,6 @@ export interface FastFetchHooks {
   extra(meta: MessageMeta): string;
   /** Answers one message the general way (big messages, uncached header fields). */
   slow(meta: MessageMeta): Promise<boolean>;
-  isGone(err: unknown): boolean;
 }
 
 /** Runs the fast path over `uids`; returns how many messages were gone. */
@@ -156,10 +159,11 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
   let sliceStart = performance.now();
   const step = plan.whole ? BATCH_WHOLE : BATCH;
   // The next batch is read while this one is written: the disk and the workers never wait for the socket.
-  let next: Promise<PreparedBatch> | null = uids.length ? prepareBatch(mailbox, uids.slice(0, step), plan, hooks) : null;
+  const batchAt = (i: number) => prepareBatch(mailbox, uids.slice(i, i + step).map((u) => hooks.present(u)), plan);
+  let next: Promise<PreparedBatch> | null = uids.length ? batchAt(0) : null;
   for (let i = 0; next; i += step) {
     const { metas, outcomes } = await next;
-    next = i + step < uids.length ? prepareBatch(mailbox, uids.slice(i + step, i + 2 * step), plan, hooks) : null;
+    next = i + step < uids.length ? batchAt(i + step) : null;
     // A failed read-ahead is seen when its turn comes; until then it must not count as unhandled.
     next?.catch(() => undefined);
     for (let j = 0; j < metas.length; j++) {
@@ -195,8 +199,7 @@ interface PreparedBatch {
 }
 
 /** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
-async function prepareBatch(mailbox: Mailbox, batch: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<PreparedBatch> {
-  const metas = batch.map((u) => hooks.present(u));
+async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | null>, plan: FastPlan): Promise<PreparedBatch> {
   const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, plan) : 'gone'));
   const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
   if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, plan);
@@ -208,7 +211,7 @@ async function prepareBatch(mailbox: Mailbox, batch: number[], plan: FastPlan, h
       try {
         outcomes[j] = await prepareLater(mailbox, metas[j]!, plan);
       } catch (err) {
-        if (!hooks.isGone(err)) throw err;
+        if (!isMessageGone(err)) throw err;
         outcomes[j] = 'gone';
       }
     }
@@ -362,24 +365,10 @@ function literal(out: OutBuffer, item: SectionItem, bytes: Buffer): void {
  */
 export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
   const plan: FastPlan = { steps: [], summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
-  const out: Array<StoredSummary | null> = new Array(metas.length).fill(null);
+  const out: Array<StoredSummary | null> = [];
   for (let i = 0; i < metas.length; i += BATCH) {
-    const batch = metas.slice(i, i + BATCH);
-    const outcomes: Array<Outcome | null> = batch.map((m) => prepareNow(mailbox, m, plan));
-    const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
-    if (later.length >= POOL_MIN) await loadInPool(mailbox, batch, later, outcomes, plan);
-    for (let j = 0; j < batch.length; j++) {
-      let o = outcomes[j];
-      if (o === null) {
-        try {
-          o = await readAndSummarize(mailbox, batch[j], false, true, false, false);
-        } catch (err) {
-          if (!(err instanceof MessageGoneError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          o = 'gone';
-        }
-      }
-      out[i + j] = o === 'gone' || o === 'slow' ? null : o.summary;
-    }
+    const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), plan);
+    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' ? null : o.summary);
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
   }
   return out;

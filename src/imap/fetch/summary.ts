@@ -13,7 +13,7 @@
 // record once and copies byte ranges out of it.
 import { encode, type StreamLiteral } from '../encoder.js';
 import { parseMime } from '../../mail/mime.js';
-import { headerValue, type HeaderField } from '../../mail/header.js';
+import { headerValue, headerEnd, type HeaderField } from '../../mail/header.js';
 import { decodeWords, parseMsgIds, parseRfc2822Date } from '../../mail/facts.js';
 import { envelope } from './envelope.js';
 import { bodystructure } from './bodystructure.js';
@@ -312,7 +312,7 @@ export class FieldSelector {
   }
 }
 
-/** The whole answer as one buffer (tests and the general path). */
+/** The whole answer as one buffer (what the fast path writes in ranges; for tests). */
 export function headerFieldsFrom(s: StoredSummary, sel: FieldSelector): Buffer | null {
   const r = sel.ranges(s);
   if (!r) return null;
@@ -324,14 +324,6 @@ export function headerFieldsFrom(s: StoredSummary, sel: FieldSelector): Buffer |
 
 /** Offset just after the blank line that ends the header, or the whole length when there is none. */
 export function headerBlockEnd(b: Buffer): number {
-  if (b[0] === 0x0a) return 1;
-  if (b[0] === 0x0d && b[1] === 0x0a) return 2;
-  let i = 0;
-  for (;;) {
-    i = b.indexOf(0x0a, i);
-    if (i < 0 || i + 1 >= b.length) return b.length;
-    if (b[i + 1] === 0x0a) return i + 2;
-    if (b[i + 1] === 0x0d && b[i + 2] === 0x0a) return i + 3;
-    i++;
-  }
+  const end = headerEnd(b);
+  return end < 0 ? b.length : end;
 }

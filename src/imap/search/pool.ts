@@ -1,7 +1,7 @@
 // Running per-message work a few at a time: reading files one by one wastes
 // the disk's parallelism, reading all at once holds every file in memory.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { MessageGoneError } from '../../mail/mailbox.js';
+import { isMessageGone } from '../../mail/mailbox.js';
 
 const PARALLEL = 8;
 
@@ -22,7 +22,7 @@ export async function mapPresent<T, R>(items: readonly T[], fn: (item: T, index:
       try {
         out[i] = await fn(items[i], i);
       } catch (err) {
-        if (!(err instanceof MessageGoneError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!isMessageGone(err)) throw err;
       }
     }
   };

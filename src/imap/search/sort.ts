@@ -6,7 +6,7 @@ import type { Candidate } from './evaluate.js';
 import { summariesFor } from '../fetch/fast.js';
 import type { SortFacts } from '../fetch/summary.js';
 import type { MailboxView } from '../../mail/view.js';
-import { MessageGoneError } from '../../mail/mailbox.js';
+import { isMessageGone } from '../../mail/mailbox.js';
 import { decodeWords } from '../../mail/facts.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 
@@ -96,7 +96,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       if (needArrival) arrival = c.meta.mtimeMs ?? (await mailbox.internalDate(c.meta)).getTime();
       if (keys.has('SIZE')) size = c.meta.vsize ?? (await mailbox.vsizeOf(c.meta));
     } catch (err) {
-      if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if (isMessageGone(err)) continue;
       throw err;
     }
     out.push({
