@@ -87,6 +87,19 @@ async function rmTree(tree: MailTree | string): Promise<void> {
   await fs.promises.rm(dir, { recursive: true, force: true });
 }
 
+/** LOGIN and a timed SELECT INBOX (which must show `preload` messages); records the SELECT time and the server's RSS after it. */
+async function openInbox(port: number, preload: number, r: ScenarioResult, serverPid: () => number | undefined): Promise<IdleClient> {
+  const client = await IdleClient.connect(port);
+  await client.command('a', 'LOGIN bob bob-pass');
+  const t1 = performance.now();
+  const sel = await client.command('b', 'SELECT INBOX', 300_000);
+  r.selectMs = performance.now() - t1;
+  r.rssAfterSelectKb = rssKb(serverPid());
+  const startN = existsOf(sel);
+  if (startN !== preload) throw new Error(`SELECT says ${startN} EXISTS, expected ${preload}`);
+  return client;
+}
+
 function existsOf(lines: string[]): number {
   for (const l of lines) {
     const m = /^\* (\d+) EXISTS$/i.exec(l);
@@ -180,18 +193,12 @@ async function benchOurs(scenario: string, tree: MailTree, preload: number, gene
     const t0 = performance.now();
     server = await startServer(tree);
     r.startMs = performance.now() - t0;
-    client = await IdleClient.connect(server.port);
-    await client.command('a', 'LOGIN bob bob-pass');
-    const t1 = performance.now();
-    const sel = await client.command('b', 'SELECT INBOX', 300_000);
-    r.selectMs = performance.now() - t1;
-    r.rssAfterSelectKb = rssKb(server.proc.pid);
-    const startN = existsOf(sel);
-    if (startN !== preload) throw new Error(`SELECT says ${startN} EXISTS, expected ${preload}`);
-    log(`maildir-imapd ${scenario}: ready in ${fmtMs(r.startMs)} ms, SELECT ${fmtMs(r.selectMs)} ms, RSS ${r.rssAfterSelectKb} kB; ${N} deliveries`);
+    const srv = server;
+    client = await openInbox(server.port, preload, r, () => srv.proc.pid);
+    log(`maildir-imapd ${scenario}: ready in ${fmtMs(r.startMs)} ms, SELECT ${fmtMs(r.selectMs ?? NaN)} ms, RSS ${r.rssAfterSelectKb} kB; ${N} deliveries`);
     await client.idle('c');
     // As root the server runs as vmail: deliver as vmail too, as Postfix would.
-    await measurePush(client, maildir, N, startN, 3_000, vmailOwner(), r);
+    await measurePush(client, maildir, N, preload, 3_000, vmailOwner(), r);
     await client.done('c');
     r.rssAfterRunKb = rssKb(server.proc.pid);
     await client.logout();
@@ -268,17 +275,10 @@ async function benchDovecot(api: DovecotApi, scenario: string, tree: MailTree, p
     const t0 = performance.now();
     dc = await api.startDovecot({ mailRoot: path.join(tree.dir, 'mail'), stateDir });
     r.startMs = performance.now() - t0;
-    client = await IdleClient.connect(dc.port);
-    await client.command('a', 'LOGIN bob bob-pass');
-    const t1 = performance.now();
-    const sel = await client.command('b', 'SELECT INBOX', 300_000);
-    r.selectMs = performance.now() - t1;
-    r.rssAfterSelectKb = rssKb(newestImapPid());
-    const startN = existsOf(sel);
-    if (startN !== preload) throw new Error(`SELECT says ${startN} EXISTS, expected ${preload}`);
-    log(`dovecot ${scenario}: ready in ${fmtMs(r.startMs)} ms (incl. chown), SELECT ${fmtMs(r.selectMs)} ms, imap RSS ${r.rssAfterSelectKb} kB; ${DOVECOT_N} deliveries`);
+    client = await openInbox(dc.port, preload, r, newestImapPid);
+    log(`dovecot ${scenario}: ready in ${fmtMs(r.startMs)} ms (incl. chown), SELECT ${fmtMs(r.selectMs ?? NaN)} ms, imap RSS ${r.rssAfterSelectKb} kB; ${DOVECOT_N} deliveries`);
     await client.idle('c');
-    await measurePush(client, maildir, DOVECOT_N, startN, 5_000, owner, r);
+    await measurePush(client, maildir, DOVECOT_N, preload, 5_000, owner, r);
     await client.done('c');
     r.rssAfterRunKb = rssKb(newestImapPid());
     await client.logout();
