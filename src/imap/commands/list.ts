@@ -8,27 +8,22 @@ import { BadError } from '../errors.js';
 import type { Token } from '../parser.js';
 import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/store.js';
 import { mailboxName } from './folder-errors.js';
+import { ListPattern, MAX_PATTERN_LENGTH } from '../list-pattern.js';
 import { statusItems, statusLine } from './status.js';
 import { AUTHED, type Command, type CommandContext } from './types.js';
 
-/** Compiles a LIST pattern: * matches anything, % anything but the separator. */
-export function patternRegex(pattern: string): RegExp {
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += `[^${HIERARCHY_SEPARATOR === '.' ? '\\.' : HIERARCHY_SEPARATOR}]*`;
-    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
-}
-
 /** A matcher for one pattern; INBOX is case-insensitive (§5.1), also as the first level of a name. */
 function matcher(pattern: string): (name: string) => boolean {
-  const re = patternRegex(pattern);
-  const reNorm = patternRegex(normalizeName(pattern));
-  const reUpper = patternRegex(pattern.toUpperCase());
-  return (name) => re.test(name) || ((name === 'INBOX' || name.startsWith('INBOX' + HIERARCHY_SEPARATOR)) && (reNorm.test(name) || (name === 'INBOX' && reUpper.test(name))));
+  if ([...pattern].length > MAX_PATTERN_LENGTH) throw new BadError(`LIST: pattern longer than ${MAX_PATTERN_LENGTH} characters`);
+  const exact = new ListPattern(pattern, HIERARCHY_SEPARATOR);
+  const norm = new ListPattern(normalizeName(pattern), HIERARCHY_SEPARATOR);
+  const upper = new ListPattern(pattern.toUpperCase(), HIERARCHY_SEPARATOR);
+  return (name) =>
+    exact.matches(name) || ((name === 'INBOX' || name.startsWith('INBOX' + HIERARCHY_SEPARATOR)) && (norm.matches(name) || (name === 'INBOX' && upper.matches(name))));
 }
+
+/** Patterns in one LIST-EXTENDED list: each name is matched against every one. */
+const MAX_PATTERNS = 64;
 
 interface ListOptions {
   extended: boolean;
@@ -70,6 +65,7 @@ function parseOptions(r: ArgReader): { opts: ListOptions; reference: string; pat
       return t.type === 'atom' ? t.value : t.value.toString('utf8');
     });
     if (!patterns.length) throw new BadError('LIST: empty pattern list');
+    if (patterns.length > MAX_PATTERNS) throw new BadError(`LIST: more than ${MAX_PATTERNS} patterns`);
   } else patterns = [p.type === 'atom' ? p.value : p.value.toString('utf8')];
   if (!r.done) {
     if (r.atom('RETURN').toUpperCase() !== 'RETURN') throw new BadError('LIST: expected RETURN');
