@@ -32,6 +32,8 @@ export interface Config {
   maxConnections: number;
   /** Connections at once per user and per client IP (phones open one IDLE per folder). */
   maxConnectionsPerUserIp: number;
+  /** Connections at once per client IP that have not logged in yet. */
+  maxUnauthenticatedPerIp: number;
   /** Drop to this user/group when started as root, before touching mail. */
   user: string | null;
   group: string | null;
@@ -59,6 +61,7 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   createSpecialFolders: true,
   maxConnections: 10_000,
   maxConnectionsPerUserIp: 20,
+  maxUnauthenticatedPerIp: 20,
   user: null,
   group: null,
   logLevel: 'info',
@@ -75,6 +78,7 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'imap.tls_listen', field: 'tlsListen', kind: 'strings', flag: 'tls-listen', describe: 'HOST:PORT for implicit TLS (e.g. 0.0.0.0:993)' },
   { key: 'imap.max_connections', field: 'maxConnections', kind: 'number', flag: 'max-connections', describe: 'Connections accepted at once' },
   { key: 'imap.max_connections_per_user_ip', field: 'maxConnectionsPerUserIp', kind: 'number', flag: 'max-connections-per-user-ip', describe: 'Connections per user and client IP' },
+  { key: 'imap.max_unauthenticated_per_ip', field: 'maxUnauthenticatedPerIp', kind: 'number', flag: 'max-unauthenticated-per-ip', describe: 'Connections per client IP that have not logged in yet' },
   { key: 'tls.cert', field: 'tlsCert', kind: 'string?', flag: 'tls-cert', describe: 'Certificate chain PEM (e.g. /etc/letsencrypt/live/HOST/fullchain.pem)' },
   { key: 'tls.key', field: 'tlsKey', kind: 'string?', flag: 'tls-key', describe: 'Private key PEM (e.g. /etc/letsencrypt/live/HOST/privkey.pem)' },
   { key: 'auth.users', field: 'users', kind: 'string', flag: 'users', describe: 'Dovecot-style passwd-file' },

@@ -11,7 +11,8 @@ import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/special-use.js';
-import { DEFAULT_LIMITS } from './imap/parser.js';
+import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './imap/parser.js';
+import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { removeLockTemplates } from './mail/dotlock.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
@@ -20,6 +21,7 @@ import { parseHostPort, type Config } from './config.js';
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
   limits: { ...DEFAULT_LIMITS, maxDepth: 16 },
+  preauthLimits: PREAUTH_LIMITS,
   loginTimeoutMs: 60_000,
   idleTimeoutMs: 30 * 60_000, // RFC 3501 §5.4: at least 30 minutes
   idleKeepaliveMs: 2 * 60_000,
@@ -74,9 +76,11 @@ export class ImapServer {
       tls: this.certs,
       allowPlaintext: this.config.allowPlaintext,
       plaintextNetworks: networkList(this.config.plaintextNetworks),
+      preauth: new PreauthGuard({ ...DEFAULT_PREAUTH_LIMITS, maxPerIp: this.config.maxUnauthenticatedPerIp }),
       logins: new LoginLimits({ maxConnectionsPerUserIp: this.config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(this.imap.authFailDelayMs) }),
       onClose: (conn) => {
         conn.ctx.logins?.release(conn);
+        conn.ctx.preauth?.release(conn);
         this.connections.delete(conn);
         conn.log.debug('disconnect');
       },
@@ -154,7 +158,15 @@ export class ImapServer {
       socket.end('* BYE Too many connections\r\n');
       return;
     }
+    const preauth = ctx.preauth!;
+    if (preauth.waiting(socket.remoteAddress) >= preauth.limits.maxPerIp) {
+      // Logged-in sessions from the same address are not counted: only those still to log in.
+      this.log.warn({ ip: socket.remoteAddress, max: preauth.limits.maxPerIp }, 'connection refused: too many not logged in from this IP');
+      socket.end('* BYE Too many connections from your address that have not logged in\r\n');
+      return;
+    }
     const conn = new Connection(socket, ctx, `${this.idPrefix}-${this.nextId++}`, secure);
+    preauth.admit(conn, socket.remoteAddress);
     this.connections.add(conn);
     conn.log.info({ ip: socket.remoteAddress, port: socket.remotePort, tls: secure }, 'connect');
     conn.greet();

@@ -9,6 +9,8 @@ import { CommandFramer, parseCommand, ParseError, discardSinks, type FramedComma
 import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from './encoder.js';
 import { BadError, NoError } from './errors.js';
+import { noFor } from './mail-errors.js';
+import { MailError, mailErrorOf } from '../mail/api.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { syncState } from './commands/enable.js';
 import { compressUids } from './sequence-set.js';
@@ -26,6 +28,16 @@ type Inbound = { cmd: FramedCommand } | { error: FrameError };
 const NO_EXPUNGE_DURING = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
 
 const MAX_QUEUED = 32;
+
+/**
+ * Output a client has not read yet. Above the high-water mark no further
+ * command runs (and its input is not read) until the socket drains; above the
+ * maximum the client is not reading at all (an IDLE that never reads its
+ * pushes) and the connection is dropped. Pipelined CAPABILITYs that were
+ * never read took 1.2 GB before this.
+ */
+const OUTPUT_HIGH_WATER = 256 * 1024;
+const OUTPUT_MAX = 16 * 1024 * 1024;
 
 /** Commands that carry a password. */
 const PASSWORD_COMMANDS = new Set(['LOGIN', 'AUTHENTICATE']);
@@ -46,6 +58,10 @@ export class Connection {
   private idleFlushScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** A streamed literal is partly written: an error now cannot be answered in-band. */
+  private midLiteral = false;
+  /** Waiting for the socket to drain before the next command runs. */
+  private outputBlocked = false;
 
   constructor(
     public socket: Socket,
@@ -57,6 +73,7 @@ export class Connection {
     this.log = ctx.log.child({ cid: id });
     this.remoteAddress = socket.remoteAddress;
     this.framer = this.newFramer();
+    this.framer.setLimits(ctx.config.preauthLimits);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     this.attach(socket);
@@ -78,7 +95,13 @@ export class Connection {
     return framer;
   }
 
-  private readonly onData = (chunk: Buffer): void => this.framer.push(chunk);
+  private readonly onData = (chunk: Buffer): void => {
+    this.framer.push(chunk);
+    if (this.state === 'notauth' && !this.closed && this.ctx.preauth && !this.ctx.preauth.account(this, this.framer.bufferedBytes)) {
+      this.log.warn({ ip: this.remoteAddress, buffered: this.framer.bufferedBytes }, 'pre-login input budget exhausted; closing');
+      this.bye('Server busy, try again later');
+    }
+  };
 
   private attach(socket: Socket): void {
     socket.on('data', this.onData);
@@ -107,6 +130,7 @@ export class Connection {
     this.inbox.length = 0;
     const cleartext = this.framer;
     this.framer = this.newFramer();
+    this.framer.setLimits(this.ctx.config.preauthLimits); // STARTTLS is a pre-login command
     cleartext.close(); // stops framing the rest of the packet STARTTLS came in
     const socket = new TLSSocket(plain, { isServer: true, secureContext: context });
     this.socket = socket;
@@ -136,8 +160,42 @@ export class Connection {
 
   private enqueue(item: Inbound): void {
     this.inbox.push(item);
-    if (this.inbox.length > MAX_QUEUED) this.socket.pause(); // the client pipelines faster than we answer
+    // Before login, the next command is framed (under the limits then in force) only once this one has run;
+    // after it, at most MAX_QUEUED wait (a 64 KiB chunk of pipelined NOOPs is 8,000 commands).
+    if (this.state === 'notauth' || this.inbox.length >= MAX_QUEUED) this.framer.hold();
+    this.updateInput();
     this.pump();
+  }
+
+  /**
+   * Reads from the socket only while there is room: fewer than MAX_QUEUED
+   * commands waiting, output drained below the high-water mark, and the
+   * framer not holding input back.
+   */
+  private updateInput(): void {
+    if (this.closed) return;
+    const full = this.inbox.length > MAX_QUEUED || this.outputBlocked || this.framer.isHolding;
+    if (full && !this.socket.isPaused()) this.socket.pause();
+    else if (!full && this.socket.isPaused() && this.inbox.length <= MAX_QUEUED / 2) this.socket.resume();
+  }
+
+  /** True (and a drain awaited) when the client has not read enough of what we wrote to run another command. */
+  private waitForOutput(): boolean {
+    if (this.outputBlocked) return true;
+    if (this.socket.writableLength <= OUTPUT_HIGH_WATER) return false;
+    this.outputBlocked = true;
+    this.updateInput();
+    const socket = this.socket;
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      this.outputBlocked = false;
+      this.updateInput();
+      this.pump();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+    return true;
   }
 
   private pump(): void {
@@ -148,9 +206,9 @@ export class Connection {
         w(this.inbox.shift()!);
         continue;
       }
-      if (this.running || this.closed) return;
+      if (this.running || this.closed || this.waitForOutput()) return;
       const item = this.inbox.shift()!;
-      if (this.inbox.length < MAX_QUEUED / 2 && this.socket.isPaused()) this.socket.resume();
+      this.updateInput();
       this.running = true;
       this.handle(item)
         .catch((err) => {
@@ -161,6 +219,8 @@ export class Connection {
           if ('cmd' in item) discardSinks(item.cmd.parts); // a spooled literal no command took over
           this.running = false;
           this.armTimer();
+          this.framer.release();
+          this.updateInput();
           this.pump();
         });
     }
@@ -170,6 +230,8 @@ export class Connection {
   nextLine(): Promise<Inbound> {
     return new Promise((resolve) => {
       this.lineWaiter = resolve;
+      this.framer.release();
+      this.updateInput();
       this.pump();
     });
   }
@@ -223,14 +285,37 @@ export class Connection {
         const code = result?.code ? `[${result.code}] ` : '';
         this.write(`${tag} OK ${code}${result?.text ?? `${uid ? 'UID ' : ''}${name} completed`}\r\n`);
       }
-    } catch (err) {
+    } catch (thrown) {
       if (this.closed) return;
-      if (err instanceof NoError || err instanceof BadError) {
+      let err = thrown;
+      const mailError = err instanceof NoError || err instanceof BadError ? null : mailErrorOf(err);
+      if (mailError) {
+        // A fault of the server's files (not of the client's request) is worth an operator's look.
+        if (!(err instanceof MailError)) this.log.warn({ err: (err as Error).message, user: this.user?.name, mailbox: this.view?.mailbox.name, command: name }, 'command failed on a file-system error');
+        err = noFor(mailError.kind, mailError.message, name);
+      }
+      if ((err instanceof NoError || err instanceof BadError) && !this.midLiteral) {
         this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
         const code = err.code ? `[${err.code}] ` : '';
         this.write(`${tag} ${err instanceof NoError ? 'NO' : 'BAD'} ${code}${err.message}\r\n`);
-      } else throw err;
+      } else this.serverBug(tag, name, thrown);
     }
+  }
+
+  /**
+   * An error nobody expected ends that command, not the session: logged once
+   * with the user and folder, answered NO [SERVERBUG]. Only a literal cut off
+   * mid-way cannot be answered: the client is counting its bytes.
+   */
+  private serverBug(tag: string, name: string, err: unknown): void {
+    this.log.error({ err, user: this.user?.name, mailbox: this.view?.mailbox.name, command: name }, 'unexpected error in a command');
+    if (this.midLiteral) {
+      this.socket.destroy();
+      this.cleanup();
+      return;
+    }
+    this.flushUpdates(!NO_EXPUNGE_DURING.has(name));
+    this.write(`${tag} NO [SERVERBUG] Internal error; the server log says more\r\n`);
   }
 
   /** As Dovecot answers (RFC 5530 PRIVACYREQUIRED); a LOGIN has already sent the password, so say so. */
@@ -265,7 +350,23 @@ export class Connection {
   // --- output ---
 
   write(data: string | Buffer): void {
-    if (!this.closed) this.socket.write(data);
+    if (this.closed) return;
+    if (this.socket.writableLength > OUTPUT_MAX) {
+      this.log.warn({ ip: this.remoteAddress, unread: this.socket.writableLength }, 'client does not read its responses; closing');
+      this.socket.destroy();
+      this.cleanup();
+      return;
+    }
+    this.socket.write(data);
+  }
+
+  /** LOGIN or AUTHENTICATE succeeded: the post-login limits apply from the next command on. */
+  authenticated(user: UserEntry, store: MailStore): void {
+    this.user = user;
+    this.store = store;
+    this.state = 'auth';
+    this.framer.setLimits(this.ctx.config.limits);
+    this.ctx.preauth?.release(this);
   }
 
   /** Writes `* <text>`; a value list is encoded, StreamLiterals streamed. */
@@ -302,6 +403,7 @@ export class Connection {
 
   private async writeStream(lit: StreamLiteral): Promise<void> {
     let sent = 0;
+    this.midLiteral = true;
     for await (const chunk of lit.open()) {
       if (this.closed) return;
       const part = chunk.length > lit.size - sent ? chunk.subarray(0, lit.size - sent) : chunk;
@@ -310,6 +412,7 @@ export class Connection {
       await this.drained();
       if (sent >= lit.size) break;
     }
+    this.midLiteral = false;
     // The file changed under us and the announced size cannot be met: the stream is unusable.
     if (sent < lit.size) {
       this.log.warn({ expected: lit.size, sent }, 'message shorter than its announced size');

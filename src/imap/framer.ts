@@ -29,6 +29,20 @@ export const DEFAULT_LIMITS: ParserLimits = Object.freeze({
 });
 
 /**
+ * Before login nothing needs more than a LOGIN line or a SASL response:
+ * Dovecot's login processes allow about as much. Unfinished literals of the
+ * post-login size held 8 MiB per connection for anyone who could connect.
+ */
+export const PREAUTH_LIMITS: ParserLimits = Object.freeze({
+  maxLineBytes: 8192,
+  maxLiteralBytes: 8192,
+  maxLiterals: 8,
+  maxCommandBytes: 16384,
+  maxDiscardBytes: 65536,
+  maxAppendBytes: 0,
+});
+
+/**
  * Where a streamed literal's bytes go instead of memory (APPEND writes them to
  * a file as they arrive). write() must take the chunk at once (it is reused).
  */
@@ -140,6 +154,10 @@ export class CommandFramer {
   private litSink: LiteralSink | null = null;
   private litSize = 0;
 
+  // Input kept back by hold().
+  private holding = false;
+  private held: Buffer | null = null;
+
   // Refused input being dropped.
   private skipRemaining = 0;
   private discardTail: Buffer = EMPTY;
@@ -158,14 +176,42 @@ export class CommandFramer {
     this.limits = { ...this.limits, ...l };
   }
 
-  /** Bytes currently held for the command in progress. */
+  /** Bytes currently held: the command in progress and input kept back by hold(). */
   get bufferedBytes(): number {
-    return this.partBytes + this.lineLen + (this.litSink ? 0 : this.litFilled);
+    return this.partBytes + this.lineLen + (this.litSink ? 0 : this.litSize) + (this.held?.length ?? 0);
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Stops framing after the command being completed now: the rest of the
+   * input is kept (at most the chunk it came in) until release(). Before
+   * login a command is framed only once the previous one has run, so its
+   * limits are the ones in force when it arrives.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Frames the input kept back by hold() (which may hold again). */
+  release(): void {
+    this.holding = false;
+    const held = this.held;
+    this.held = null;
+    if (held) this.push(held, true);
+  }
+
+  get isHolding(): boolean {
+    return this.holding;
+  }
+
+  /** `owned`: the chunk is ours to keep (callers may reuse theirs, so a held rest is copied). */
+  push(chunk: Buffer, owned = false): void {
     let pos = 0;
     while (pos < chunk.length) {
+      if (this.holding) {
+        const rest = chunk.subarray(pos);
+        this.held = this.held ? Buffer.concat([this.held, rest]) : owned ? rest : Buffer.from(rest);
+        return;
+      }
       switch (this.mode) {
         case 'line':
           pos = this.readLine(chunk, pos);
@@ -354,6 +400,8 @@ export class CommandFramer {
 
   /** The connection is gone: drops a literal being streamed and any held by the command in progress. */
   close(): void {
+    this.held = null;
+    this.holding = false;
     this.litSink?.discard();
     this.litSink = null;
     this.resetCommand();

@@ -7,9 +7,12 @@ import type { UserEntry } from '../auth/passwd-file.js';
 import type { MailStore } from '../mail/store.js';
 import type { ParserLimits } from './parser.js';
 import type { Connection } from './connection.js';
+import type { PreauthGuard } from './preauth-guard.js';
 
 export interface ImapConfig {
   limits: ParserLimits & { maxDepth: number };
+  /** Before login: small lines and literals (a LOGIN, a SASL response), as Dovecot's login processes allow. */
+  preauthLimits: ParserLimits;
   loginTimeoutMs: number;
   idleTimeoutMs: number;
   idleKeepaliveMs: number;
@@ -38,4 +41,6 @@ export interface ServerContext {
   onClose(conn: Connection): void;
   /** Failed-login penalty per IP and connections per user and IP (auth/limits.ts). */
   logins?: import('../auth/limits.js').LoginLimits;
+  /** Connections not yet logged in: per IP and their buffered input (preauth-guard.ts). */
+  preauth?: PreauthGuard;
 }

@@ -15,20 +15,9 @@ import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
+import { MailError } from './api.js';
 
 export const HIERARCHY_SEPARATOR = '.';
-
-export class MailboxNameError extends Error {}
-
-/** A folder operation refused for a reason the client can act on; `code` is the IMAP response code. */
-export class FolderError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'NONEXISTENT' | 'ALREADYEXISTS' | 'CANNOT' | 'TRYCREATE' | 'INUSE' | 'EXPUNGEISSUED' | null = null,
-  ) {
-    super(message);
-  }
-}
 
 /** Every open Mailbox, shared across all sessions of all users (keyed by path). */
 export class MailboxRegistry {
@@ -88,20 +77,20 @@ export function normalizeName(name: string): string {
   return name;
 }
 
-/** Checks a folder name (INBOX excluded); throws MailboxNameError with the reason. */
+/** Checks a folder name (INBOX excluded); throws MailError 'invalid' with the reason. */
 export function checkName(name: string): void {
-  if (name.length === 0 || name.length > 512) throw new MailboxNameError('Invalid mailbox name');
+  if (name.length === 0 || name.length > 512) throw new MailError('invalid', 'Invalid mailbox name');
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailboxNameError('Mailbox name contains a control character');
-  if (/[/\\]/.test(name)) throw new MailboxNameError("Invalid mailbox name: must not contain '/' or '\\'");
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new MailError('invalid', 'Mailbox name contains a control character');
+  if (/[/\\]/.test(name)) throw new MailError('invalid', "Invalid mailbox name: must not contain '/' or '\\'");
   const parts = name.split(HIERARCHY_SEPARATOR);
-  if (parts[0] === '') throw new MailboxNameError('Invalid mailbox name: begins with hierarchy separator');
-  if (parts.some((p) => p === '')) throw new MailboxNameError('Invalid mailbox name: has adjacent or trailing hierarchy separators');
-  if (parts.some((p) => p.startsWith('~'))) throw new MailboxNameError("Invalid mailbox name: a level starts with '~'");
+  if (parts[0] === '') throw new MailError('invalid', 'Invalid mailbox name: begins with hierarchy separator');
+  if (parts.some((p) => p === '')) throw new MailError('invalid', 'Invalid mailbox name: has adjacent or trailing hierarchy separators');
+  if (parts.some((p) => p.startsWith('~'))) throw new MailError('invalid', "Invalid mailbox name: a level starts with '~'");
   try {
     decodeMutf7(name);
   } catch (err) {
-    if (err instanceof Mutf7Error) throw new MailboxNameError(err.message);
+    if (err instanceof Mutf7Error) throw new MailError('invalid', err.message);
     throw err;
   }
 }
@@ -144,7 +133,7 @@ export class MailStore {
           await this.createFolder(name);
           await this.subscribe(name, true);
         } catch (err) {
-          if (!(err instanceof FolderError || err instanceof MailboxNameError)) throw err;
+          if (!(err instanceof MailError)) throw err;
         }
       }
       ensuredRoots.add(this.root);
@@ -215,7 +204,7 @@ export class MailStore {
   async subscribe(name: string, on: boolean): Promise<void> {
     name = normalizeName(name);
     if (name !== 'INBOX') checkName(name);
-    if (on && !(await this.exists(name))) throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+    if (on && !(await this.exists(name))) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     const file = path.join(this.root, SUBSCRIPTIONS);
     await withDotlock(file, LOCK, async () => {
       const text = await fs.readFile(file, 'utf8').catch(() => '');
@@ -259,13 +248,13 @@ export class MailStore {
     // RFC 3501 §6.3.3: a trailing separator only declares the intent to create children.
     if (name.endsWith(HIERARCHY_SEPARATOR)) name = name.slice(0, -1);
     name = normalizeName(name);
-    if (name === 'INBOX') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+    if (name === 'INBOX') throw new MailError('exists', 'Mailbox already exists');
     await this.createFolder(name);
   }
 
   private async createFolder(name: string): Promise<void> {
     const dir = this.dirOf(name);
-    if (await this.exists(name)) throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+    if (await this.exists(name)) throw new MailError('exists', 'Mailbox already exists');
     // Stale state of a folder that was here before (deleted by someone else) must not survive.
     this.registry.drop(dir);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -283,7 +272,7 @@ export class MailStore {
     try {
       await fs.mkdir(path.join(dir, 'cur'), { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new MailError('exists', 'Mailbox already exists');
       throw err;
     }
   }
@@ -297,15 +286,15 @@ export class MailStore {
     await this.init();
     ensuredRoots.delete(this.root);
     name = normalizeName(name);
-    if (name === 'INBOX') throw new FolderError("INBOX can't be deleted", null);
+    if (name === 'INBOX') throw new MailError('cannot', "INBOX can't be deleted");
     const dir = this.dirOf(name);
-    if (!(await this.exists(name))) throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+    if (!(await this.exists(name))) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     // Renamed away first, so no one ever sees a half-deleted folder; then removed.
     const trash = path.join(this.root, `..deleted-${crypto.randomBytes(6).toString('hex')}`);
     try {
       await fs.rename(dir, trash);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FolderError(`Mailbox doesn't exist: ${name}`, 'NONEXISTENT');
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
       throw err;
     }
     this.registry.drop(dir);
@@ -325,18 +314,18 @@ export class MailStore {
     to = normalizeName(to);
     this.dirOf(from); // validates
     const toDir = this.dirOf(to);
-    if (to === 'INBOX') throw new FolderError('Mailbox already exists', 'ALREADYEXISTS');
-    if (from === to) throw new FolderError("Can't rename mailbox to itself", 'ALREADYEXISTS');
-    if (to.startsWith(from + HIERARCHY_SEPARATOR)) throw new FolderError("Can't rename mailbox under itself", 'CANNOT');
+    if (to === 'INBOX') throw new MailError('exists', 'Mailbox already exists');
+    if (from === to) throw new MailError('exists', "Can't rename mailbox to itself");
+    if (to.startsWith(from + HIERARCHY_SEPARATOR)) throw new MailError('cannot', "Can't rename mailbox under itself");
     if (from === 'INBOX') return this.renameInbox(to);
     const names = await this.folderNames();
     const moving = names.filter((n) => n === from || n.startsWith(from + HIERARCHY_SEPARATOR));
-    if (!moving.length) throw new FolderError(`Mailbox doesn't exist: ${from}`, 'NONEXISTENT');
+    if (!moving.length) throw new MailError('notfound', `Mailbox doesn't exist: ${from}`);
     const targets = moving.map((n) => to + n.slice(from.length));
     for (const t of targets) checkName(t);
     const existing = new Set(names);
     if (targets.some((t) => existing.has(t)) || (await dirExists(toDir)))
-      throw new FolderError('Target mailbox already exists', 'ALREADYEXISTS');
+      throw new MailError('exists', 'Target mailbox already exists');
     for (let i = 0; i < moving.length; i++) {
       const src = this.dirOf(moving[i]);
       await fs.rename(src, this.dirOf(targets[i]));
@@ -348,7 +337,7 @@ export class MailStore {
     await this.createFolder(to);
     const inbox = await this.mailbox('INBOX');
     const target = await this.mailbox(to);
-    if (!inbox || !target) throw new FolderError('Mailbox disappeared', 'NONEXISTENT');
+    if (!inbox || !target) throw new MailError('notfound', 'Mailbox disappeared');
     const moved: ScannedFile[] = [];
     for (const meta of [...inbox.all]) {
       const sub = meta.sub;
@@ -385,7 +374,7 @@ export class MailStore {
     await fs.rename(spool.file, mailbox.maildir.file('cur', filename));
     spool.consumed();
     const [meta] = await mailbox.addOwn([{ sub: 'cur', filename }], true);
-    if (!meta) throw new FolderError('Message vanished while being saved', null);
+    if (!meta) throw new MailError('temporary', 'Message vanished while being saved');
     return { uid: meta.uid, uidValidity: mailbox.uidValidity };
   }
 
@@ -422,7 +411,7 @@ export class MailStore {
     } catch (err) {
       for (const f of made) await dest.maildir.remove(f);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError)
-        throw new FolderError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
+        throw new MailError('expunged', 'Some of the requested messages no longer exist');
       throw err;
     }
     const added = await dest.addOwn(made, true);

@@ -291,6 +291,33 @@ function assertParseError(c: FramedCommand | string, tag: string | null, message
   );
 }
 
+describe('CommandFramer.hold', () => {
+  it('keeps the input after the held command until release, then frames it under the limits then in force', () => {
+    const events: Event[] = [];
+    const framer: CommandFramer = new CommandFramer(
+      {
+        onCommand: (cmd) => {
+          events.push({ ev: 'command', cmd });
+          framer.hold();
+        },
+        onContinuation: () => events.push({ ev: 'continuation' }),
+        onError: (err) => events.push({ ev: 'error', err }),
+      },
+      { maxLiteralBytes: 10 },
+    );
+    const input = Buffer.from('a LOGIN x y\r\nb NOOP {20}\r\n');
+    framer.push(input);
+    input.fill(0); // the caller may reuse its chunk: what is held must be a copy
+    assert.equal(commands(events).length, 1);
+    assert.equal(framer.bufferedBytes, 13, 'the held rest counts as buffered');
+    framer.setLimits({ maxLiteralBytes: 100 });
+    framer.release();
+    assert.deepEqual(events.slice(1), [{ ev: 'continuation' }]);
+    framer.push(Buffer.from('x'.repeat(20) + '\r\n'));
+    assert.equal((commands(events)[1].parts[1] as { data: Buffer }).data.length, 20);
+  });
+});
+
 describe('parseCommand', () => {
   it('parses tag, upper-cased name and no args', () => {
     assert.deepEqual(parseLine('a1 noop'), { tag: 'a1', name: 'NOOP', args: [] });

@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { MailStore, MailboxRegistry, checkName, normalizeName, FolderError, MailboxNameError } from '../../src/mail/store.js';
+import { MailStore, MailboxRegistry, checkName, normalizeName } from '../../src/mail/store.js';
+import { MailError } from '../../src/mail/api.js';
 import { nextUidValidity } from '../../src/mail/uidvalidity.js';
 import { parseUidlist } from '../../src/mail/uidlist.js';
 
@@ -28,7 +29,7 @@ const uidValidityOf = async (dir: string) => parseUidlist(await fs.readFile(path
 test('names: what may reach the disk', () => {
   for (const ok of ['Sent', 'A.B.C', 'Gr&APw-n', 'a b', 'x-y_z', 'INBOX.sub']) assert.doesNotThrow(() => checkName(ok), ok);
   for (const bad of ['', '.x', 'x..y', 'x.', '../etc', 'a/b', 'a\\b', 'a\x00b', 'a\x7fb', 'a\nb', 'Grün', 'bad&', '&AGE-', '~x', 'a.~b', 'x'.repeat(600)])
-    assert.throws(() => checkName(bad), MailboxNameError, JSON.stringify(bad));
+    assert.throws(() => checkName(bad), (e: unknown) => e instanceof MailError && e.kind === 'invalid', JSON.stringify(bad));
   assert.equal(normalizeName('inbox'), 'INBOX');
   assert.equal(normalizeName('Inbox.Sub'), 'INBOX.Sub');
   assert.equal(normalizeName('Inboxes'), 'Inboxes');
@@ -43,8 +44,8 @@ test('CREATE makes a Dovecot-style folder; a virtual parent is \\Noselect; DELET
   assert.ok((await fs.stat(path.join(dir, 'maildirfolder'))).isFile());
   assert.ok((await uidValidityOf(dir)) > 0);
   await store.create('A.B.C.'); // trailing separator: declares children, ignored
-  await assert.rejects(store.create('A.B'), (e: unknown) => e instanceof FolderError && e.code === 'ALREADYEXISTS');
-  await assert.rejects(store.create('inbox'), (e: unknown) => e instanceof FolderError && e.code === 'ALREADYEXISTS');
+  await assert.rejects(store.create('A.B'), (e: unknown) => e instanceof MailError && e.kind === 'exists');
+  await assert.rejects(store.create('inbox'), (e: unknown) => e instanceof MailError && e.kind === 'exists');
   let folders = await store.folders();
   assert.deepEqual(
     folders.map((f) => [f.name, f.noselect, f.hasChildren]),
@@ -53,8 +54,8 @@ test('CREATE makes a Dovecot-style folder; a virtual parent is \\Noselect; DELET
   await store.delete('A.B');
   folders = await store.folders();
   assert.deepEqual(folders.map((f) => [f.name, f.noselect, f.hasChildren]), [['INBOX', false, false], ['A', true, true], ['A.B', true, true], ['A.B.C', false, false]]);
-  await assert.rejects(store.delete('A.B'), (e: unknown) => e instanceof FolderError && e.code === 'NONEXISTENT');
-  await assert.rejects(store.delete('INBOX'), FolderError);
+  await assert.rejects(store.delete('A.B'), (e: unknown) => e instanceof MailError && e.kind === 'notfound');
+  await assert.rejects(store.delete('INBOX'), MailError);
   assert.deepEqual((await fs.readdir(root)).filter((e) => e.startsWith('..')), [], 'no trash left behind');
 });
 
@@ -83,10 +84,10 @@ test('RENAME moves children along and keeps UIDVALIDITY; RENAME INBOX moves its 
   await store.rename('A', 'Z');
   assert.deepEqual((await store.folders()).map((f) => f.name), ['INBOX', 'Z', 'Z.B']);
   assert.equal(await uidValidityOf(path.join(root, '.Z.B')), uv);
-  await assert.rejects(store.rename('Nope', 'Q'), (e: unknown) => e instanceof FolderError && e.code === 'NONEXISTENT');
-  await assert.rejects(store.rename('Z', 'Z.B.C'), FolderError);
+  await assert.rejects(store.rename('Nope', 'Q'), (e: unknown) => e instanceof MailError && e.kind === 'notfound');
+  await assert.rejects(store.rename('Z', 'Z.B.C'), MailError);
   await store.create('Y');
-  await assert.rejects(store.rename('Z', 'Y'), (e: unknown) => e instanceof FolderError && e.code === 'ALREADYEXISTS');
+  await assert.rejects(store.rename('Z', 'Y'), (e: unknown) => e instanceof MailError && e.kind === 'exists');
 
   await fs.writeFile(path.join(root, 'new', '1700000000.M1P1.test'), 'Subject: a\n\nx\n');
   await fs.writeFile(path.join(root, 'cur', '1700000001.M1P1.test:2,S'), 'Subject: b\n\ny\n');
@@ -109,7 +110,7 @@ test('subscriptions: Dovecot format (V 2 header, TAB between levels), atomic rew
   assert.deepEqual([...(await store.subscriptions())], ['A.B', 'Sent']);
   await store.subscribe('A.B', false);
   assert.equal(await fs.readFile(path.join(root, 'subscriptions'), 'utf8'), 'V\t2\n\nSent\n');
-  await assert.rejects(store.subscribe('Gone', true), FolderError);
+  await assert.rejects(store.subscribe('Gone', true), MailError);
   await store.subscribe('Gone', false); // unsubscribing a name that is not there is fine
 });
 

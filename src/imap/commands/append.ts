@@ -4,7 +4,6 @@
 import { ArgReader, flagList } from '../args.js';
 import { BadError, NoError } from '../errors.js';
 import { MessageSpool } from '../../mail/spool.js';
-import { asNo } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -54,7 +53,7 @@ export const append: Command = {
     try {
       spool.finish();
       if (spool.size === 0) throw new NoError("Can't save a zero byte message", null);
-      const mailbox = await store.mailbox(name).catch(asNo);
+      const mailbox = await store.mailbox(name);
       if (!mailbox) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');
       const { uid, uidValidity } = await store.append(mailbox, spool, flags, date);
       return { code: `APPENDUID ${uidValidity} ${uid}`, text: 'Append completed' };

@@ -4,7 +4,6 @@
 import { ArgReader } from '../args.js';
 import { NoError } from '../errors.js';
 import { resolveMessages } from './messages.js';
-import { asNo } from './folder-errors.js';
 import type { MessageMeta } from '../../mail/mailbox.js';
 import { formatSet } from '../sequence-set.js';
 import { SELECTED, type Command } from './types.js';
@@ -23,13 +22,13 @@ export const copy: Command = {
     r.end();
     if (move && view.readOnly) throw new NoError('Mailbox is read-only', 'READ-ONLY');
     const uids = resolveMessages(view, set, ctx.uid).sort((a, b) => a - b);
-    const dest = await conn.store!.mailbox(name).catch(asNo);
+    const dest = await conn.store!.mailbox(name);
     if (!dest) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');
     const metas = uids.map((u) => view.meta(u)).filter((m): m is MessageMeta => !!m && !view.isExpunged(m.uid));
     if (metas.length < uids.length) throw new NoError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     if (!metas.length) return { text: `${move ? 'Move' : 'Copy'} completed (no messages)` };
     const source = view.mailbox;
-    const { uids: destUids, uidValidity } = await conn.store!.copy(source, metas, dest).catch(asNo);
+    const { uids: destUids, uidValidity } = await conn.store!.copy(source, metas, dest);
     const code = `COPYUID ${uidValidity} ${formatSet(metas.map((m) => m.uid))} ${formatSet(destUids)}`;
     if (!move) return { code, text: 'Copy completed' };
     conn.write(`* OK [${code}] Moved UIDs.\r\n`);

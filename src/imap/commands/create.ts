@@ -1,6 +1,5 @@
 // CREATE (RFC 3501 §6.3.3): a Maildir++ folder, as Dovecot makes it.
 import { ArgReader } from '../args.js';
-import { asNo } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 export const create: Command = {
@@ -10,6 +9,6 @@ export const create: Command = {
     const r = new ArgReader(ctx.args, 'CREATE');
     const name = r.astring('mailbox name');
     r.end();
-    await ctx.conn.store!.create(name).catch(asNo);
+    await ctx.conn.store!.create(name);
   },
 };

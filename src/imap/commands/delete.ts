@@ -1,7 +1,6 @@
 // DELETE (RFC 3501 §6.3.4). INBOX cannot be deleted; a folder with children
 // loses its messages and stays as a \Noselect parent (Dovecot's Maildir++ way).
 import { ArgReader } from '../args.js';
-import { asNo } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 export const del: Command = {
@@ -11,6 +10,6 @@ export const del: Command = {
     const r = new ArgReader(ctx.args, 'DELETE');
     const name = r.astring('mailbox name');
     r.end();
-    await ctx.conn.store!.delete(name).catch(asNo);
+    await ctx.conn.store!.delete(name);
   },
 };

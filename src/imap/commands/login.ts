@@ -45,9 +45,7 @@ export async function completeLogin(conn: Connection, login: string, password: s
     limits?.release(conn);
     return 'done';
   }
-  conn.user = entry;
-  conn.store = conn.ctx.storeFor(entry);
-  conn.state = 'auth';
+  conn.authenticated(entry, conn.ctx.storeFor(entry));
   conn.log.info({ ip, user: entry.name }, 'login');
   return { code: `CAPABILITY ${conn.ctx.capabilities(conn).join(' ')}`, text: 'Logged in' };
 }

@@ -1,6 +1,5 @@
 // RENAME (RFC 3501 §6.3.5): children move along; RENAME INBOX moves its messages.
 import { ArgReader } from '../args.js';
-import { asNo } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 export const rename: Command = {
@@ -11,6 +10,6 @@ export const rename: Command = {
     const from = r.astring('existing mailbox name');
     const to = r.astring('new mailbox name');
     r.end();
-    await ctx.conn.store!.rename(from, to).catch(asNo);
+    await ctx.conn.store!.rename(from, to);
   },
 };

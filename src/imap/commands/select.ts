@@ -1,7 +1,6 @@
 // SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
 import { ArgReader } from '../args.js';
 import { NoError } from '../errors.js';
-import { MailboxNameError } from '../../mail/store.js';
 import { SYSTEM_FLAGS } from '../../mail/flags.js';
 import { BadError } from '../errors.js';
 import { atom } from '../encoder.js';
@@ -75,13 +74,7 @@ export const select: Command = {
     r.end();
     const readOnly = ctx.name === 'EXAMINE';
     conn.select(null); // a failed SELECT leaves no mailbox selected (§6.3.1)
-    let mailbox;
-    try {
-      mailbox = await conn.store!.mailbox(name);
-    } catch (err) {
-      if (err instanceof MailboxNameError) throw new NoError(err.message, 'CANNOT');
-      throw err;
-    }
+    const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     const view = await mailbox.attach(readOnly);
     conn.select(view);

@@ -3,7 +3,7 @@ import { ArgReader } from '../args.js';
 import { BadError, NoError } from '../errors.js';
 import type { Token } from '../parser.js';
 import type { Mailbox } from '../../mail/mailbox.js';
-import { asNo, mailboxName } from './folder-errors.js';
+import { mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
@@ -50,7 +50,7 @@ export const status: Command = {
     const name = r.astring('mailbox name');
     const items = statusItems(r.list('status items'));
     r.end();
-    const mailbox = await conn.store!.mailbox(name).catch(asNo);
+    const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes));
   },

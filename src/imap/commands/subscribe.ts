@@ -1,6 +1,5 @@
 // SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7), kept in Dovecot's `subscriptions` file.
 import { ArgReader } from '../args.js';
-import { asNo } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
 export const subscribe: Command = {
@@ -10,6 +9,6 @@ export const subscribe: Command = {
     const r = new ArgReader(ctx.args, ctx.name);
     const name = r.astring('mailbox name');
     r.end();
-    await ctx.conn.store!.subscribe(name, ctx.name === 'SUBSCRIBE').catch(asNo);
+    await ctx.conn.store!.subscribe(name, ctx.name === 'SUBSCRIBE');
   },
 };
