@@ -17,6 +17,7 @@ import { removeLockTemplates } from './mail/dotlock.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
 import { parseHostPort, type Config } from './config.js';
+import { closeWorkerPools } from './runtime/worker-pool.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -209,6 +210,7 @@ export class ImapServer {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.registry.closeAll(); // index appends reach the disk before exit
+    await closeWorkerPools();
     await this.usersWatcher?.close();
     await this.certs?.close();
     await removeLockTemplates();

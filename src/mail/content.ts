@@ -5,6 +5,7 @@ import type { Mailbox, MessageMeta } from './mailbox.js';
 import fsCb from 'node:fs';
 import { crlfRange, readCrlf, toCrlf } from './crlf.js';
 import { parseMime, type MimePart } from './mime.js';
+import { ByteLru } from '../runtime/lru.js';
 
 export interface LoadedMessage {
   root: MimePart;
@@ -16,32 +17,13 @@ export interface LoadedMessage {
 const KEEP_WHOLE = 256 * 1024;
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-/** A process-wide LRU keyed by file path (a flag change renames the file, which is fine: content is immutable). */
-class ContentCache {
-  private readonly map = new Map<string, { msg: LoadedMessage; cost: number }>();
-  private bytes = 0;
-
-  get(key: string): LoadedMessage | undefined {
-    const hit = this.map.get(key);
-    if (!hit) return undefined;
-    this.map.delete(key);
-    this.map.set(key, hit);
-    return hit.msg;
-  }
-
-  set(key: string, msg: LoadedMessage): void {
-    const cost = (msg.data?.length ?? 0) + 2048;
-    this.map.set(key, { msg, cost });
-    this.bytes += cost;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= CACHE_BYTES) break;
-      this.map.delete(k);
-      this.bytes -= v.cost;
-    }
-  }
-}
-
-const cache = new ContentCache();
+/**
+ * A process-wide LRU keyed by mailbox root + basename (a flag change renames
+ * the file but keeps the basename, and content is immutable). Concurrent
+ * misses on one message each store it: the LRU replaces, never adds up.
+ */
+const cache = new ByteLru<string, LoadedMessage>(CACHE_BYTES);
+const costOf = (msg: LoadedMessage): number => (msg.data?.length ?? 0) + 2048;
 
 export async function loadMessage(mailbox: Mailbox, meta: MessageMeta): Promise<LoadedMessage> {
   const key = `${mailbox.maildir.root}\0${meta.basename}`;
@@ -50,7 +32,7 @@ export async function loadMessage(mailbox: Mailbox, meta: MessageMeta): Promise<
   const data = await mailbox.withFile(meta, readCrlf);
   const msg: LoadedMessage = { root: parseMime(data), vsize: data.length, data: data.length <= KEEP_WHOLE ? data : null };
   meta.vsize ??= data.length;
-  cache.set(key, msg);
+  cache.set(key, msg, costOf(msg));
   return msg;
 }
 

@@ -15,6 +15,7 @@ import type { Mailbox, MessageMeta } from './mailbox.js';
 import { parseHeader, headerValue, headerEnd, type HeaderField } from './header.js';
 import { parseMime, param, type MimePart } from './mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
+import { ByteLru } from '../runtime/lru.js';
 
 export interface FactField {
   /** Lower-cased field name. */
@@ -49,51 +50,11 @@ export function fold(s: string): string {
 interface Entry {
   header: HeaderFacts;
   body: string | null;
-  cost: number;
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
 /** Body text longer than this is searched but not cached. */
 const MAX_CACHED_BODY = 4 * 1024 * 1024;
-
-class FactsCache {
-  private readonly map = new Map<string, Entry>();
-  private bytes = 0;
-  constructor(private readonly limit: number) {}
-
-  get(key: string): Entry | undefined {
-    const hit = this.map.get(key);
-    if (!hit) return undefined;
-    this.map.delete(key);
-    this.map.set(key, hit);
-    return hit;
-  }
-
-  set(key: string, header: HeaderFacts, body: string | null): void {
-    const old = this.map.get(key);
-    if (old) {
-      this.map.delete(key);
-      this.bytes -= old.cost;
-    }
-    const cost = headerCost(header) + (body ? body.length * 2 : 0);
-    this.map.set(key, { header, body, cost });
-    this.bytes += cost;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.limit) break;
-      this.map.delete(k);
-      this.bytes -= v.cost;
-    }
-  }
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.bytes = 0;
-  }
-}
 
 function headerCost(h: HeaderFacts): number {
   let n = 256 + h.headerFolded.length * 2;
@@ -102,12 +63,12 @@ function headerCost(h: HeaderFacts): number {
   return n;
 }
 
-const cache = new FactsCache(CACHE_BYTES);
+const cache = new ByteLru<string, Entry>(CACHE_BYTES);
 
 /** Statistics and reset for tests. */
 export const factsCache = {
   get bytes(): number {
-    return cache.size;
+    return cache.bytes;
   },
   clear(): void {
     cache.clear();
@@ -125,7 +86,7 @@ export async function headerFacts(mailbox: Mailbox, meta: MessageMeta): Promise<
   factsCache.reads++;
   const block = await mailbox.withFile(meta, readHeaderBlock);
   const header = headerFactsOf(parseHeader(block));
-  cache.set(key, header, null);
+  cache.set(key, { header, body: null }, headerCost(header));
   return header;
 }
 
@@ -140,7 +101,8 @@ export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<str
   const root = parseMime(data);
   const header = hit?.header ?? headerFactsOf(root.header);
   const body = bodyTextOf(data, root);
-  cache.set(key, header, body.length <= MAX_CACHED_BODY ? body : null);
+  const kept = body.length <= MAX_CACHED_BODY ? body : null;
+  cache.set(key, { header, body: kept }, headerCost(header) + (kept ? kept.length * 2 : 0));
   return body;
 }
 

@@ -2,36 +2,32 @@
 // message files into one segment; loads the index file; merges the file's
 // segments into one (compaction). The main event loop only receives finished
 // typed arrays and strings.
-import { parentPort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchTextsOf } from './facts.js';
 import { readFileCb } from './crlf.js';
 import { IN_BODY, IN_HEADER, SegmentBuilder, mergeSegments, type Segment } from './text-index-tokens.js';
 import { MAGIC, encodeRecord, parseIndexFile } from './text-index-file.js';
+import { serveJobs } from '../runtime/serve-jobs.js';
 
 export type ParseRequest =
-  | { id: number; op: 'build'; root: string; names: string[]; files: string[] }
-  | { id: number; op: 'load'; file: string }
-  | { id: number; op: 'compact'; file: string; upTo: number; keep: string[]; tmp: string };
+  | { op: 'build'; root: string; names: string[]; files: string[] }
+  | { op: 'load'; file: string }
+  | { op: 'compact'; file: string; upTo: number; keep: string[]; tmp: string };
 
-export type ParseReply =
-  | {
-      id: number;
-      ok: true;
-      /** build, compact: the new segment. */
-      seg?: Segment;
-      /** build: the segment's file record. */
-      record?: Uint8Array;
-      /** build: messages that could not be read. */
-      failed?: string[];
-      /** load: the good segments; good: length of the good prefix; size: file size (-1: no file). */
-      segs?: Segment[];
-      good?: number;
-      /** load: file size (-1: none); compact: size of the file written. */
-      size?: number;
-    }
-  | { id: number; ok: false; error: string };
+export interface ParseResult {
+  /** build, compact: the new segment. */
+  seg?: Segment;
+  /** build: the segment's file record. */
+  record?: Uint8Array;
+  /** build: messages that could not be read. */
+  failed?: string[];
+  /** load: the good segments; good: length of the good prefix; size: file size (-1: no file). */
+  segs?: Segment[];
+  good?: number;
+  /** load: file size (-1: none); compact: size of the file written. */
+  size?: number;
+}
 
 /** Files read ahead of the one being tokenised (overlaps disk latency with CPU). */
 const READ_AHEAD = 4;
@@ -78,17 +74,17 @@ function buffersOf(seg: Segment | undefined): ArrayBuffer[] {
   return seg ? ([seg.starts.buffer, seg.postOff.buffer, seg.post.buffer] as ArrayBuffer[]) : [];
 }
 
-async function handle(req: ParseRequest): Promise<Extract<ParseReply, { ok: true }>> {
+async function handle(req: ParseRequest): Promise<ParseResult> {
   switch (req.op) {
     case 'build': {
       const { seg, failed } = await build(req.root, req.names, req.files);
-      return { id: req.id, ok: true, seg, failed, record: encodeRecord(seg) };
+      return { seg, failed, record: encodeRecord(seg) };
     }
     case 'load': {
       const data = await readOrNull(req.file);
-      if (!data) return { id: req.id, ok: true, segs: [], good: 0, size: -1 };
+      if (!data) return { segs: [], good: 0, size: -1 };
       const { segs, good } = parseIndexFile(data);
-      return { id: req.id, ok: true, segs, good, size: data.length };
+      return { segs, good, size: data.length };
     }
     case 'compact': {
       const data = (await readFileCb(req.file)).subarray(0, req.upTo);
@@ -98,17 +94,9 @@ async function handle(req: ParseRequest): Promise<Extract<ParseReply, { ok: true
       const seg = mergeSegments(segs, (n) => keep.has(n));
       const out = Buffer.concat([MAGIC, encodeRecord(seg)]);
       await fs.promises.writeFile(req.tmp, out);
-      return { id: req.id, ok: true, seg, size: out.length };
+      return { seg, size: out.length };
     }
   }
 }
 
-parentPort!.on('message', (req: ParseRequest) => {
-  handle(req).then(
-    (r) => {
-      const transfer = [...buffersOf(r.seg), ...(r.segs ?? []).flatMap(buffersOf)];
-      parentPort!.postMessage(r, transfer);
-    },
-    (err: Error) => parentPort!.postMessage({ id: req.id, ok: false, error: String(err?.stack ?? err) } satisfies ParseReply),
-  );
-});
+serveJobs<ParseRequest, ParseResult>(handle, (r) => [...buffersOf(r.seg), ...(r.segs ?? []).flatMap(buffersOf)]);

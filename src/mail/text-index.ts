@@ -27,7 +27,6 @@
 // the file in ~0.3 s and a substring scan of the dictionary string takes
 // ~12 ms. The same data as Map<string, Uint32Array> took 134 MiB of heap plus
 // 40 MiB of buffers, 5.6 s to build, and 168 ms to scan its keys.
-import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
@@ -35,7 +34,8 @@ import { Mutex } from './mutex.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import type { MailboxView } from './view.js';
 import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
-import type { ParseReply, ParseRequest } from './text-index-parse.js';
+import type { ParseRequest, ParseResult } from './text-index-parse.js';
+import { WorkerPool } from '../runtime/worker-pool.js';
 import { MAGIC } from './text-index-file.js';
 
 export const TEXT_INDEX_FILE = 'maildir-imapd-text';
@@ -57,83 +57,11 @@ export const textIndexOptions = {
 // ---------------------------------------------------------------------------
 // Worker pool
 
-type Request = ParseRequest extends infer R ? (R extends ParseRequest ? Omit<R, 'id'> : never) : never;
-
-interface Job {
-  req: Request;
-  resolve: (r: Extract<ParseReply, { ok: true }>) => void;
-  reject: (e: Error) => void;
-}
-
-class Pool {
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, Job>();
-  private readonly queue: Job[] = [];
-  private count = 0;
-  private nextId = 1;
-  private timer: NodeJS.Timeout | null = null;
-
-  run(req: Request): Promise<Extract<ParseReply, { ok: true }>> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.queue.length) {
-      let w = this.idle.pop();
-      if (!w && this.count < textIndexOptions.workers) w = this.spawn();
-      if (!w) return;
-      const job = this.queue.shift()!;
-      this.busy.set(w, job);
-      w.ref(); // a pending search keeps the process alive, an idle thread does not
-      w.postMessage({ ...job.req, id: this.nextId++ });
-    }
-    if (this.busy.size === 0) this.idleSoon();
-  }
-
-  private spawn(): Worker {
-    const w = new Worker(new URL('./text-index-parse.js', import.meta.url));
-    this.count++;
-    w.on('message', (r: ParseReply) => {
-      const job = this.busy.get(w);
-      this.busy.delete(w);
-      this.idle.push(w);
-      w.unref();
-      if (job) {
-        if (r.ok) job.resolve(r);
-        else job.reject(new Error(r.error));
-      }
-      this.pump();
-    });
-    const dead = (err: Error): void => {
-      const job = this.busy.get(w);
-      this.busy.delete(w);
-      const i = this.idle.indexOf(w);
-      if (i >= 0) this.idle.splice(i, 1);
-      this.count--;
-      job?.reject(err);
-      this.pump();
-    };
-    w.on('error', dead);
-    w.on('exit', (code) => dead(new Error(`text index worker exited (${code})`)));
-    w.unref(); // after the listeners (which ref it): only a job in flight keeps the process alive
-    return w;
-  }
-
-  /** Idle threads are ended after a while (their heaps are not free). */
-  private idleSoon(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.busy.size || this.queue.length) return;
-      for (const w of this.idle.splice(0)) void w.terminate();
-    }, 30_000);
-    this.timer.unref();
-  }
-}
-
-const pool = new Pool();
+const pool = new WorkerPool<ParseRequest, ParseResult>({
+  name: 'text index',
+  script: new URL('./text-index-parse.js', import.meta.url),
+  maxThreads: textIndexOptions.workers,
+});
 
 // ---------------------------------------------------------------------------
 // One folder
@@ -223,11 +151,11 @@ class FolderIndex {
     this.appended = 0;
     this.bytes = 0;
     await this.fileOps.run(async () => {
-      let r: Extract<ParseReply, { ok: true }>;
+      let r: ParseResult;
       try {
         r = await pool.run({ op: 'load', file: this.file });
       } catch {
-        r = { id: 0, ok: true, segs: [], good: 0, size: -1 };
+        r = { segs: [], good: 0, size: -1 };
       }
       for (const seg of r.segs ?? []) this.add(seg);
       this.appended = this.segs.length;

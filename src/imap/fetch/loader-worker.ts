@@ -3,7 +3,7 @@
 // synchronous here on purpose: in a worker they block nobody, and they cost a
 // third of the four round trips an async open/fstat/read/close makes.
 import fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { serveJobs } from '../../runtime/serve-jobs.js';
 import { toCrlf, bareLfCount } from '../../mail/crlf.js';
 import { summarize, headerBlockEnd } from './summary.js';
 
@@ -22,16 +22,6 @@ export type SummaryLevel = 'none' | 'header' | 'envelope' | 'full';
 export type LoadResult =
   | { ok: true; mtimeMs: number; vsize: number; summary: Uint8Array | null; data: Uint8Array | null }
   | { ok: false; code: string; message: string };
-
-export interface LoadRequest {
-  id: number;
-  jobs: LoadJob[];
-}
-
-export interface LoadReply {
-  id: number;
-  results: LoadResult[];
-}
 
 function load(job: LoadJob): LoadResult {
   let fd = -1;
@@ -64,15 +54,16 @@ function load(job: LoadJob): LoadResult {
   }
 }
 
-parentPort?.on('message', (req: LoadRequest) => {
-  const results = req.jobs.map(load);
+/** Buffers of their own (not slices of Node's shared pool) can move instead of being copied. */
+function transferOf(results: LoadResult[]): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [];
-  // Buffers of their own (not slices of Node's shared pool) can move instead of being copied.
   for (const r of results) {
     if (!r.ok) continue;
     for (const b of [r.data, r.summary]) {
       if (b && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !transfer.includes(b.buffer as ArrayBuffer)) transfer.push(b.buffer as ArrayBuffer);
     }
   }
-  parentPort!.postMessage({ id: req.id, results } satisfies LoadReply, transfer);
-});
+  return transfer;
+}
+
+serveJobs<LoadJob[], LoadResult[]>((jobs) => jobs.map(load), transferOf);
