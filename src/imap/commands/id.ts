@@ -1,21 +1,8 @@
 // ID (RFC 2971): who we are. The client's own ID is read and checked, then only logged.
-import { readFileSync } from 'node:fs';
 import { BadError } from '../errors.js';
 import { quote } from '../encoder.js';
 import { ANY, type Command } from './types.js';
-
-/** Our version, from package.json (found from dist/src/… or src/…). */
-const VERSION = ((): string => {
-  for (const rel of ['../../../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'maildir-imapd' && pkg.version) return pkg.version;
-    } catch {
-      // try the next candidate
-    }
-  }
-  return 'unknown';
-})();
+import { VERSION } from '../../version.js';
 
 export const id: Command = {
   names: ['ID'],
@@ -23,7 +10,7 @@ export const id: Command = {
   async run(ctx) {
     const [arg, ...rest] = ctx.args;
     if (!arg || rest.length) throw new BadError('ID: expected NIL or a parenthesised list');
-    const fields: Record<string, string | null> = {};
+    const fields: Record<string, string | null> = Object.create(null); // client strings as keys: no __proto__ games
     if (arg.type === 'list') {
       if (arg.items.length % 2 || arg.items.length > 60) throw new BadError('ID: expected field/value pairs');
       for (let i = 0; i < arg.items.length; i += 2) {
