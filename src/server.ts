@@ -11,7 +11,7 @@ import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailStore, MailboxRegistry } from './mail/store.js';
 import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/special-use.js';
-import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './imap/parser.js';
+import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { removeLockTemplates } from './mail/dotlock.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';

@@ -1,7 +1,7 @@
 // Which literals are streamed to disk instead of memory: the message of an
 // APPEND (not its mailbox name, which may be a literal too). The store gives
 // the sink (a spool file in the user's tmp/); the limit is APPENDLIMIT.
-import type { LiteralSinkOffer, LiteralSinkRequest } from './parser.js';
+import type { LiteralSinkOffer, LiteralSinkRequest } from '../wire/parser.js';
 import type { MailStore } from '../mail/store.js';
 
 const APPEND_START = /^[^ ]+ APPEND /i;

@@ -1,7 +1,7 @@
 // The one place a store failure becomes an IMAP reply: each MailError kind
 // has its RFC 5530 response code. A missing target of APPEND, COPY or MOVE is
 // TRYCREATE (RFC 3501 §6.3.11, §6.4.7): the client may create it and retry.
-import { NoError } from './errors.js';
+import { NoError } from '../wire/errors.js';
 import type { MailErrorKind } from '../mail/api.js';
 
 const CODES: Record<MailErrorKind, string> = {

@@ -4,7 +4,7 @@
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import fsCb from 'node:fs';
 import { crlfRange, readCrlf, toCrlf } from './crlf.js';
-import { parseMime, type MimePart } from './mime.js';
+import { parseMime, type MimePart } from '../wire/mime.js';
 import { ByteLru } from '../runtime/lru.js';
 
 export interface LoadedMessage {

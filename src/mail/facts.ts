@@ -12,8 +12,8 @@ import { promises as fs } from 'node:fs';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import { parseHeader, headerValue, headerEnd, type HeaderField } from './header.js';
-import { parseMime, param, type MimePart } from './mime.js';
+import { parseHeader, headerValue, headerEnd, type HeaderField } from '../wire/header.js';
+import { parseMime, param, type MimePart } from '../wire/mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
 import { ByteLru } from '../runtime/lru.js';
 

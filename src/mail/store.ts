@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Mailbox, MessageGoneError, type MessageMeta } from './mailbox.js';
-import { decodeMutf7, Mutf7Error } from './mutf7.js';
+import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUse, type SpecialUseMap } from './special-use.js';
 import { withDotlock } from './dotlock.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSectionSpec } from '../../src/imap/fetch/items.js';
 import { findPart, sectionData } from '../../src/imap/fetch/section.js';
-import { parseMime } from '../../src/mail/mime.js';
+import { parseMime } from '../../src/wire/mime.js';
 
 test('section specs', () => {
   assert.deepEqual(parseSectionSpec(''), { part: [], text: '', fields: [] });

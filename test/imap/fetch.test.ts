@@ -4,11 +4,11 @@
 // the same source), except where a comment says otherwise.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHeader } from '../../src/mail/header.js';
-import { parseMime } from '../../src/mail/mime.js';
-import { encodeToString } from '../../src/imap/encoder.js';
-import { envelope, parseAddressList } from '../../src/imap/fetch/envelope.js';
-import { bodystructure } from '../../src/imap/fetch/bodystructure.js';
+import { parseHeader } from '../../src/wire/header.js';
+import { parseMime } from '../../src/wire/mime.js';
+import { encodeToString } from '../../src/wire/encoder.js';
+import { envelope, parseAddressList } from '../../src/wire/envelope.js';
+import { bodystructure } from '../../src/wire/bodystructure.js';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 const env = (src: string): string => encodeToString(envelope(parseMime(crlf(src)).header));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Mailbox } from '../../src/mail/mailbox.js';
 import { factsCache } from '../../src/mail/facts.js';
-import { parseCriteria } from '../../src/imap/search/criteria.js';
+import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
 
 test('a second search is answered from the facts cache', async (t) => {

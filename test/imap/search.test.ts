@@ -3,15 +3,15 @@
 // and the parsed facts (dates, Message-IDs, addresses, body decoding).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommand, CommandFramer, type FramedCommand, type Token } from '../../src/imap/parser.js';
-import { parseCriteria, parseSearchDate, charsetAndCriteria, type SearchKey } from '../../src/imap/search/criteria.js';
-import { BadError, NoError } from '../../src/imap/errors.js';
-import { baseSubject } from '../../src/imap/search/base-subject.js';
+import { parseCommand, CommandFramer, type FramedCommand, type Token } from '../../src/wire/parser.js';
+import { parseCriteria, parseSearchDate, charsetAndCriteria, type SearchKey } from '../../src/wire/search-criteria.js';
+import { BadError, NoError } from '../../src/wire/errors.js';
+import { baseSubject } from '../../src/wire/base-subject.js';
 import { references, orderedSubject, formatThreads, type ThreadMsg } from '../../src/imap/search/thread.js';
-import { formatSet as compressSet } from '../../src/imap/sequence-set.js';
+import { formatSet as compressSet } from '../../src/wire/sequence-set.js';
 import { parseSortCriteria } from '../../src/imap/search/sort.js';
 import { parseRfc2822Date, parseMsgIds, decodeQP, htmlToText, headerFactsOf } from '../../src/mail/facts.js';
-import { parseHeader } from '../../src/mail/header.js';
+import { parseHeader } from '../../src/wire/header.js';
 
 /** Tokens of a command line; "\u0000" in `text` stands for the next literal (framed like the wire). */
 function tokens(text: string, literals: Buffer[] = []): Token[] {

@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { summarize, StoredSummary, FieldSelector, headerFieldsFrom } from '../../src/imap/fetch/summary.js';
-import { parseMime } from '../../src/mail/mime.js';
-import { selectHeaderFields } from '../../src/mail/header.js';
+import { parseMime } from '../../src/wire/mime.js';
+import { selectHeaderFields } from '../../src/wire/header.js';
 import { toCrlf } from '../../src/mail/crlf.js';
-import { envelope } from '../../src/imap/fetch/envelope.js';
-import { bodystructure } from '../../src/imap/fetch/bodystructure.js';
-import { encodeToString } from '../../src/imap/encoder.js';
+import { envelope } from '../../src/wire/envelope.js';
+import { bodystructure } from '../../src/wire/bodystructure.js';
+import { encodeToString } from '../../src/wire/encoder.js';
 import { generateMessage } from '../bench/corpus.js';
 
 const TB = ['From', 'To', 'Cc', 'Bcc', 'Subject', 'Date', 'Message-ID', 'Priority', 'X-Priority', 'References', 'Newsgroups', 'In-Reply-To', 'Content-Type', 'Reply-To'];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { threadData } from '../../src/imap/search/threader.js';
 import { references, orderedSubject, formatThreads, type ThreadMsg } from '../../src/imap/search/thread.js';
-import { baseSubject } from '../../src/imap/search/base-subject.js';
+import { baseSubject } from '../../src/wire/base-subject.js';
 
 function corpus(n: number): ThreadMsg[] {
   let seed = 7;

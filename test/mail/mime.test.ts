@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { headerValue, parseHeader, selectHeaderFields } from '../../src/mail/header.js';
-import { parseContentType, parseMime, type MimePart } from '../../src/mail/mime.js';
+import { headerValue, parseHeader, selectHeaderFields } from '../../src/wire/header.js';
+import { parseContentType, parseMime, type MimePart } from '../../src/wire/mime.js';
 
 /** Messages are written with LF here; the functions get the CRLF form, like the server's. */
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'));

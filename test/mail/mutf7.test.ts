@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeMutf7, decodeMutf7, isValidMutf7 } from '../../src/mail/mutf7.js';
+import { encodeMutf7, decodeMutf7, isValidMutf7 } from '../../src/wire/mutf7.js';
 
 test('mUTF-7 round trips (RFC 3501 §5.1.3 examples and more)', () => {
   const cases: Array<[string, string]> = [

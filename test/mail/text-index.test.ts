@@ -9,7 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Mailbox } from '../../src/mail/mailbox.js';
 import type { MailboxView } from '../../src/mail/view.js';
-import { parseCriteria } from '../../src/imap/search/criteria.js';
+import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
 import { searchTextsOf } from '../../src/mail/facts.js';
 import { TEXT_INDEX_FILE, buildTextIndex, preloadTextIndex, resetTextIndexes, textIndexOptions, textIndexStats } from '../../src/mail/text-index.js';
@@ -28,7 +28,7 @@ import {
   segmentCandidates,
   type Segment,
 } from '../../src/mail/text-index-tokens.js';
-import type { Token } from '../../src/imap/parser.js';
+import type { Token } from '../../src/wire/parser.js';
 
 // ---------------------------------------------------------------------------
 // Pure parts

@@ -1,8 +1,8 @@
 // APPEND (RFC 3501 §6.3.11) with UIDPLUS's APPENDUID (RFC 4315) and
 // APPENDLIMIT (RFC 7889). The message literal was streamed to a spool file
 // by the framer (see ../append-literal.ts); here it is only renamed into place.
-import { ArgReader, flagList } from '../args.js';
-import { BadError, NoError } from '../errors.js';
+import { ArgReader, flagList } from '../../wire/args.js';
+import { BadError, NoError } from '../../wire/errors.js';
 import { MessageSpool } from '../../mail/spool.js';
 import { AUTHED, type Command } from './types.js';
 

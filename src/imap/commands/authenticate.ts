@@ -9,8 +9,8 @@
 // penalties, connection limits and logging are the same; the plaintext policy
 // (no password without TLS outside trusted networks) is applied by the
 // connection before this runs, to AUTHENTICATE as a whole.
-import { ArgReader } from '../args.js';
-import { BadError, NoError } from '../errors.js';
+import { ArgReader } from '../../wire/args.js';
+import { BadError, NoError } from '../../wire/errors.js';
 import type { Connection } from '../connection.js';
 import { completeLogin } from './login.js';
 import type { Command } from './types.js';

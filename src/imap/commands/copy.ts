@@ -1,11 +1,11 @@
 // COPY and UID COPY (RFC 3501 §6.4.7) as hard links, with COPYUID (RFC 4315);
 // MOVE and UID MOVE (RFC 6851): the copy, an untagged OK [COPYUID …], then
 // the source messages expunged (their EXPUNGEs go out before the tagged OK).
-import { ArgReader } from '../args.js';
-import { NoError } from '../errors.js';
+import { ArgReader } from '../../wire/args.js';
+import { NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
 import type { MessageMeta } from '../../mail/mailbox.js';
-import { formatSet } from '../sequence-set.js';
+import { formatSet } from '../../wire/sequence-set.js';
 import { SELECTED, type Command } from './types.js';
 
 export const copy: Command = {

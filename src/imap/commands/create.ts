@@ -1,5 +1,5 @@
 // CREATE (RFC 3501 §6.3.3): a Maildir++ folder, as Dovecot makes it.
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const create: Command = {

@@ -1,6 +1,6 @@
 // DELETE (RFC 3501 §6.3.4). INBOX cannot be deleted; a folder with children
 // loses its messages and stays as a \Noselect parent (Dovecot's Maildir++ way).
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const del: Command = {

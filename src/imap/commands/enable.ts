@@ -1,6 +1,6 @@
 // ENABLE (RFC 5161). Extensions that need enabling add their name to
 // ENABLABLE; a session's enabled set is read with enabledOf(conn).
-import { BadError } from '../errors.js';
+import { BadError } from '../../wire/errors.js';
 import type { Connection } from '../connection.js';
 import { AUTHED, type Command } from './types.js';
 

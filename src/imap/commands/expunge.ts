@@ -1,7 +1,7 @@
 // EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1). The EXPUNGE
 // responses come from this session's view, flushed before the tagged OK.
-import { ArgReader } from '../args.js';
-import { NoError } from '../errors.js';
+import { ArgReader } from '../../wire/args.js';
+import { NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
 import { SELECTED, type Command } from './types.js';
 

@@ -1,14 +1,14 @@
 // FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8).
-import { ArgReader } from '../args.js';
-import { atom, Literal, StreamLiteral, type ImapValue } from '../encoder.js';
-import { BadError, NoError } from '../errors.js';
-import { parseSequenceSet, resolveUids, compressUids } from '../sequence-set.js';
+import { ArgReader } from '../../wire/args.js';
+import { atom, Literal, StreamLiteral, type ImapValue } from '../../wire/encoder.js';
+import { BadError, NoError } from '../../wire/errors.js';
+import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
 import { enableFor, syncState } from './enable.js';
-import type { Token } from '../parser.js';
+import type { Token } from '../../wire/parser.js';
 import { parseFetchItems, type FetchItem, type SectionItem } from '../fetch/items.js';
 import { sectionData, applyPartial } from '../fetch/section.js';
-import { envelope } from '../fetch/envelope.js';
-import { bodystructure } from '../fetch/bodystructure.js';
+import { envelope } from '../../wire/envelope.js';
+import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';

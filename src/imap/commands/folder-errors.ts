@@ -1,5 +1,5 @@
 // How mailbox names are written in responses.
-import { quote } from '../encoder.js';
+import { quote } from '../../wire/encoder.js';
 
 /** A mailbox name as an atom when it can be one, else quoted (names are 7-bit mUTF-7). */
 export function mailboxName(name: string): string {

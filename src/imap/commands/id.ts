@@ -1,6 +1,6 @@
 // ID (RFC 2971): who we are. The client's own ID is read and checked, then only logged.
-import { BadError } from '../errors.js';
-import { quote } from '../encoder.js';
+import { BadError } from '../../wire/errors.js';
+import { quote } from '../../wire/encoder.js';
 import { ANY, type Command } from './types.js';
 import { VERSION } from '../../version.js';
 

@@ -2,13 +2,13 @@
 // with LIST-EXTENDED (RFC 5258), CHILDREN (RFC 3348), SPECIAL-USE (RFC 6154)
 // and LIST-STATUS (RFC 5819). Attributes come in Dovecot's order:
 // \Subscribed, \Noselect or \NonExistent, \HasChildren or \HasNoChildren, special use.
-import { ArgReader } from '../args.js';
-import { quote } from '../encoder.js';
-import { BadError } from '../errors.js';
-import type { Token } from '../parser.js';
+import { ArgReader } from '../../wire/args.js';
+import { quote } from '../../wire/encoder.js';
+import { BadError } from '../../wire/errors.js';
+import type { Token } from '../../wire/parser.js';
 import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/store.js';
 import { mailboxName } from './folder-errors.js';
-import { ListPattern, MAX_PATTERN_LENGTH } from '../list-pattern.js';
+import { ListPattern, MAX_PATTERN_LENGTH } from '../../wire/list-pattern.js';
 import { statusItems, statusLine } from './status.js';
 import { AUTHED, type Command, type CommandContext } from './types.js';
 

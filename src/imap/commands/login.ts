@@ -1,6 +1,6 @@
 // LOGIN (RFC 3501 §6.2.3) and the shared login step used by AUTHENTICATE.
-import { ArgReader } from '../args.js';
-import { NoError, BadError } from '../errors.js';
+import { ArgReader } from '../../wire/args.js';
+import { NoError, BadError } from '../../wire/errors.js';
 import type { Connection } from '../connection.js';
 import { clientIp } from '../../auth/penalty.js';
 import type { Command, CommandResult } from './types.js';

@@ -1,6 +1,6 @@
 // Turning a client's sequence set into the UIDs of the selected mailbox.
-import { BadError } from '../errors.js';
-import { parseSequenceSet, resolveSeqs, resolveUids } from '../sequence-set.js';
+import { BadError } from '../../wire/errors.js';
+import { parseSequenceSet, resolveSeqs, resolveUids } from '../../wire/sequence-set.js';
 import type { MailboxView } from '../../mail/view.js';
 
 export function resolveMessages(view: MailboxView, set: string, byUid: boolean): number[] {

@@ -1,5 +1,5 @@
 // NAMESPACE (RFC 2342): one personal namespace with no prefix, "." as separator (as Dovecot's Maildir++).
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const namespace: Command = {

@@ -1,5 +1,5 @@
 // RENAME (RFC 3501 §6.3.5): children move along; RENAME INBOX moves its messages.
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const rename: Command = {

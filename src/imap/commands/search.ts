@@ -1,12 +1,12 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8), with ESEARCH's RETURN
 // options (RFC 4731). Non-UID SEARCH answers with sequence numbers; the
 // connection holds EXPUNGE responses back while it runs (RFC 3501 §7.4.1).
-import { BadError } from '../errors.js';
-import { isAtom } from '../parser.js';
-import { charsetAndCriteria, CriteriaParser } from '../search/criteria.js';
+import { BadError } from '../../wire/errors.js';
+import { isAtom } from '../../wire/parser.js';
+import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
 import { enableFor } from './enable.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
-import { formatSet } from '../sequence-set.js';
+import { formatSet } from '../../wire/sequence-set.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';

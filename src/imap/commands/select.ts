@@ -1,13 +1,13 @@
 // SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
-import { ArgReader } from '../args.js';
-import { NoError } from '../errors.js';
+import { ArgReader } from '../../wire/args.js';
+import { NoError } from '../../wire/errors.js';
 import { SYSTEM_FLAGS } from '../../mail/flags.js';
-import { BadError } from '../errors.js';
-import { atom } from '../encoder.js';
-import { parseSequenceSet, resolveUids, compressUids } from '../sequence-set.js';
+import { BadError } from '../../wire/errors.js';
+import { atom } from '../../wire/encoder.js';
+import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
 import { enableFor, syncState } from './enable.js';
 import type { Connection } from '../connection.js';
-import type { Token } from '../parser.js';
+import type { Token } from '../../wire/parser.js';
 import { AUTHED, type Command } from './types.js';
 
 interface QresyncParams {

@@ -1,8 +1,8 @@
 // SORT and UID SORT (RFC 5256 §3): `SORT (criteria) charset search-key…`.
-import { BadError } from '../errors.js';
-import { isAtom } from '../parser.js';
+import { BadError } from '../../wire/errors.js';
+import { isAtom } from '../../wire/parser.js';
 import { parseSortCriteria, collectSortData, sortBy, type SortKeyName } from '../search/sort.js';
-import { charsetAndCriteria } from '../search/criteria.js';
+import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 

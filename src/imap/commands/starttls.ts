@@ -1,7 +1,7 @@
 // STARTTLS (RFC 3501 §6.2.1): the tagged OK goes out in the clear, then the
 // TLS handshake starts on the same socket. The client asks CAPABILITY again
 // afterwards: STARTTLS is gone from it and LOGIN allowed.
-import { BadError } from '../errors.js';
+import { BadError } from '../../wire/errors.js';
 import type { Command } from './types.js';
 
 export const starttls: Command = {

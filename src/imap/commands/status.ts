@@ -1,7 +1,7 @@
 // STATUS (RFC 3501 §6.3.10), and APPENDLIMIT (RFC 7889 §3).
-import { ArgReader } from '../args.js';
-import { BadError, NoError } from '../errors.js';
-import type { Token } from '../parser.js';
+import { ArgReader } from '../../wire/args.js';
+import { BadError, NoError } from '../../wire/errors.js';
+import type { Token } from '../../wire/parser.js';
 import type { Mailbox } from '../../mail/mailbox.js';
 import { mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';

@@ -1,9 +1,9 @@
 // STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8).
-import { ArgReader, flagList } from '../args.js';
-import { atom, type ImapValue } from '../encoder.js';
-import { compressUids } from '../sequence-set.js';
+import { ArgReader, flagList } from '../../wire/args.js';
+import { atom, type ImapValue } from '../../wire/encoder.js';
+import { compressUids } from '../../wire/sequence-set.js';
 import { enableFor, syncState } from './enable.js';
-import { BadError, NoError } from '../errors.js';
+import { BadError, NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
 import type { FlagMode, MessageMeta } from '../../mail/mailbox.js';
 import { SELECTED, type Command } from './types.js';

@@ -1,5 +1,5 @@
 // SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7), kept in Dovecot's `subscriptions` file.
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const subscribe: Command = {

@@ -1,6 +1,6 @@
 // THREAD and UID THREAD (RFC 5256 §4): `THREAD algorithm charset search-key…`.
-import { BadError } from '../errors.js';
-import { charsetAndCriteria } from '../search/criteria.js';
+import { BadError } from '../../wire/errors.js';
+import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
 import type { ThreadMsg } from '../search/thread.js';

@@ -1,5 +1,5 @@
 import type { Connection, ConnState } from '../connection.js';
-import type { Token } from '../parser.js';
+import type { Token } from '../../wire/parser.js';
 
 export interface CommandContext {
   conn: Connection;

@@ -1,5 +1,5 @@
 // UNSELECT (RFC 3691): like CLOSE, without expunging.
-import { ArgReader } from '../args.js';
+import { ArgReader } from '../../wire/args.js';
 import { SELECTED, type Command } from './types.js';
 
 export const unselect: Command = {

@@ -1,7 +1,7 @@
 // FETCH attribute parsing (RFC 3501 §6.4.5): macros, simple items, and
 // BODY[section]<partial> with its section-spec grammar.
-import { BadError } from '../errors.js';
-import type { Token } from '../parser.js';
+import { BadError } from '../../wire/errors.js';
+import type { Token } from '../../wire/parser.js';
 
 export type SectionText = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
 

@@ -1,6 +1,6 @@
 // BODY[section]<partial>: which bytes of the message a section names (RFC 3501 §6.4.5).
-import type { MimePart } from '../../mail/mime.js';
-import { selectHeaderFields } from '../../mail/header.js';
+import type { MimePart } from '../../wire/mime.js';
+import { selectHeaderFields } from '../../wire/header.js';
 import type { SectionItem } from './items.js';
 
 /** Either a byte range of the message's CRLF form, or bytes built from it (HEADER.FIELDS). */

@@ -2,8 +2,8 @@
 // view (RFC 3501 §6.4.4). Cheap keys (flags, sequence sets) are checked
 // before anything that needs the message file; header facts and body text
 // come from the facts cache in src/mail/facts.ts.
-import { cost, type SearchKey } from './criteria.js';
-import type { Range } from '../sequence-set.js';
+import { cost, type SearchKey } from '../../wire/search-criteria.js';
+import type { Range } from '../../wire/sequence-set.js';
 import { headerFacts, bodyText, localDay, type HeaderFacts } from '../../mail/facts.js';
 import type { MessageMeta } from '../../mail/mailbox.js';
 import { mapPresent } from './pool.js';

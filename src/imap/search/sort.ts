@@ -1,7 +1,7 @@
 // SORT (RFC 5256 §3): sort criteria, and ordering matched messages by them.
-import { BadError } from '../errors.js';
-import type { Token } from '../parser.js';
-import { parseAddressList } from '../fetch/envelope.js';
+import { BadError } from '../../wire/errors.js';
+import type { Token } from '../../wire/parser.js';
+import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
 import { summariesFor } from '../fetch/fast.js';
 import type { SortFacts } from '../fetch/summary.js';

@@ -1,6 +1,6 @@
 // THREAD (RFC 5256 §2.1 ORDEREDSUBJECT, §2.2 REFERENCES) over plain data, and
 // the thread-list wire form of §4.
-import { asciiUpper, type BaseSubject } from './base-subject.js';
+import { asciiUpper, type BaseSubject } from '../../wire/base-subject.js';
 
 export interface ThreadMsg {
   /** What the response names the message by: sequence number or UID. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSequenceSet, resolveSeqs, resolveUids } from '../../src/imap/sequence-set.js';
+import { parseSequenceSet, resolveSeqs, resolveUids } from '../../src/wire/sequence-set.js';
 
 test('sequence numbers: ranges, *, reversed ranges, out of range dropped', () => {
   assert.deepEqual(resolveSeqs(parseSequenceSet('1:3,7,9:*'), 10), [1, 2, 3, 7, 9, 10]);

@@ -2,7 +2,7 @@
 // definition of `*` and `%` on random short patterns and names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ListPattern } from '../../src/imap/list-pattern.js';
+import { ListPattern } from '../../src/wire/list-pattern.js';
 
 /** The definition (RFC 3501 §6.3.8) as a backtracking regex: fine for short inputs. */
 function reference(pattern: string, name: string): boolean {

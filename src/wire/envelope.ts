@@ -13,8 +13,8 @@
 //  - Without a display name, the last comment names the address:
 //    `joe@x (Joe)` → ("Joe" NIL "joe" "x").
 
-import type { HeaderField } from '../../mail/header.js';
-import { atom, encodeToString, type ImapValue } from '../encoder.js';
+import type { HeaderField } from './header.js';
+import { atom, encodeToString, type ImapValue } from './encoder.js';
 
 /** One ENVELOPE address: (name route mailbox host). Groups use a start and an end marker. */
 export interface Address {

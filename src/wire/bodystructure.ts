@@ -12,9 +12,9 @@
 //    envelope and an empty text/plain body. message/global is sent as a plain
 //    leaf: RFC 3501's body-type-msg only covers message/rfc822.
 
-import { headerValue, type HeaderField } from '../../mail/header.js';
-import { Lexer, type MimePart, parseRawContentType, parseTokenParams } from '../../mail/mime.js';
-import type { ImapValue } from '../encoder.js';
+import { headerValue, type HeaderField } from './header.js';
+import { Lexer, type MimePart, parseRawContentType, parseTokenParams } from './mime.js';
+import type { ImapValue } from './encoder.js';
 import { adjacent, envelope } from './envelope.js';
 
 type Params = Array<[string, string]>;

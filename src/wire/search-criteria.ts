@@ -1,8 +1,8 @@
 // SEARCH criteria (RFC 3501 §6.4.4, search-key in §9) parsed from tokens into
 // a tree the evaluator walks. Anything malformed is a BadError.
-import { BadError, NoError } from '../errors.js';
-import { parseSequenceSet, type Range } from '../sequence-set.js';
-import { isAtom, type Token } from '../parser.js';
+import { BadError, NoError } from './errors.js';
+import { parseSequenceSet, type Range } from './sequence-set.js';
+import { isAtom, type Token } from './parser.js';
 
 export type DateOp = 'before' | 'on' | 'since';
 

@@ -12,7 +12,7 @@ import {
   type FramedCommand,
   type ParserLimits,
   type Token,
-} from '../../src/imap/parser.js';
+} from '../../src/wire/parser.js';
 
 type Event =
   | { ev: 'command'; cmd: FramedCommand }
