@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { checkName, normalizeName } from './mail/store.js';
+import { checkName, normalizeName } from './mail/api.js';
 
 export interface Config {
   /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */

@@ -9,11 +9,9 @@ import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
-import { MailStore, MailboxRegistry } from './mail/store.js';
-import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/special-use.js';
+import { MailService, DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/api.js';
 import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
-import { removeLockTemplates } from './mail/dotlock.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
 import { parseHostPort, type Config } from './config.js';
@@ -34,7 +32,7 @@ export const DEFAULT_IMAP_CONFIG: ImapConfig = {
 
 export class ImapServer {
   readonly users: UserDb;
-  private readonly registry: MailboxRegistry;
+  private readonly mail: MailService;
   private readonly connections = new Set<Connection>();
   /** Open connections right now (for the SIGUSR2 health line). */
   get connectionCount(): number {
@@ -64,7 +62,7 @@ export class ImapServer {
     readonly imap: ImapConfig = DEFAULT_IMAP_CONFIG,
   ) {
     this.users = new UserDb(config.users);
-    this.registry = new MailboxRegistry(log, config.rescanSeconds * 1000);
+    this.mail = new MailService({ log, rescanMs: config.rescanSeconds * 1000, specialUse: this.specialUse, createSpecialFolders: config.createSpecialFolders });
   }
 
   private context(): ServerContext {
@@ -72,7 +70,7 @@ export class ImapServer {
       config: this.imap,
       log: this.log,
       users: this.users,
-      storeFor: (user: UserEntry) => new MailStore(expandMaildir(this.config.maildir, user), this.registry, this.specialUse, this.config.createSpecialFolders),
+      storeFor: (user: UserEntry) => this.mail.userStore(expandMaildir(this.config.maildir, user)),
       capabilities,
       tls: this.certs,
       allowPlaintext: this.config.allowPlaintext,
@@ -209,11 +207,10 @@ export class ImapServer {
   async stop(reason = 'Server shutting down'): Promise<void> {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
-    await this.registry.closeAll(); // index appends reach the disk before exit
+    await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();
     await this.certs?.close();
-    await removeLockTemplates();
     await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
   }
 }

@@ -2,7 +2,7 @@
 // APPEND (not its mailbox name, which may be a literal too). The store gives
 // the sink (a spool file in the user's tmp/); the limit is APPENDLIMIT.
 import type { LiteralSinkOffer, LiteralSinkRequest } from '../wire/parser.js';
-import type { MailStore } from '../mail/store.js';
+import type { MailStore } from '../mail/api.js';
 
 const APPEND_START = /^[^ ]+ APPEND /i;
 /** Nothing but the command name yet: this literal is the mailbox name. */

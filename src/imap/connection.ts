@@ -10,15 +10,13 @@ import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from '../wire/encoder.js';
 import { BadError, NoError } from '../wire/errors.js';
 import { noFor } from './mail-errors.js';
-import { MailError, mailErrorOf } from '../mail/api.js';
+import { MailError, mailErrorOf, type MailStore, type MailboxView } from '../mail/api.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { syncState } from './commands/enable.js';
 import { compressUids } from '../wire/sequence-set.js';
 import type { ServerContext } from './server-context.js';
 import { plaintextAuthAllowed } from './capabilities.js';
 import type { UserEntry } from '../auth/passwd-file.js';
-import type { MailStore } from '../mail/store.js';
-import type { MailboxView } from '../mail/view.js';
 
 export type ConnState = 'notauth' | 'auth' | 'selected' | 'logout';
 

@@ -4,7 +4,7 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { UserDb } from '../auth/users.js';
 import type { UserEntry } from '../auth/passwd-file.js';
-import type { MailStore } from '../mail/store.js';
+import type { MailStore } from '../mail/api.js';
 import type { ParserLimits } from '../wire/parser.js';
 import type { Connection } from './connection.js';
 import type { PreauthGuard } from './preauth-guard.js';

@@ -1,61 +1,57 @@
-// The store's API: what the protocols (IMAP, and next LMTP, Sieve, the admin
-// socket) may use of src/mail. A failure the client can act on is a MailError
-// with a kind; the protocol side maps each kind to its own reply in one place.
-// Anything else thrown from here is a bug, or a file-system fault that
-// mailErrorOf() classifies.
+// The store's API: the only module of src/mail that the rest of the server
+// (the IMAP protocol, the server wiring, and next LMTP, Sieve and the admin
+// socket) imports. Everything the protocols may use of the store is named
+// here, and nothing else is reachable.
+//
+// Where it stands: the store's own classes (MailStore, Mailbox, MailboxView)
+// are exported as types, so what the protocol may call is visible in one
+// place. The next step narrows them to plain-data interfaces (MailUser,
+// MailboxHandle, View) that an in-memory store can implement for command unit
+// tests, and moves the per-session tracker (view.ts) to the protocol side.
+import type { Logger } from 'pino';
+import { MailStore, MailboxRegistry } from './store.js';
+import type { SpecialUseMap } from './special-use.js';
+import { removeLockTemplates } from './dotlock.js';
 
-export type MailErrorKind =
-  /** The folder or message does not exist. */
-  | 'notfound'
-  /** A folder of that name exists already. */
-  | 'exists'
-  /** The messages were expunged meanwhile. */
-  | 'expunged'
-  /** The name is not a valid folder name. */
-  | 'invalid'
-  /** The operation cannot be done on this folder (INBOX, a rename under itself …). */
-  | 'cannot'
-  /** The file system refused us access. */
-  | 'permission'
-  /** Try again later: a lock held, a transient I/O error. */
-  | 'temporary'
-  /** A server limit (name length, keyword slots, count). */
-  | 'limit'
-  /** Out of space: the user's quota or the disk. */
-  | 'quota';
+export { MailError, mailErrorOf, type MailErrorKind } from './errors.js';
+export { HIERARCHY_SEPARATOR, normalizeName, checkName, type FolderInfo } from './store.js';
+export { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
+export { SYSTEM_FLAGS } from './flags.js';
+export { isMessageGone, type MessageMeta, type FlagMode } from './mailbox.js';
+export { MessageSpool } from './spool.js';
+export { loadMessage, messageRange, readWithDate, type LoadedMessage } from './content.js';
+export { prepareBatch, summariesFor, WHOLE_LIMIT, type MessageNeeds, type Prepared, type PreparedBatch, type Outcome } from './message-data.js';
+export { headerFacts, bodyText, type HeaderFacts } from './facts.js';
+export { textHint, type TextHint } from './text-index.js';
+export type { MailStore, Mailbox, MailboxView };
+import type { Mailbox } from './mailbox.js';
+import type { MailboxView } from './view.js';
 
-export class MailError extends Error {
-  constructor(
-    readonly kind: MailErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
+export interface MailServiceOptions {
+  log: Logger;
+  /** How often open folders are checked for changes the watcher missed. */
+  rescanMs: number;
+  specialUse: SpecialUseMap;
+  /** Create the special-use folders at a user's first login. */
+  createSpecialFolders: boolean;
 }
 
-const ERRNO_KINDS = new Map<string, [MailErrorKind, string]>(Object.entries({
-  ENOENT: ['notfound', 'No such folder or message (it was removed meanwhile)'],
-  EEXIST: ['exists', 'It exists already'],
-  ENOTEMPTY: ['exists', 'The target exists already'],
-  EACCES: ['permission', 'Permission denied on the server'],
-  EPERM: ['permission', 'Permission denied on the server'],
-  ENOSPC: ['quota', 'The server is out of disk space'],
-  EDQUOT: ['quota', 'Disk quota exceeded'],
-  ENAMETOOLONG: ['limit', 'Name too long for the file system'],
-  EMFILE: ['temporary', 'Too many open files; try again'],
-  ENFILE: ['temporary', 'Too many open files; try again'],
-  EAGAIN: ['temporary', 'Resource temporarily unavailable; try again'],
-  EIO: ['temporary', 'I/O error on the server'],
-} satisfies Record<string, [MailErrorKind, string]>));
+/** Every user's mail, sharing one set of open folders (watchers, indexes) for the whole process. */
+export class MailService {
+  private readonly registry: MailboxRegistry;
 
-/**
- * The MailError an error means, or null for one nobody expected. File-system
- * errors from racing sessions and outside writers (a folder deleted by another
- * session, a full disk) are faults of one command, not of the server.
- */
-export function mailErrorOf(err: unknown): MailError | null {
-  if (err instanceof MailError) return err;
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  const known = typeof code === 'string' ? ERRNO_KINDS.get(code) : undefined;
-  return known ? new MailError(known[0], known[1]) : null;
+  constructor(private readonly opts: MailServiceOptions) {
+    this.registry = new MailboxRegistry(opts.log, opts.rescanMs);
+  }
+
+  /** The mail of the user whose Maildir is `root`. */
+  userStore(root: string): MailStore {
+    return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders);
+  }
+
+  /** Flushes every open folder's index to disk and stops watching (shutdown). */
+  async close(): Promise<void> {
+    await this.registry.closeAll();
+    await removeLockTemplates();
+  }
 }

@@ -15,7 +15,7 @@ import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
-import { MailError } from './api.js';
+import { MailError } from './errors.js';
 
 export const HIERARCHY_SEPARATOR = '.';
 

@@ -10,7 +10,8 @@ import { baseSubject } from '../../src/wire/base-subject.js';
 import { references, orderedSubject, formatThreads, type ThreadMsg } from '../../src/imap/search/thread.js';
 import { formatSet as compressSet } from '../../src/wire/sequence-set.js';
 import { parseSortCriteria } from '../../src/imap/search/sort.js';
-import { parseRfc2822Date, parseMsgIds, decodeQP, htmlToText, headerFactsOf } from '../../src/mail/facts.js';
+import { decodeQP, htmlToText, headerFactsOf } from '../../src/mail/facts.js';
+import { parseRfc2822Date, parseMsgIds } from '../../src/wire/header-values.js';
 import { parseHeader } from '../../src/wire/header.js';
 
 /** Tokens of a command line; "\u0000" in `text` stands for the next literal (framed like the wire). */

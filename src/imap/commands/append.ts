@@ -3,7 +3,7 @@
 // by the framer (see ../append-literal.ts); here it is only renamed into place.
 import { ArgReader, flagList } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
-import { MessageSpool } from '../../mail/spool.js';
+import { MessageSpool } from '../../mail/api.js';
 import { AUTHED, type Command } from './types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -4,7 +4,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
-import type { MessageMeta } from '../../mail/mailbox.js';
+import type { MessageMeta } from '../../mail/api.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { SELECTED, type Command } from './types.js';
 

@@ -12,8 +12,7 @@ import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
-import { loadMessage, messageRange, type LoadedMessage } from '../../mail/content.js';
-import { isMessageGone, type MessageMeta } from '../../mail/mailbox.js';
+import { loadMessage, messageRange, type LoadedMessage, isMessageGone, type MessageMeta } from '../../mail/api.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 /** Items that need the parsed message, not just its metadata. */

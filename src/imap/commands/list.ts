@@ -6,7 +6,7 @@ import { ArgReader } from '../../wire/args.js';
 import { quote } from '../../wire/encoder.js';
 import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
-import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/store.js';
+import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/api.js';
 import { mailboxName } from './folder-errors.js';
 import { ListPattern, MAX_PATTERN_LENGTH } from '../../wire/list-pattern.js';
 import { statusItems, statusLine } from './status.js';

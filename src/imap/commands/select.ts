@@ -1,7 +1,7 @@
 // SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
 import { ArgReader } from '../../wire/args.js';
 import { NoError } from '../../wire/errors.js';
-import { SYSTEM_FLAGS } from '../../mail/flags.js';
+import { SYSTEM_FLAGS } from '../../mail/api.js';
 import { BadError } from '../../wire/errors.js';
 import { atom } from '../../wire/encoder.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';

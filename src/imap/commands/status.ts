@@ -2,7 +2,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
-import type { Mailbox } from '../../mail/mailbox.js';
+import type { Mailbox } from '../../mail/api.js';
 import { mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 

@@ -5,7 +5,7 @@ import { compressUids } from '../../wire/sequence-set.js';
 import { enableFor, syncState } from './enable.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
-import type { FlagMode, MessageMeta } from '../../mail/mailbox.js';
+import type { FlagMode, MessageMeta } from '../../mail/api.js';
 import { SELECTED, type Command } from './types.js';
 
 export const store: Command = {

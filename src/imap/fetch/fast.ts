@@ -11,36 +11,23 @@ import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { FetchItem, SectionItem } from './items.js';
 import { applyPartial } from './section.js';
 import { imapDateTime } from './date.js';
-import { summarize, StoredSummary, FieldSelector } from './summary.js';
+import { FieldSelector } from '../../wire/summary.js';
 import { OutBuffer } from '../out-buffer.js';
-import { readWithDate } from '../../mail/content.js';
-import { loaderPool, type LoadJob } from './loader.js';
-import { isMessageGone, type Mailbox, type MessageMeta } from '../../mail/mailbox.js';
+import { prepareBatch, type Mailbox, type MessageMeta, type MessageNeeds, type Prepared, type PreparedBatch } from '../../mail/api.js';
 
 type Step =
   | { k: 'UID' | 'FLAGS' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' }
   | { k: 'fields'; item: SectionItem; selector: FieldSelector }
   | { k: 'whole'; item: SectionItem };
 
-export interface FastPlan {
+/** The items to render, and what the store must gather for them. */
+export interface FastPlan extends MessageNeeds {
   steps: Step[];
-  summary: boolean;
-  /** BODY or BODYSTRUCTURE: the summary must include the MIME structure. */
-  structure: boolean;
-  envelope: boolean;
-  size: boolean;
-  date: boolean;
-  whole: boolean;
 }
 
-/** Messages bigger than this are streamed by the general path, never held whole. */
-const WHOLE_LIMIT = 1024 * 1024;
 const BATCH = 512;
 /** Batches of whole messages are smaller: each holds up to BATCH_WHOLE × WHOLE_LIMIT bytes. */
 const BATCH_WHOLE = 64;
-const READS_IN_FLIGHT = 16;
-/** Fewer file reads than this in a batch are done here; more go to the loader's worker threads. */
-const POOL_MIN = 8;
 /** Give the event loop back after this much work. */
 const SLICE_MS = 8;
 
@@ -68,72 +55,6 @@ export function fastPlan(items: FetchItem[]): FastPlan | null {
     size: has('RFC822.SIZE') || whole,
     date: has('INTERNALDATE'),
   };
-}
-
-/** What one message's response needs, gathered before it is written. */
-interface Prepared {
-  summary: StoredSummary | null;
-  vsize: number;
-  mtimeMs: number;
-  data: Buffer | null;
-}
-
-export type Outcome = Prepared | 'gone' | 'slow';
-
-/** The summary of a message from the index, if it has one (with the MIME structure, if `structure`). */
-export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
-  const rec = mailbox.index.get(meta.basename);
-  if (!rec) return null;
-  meta.vsize ??= rec.vsize;
-  meta.mtimeMs ??= rec.mtimeMs;
-  let s = readSummaries.get(rec);
-  if (s === undefined) {
-    s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
-    readSummaries.set(rec, s);
-  }
-  return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
-}
-
-/** Summaries already looked at, per index record (which lives as long as its message's record). */
-const readSummaries = new WeakMap<object, StoredSummary | null>();
-
-/** Reads a message, summarises it, and records the summary in the index. */
-export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keepData: boolean, summaryWanted: boolean, structure: boolean, withEnvelope: boolean): Promise<Prepared> {
-  const { crlf, mtimeMs } = await readWithDate(mailbox, meta);
-  let summary = cachedSummary(mailbox, meta, structure, withEnvelope);
-  if (!summary && summaryWanted) {
-    const stored = summarize(crlf, structure, withEnvelope);
-    mailbox.index.put(meta.basename, { mtimeMs, vsize: crlf.length, summary: stored });
-    summary = StoredSummary.from(stored);
-  }
-  return { summary, vsize: crlf.length, mtimeMs, data: keepData ? crlf : null };
-}
-
-function prepareNow(mailbox: Mailbox, meta: MessageMeta, plan: FastPlan): Prepared | null {
-  if (plan.whole) return null;
-  const summary = plan.summary ? cachedSummary(mailbox, meta, plan.structure, plan.envelope) : null;
-  if (plan.summary && !summary) return null;
-  if ((plan.size && meta.vsize === null) || (plan.date && meta.mtimeMs === null)) {
-    // Without a summary wanted, the index may still know the size and date (cachedSummary copies them).
-    const rec = mailbox.index.get(meta.basename);
-    meta.vsize ??= rec?.vsize ?? null;
-    meta.mtimeMs ??= rec?.mtimeMs ?? null;
-    if ((plan.size && meta.vsize === null) || (plan.date && meta.mtimeMs === null)) return null;
-  }
-  return { summary, vsize: meta.vsize ?? 0, mtimeMs: meta.mtimeMs ?? 0, data: null };
-}
-
-async function prepareLater(mailbox: Mailbox, meta: MessageMeta, plan: FastPlan): Promise<Outcome> {
-  if (plan.whole && (meta.vsize ?? 0) > WHOLE_LIMIT) return 'slow';
-  if (!plan.summary && !plan.whole) {
-    // Only a size or a date is missing: no need to parse anything.
-    const vsize = plan.size ? await mailbox.vsizeOf(meta) : 0;
-    const mtimeMs = plan.date ? (await mailbox.internalDate(meta)).getTime() : 0;
-    return { summary: null, vsize, mtimeMs, data: null };
-  }
-  const p = await readAndSummarize(mailbox, meta, plan.whole, plan.summary, plan.structure, plan.envelope);
-  if (p.data && p.data.length > WHOLE_LIMIT) return 'slow';
-  return p;
 }
 
 export interface FastFetchHooks {
@@ -191,73 +112,6 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
   }
   out.flush();
   return gone;
-}
-
-interface PreparedBatch {
-  metas: Array<MessageMeta | null>;
-  outcomes: Array<Outcome | null>;
-}
-
-/** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
-async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | null>, plan: FastPlan): Promise<PreparedBatch> {
-  const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, plan) : 'gone'));
-  const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
-  if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, plan);
-  const rest = later.filter((j) => outcomes[j] === null);
-  let n = 0;
-  const reader = async () => {
-    while (n < rest.length) {
-      const j = rest[n++];
-      try {
-        outcomes[j] = await prepareLater(mailbox, metas[j]!, plan);
-      } catch (err) {
-        if (!isMessageGone(err)) throw err;
-        outcomes[j] = 'gone';
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, rest.length) }, reader));
-  return { metas, outcomes };
-}
-
-/**
- * Loads the messages at `later` in the worker pool. Outcomes it cannot settle
- * (a file renamed or gone meanwhile, a worker that died) stay null, for the
- * in-process path, which resyncs the folder and knows a vanished message.
- */
-async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[], outcomes: Array<Outcome | null>, plan: FastPlan): Promise<void> {
-  const jobs: LoadJob[] = later.map((j) => ({
-    file: mailbox.pathOf(metas[j]),
-    summary: !plan.summary || cachedSummary(mailbox, metas[j], plan.structure, plan.envelope) ? 'none' : plan.structure ? 'full' : plan.envelope ? 'envelope' : 'header',
-    data: plan.whole,
-    maxData: WHOLE_LIMIT,
-  }));
-  let results;
-  try {
-    results = await loaderPool.load(jobs);
-  } catch {
-    return;
-  }
-  results.forEach((r, k) => {
-    if (!r.ok) return;
-    const j = later[k];
-    const meta = metas[j];
-    meta.vsize ??= r.vsize;
-    meta.mtimeMs ??= r.mtimeMs;
-    let summary: StoredSummary | null = null;
-    if (r.summary) {
-      const stored = Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
-      mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
-      summary = StoredSummary.from(stored);
-    } else if (plan.summary) summary = cachedSummary(mailbox, meta, plan.structure, plan.envelope);
-    if (plan.summary && !summary) return;
-    if (plan.whole && !r.data) {
-      outcomes[j] = 'slow';
-      return;
-    }
-    const data = r.data ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : null;
-    outcomes[j] = { summary, vsize: r.vsize, mtimeMs: r.mtimeMs, data };
-  });
 }
 
 /** Renders text the fast path writes for many messages (FLAGS lists), remembered per call. */
@@ -359,17 +213,3 @@ function literal(out: OutBuffer, item: SectionItem, bytes: Buffer): void {
   out.bytes(b);
 }
 
-/**
- * Header summaries of many messages (for SORT and THREAD), from the index or
- * read in the worker pool; null for a message gone meanwhile.
- */
-export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
-  const plan: FastPlan = { steps: [], summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
-  const out: Array<StoredSummary | null> = [];
-  for (let i = 0; i < metas.length; i += BATCH) {
-    const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), plan);
-    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' ? null : o.summary);
-    await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
-  }
-  return out;
-}

@@ -4,11 +4,9 @@
 // come from the facts cache in src/mail/facts.ts.
 import { cost, type SearchKey } from '../../wire/search-criteria.js';
 import type { Range } from '../../wire/sequence-set.js';
-import { headerFacts, bodyText, localDay, type HeaderFacts } from '../../mail/facts.js';
-import type { MessageMeta } from '../../mail/mailbox.js';
+import { headerFacts, bodyText, type HeaderFacts, type MessageMeta, type MailboxView, textHint, type TextHint } from '../../mail/api.js';
+import { localDay } from '../../wire/header-values.js';
 import { mapPresent } from './pool.js';
-import type { MailboxView } from '../../mail/view.js';
-import { textHint, type TextHint } from '../../mail/text-index.js';
 
 export interface Candidate {
   seq: number;

@@ -1,7 +1,7 @@
 // Running per-message work a few at a time: reading files one by one wastes
 // the disk's parallelism, reading all at once holds every file in memory.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { isMessageGone } from '../../mail/mailbox.js';
+import { isMessageGone } from '../../mail/api.js';
 
 const PARALLEL = 8;
 

@@ -3,11 +3,9 @@ import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
-import { summariesFor } from '../fetch/fast.js';
-import type { SortFacts } from '../fetch/summary.js';
-import type { MailboxView } from '../../mail/view.js';
-import { isMessageGone } from '../../mail/mailbox.js';
-import { decodeWords } from '../../mail/facts.js';
+import type { SortFacts } from '../../wire/summary.js';
+import { type MailboxView, isMessageGone, summariesFor } from '../../mail/api.js';
+import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';

@@ -3,7 +3,7 @@
 // BODYSTRUCTURE, and "ask the file" (null) whenever it cannot be sure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { summarize, StoredSummary, FieldSelector, headerFieldsFrom } from '../../src/imap/fetch/summary.js';
+import { summarize, StoredSummary, FieldSelector, headerFieldsFrom } from '../../src/wire/summary.js';
 import { parseMime } from '../../src/wire/mime.js';
 import { selectHeaderFields } from '../../src/wire/header.js';
 import { toCrlf } from '../../src/mail/crlf.js';

@@ -11,13 +11,13 @@
 // The stored form is read in place (no decoding step): a fixed table of
 // section offsets, then the sections. A FETCH of 50,000 messages touches each
 // record once and copies byte ranges out of it.
-import { encode, type StreamLiteral } from '../../wire/encoder.js';
-import { parseMime } from '../../wire/mime.js';
-import { headerValue, headerEnd, type HeaderField } from '../../wire/header.js';
-import { decodeWords, parseMsgIds, parseRfc2822Date } from '../../mail/facts.js';
-import { envelope } from '../../wire/envelope.js';
-import { bodystructure } from '../../wire/bodystructure.js';
-import { baseSubject, type BaseSubject } from '../../wire/base-subject.js';
+import { encode, type StreamLiteral } from './encoder.js';
+import { parseMime } from './mime.js';
+import { headerValue, headerEnd, type HeaderField } from './header.js';
+import { decodeWords, parseMsgIds, parseRfc2822Date } from './header-values.js';
+import { envelope } from './envelope.js';
+import { bodystructure } from './bodystructure.js';
+import { baseSubject, type BaseSubject } from './base-subject.js';
 
 /**
  * What SORT and THREAD compare. The subject is decoded (RFC 2047) as SEARCH

@@ -3,9 +3,9 @@
 // synchronous here on purpose: in a worker they block nobody, and they cost a
 // third of the four round trips an async open/fstat/read/close makes.
 import fs from 'node:fs';
-import { serveJobs } from '../../runtime/serve-jobs.js';
-import { toCrlf, bareLfCount } from '../../mail/crlf.js';
-import { summarize, headerBlockEnd } from './summary.js';
+import { serveJobs } from '../runtime/serve-jobs.js';
+import { toCrlf, bareLfCount } from './crlf.js';
+import { summarize, headerBlockEnd } from '../wire/summary.js';
 
 export interface LoadJob {
   file: string;

@@ -3,7 +3,7 @@
 // machine's other cores and never blocks the event loop that serves pushes.
 // A handful of messages is cheaper done here than sent to a worker.
 import os from 'node:os';
-import { WorkerPool } from '../../runtime/worker-pool.js';
+import { WorkerPool } from '../runtime/worker-pool.js';
 import type { LoadJob, LoadResult } from './loader-worker.js';
 
 export type { LoadJob, LoadResult };

@@ -1,0 +1,183 @@
+// What FETCH, SORT and THREAD need of many messages at once — summaries
+// (ENVELOPE, BODYSTRUCTURE, header fields, sort facts), CRLF sizes, dates, and
+// whole small messages — from the folder's index, or read and summarised in
+// the loader's worker threads (a few, or after a rename, read here), and
+// recorded in the index for next time. The protocol renders the responses
+// (imap/fetch/fast.ts); this is the store's half of the fast path.
+import { summarize, StoredSummary } from '../wire/summary.js';
+import { readWithDate } from './content.js';
+import { loaderPool, type LoadJob } from './loader.js';
+import { isMessageGone, type Mailbox, type MessageMeta } from './mailbox.js';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+
+/** What the caller will render for each message: plain flags, no protocol. */
+export interface MessageNeeds {
+  /** A stored summary (header fields at least). */
+  summary: boolean;
+  /** …with the MIME structure (BODY, BODYSTRUCTURE). */
+  structure: boolean;
+  /** …with the ENVELOPE. */
+  envelope: boolean;
+  /** The CRLF size. */
+  size: boolean;
+  /** INTERNALDATE (the file's mtime). */
+  date: boolean;
+  /** The whole message in its CRLF form (only when at most WHOLE_LIMIT bytes; else 'slow'). */
+  whole: boolean;
+}
+
+/** Messages bigger than this are streamed by the general path, never held whole. */
+export const WHOLE_LIMIT = 1024 * 1024;
+/** Messages per batch for SORT and THREAD summaries. */
+const BATCH = 512;
+const READS_IN_FLIGHT = 16;
+/** Fewer file reads than this in a batch are done here; more go to the loader's worker threads. */
+const POOL_MIN = 8;
+
+/** What one message's response needs, gathered before it is written. */
+export interface Prepared {
+  summary: StoredSummary | null;
+  vsize: number;
+  mtimeMs: number;
+  data: Buffer | null;
+}
+
+export type Outcome = Prepared | 'gone' | 'slow';
+
+/** The summary of a message from the index, if it has one (with the MIME structure, if `structure`). */
+export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
+  const rec = mailbox.index.get(meta.basename);
+  if (!rec) return null;
+  meta.vsize ??= rec.vsize;
+  meta.mtimeMs ??= rec.mtimeMs;
+  let s = readSummaries.get(rec);
+  if (s === undefined) {
+    s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
+    readSummaries.set(rec, s);
+  }
+  return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
+}
+
+/** Summaries already looked at, per index record (which lives as long as its message's record). */
+const readSummaries = new WeakMap<object, StoredSummary | null>();
+
+/** Reads a message, summarises it, and records the summary in the index. */
+export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keepData: boolean, summaryWanted: boolean, structure: boolean, withEnvelope: boolean): Promise<Prepared> {
+  const { crlf, mtimeMs } = await readWithDate(mailbox, meta);
+  let summary = cachedSummary(mailbox, meta, structure, withEnvelope);
+  if (!summary && summaryWanted) {
+    const stored = summarize(crlf, structure, withEnvelope);
+    mailbox.index.put(meta.basename, { mtimeMs, vsize: crlf.length, summary: stored });
+    summary = StoredSummary.from(stored);
+  }
+  return { summary, vsize: crlf.length, mtimeMs, data: keepData ? crlf : null };
+}
+
+function prepareNow(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds): Prepared | null {
+  if (needs.whole) return null;
+  const summary = needs.summary ? cachedSummary(mailbox, meta, needs.structure, needs.envelope) : null;
+  if (needs.summary && !summary) return null;
+  if ((needs.size && meta.vsize === null) || (needs.date && meta.mtimeMs === null)) {
+    // Without a summary wanted, the index may still know the size and date (cachedSummary copies them).
+    const rec = mailbox.index.get(meta.basename);
+    meta.vsize ??= rec?.vsize ?? null;
+    meta.mtimeMs ??= rec?.mtimeMs ?? null;
+    if ((needs.size && meta.vsize === null) || (needs.date && meta.mtimeMs === null)) return null;
+  }
+  return { summary, vsize: meta.vsize ?? 0, mtimeMs: meta.mtimeMs ?? 0, data: null };
+}
+
+async function prepareLater(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds): Promise<Outcome> {
+  if (needs.whole && (meta.vsize ?? 0) > WHOLE_LIMIT) return 'slow';
+  if (!needs.summary && !needs.whole) {
+    // Only a size or a date is missing: no need to parse anything.
+    const vsize = needs.size ? await mailbox.vsizeOf(meta) : 0;
+    const mtimeMs = needs.date ? (await mailbox.internalDate(meta)).getTime() : 0;
+    return { summary: null, vsize, mtimeMs, data: null };
+  }
+  const p = await readAndSummarize(mailbox, meta, needs.whole, needs.summary, needs.structure, needs.envelope);
+  if (p.data && p.data.length > WHOLE_LIMIT) return 'slow';
+  return p;
+}
+
+export interface PreparedBatch {
+  metas: Array<MessageMeta | null>;
+  outcomes: Array<Outcome | null>;
+}
+
+/** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
+export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | null>, needs: MessageNeeds): Promise<PreparedBatch> {
+  const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, needs) : 'gone'));
+  const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
+  if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, needs);
+  const rest = later.filter((j) => outcomes[j] === null);
+  let n = 0;
+  const reader = async () => {
+    while (n < rest.length) {
+      const j = rest[n++];
+      try {
+        outcomes[j] = await prepareLater(mailbox, metas[j]!, needs);
+      } catch (err) {
+        if (!isMessageGone(err)) throw err;
+        outcomes[j] = 'gone';
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, rest.length) }, reader));
+  return { metas, outcomes };
+}
+
+/**
+ * Loads the messages at `later` in the worker pool. Outcomes it cannot settle
+ * (a file renamed or gone meanwhile, a worker that died) stay null, for the
+ * in-process path, which resyncs the folder and knows a vanished message.
+ */
+async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[], outcomes: Array<Outcome | null>, needs: MessageNeeds): Promise<void> {
+  const jobs: LoadJob[] = later.map((j) => ({
+    file: mailbox.pathOf(metas[j]),
+    summary: !needs.summary || cachedSummary(mailbox, metas[j], needs.structure, needs.envelope) ? 'none' : needs.structure ? 'full' : needs.envelope ? 'envelope' : 'header',
+    data: needs.whole,
+    maxData: WHOLE_LIMIT,
+  }));
+  let results;
+  try {
+    results = await loaderPool.load(jobs);
+  } catch {
+    return;
+  }
+  results.forEach((r, k) => {
+    if (!r.ok) return;
+    const j = later[k];
+    const meta = metas[j];
+    meta.vsize ??= r.vsize;
+    meta.mtimeMs ??= r.mtimeMs;
+    let summary: StoredSummary | null = null;
+    if (r.summary) {
+      const stored = Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
+      mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
+      summary = StoredSummary.from(stored);
+    } else if (needs.summary) summary = cachedSummary(mailbox, meta, needs.structure, needs.envelope);
+    if (needs.summary && !summary) return;
+    if (needs.whole && !r.data) {
+      outcomes[j] = 'slow';
+      return;
+    }
+    const data = r.data ? Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength) : null;
+    outcomes[j] = { summary, vsize: r.vsize, mtimeMs: r.mtimeMs, data };
+  });
+}
+
+/**
+ * Header summaries of many messages (for SORT and THREAD), from the index or
+ * read in the worker pool; null for a message gone meanwhile.
+ */
+export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
+  const needs: MessageNeeds = { summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
+  const out: Array<StoredSummary | null> = [];
+  for (let i = 0; i < metas.length; i += BATCH) {
+    const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), needs);
+    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' ? null : o.summary);
+    await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
+  }
+  return out;
+}
