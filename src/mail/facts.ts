@@ -15,6 +15,9 @@ import type { Mailbox, MessageMeta } from './mailbox.js';
 import { parseHeader, headerValue, headerEnd, type HeaderField } from './header.js';
 import { parseMime, param, type MimePart } from './mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
+import { htmlToText } from './html-text.js';
+
+export { htmlToText };
 
 export interface FactField {
   /** Lower-cased field name. */
@@ -410,22 +413,4 @@ function hexVal(c: number | undefined): number {
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   return -1;
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
-
-/** The text of an HTML part: scripts, styles and tags dropped, entities decoded. */
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<\/?(p|div|br|tr|li|h[1-6]|table|blockquote)\b[^>]*>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-      if (e[0] === '#') {
-        const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-      }
-      return ENTITIES[e.toLowerCase()] ?? m;
-    });
 }
