@@ -4,6 +4,15 @@
 import { Worker } from 'node:worker_threads';
 import type { BodyMatchReply, BodyMatchRequest } from './body-match-worker.js';
 
+export const bodyStreamOptions = {
+  /**
+   * Messages whose file is bigger than this are never read whole for BODY/TEXT
+   * (nor indexed): they are matched as a stream. Their body text would not be
+   * cached anyway (facts.MAX_CACHED_BODY is the same size).
+   */
+  threshold: 4 * 1024 * 1024,
+};
+
 /** Two at once: more would only share the disk and cores with everything else. */
 const WORKERS = 2;
 /** Workers idle this long are ended (each holds its own heap). */
@@ -23,9 +32,17 @@ interface Slot {
 const slots: Slot[] = [];
 let nextId = 1;
 
+/**
+ * A worker's heap is kept small: it holds a few chunks at a time, and a young
+ * generation left to grow to V8's default would cost tens of MB per worker.
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 };
+
 function slot(): Slot {
+  const idle = slots.find((s) => s.busy.size === 0);
+  if (idle) return idle;
   if (slots.length < WORKERS) {
-    const s: Slot = { worker: new Worker(new URL('./body-match-worker.js', import.meta.url)), busy: new Map(), idle: null };
+    const s: Slot = { worker: new Worker(new URL('./body-match-worker.js', import.meta.url), { resourceLimits: LIMITS }), busy: new Map(), idle: null };
     s.worker.unref(); // an idle pool never keeps the process alive
     s.worker.on('message', (r: BodyMatchReply) => {
       const w = s.busy.get(r.id);

@@ -16,6 +16,7 @@ import { parseHeader, headerValue, headerEnd, type HeaderField } from './header.
 import { parseMime, param, type MimePart } from './mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
 import { htmlToText } from './html-text.js';
+import { bodyStreamOptions, matchBodyStream } from './body-match-pool.js';
 
 export { htmlToText };
 
@@ -145,6 +146,25 @@ export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<str
   const body = bodyTextOf(data, root);
   cache.set(key, header, body.length <= MAX_CACHED_BODY ? body : null);
   return body;
+}
+
+/**
+ * Which of `needles` (folded) the body text contains, as
+ * `bodyText().includes(needle)` says, but a message file bigger than
+ * bodyStreamOptions.threshold is never read whole: a worker matches it as a
+ * stream (body-match.ts), holding a few chunks whatever its size.
+ */
+export async function bodyMatches(mailbox: Mailbox, meta: MessageMeta, needles: string[]): Promise<boolean[]> {
+  const hit = cache.get(keyOf(mailbox, meta));
+  const cached = hit?.body;
+  if (cached != null) return needles.map((n) => cached.includes(n));
+  const size = meta.vsize ?? (await mailbox.withFile(meta, (f) => fs.stat(f))).size;
+  if (size > bodyStreamOptions.threshold) {
+    factsCache.reads++;
+    return mailbox.withFile(meta, (file) => matchBodyStream(file, needles));
+  }
+  const body = await bodyText(mailbox, meta);
+  return needles.map((n) => body.includes(n));
 }
 
 function bodyTextOf(data: Buffer, root: MimePart): string {
