@@ -372,3 +372,26 @@ test('equivalence: random searches give identical results with and without the i
   const one = await fs.readFile(view.mailbox.pathOf(view.meta(view.uidList[0])!));
   assert.ok(searchTextsOf(one).header.includes('subject: '));
 });
+
+test('a message over the streaming threshold is not indexed, and is still found (streamed) by every query', async (t) => {
+  resetTextIndexes();
+  const { dir, box } = await corpus(t, 30, 11);
+  // 5 MiB: over bodyStreamOptions.threshold (4 MiB), which the index workers read for themselves
+  const big = `Subject: big\nContent-Type: text/plain\n\n${'filler words here\n'.repeat(5 * 1024 * 1024 / 18)}the zebra kumquat at the end\n`;
+  await fs.writeFile(path.join(dir, 'cur', '1900000000.BIG.host:2,'), big);
+  await box.refresh(true);
+  const view = await box.attach(true);
+  const bigUid = view.uidList[view.uidList.length - 1];
+  const cases: Array<[Token[], boolean]> = [
+    [[atom('BODY'), str('zebra kumquat')], true],
+    [[atom('TEXT'), str('kumquat')], true],
+    [[atom('NOT'), atom('BODY'), str('zebra')], false],
+    [[atom('BODY'), str('absentword')], false],
+  ];
+  for (const [toks, wantBig] of cases) {
+    const { indexed, plain } = await both(view, toks);
+    assert.deepEqual(indexed, plain);
+    assert.equal(indexed.includes(bigUid), wantBig, toks.map((x) => (x.type === 'list' ? '()' : x.value.toString())).join(' '));
+  }
+  assert.equal(textIndexStats(box)!.messages, 30, 'the big message is left out of the index');
+});
