@@ -10,7 +10,8 @@ import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from '../wire/encoder.js';
 import { BadError, NoError } from '../wire/errors.js';
 import { noFor } from './mail-errors.js';
-import { MailError, mailErrorOf, type MailStore, type MailboxView } from '../mail/api.js';
+import { MailError, mailErrorOf, type MailStore } from '../mail/api.js';
+import type { MailboxView } from './tracker.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { syncState } from './commands/enable.js';
 import { compressUids } from '../wire/sequence-set.js';
@@ -472,7 +473,7 @@ export class Connection {
   // --- selection ---
 
   select(view: MailboxView | null): void {
-    if (this.view) this.view.mailbox.detach(this.view);
+    this.view?.close();
     this.view = view;
     this.state = view ? 'selected' : this.user ? 'auth' : 'notauth';
   }
@@ -521,7 +522,7 @@ export class Connection {
       w({ error: { kind: 'fatal', reason: 'connection closed' } });
     }
     if (this.view) {
-      this.view.mailbox.detach(this.view);
+      this.view.close();
       this.view = null;
     }
     this.ctx.onClose(this);

@@ -3,11 +3,11 @@
 // socket) imports. Everything the protocols may use of the store is named
 // here, and nothing else is reachable.
 //
-// Where it stands: the store's own classes (MailStore, Mailbox, MailboxView)
-// are exported as types, so what the protocol may call is visible in one
+// Where it stands: the store's own classes (MailStore, Mailbox) are exported
+// as types, so what the protocol may call is visible in one
 // place. The next step narrows them to plain-data interfaces (MailUser,
-// MailboxHandle, View) that an in-memory store can implement for command unit
-// tests, and moves the per-session tracker (view.ts) to the protocol side.
+// MailboxHandle) that an in-memory store can implement for command unit
+// tests. A session's tracker (imap/tracker.ts) attaches as a MailboxListener.
 import type { Logger } from 'pino';
 import { MailStore, MailboxRegistry } from './store.js';
 import type { SpecialUseMap } from './special-use.js';
@@ -17,15 +17,14 @@ export { MailError, mailErrorOf, type MailErrorKind } from './errors.js';
 export { HIERARCHY_SEPARATOR, normalizeName, checkName, type FolderInfo } from './store.js';
 export { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
 export { SYSTEM_FLAGS } from './flags.js';
-export { isMessageGone, type MessageMeta, type FlagMode } from './mailbox.js';
+export { isMessageGone, type MessageMeta, type FlagMode, type MailboxListener } from './mailbox.js';
 export { MessageSpool } from './spool.js';
 export { loadMessage, messageRange, readWithDate, type LoadedMessage } from './content.js';
 export { prepareBatch, summariesFor, WHOLE_LIMIT, type MessageNeeds, type Prepared, type PreparedBatch, type Outcome } from './message-data.js';
-export { headerFacts, bodyText, type HeaderFacts } from './facts.js';
+export { headerFacts, bodyText, bodyMatches, type HeaderFacts } from './facts.js';
 export { textHint, type TextHint } from './text-index.js';
-export type { MailStore, Mailbox, MailboxView };
+export type { MailStore, Mailbox };
 import type { Mailbox } from './mailbox.js';
-import type { MailboxView } from './view.js';
 
 export interface MailServiceOptions {
   log: Logger;

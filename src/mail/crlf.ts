@@ -74,6 +74,26 @@ export function readFileCb(file: string): Promise<Buffer> {
   return new Promise((resolve, reject) => fs.readFile(file, (err, buf) => (err ? reject(err) : resolve(buf))));
 }
 
+/** The file, or null when it is bigger than `max` bytes (then only opened and stat'ed). */
+export function readFileUpTo(file: string, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r', (err, fd) => {
+      if (err) return reject(err);
+      const done = (e: Error | null, buf?: Buffer | null) => fs.close(fd, () => (e ? reject(e) : resolve(buf ?? null)));
+      fs.fstat(fd, (e1, st) => {
+        if (e1) return done(e1);
+        if (st.size > max) return done(null, null);
+        const buf = Buffer.allocUnsafe(st.size);
+        const readAt = (got: number): void => {
+          if (got >= st.size) return done(null, buf);
+          fs.read(fd, buf, got, st.size - got, got, (e2, n) => (e2 ? done(e2) : n === 0 ? done(null, buf.subarray(0, got)) : readAt(got + n)));
+        };
+        readAt(0);
+      });
+    });
+  });
+}
+
 /** The whole message in CRLF form. */
 export async function readCrlf(file: string): Promise<Buffer> {
   return toCrlf(await readFileCb(file));

@@ -16,6 +16,10 @@ import { parseMime, param, type MimePart } from '../wire/mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
 import { ByteLru } from '../runtime/lru.js';
 import { decodeWords, parseMsgIds, parseRfc2822Date } from '../wire/header-values.js';
+import { htmlToText } from './html-text.js';
+import { bodyStreamOptions, matchBodyStream } from './body-match-pool.js';
+
+export { htmlToText };
 
 export interface FactField {
   /** Lower-cased field name. */
@@ -104,6 +108,25 @@ export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<str
   const kept = body.length <= MAX_CACHED_BODY ? body : null;
   cache.set(key, { header, body: kept }, headerCost(header) + (kept ? kept.length * 2 : 0));
   return body;
+}
+
+/**
+ * Which of `needles` (folded) the body text contains, as
+ * `bodyText().includes(needle)` says, but a message file bigger than
+ * bodyStreamOptions.threshold is never read whole: a worker matches it as a
+ * stream (body-match.ts), holding a few chunks whatever its size.
+ */
+export async function bodyMatches(mailbox: Mailbox, meta: MessageMeta, needles: string[]): Promise<boolean[]> {
+  const hit = cache.get(keyOf(mailbox, meta));
+  const cached = hit?.body;
+  if (cached != null) return needles.map((n) => cached.includes(n));
+  const size = meta.vsize ?? (await mailbox.withFile(meta, (f) => fs.stat(f))).size;
+  if (size > bodyStreamOptions.threshold) {
+    factsCache.reads++;
+    return mailbox.withFile(meta, (file) => matchBodyStream(file, needles));
+  }
+  const body = await bodyText(mailbox, meta);
+  return needles.map((n) => body.includes(n));
 }
 
 function bodyTextOf(data: Buffer, root: MimePart): string {
@@ -249,22 +272,4 @@ function hexVal(c: number | undefined): number {
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   return -1;
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
-
-/** The text of an HTML part: scripts, styles and tags dropped, entities decoded. */
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<\/?(p|div|br|tr|li|h[1-6]|table|blockquote)\b[^>]*>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-      if (e[0] === '#') {
-        const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-      }
-      return ENTITIES[e.toLowerCase()] ?? m;
-    });
 }

@@ -10,9 +10,23 @@ import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile } from './crlf.js';
 import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
-import { MailboxView } from './view.js';
 import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
+
+/**
+ * A session's view of the folder as the store sees it (the protocol's
+ * tracker): told the UIDs when it attaches, then of every change, at once.
+ */
+export interface MailboxListener {
+  readonly readOnly: boolean;
+  /** The folder's UIDs (a shared array the mailbox only appends to) and those \Recent for this session. */
+  init(uids: readonly number[], recent: number[]): void;
+  onAdded(metas: MessageMeta[]): void;
+  onExpunged(metas: MessageMeta[]): void;
+  onFlags(meta: MessageMeta): void;
+  /** These new messages are \Recent in this session (it is the first read-write one). */
+  claimRecent(uids: number[]): void;
+}
 
 export interface MessageMeta {
   readonly uid: number;
@@ -51,7 +65,7 @@ export class Mailbox {
   private readonly messages: MessageMeta[] = []; // ascending UID
   private readonly byUidMap = new Map<number, MessageMeta>();
   private readonly byBasename = new Map<string, MessageMeta>();
-  private readonly views = new Set<MailboxView>();
+  private readonly views = new Set<MailboxListener>();
   private readonly mutex = new Mutex();
   private watcher: FolderWatcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -120,8 +134,12 @@ export class Mailbox {
     return this.modseqs.expungedSince(modseq);
   }
 
-  /** Attaches a session view; the first one starts the watcher. Read-write views claim new/ messages as \Recent. */
-  async attach(readOnly: boolean): Promise<MailboxView> {
+  /**
+   * Attaches a session's tracker: it gets the current UIDs (`init`), then
+   * every change. The first one starts the watcher. A read-write one claims
+   * the messages in new/ as \Recent.
+   */
+  async attach<L extends MailboxListener>(view: L): Promise<L> {
     await this.load();
     return this.mutex.run(async () => {
       // While the folder is watched its state is current (events are applied as they come; the periodic
@@ -131,18 +149,16 @@ export class Mailbox {
         this.startWatching();
         await this.fullSyncIfChanged();
       }
-      const view = new MailboxView(this, readOnly);
       const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
       view.init(this.uidSnapshot(), inNew);
       this.views.add(view);
-      if (!readOnly && inNew.length) await this.claimNew(inNew);
+      if (!view.readOnly && inNew.length) await this.claimNew(inNew);
       return view;
     });
   }
 
-  detach(view: MailboxView): void {
+  detach(view: MailboxListener): void {
     this.views.delete(view);
-    view.onChange = null;
     // Watching goes on for a while after the last session leaves: clients reconnect often (phones,
     // mbsync runs), and a folder still watched is current, so their SELECT needs no rescan.
     if (this.views.size === 0 && this.watcher && !this.lingerTimer) {
@@ -293,7 +309,7 @@ export class Mailbox {
     metas: MessageMeta[],
     mode: FlagMode,
     flags: string[],
-    origin: MailboxView | null,
+    origin: MailboxListener | null,
     cond?: { unchangedSince: number; modified: number[] },
   ): Promise<MessageMeta[]> {
     return this.mutex.run(async () => {

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { searchTextsOf } from './facts.js';
-import { readFileCb } from './crlf.js';
+import { readFileCb, readFileUpTo } from './crlf.js';
+import { bodyStreamOptions } from './body-match-pool.js';
 import { IN_BODY, IN_HEADER, SegmentBuilder, mergeSegments, type Segment } from './text-index-tokens.js';
 import { MAGIC, encodeRecord, parseIndexFile } from './text-index-file.js';
 import { serveJobs } from '../runtime/serve-jobs.js';
@@ -35,11 +36,12 @@ const READ_AHEAD = 4;
 async function build(root: string, names: string[], files: string[]): Promise<{ seg: Segment; failed: string[] }> {
   const builder = new SegmentBuilder();
   const failed: string[] = [];
-  const reads: Array<Promise<Buffer> | undefined> = [];
+  const reads: Array<Promise<Buffer | null> | undefined> = [];
   const start = (i: number): void => {
     if (i < files.length) {
-      // callback readFile: about half the overhead of fs.promises.readFile (see crlf.readFileCb)
-      reads[i] = readFileCb(path.join(root, files[i]));
+      // Callbacks: about half the overhead of fs.promises (see crlf.readFileCb). A message too big
+      // to read whole is not indexed: every search counts it as "maybe" and matches it as a stream.
+      reads[i] = readFileUpTo(path.join(root, files[i]), bodyStreamOptions.threshold);
       reads[i]!.catch(() => undefined);
     }
   };
@@ -49,6 +51,10 @@ async function build(root: string, names: string[], files: string[]): Promise<{ 
     try {
       const data = await reads[i]!;
       reads[i] = undefined;
+      if (!data) {
+        failed.push(names[i]);
+        continue;
+      }
       const { header, body } = searchTextsOf(data);
       builder.message(names[i]);
       builder.text(header, IN_HEADER);

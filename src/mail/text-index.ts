@@ -32,7 +32,13 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Mutex } from './mutex.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import type { MailboxView } from './view.js';
+
+/** The messages of one session's view: its UIDs in sequence order. */
+export interface UidView {
+  readonly uidList: readonly number[];
+  /** 1-based sequence number, or 0 when the view does not hold `uid`. */
+  seqOf(uid: number): number;
+}
 import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
 import type { ParseRequest, ParseResult } from './text-index-parse.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
@@ -343,8 +349,7 @@ export interface TextHint {
  * parser gives it) over `view`, or null when the index does not apply (small
  * folder, no word characters in `value`, a too common fragment).
  */
-export async function textHint(view: MailboxView, value: string, bodyOnly: boolean): Promise<TextHint | null> {
-  const mailbox = view.mailbox;
+export async function textHint(mailbox: Mailbox, view: UidView, value: string, bodyOnly: boolean): Promise<TextHint | null> {
   if (!textIndexOptions.enabled || mailbox.count < textIndexOptions.minMessages) return null;
   const plan = planQuery(value);
   if (!plan) return null;
@@ -392,8 +397,8 @@ export function textIndexStats(mailbox: Mailbox): { segments: number; messages: 
 }
 
 /** Indexes the folder's missing messages now and merges the segments (tests, benchmark, warm-up). */
-export async function buildTextIndex(view: MailboxView, compact = true): Promise<void> {
-  const fi = folderIndex(view.mailbox);
+export async function buildTextIndex(mailbox: Mailbox, compact = true): Promise<void> {
+  const fi = folderIndex(mailbox);
   await fi.update();
   if (compact && fi.segs.length > 1) await fi.compact();
 }

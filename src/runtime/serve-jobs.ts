@@ -8,7 +8,8 @@ export interface JobMessage<Req> {
   req: Req;
 }
 
-export type JobReply<Res> = { id: number; ok: true; res: Res } | { id: number; ok: false; error: string };
+/** A failed job carries the error's text and its errno code (ENOENT …), which callers act on. */
+export type JobReply<Res> = { id: number; ok: true; res: Res } | { id: number; ok: false; error: string; code?: string };
 
 /**
  * Answers the pool's jobs with `handle`. `transferOf` names buffers of the
@@ -26,7 +27,10 @@ export function serveJobs<Req, Res>(handle: (req: Req) => Res | Promise<Res>, tr
     }
     answer.then(
       (res) => port.postMessage({ id: msg.id, ok: true, res } satisfies JobReply<Res>, transferOf?.(res) ?? []),
-      (err: unknown) => port.postMessage({ id: msg.id, ok: false, error: String((err as Error)?.stack ?? err) } satisfies JobReply<Res>),
+      (err: unknown) => {
+        const code = (err as NodeJS.ErrnoException | null)?.code;
+        port.postMessage({ id: msg.id, ok: false, error: String((err as Error)?.message ?? err), code: typeof code === 'string' ? code : undefined } satisfies JobReply<Res>);
+      },
     );
   });
 }

@@ -4,7 +4,7 @@
 // threads run jobs than the machine has cores for. The worker scripts answer
 // with serveJobs() (serve-jobs.ts).
 import os from 'node:os';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { JobMessage, JobReply } from './serve-jobs.js';
 
 /** A pool waiting for a slot: offered one when it frees; true if it took it. */
@@ -68,6 +68,8 @@ export interface WorkerPoolOptions {
   /** A thread idle this long ends: each holds a heap of its own (tens of MB after a big sync). */
   idleMs?: number;
   budget?: ThreadBudget;
+  /** Heap limits per thread (a worker that streams holds a few chunks: V8's default young generation is tens of MB). */
+  resourceLimits?: ResourceLimits;
 }
 
 interface Job<Req, Res> {
@@ -182,7 +184,7 @@ export class WorkerPool<Req, Res> implements SlotTaker {
   }
 
   private spawn(): Thread<Req, Res> {
-    const t: Thread<Req, Res> = { worker: new Worker(this.options.script), job: null, idleTimer: null };
+    const t: Thread<Req, Res> = { worker: new Worker(this.options.script, { resourceLimits: this.options.resourceLimits }), job: null, idleTimer: null };
     this.all.add(t);
     t.worker.on('message', (reply: JobReply<Res>) => this.answered(t, reply));
     t.worker.on('error', (err) => this.died(t, err));
@@ -197,7 +199,7 @@ export class WorkerPool<Req, Res> implements SlotTaker {
     this.rest(t);
     this.budget.release();
     if (reply.ok) job.resolve(reply.res);
-    else job.reject(new Error(reply.error));
+    else job.reject(Object.assign(new Error(reply.error), reply.code ? { code: reply.code } : {}));
     this.pump();
   }
 

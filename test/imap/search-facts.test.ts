@@ -10,6 +10,7 @@ import { Mailbox } from '../../src/mail/mailbox.js';
 import { factsCache } from '../../src/mail/facts.js';
 import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
+import { MailboxView } from '../../src/imap/tracker.js';
 
 test('a second search is answered from the facts cache', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'search-facts-'));
@@ -21,7 +22,7 @@ test('a second search is answered from the facts cache', async (t) => {
     box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
-  const view = await box.attach(true);
+  const view = await MailboxView.open(box, true);
   factsCache.clear();
   const key = parseCriteria([{ type: 'atom', value: 'TEXT' }, { type: 'string', value: Buffer.from('number 1'), literal: false }]);
   const before = factsCache.reads;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Mailbox } from '../../src/mail/mailbox.js';
 import { loadMessage } from '../../src/mail/content.js';
+import { MailboxView } from '../../src/imap/tracker.js';
 
 test('concurrent misses on one message leave it in the content cache', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'content-cache-'));
@@ -23,7 +24,7 @@ test('concurrent misses on one message leave it in the content cache', async (t)
     box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
-  await box.attach(true);
+  await MailboxView.open(box, true);
   const meta = box.all[0];
   const loads = await Promise.all(Array.from({ length: 400 }, () => loadMessage(box, meta)));
   assert.equal(loads[0].data?.length, loads[0].vsize);

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Mailbox } from '../../src/mail/mailbox.js';
-import type { ViewUpdate } from '../../src/mail/view.js';
+import type { ViewUpdate } from '../../src/imap/tracker.js';
+import { MailboxView } from '../../src/imap/tracker.js';
 
 const log = pino({ level: 'silent' });
 
@@ -37,7 +38,7 @@ async function updates(view: { hasPending: boolean; flush(a: boolean): ViewUpdat
 
 test('UIDs follow arrival order; a read-write view claims \\Recent and moves new/ to cur/', async (t) => {
   const { dir, box } = await makeBox(t, { 'cur/1700000002.b.host:2,S': 'b\n', 'cur/1700000001.a.host:2,': 'a\n' });
-  const view = await box.attach(false);
+  const view = await MailboxView.open(box, false);
   assert.deepEqual(box.all.map((m) => [m.uid, m.basename]), [[1, '1700000001.a.host'], [2, '1700000002.b.host']]);
   await fs.writeFile(path.join(dir, 'tmp', 'x'), 'Subject: new\n\nhi\n');
   await fs.link(path.join(dir, 'tmp', 'x'), path.join(dir, 'new', '1700000003.c.host'));
@@ -52,14 +53,14 @@ test('UIDs follow arrival order; a read-write view claims \\Recent and moves new
 
 test('a read-only view leaves new/ alone', async (t) => {
   const { dir, box } = await makeBox(t, { 'new/1700000001.a.host': 'a\n' });
-  const view = await box.attach(true);
+  const view = await MailboxView.open(box, true);
   assert.equal(view.recent.size, 1);
   assert.deepEqual(await fs.readdir(path.join(dir, 'new')), ['1700000001.a.host']);
 });
 
 test('a script renaming a file is a flag change; rm is an expunge', async (t) => {
   const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
-  const view = await box.attach(false);
+  const view = await MailboxView.open(box, false);
   await fs.rename(path.join(dir, 'cur', '1.a.host:2,'), path.join(dir, 'cur', '1.a.host:2,FS'));
   const [fl] = await updates(view);
   assert.deepEqual(fl, { kind: 'flags', seq: 1, uid: 1, flags: ['\\Flagged', '\\Seen'], modseq: box.byUid(1)!.modseq });
@@ -73,7 +74,7 @@ test('a script renaming a file is a flag change; rm is an expunge', async (t) =>
 
 test('expunges wait while not allowed, and sequence numbers hold meanwhile (RFC 3501 §7.4.1)', async (t) => {
   const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
-  const view = await box.attach(false);
+  const view = await MailboxView.open(box, false);
   await fs.unlink(path.join(dir, 'cur', '1.a.host:2,'));
   const until = Date.now() + 2000;
   while (!view.hasPending && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
@@ -86,20 +87,20 @@ test('expunges wait while not allowed, and sequence numbers hold meanwhile (RFC 
 
 test('changes made while no session watched are found on the next open', async (t) => {
   const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,': 'a\n', 'cur/2.b.host:2,': 'b\n' });
-  const first = await box.attach(false);
+  const first = await MailboxView.open(box, false);
   box.detach(first);
   await fs.rename(path.join(dir, 'cur', '2.b.host:2,'), path.join(dir, 'cur', '2.b.host:2,S'));
   await fs.unlink(path.join(dir, 'cur', '1.a.host:2,'));
   await fs.writeFile(path.join(dir, 'new', '3.c.host'), 'c\n');
-  const view = await box.attach(false);
+  const view = await MailboxView.open(box, false);
   assert.deepEqual([...view.uidList], [2, 3]);
   assert.deepEqual(box.flagsOf(box.byUid(2)!), ['\\Seen']);
 });
 
 test('STORE renames within cur/, keywords go through dovecot-keywords, other views hear of it', async (t) => {
   const { dir, box } = await makeBox(t, { 'cur/1.a.host:2,S': 'a\n' });
-  const a = await box.attach(false);
-  const b = await box.attach(false);
+  const a = await MailboxView.open(box, false);
+  const b = await MailboxView.open(box, false);
   const changed = await box.setFlags([box.byUid(1)!], 'add', ['\\Flagged', '$Forwarded', 'custom1'], a);
   assert.equal(changed.length, 1);
   assert.deepEqual(await fs.readdir(path.join(dir, 'cur')), ['1.a.host:2,FSab']);
@@ -117,7 +118,7 @@ test('the periodic rescan finds a delivery whose event was lost', async (t) => {
     box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
-  const view = await box.attach(false);
+  const view = await MailboxView.open(box, false);
   // Stand-in for an inotify queue overflow: the watcher hears nothing from here on.
   (box as unknown as { watcher: { close(): void } }).watcher.close();
   await fs.writeFile(path.join(dir, 'new', '1700000001.lost.host'), 'x\n');

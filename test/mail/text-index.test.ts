@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Mailbox } from '../../src/mail/mailbox.js';
-import type { MailboxView } from '../../src/mail/view.js';
+import { MailboxView } from '../../src/imap/tracker.js';
 import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
 import { searchTextsOf } from '../../src/mail/facts.js';
@@ -189,7 +189,7 @@ async function corpus(t: { after: (fn: () => Promise<void>) => void }, count: nu
   for (let i = 0; i < count; i++)
     await fs.writeFile(path.join(dir, 'cur', `${1700000000 + i}.M${i}P1.host:2,${i % 3 ? '' : 'S'}`), message(i, r));
   const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 600_000);
-  const view = await box.attach(true);
+  const view = await MailboxView.open(box, true);
   t.after(async () => {
     box.close();
     await fs.rm(dir, { recursive: true, force: true });
@@ -225,7 +225,7 @@ test('searches through the index: encoded words, header vs body, non-ASCII, veri
   ];
   for (const [k, m] of extra.entries()) await fs.writeFile(path.join(dir, 'cur', `1800000000.X${k}.host:2,`), m);
   await box.refresh(true);
-  const v2 = await box.attach(true);
+  const v2 = await MailboxView.open(box, true);
   const uidsOf = async (toks: Token[]) => {
     const { indexed, plain } = await both(v2, toks);
     assert.deepEqual(indexed, plain, JSON.stringify(toks.map((x) => (x.type === 'list' ? '()' : x.value.toString()))));
@@ -257,7 +257,7 @@ test('persistence: reopen without reindexing; a torn tail or garbage is cut off 
   const first = await both(view, q);
   assert.deepEqual(first.indexed, first.plain);
   assert.ok(first.indexed.length > 0);
-  await buildTextIndex(view); // compaction: one record
+  await buildTextIndex(view.mailbox); // compaction: one record
   const compacted = await fs.readFile(file);
   assert.equal(parseIndexFile(compacted).segs.length, 1);
   assert.equal(parseIndexFile(compacted).good, compacted.length);
@@ -302,7 +302,7 @@ test('persistence: reopen without reindexing; a torn tail or garbage is cut off 
 test('expunged messages are ignored; new ones are indexed on the next search', async (t) => {
   resetTextIndexes();
   const { dir, box } = await corpus(t, 40, 5);
-  const v = await box.attach(true);
+  const v = await MailboxView.open(box, true);
   const q = [atom('TEXT'), str('kumquat')];
   const before = await both(v, q);
   assert.deepEqual(before.indexed, before.plain);
@@ -310,12 +310,12 @@ test('expunged messages are ignored; new ones are indexed on the next search', a
   await fs.rm(path.join(dir, 'cur', files[0]));
   await fs.writeFile(path.join(dir, 'new', '1900000000.N1.host'), 'Subject: late\n\nA late kumquat arrives\n');
   await box.refresh(true);
-  const v2 = await box.attach(true);
+  const v2 = await MailboxView.open(box, true);
   const after = await both(v2, q);
   assert.deepEqual(after.indexed, after.plain);
   assert.ok(after.indexed.includes(v2.uidList[v2.uidList.length - 1]));
   assert.equal(textIndexStats(box)!.messages, 41, 'the expunged one stays until compaction');
-  await buildTextIndex(v2);
+  await buildTextIndex(v2.mailbox);
   assert.equal(textIndexStats(box)!.messages, 40, 'compaction drops it');
 });
 
@@ -371,4 +371,27 @@ test('equivalence: random searches give identical results with and without the i
   assert.equal(textIndexStats(view.mailbox)!.messages, 150);
   const one = await fs.readFile(view.mailbox.pathOf(view.meta(view.uidList[0])!));
   assert.ok(searchTextsOf(one).header.includes('subject: '));
+});
+
+test('a message over the streaming threshold is not indexed, and is still found (streamed) by every query', async (t) => {
+  resetTextIndexes();
+  const { dir, box } = await corpus(t, 30, 11);
+  // 5 MiB: over bodyStreamOptions.threshold (4 MiB), which the index workers read for themselves
+  const big = `Subject: big\nContent-Type: text/plain\n\n${'filler words here\n'.repeat(5 * 1024 * 1024 / 18)}the zebra kumquat at the end\n`;
+  await fs.writeFile(path.join(dir, 'cur', '1900000000.BIG.host:2,'), big);
+  await box.refresh(true);
+  const view = await MailboxView.open(box, true);
+  const bigUid = view.uidList[view.uidList.length - 1];
+  const cases: Array<[Token[], boolean]> = [
+    [[atom('BODY'), str('zebra kumquat')], true],
+    [[atom('TEXT'), str('kumquat')], true],
+    [[atom('NOT'), atom('BODY'), str('zebra')], false],
+    [[atom('BODY'), str('absentword')], false],
+  ];
+  for (const [toks, wantBig] of cases) {
+    const { indexed, plain } = await both(view, toks);
+    assert.deepEqual(indexed, plain);
+    assert.equal(indexed.includes(bigUid), wantBig, toks.map((x) => (x.type === 'list' ? '()' : x.value.toString())).join(' '));
+  }
+  assert.equal(textIndexStats(box)!.messages, 30, 'the big message is left out of the index');
 });

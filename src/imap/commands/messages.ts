@@ -1,7 +1,7 @@
 // Turning a client's sequence set into the UIDs of the selected mailbox.
 import { BadError } from '../../wire/errors.js';
 import { parseSequenceSet, resolveSeqs, resolveUids } from '../../wire/sequence-set.js';
-import type { MailboxView } from '../../mail/api.js';
+import type { MailboxView } from '../tracker.js';
 
 export function resolveMessages(view: MailboxView, set: string, byUid: boolean): number[] {
   const ranges = parseSequenceSet(set);

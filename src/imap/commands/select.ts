@@ -9,6 +9,7 @@ import { enableFor, syncState } from './enable.js';
 import type { Connection } from '../connection.js';
 import type { Token } from '../../wire/parser.js';
 import { AUTHED, type Command } from './types.js';
+import { MailboxView } from '../tracker.js';
 
 interface QresyncParams {
   uidValidity: number;
@@ -76,7 +77,7 @@ export const select: Command = {
     conn.select(null); // a failed SELECT leaves no mailbox selected (§6.3.1)
     const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
-    const view = await mailbox.attach(readOnly);
+    const view = await MailboxView.open(mailbox, readOnly);
     conn.select(view);
     const keywords = mailbox.keywords.list.filter((k) => k !== undefined);
     const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');

@@ -4,7 +4,8 @@
 // come from the facts cache in src/mail/facts.ts.
 import { cost, type SearchKey } from '../../wire/search-criteria.js';
 import type { Range } from '../../wire/sequence-set.js';
-import { headerFacts, bodyText, type HeaderFacts, type MessageMeta, type MailboxView, textHint, type TextHint } from '../../mail/api.js';
+import { headerFacts, bodyMatches, type HeaderFacts, type MessageMeta, textHint, type TextHint } from '../../mail/api.js';
+import type { MailboxView } from '../tracker.js';
 import { localDay } from '../../wire/header-values.js';
 import { mapPresent } from './pool.js';
 
@@ -16,17 +17,20 @@ export interface Candidate {
 
 class Subject {
   private header: Promise<HeaderFacts> | null = null;
-  private body: Promise<string> | null = null;
+  private body: Promise<Map<string, boolean>> | null = null;
   constructor(
     readonly view: MailboxView,
     readonly c: Candidate,
-    readonly hints: Map<SearchKey, TextHint> | null = null,
+    readonly hints: Map<SearchKey, TextHint> | null,
+    /** Every TEXT/BODY value of the program: the body is looked at once for all of them. */
+    private readonly needles: string[],
   ) {}
   facts(): Promise<HeaderFacts> {
     return (this.header ??= headerFacts(this.view.mailbox, this.c.meta));
   }
-  text(): Promise<string> {
-    return (this.body ??= bodyText(this.view.mailbox, this.c.meta));
+  async bodyHas(needle: string): Promise<boolean> {
+    this.body ??= bodyMatches(this.view.mailbox, this.c.meta, this.needles).then((found) => new Map(this.needles.map((n, i) => [n, found[i]])));
+    return (await this.body).get(needle) ?? false;
   }
 }
 
@@ -48,14 +52,14 @@ export async function searchView(view: MailboxView, key: SearchKey): Promise<Can
     });
     return all;
   }
-  const { hints, only } = await textHints(view, program);
+  const { hints, only, needles } = await textHints(view, program);
   const todo = only ? [...only].map((u) => view.seqOf(u) - 1).filter((i) => i >= 0).sort((a, b) => a - b) : uids.map((_, i) => i);
   const results = await mapPresent(todo, async (i) => {
     const uid = uids[i];
     const meta = view.meta(uid);
     if (!meta || view.isExpunged(uid)) return null;
     const cand: Candidate = { seq: i + 1, uid, meta };
-    return (await evalKey(program, new Subject(view, cand, hints), ctx)) ? cand : null;
+    return (await evalKey(program, new Subject(view, cand, hints, needles), ctx)) ? cand : null;
   });
   return results.filter((r): r is Candidate => r !== null);
 }
@@ -67,7 +71,7 @@ export async function searchView(view: MailboxView, key: SearchKey): Promise<Can
  * exact too), and, when the program is such a key or an AND with some, the
  * only messages that can match at all.
  */
-async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints: Map<SearchKey, TextHint> | null; only: Set<number> | null }> {
+async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints: Map<SearchKey, TextHint> | null; only: Set<number> | null; needles: string[] }> {
   const keys: Array<Extract<SearchKey, { k: 'text' | 'body' }>> = [];
   const walk = (k: SearchKey): void => {
     if (k.k === 'text' || k.k === 'body') keys.push(k);
@@ -79,10 +83,11 @@ async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints
     else if (k.k === 'and') k.keys.forEach(walk);
   };
   walk(program);
-  if (!keys.length) return { hints: null, only: null };
+  const needles = [...new Set(keys.map((k) => k.value))];
+  if (!keys.length) return { hints: null, only: null, needles };
   const hints = new Map<SearchKey, TextHint>();
   for (const k of keys) {
-    const h = await textHint(view, k.value, k.k === 'body');
+    const h = await textHint(view.mailbox, view, k.value, k.k === 'body');
     if (h) hints.set(k, h);
   }
   let only = null as Set<number> | null;
@@ -92,7 +97,7 @@ async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints
     const here = new Set([...h.match, ...h.maybe]);
     only = only ? intersect(only, here) : here;
   }
-  return { hints: hints.size ? hints : null, only };
+  return { hints: hints.size ? hints : null, only, needles };
 }
 
 function intersect(a: Set<number>, b: Set<number>): Set<number> {
@@ -173,8 +178,8 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
     case 'text': {
       const hint = m.hints?.get(key);
       if (hint && !hint.maybe.has(c.uid)) return hint.match.has(c.uid);
-      if (key.k === 'body') return (await m.text()).includes(key.value);
-      return (await m.facts()).headerFolded.includes(key.value) || (await m.text()).includes(key.value);
+      if (key.k === 'body') return m.bodyHas(key.value);
+      return (await m.facts()).headerFolded.includes(key.value) || (await m.bodyHas(key.value));
     }
     case 'not':
       return !(await evalKey(key.key, m, ctx));

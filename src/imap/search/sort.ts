@@ -4,7 +4,8 @@ import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
 import type { SortFacts } from '../../wire/summary.js';
-import { type MailboxView, isMessageGone, summariesFor } from '../../mail/api.js';
+import { isMessageGone, summariesFor } from '../../mail/api.js';
+import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 

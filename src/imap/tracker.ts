@@ -1,7 +1,7 @@
 // One session's view of a mailbox: its own sequence numbers, its \Recent set,
 // and the changes it has not been told about yet. RFC 3501 §7.4.1: EXPUNGE
 // responses wait until the session may receive them; EXISTS may go any time.
-import type { Mailbox, MessageMeta } from './mailbox.js';
+import type { Mailbox, MailboxListener, MessageMeta } from '../mail/api.js';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number; uid: number }
@@ -9,7 +9,7 @@ export type ViewUpdate =
   | { kind: 'recent'; count: number }
   | { kind: 'flags'; seq: number; uid: number; flags: string[]; modseq: number };
 
-export class MailboxView {
+export class MailboxView implements MailboxListener {
   /**
    * Sequence number n ↔ uids[n-1] for n ≤ len, ascending. While the view is in
    * step with the mailbox this is the mailbox's shared UID array (10,000 idling
@@ -31,6 +31,17 @@ export class MailboxView {
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
   ) {}
+
+  /** A new view of `mailbox`, attached to it (SELECT, EXAMINE). */
+  static async open(mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
+    return mailbox.attach(new MailboxView(mailbox, readOnly));
+  }
+
+  /** Stops hearing of changes (UNSELECT, another SELECT, logout). */
+  close(): void {
+    this.onChange = null;
+    this.mailbox.detach(this);
+  }
 
   /** Sets the initial contents at SELECT time (`uids` is the mailbox's shared snapshot). */
   init(uids: readonly number[], recent: number[]): void {
