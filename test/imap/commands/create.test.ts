@@ -1,0 +1,51 @@
+// CREATE (RFC 3501 §6.3.3) against the store, in-process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { harness } from '../../support/command-harness.js';
+import { MailStore } from '../../../src/mail/store.js';
+import { MailError } from '../../../src/mail/api.js';
+
+test('CREATE makes a Maildir++ folder; its parent is listed, not created', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  assert.match(await c.run('CREATE Projects.2024'), /^T OK CREATE completed/m);
+  const st = await fs.stat(path.join(h.maildir, '.Projects.2024', 'cur'));
+  assert.ok(st.isDirectory());
+  assert.match(await c.run('LIST "" Projects'), /^\* LIST \(\\Noselect \\HasChildren\) "\." Projects\r$/m);
+});
+
+test('CREATE: state, argument and name errors', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.match(await pre.run('CREATE X'), /^T BAD CREATE is not allowed before login/m);
+  const c = await h.session(null);
+  assert.match(await c.run('CREATE'), /^T BAD /m);
+  assert.match(await c.run('CREATE a b'), /^T BAD /m);
+  assert.match(await c.run('CREATE INBOX'), /^T NO \[ALREADYEXISTS\] /m);
+  assert.match(await c.run('CREATE Sent'), /^T NO \[ALREADYEXISTS\] /m, 'special-use folders exist from the first login');
+  assert.match(await c.run('CREATE "a..b"'), /^T NO \[CANNOT\] /m);
+  assert.match(await c.run('CREATE "~x"'), /^T NO \[CANNOT\] /m);
+});
+
+test('CREATE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  t.mock.method(MailStore.prototype, 'create', async () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC' });
+  });
+  assert.match(await c.run('CREATE Full'), /^T NO \[OVERQUOTA\] /m);
+  t.mock.method(MailStore.prototype, 'create', async () => {
+    throw new MailError('limit', 'Too many folders');
+  });
+  assert.match(await c.run('CREATE Many'), /^T NO \[LIMIT\] Too many folders/m);
+  t.mock.method(MailStore.prototype, 'create', async () => {
+    throw new TypeError('a bug');
+  });
+  assert.match(await c.run('CREATE Bug'), /^T NO \[SERVERBUG\] /m);
+  assert.match(await c.run('NOOP'), /^T OK /m);
+  const bug = h.logs().find((l) => l.msg === 'unexpected error in a command');
+  assert.equal(bug?.user, 'bob');
+  assert.equal(bug?.command, 'CREATE');
+});

@@ -1,0 +1,122 @@
+// Unit tests of one IMAP command: the real server object in this process (no
+// child process, no privilege drop), on a temp Maildir tree, spoken to over a
+// loopback socket. A test can replace a store method for one call
+// (node:test's t.mock.method on MailStore.prototype or Mailbox.prototype) to
+// make the store fail the way a full disk, a race or a bug would.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { ImapServer, DEFAULT_IMAP_CONFIG } from '../../src/server.js';
+import { DEFAULTS, type Config } from '../../src/config.js';
+import { RawImap } from './raw-imap.js';
+import { deliver } from './server.js';
+
+export interface Harness {
+  dir: string;
+  maildir: string;
+  /** A client connected and greeted, not logged in. */
+  connect(): Promise<Client>;
+  /** A client logged in as bob, with INBOX selected unless `select` is null. */
+  session(select?: string | null): Promise<Client>;
+  /** Puts a message in bob's folder as Postfix would (tmp/ then new/). */
+  deliver(content: string, folder?: string): Promise<string>;
+  /** Makes a Maildir++ folder on disk. */
+  mkfolder(name: string): Promise<void>;
+  /** The server's log lines so far, parsed. */
+  logs(): Array<Record<string, unknown>>;
+}
+
+export interface Client {
+  /** Sends `tag text` and returns every line up to the tagged reply. */
+  run(text: string): Promise<string>;
+  /** The tagged reply line alone of the last run(). */
+  readonly status: string;
+  send(raw: string): void;
+  readUntil(marker: string | RegExp, timeoutMs?: number): Promise<string>;
+  close(): void;
+}
+
+let tagSeq = 0;
+
+class HarnessClient implements Client {
+  status = '';
+  constructor(readonly raw: RawImap) {}
+
+  async run(text: string): Promise<string> {
+    const tag = `t${++tagSeq}`;
+    const out = await this.raw.command(tag, text);
+    const lines = out.split('\r\n');
+    this.status = lines[lines.length - 2] ?? '';
+    // The caller sees a fixed tag: `T OK …`, so assertions do not depend on the counter.
+    return out.split(`${tag} `).join('T ');
+  }
+
+  send(raw: string): void {
+    this.raw.send(raw);
+  }
+
+  readUntil(marker: string | RegExp, timeoutMs?: number): Promise<string> {
+    return this.raw.readUntil(marker, timeoutMs);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+/** A server for one test file or test, stopped and its tree removed by `t.after`. */
+export async function harness(t: { after(fn: () => Promise<void> | void): void }, config: Partial<Config> = {}): Promise<Harness> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-unit-'));
+  const users = path.join(dir, 'users');
+  await fs.writeFile(users, 'bob:{PLAIN}bob-pass\nalice:{PLAIN}alice-pass\n');
+  const maildir = path.join(dir, 'mail', 'bob', 'Maildir');
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(maildir, sub), { recursive: true });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, sink);
+  const cfg: Config = {
+    ...DEFAULTS,
+    listen: ['127.0.0.1:0'],
+    users,
+    maildir: path.join(dir, 'mail', '%n', 'Maildir'),
+    source: 'unit test',
+    ...config,
+  };
+  // The failed-login pause is the test hook's 50 ms, not Dovecot's 2 s.
+  const server = new ImapServer(cfg, log, { ...DEFAULT_IMAP_CONFIG, authFailDelayMs: 50 });
+  const [{ address }] = await server.start();
+  const clients: Client[] = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const connect = async (): Promise<Client> => {
+    const c = new HarnessClient(await RawImap.connect(address.port));
+    clients.push(c);
+    return c;
+  };
+  return {
+    dir,
+    maildir,
+    connect,
+    async session(select: string | null = 'INBOX') {
+      const c = await connect();
+      await c.run('LOGIN bob bob-pass');
+      if (select) await c.run(`SELECT ${select}`);
+      return c;
+    },
+    deliver: (content, folder) => deliver(folder ? path.join(maildir, `.${folder}`) : maildir, content),
+    async mkfolder(name) {
+      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(maildir, `.${name}`, sub), { recursive: true });
+    },
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
