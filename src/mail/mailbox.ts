@@ -387,14 +387,9 @@ export class Mailbox {
     return sortLetters(letters);
   }
 
-  /** Removes these messages whatever their flags (MOVE). Every view is told. */
-  expungeUids(uids: number[]): Promise<MessageMeta[]> {
-    return this.mutex.run(async () => {
-      const doomed = uids.map((u) => this.byUidMap.get(u)).filter((m): m is MessageMeta => !!m);
-      for (const m of doomed) await this.maildir.remove(m);
-      this.forget(doomed);
-      return doomed;
-    });
+  /** These messages' files were moved to another folder (MOVE): they are expunged here without an unlink. */
+  forgetMoved(metas: MessageMeta[]): Promise<void> {
+    return this.mutex.run(async () => this.forget(metas.filter((m) => this.byUidMap.get(m.uid) === m)));
   }
 
   /** Removes messages carrying \Deleted (only those in `uids`, if given). Every view is told. */

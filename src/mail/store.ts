@@ -417,6 +417,43 @@ export class MailStore {
     const added = await dest.addOwn(made, true);
     return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
   }
+
+  /**
+   * MOVE: each message file is renamed into the destination's cur/ (same
+   * base-name rules as COPY), so it is in exactly one folder at every instant,
+   * whatever crashes when. A message another session moved or expunged first
+   * fails the whole MOVE: the files this one moved go back, and nothing is
+   * duplicated. Then the destination gives the new UIDs (every session there
+   * hears EXISTS) and the source's sessions hear the messages expunged.
+   */
+  async move(source: Mailbox, metas: MessageMeta[], dest: Mailbox): Promise<{ uids: number[]; uidValidity: number }> {
+    const moved: Array<{ from: string; to: ScannedFile }> = [];
+    try {
+      for (const meta of metas) {
+        const names = source.flagsOf(meta);
+        const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)).join('');
+        const info = kept + (await dest.lettersOf(names));
+        const vsize = await source.vsizeOf(meta);
+        await source.withFile(meta, async (file) => {
+          const st = await fs.stat(file);
+          const to: ScannedFile = { sub: 'cur', filename: curName(sizedBaseName(newBaseName(), st.size, vsize), info) };
+          await fs.rename(file, dest.maildir.file(to.sub, to.filename));
+          moved.push({ from: file, to });
+        });
+      }
+    } catch (err) {
+      for (const m of moved.reverse()) await fs.rename(dest.maildir.file(m.to.sub, m.to.filename), m.from).catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError)
+        throw new MailError('expunged', 'Some of the requested messages no longer exist');
+      throw err;
+    }
+    const added = await dest.addOwn(
+      moved.map((m) => m.to),
+      true,
+    );
+    await source.forgetMoved(metas);
+    return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
+  }
 }
 
 function parseSubscriptions(text: string): string[] {

@@ -28,11 +28,11 @@ export const copy: Command = {
     if (metas.length < uids.length) throw new NoError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     if (!metas.length) return { text: `${move ? 'Move' : 'Copy'} completed (no messages)` };
     const source = view.mailbox;
-    const { uids: destUids, uidValidity } = await conn.store!.copy(source, metas, dest);
+    const { uids: destUids, uidValidity } = await (move ? conn.store!.move(source, metas, dest) : conn.store!.copy(source, metas, dest));
     const code = `COPYUID ${uidValidity} ${formatSet(metas.map((m) => m.uid))} ${formatSet(destUids)}`;
     if (!move) return { code, text: 'Copy completed' };
+    // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs (written before the tagged OK).
     conn.write(`* OK [${code}] Moved UIDs.\r\n`);
-    await source.expungeUids(metas.map((m) => m.uid));
     return { text: 'Move completed' };
   },
 };
