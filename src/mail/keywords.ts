@@ -3,6 +3,7 @@
 //   1 custom1
 // Letter 'a' + index. Only 26 keywords fit in a Maildir file name.
 import { promises as fs } from 'node:fs';
+import { writeFileAtomically } from './atomic-write.js';
 import path from 'node:path';
 import { withDotlock } from './dotlock.js';
 
@@ -74,9 +75,7 @@ export class KeywordTable {
       }
       if (!changed) return;
       const body = this.names.map((n, i) => (n === undefined ? '' : `${i} ${n}\n`)).join('');
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, body, { mode: 0o600 });
-      await fs.rename(tmp, this.file);
+      await writeFileAtomically(this.file, body);
       this.stamp = await this.statStamp();
     });
     return names.map((n) => this.letterOf(n));

@@ -18,6 +18,7 @@
 // ~40 ms (one read, one CRC pass); records are decoded lazily, so the loaded
 // file is the index's whole memory cost (as Dovecot's mmapped cache is).
 import fs from 'node:fs';
+import { writeFileAtomically } from './atomic-write.js';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -121,7 +122,7 @@ export class MessageIndex {
     this.slots.clear();
     this.liveBytes = 0;
     try {
-      await writeAtomically(this.file, [MAGIC]);
+      await writeFileAtomically(this.file, MAGIC);
       this.fileBytes = MAGIC.length;
     } catch (err) {
       this.disable(err);
@@ -188,7 +189,7 @@ export class MessageIndex {
     this.writing = this.writing.then(async () => {
       if (!this.writable) return;
       try {
-        await fs.promises.appendFile(this.file, Buffer.concat(batch, bytes));
+        await fs.promises.appendFile(this.file, Buffer.concat(batch, bytes), { mode: 0o600 });
         this.fileBytes += bytes;
       } catch (err) {
         this.disable(err);
@@ -224,7 +225,7 @@ export class MessageIndex {
     }
     this.writing = this.writing.then(async () => {
       try {
-        await writeAtomically(this.file, [all]);
+        await writeFileAtomically(this.file, all);
         this.fileBytes = all.length;
       } catch (err) {
         this.disable(err);
@@ -245,8 +246,4 @@ export class MessageIndex {
   }
 }
 
-async function writeAtomically(file: string, parts: Buffer[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, Buffer.concat(parts));
-  await fs.promises.rename(tmp, file);
-}
+

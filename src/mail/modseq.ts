@@ -15,6 +15,7 @@
 // Lines are written in the background, batched; a lost line only means the
 // message looks changed once more after a restart, which is always safe.
 import { promises as fs } from 'node:fs';
+import { writeFileAtomically } from './atomic-write.js';
 import path from 'node:path';
 
 const FILE = 'maildir-imapd-modseq';
@@ -170,9 +171,7 @@ export class ModseqStore {
     const rows = [`V ${this.uidValidity}`, `R ${this.reserved}`];
     for (const [uid, modseq] of this.expunged) rows.push(`x ${uid} ${modseq}`);
     for (const [uid, e] of this.live) rows.push(`${uid} ${e.modseq} ${e.info}`);
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, rows.join('\n') + '\n', { mode: 0o600 });
-    await fs.rename(tmp, this.file);
+    await writeFileAtomically(this.file, rows.join('\n') + '\n');
     this.lines = rows.length - 2;
   }
 }

@@ -4,6 +4,7 @@
 // A folder whose parent has no directory of its own ("A" beside ".A.B") is a
 // virtual parent: listed \Noselect, as Dovecot lists it.
 import { promises as fs } from 'node:fs';
+import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -77,9 +78,16 @@ export function normalizeName(name: string): string {
   return name;
 }
 
-/** Checks a folder name (INBOX excluded); throws MailError 'invalid' with the reason. */
+/** Longest folder name: its directory, "." + name, must fit the file system's 255 bytes. */
+const MAX_NAME_BYTES = 254;
+
+/** Checks a folder name (INBOX excluded); throws MailError 'invalid' (or 'limit') with the reason. */
 export function checkName(name: string): void {
-  if (name.length === 0 || name.length > 512) throw new MailError('invalid', 'Invalid mailbox name');
+  if (name.length === 0) throw new MailError('invalid', 'Invalid mailbox name');
+  // The whole name is one directory name, ".A.B.C", and file systems stop at 255 bytes.
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new MailError('limit', `Mailbox name longer than ${MAX_NAME_BYTES} bytes`);
+  // A wildcard in a name could never be listed by itself (RFC 3501 §6.3.8).
+  if (/[*%]/.test(name)) throw new MailError('invalid', "Invalid mailbox name: must not contain '*' or '%'");
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(name)) throw new MailError('invalid', 'Mailbox name contains a control character');
   if (/[/\\]/.test(name)) throw new MailError('invalid', "Invalid mailbox name: must not contain '/' or '\\'");
@@ -213,9 +221,7 @@ export class MailStore {
       if (has === on) return;
       const next = on ? [...names, name] : names.filter((n) => n !== name);
       const body = 'V\t2\n\n' + next.map((n) => n.split(HIERARCHY_SEPARATOR).join('\t') + '\n').join('');
-      const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-      await fs.writeFile(tmp, body, { mode: 0o600 });
-      await fs.rename(tmp, file);
+      await writeFileAtomically(file, body);
     });
   }
 
@@ -264,9 +270,7 @@ export class MailStore {
     const guid = crypto.randomBytes(16).toString('hex');
     const uidlist = path.join(dir, 'dovecot-uidlist');
     await withDotlock(uidlist, LOCK, async () => {
-      const tmp = `${uidlist}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, `3 V${uidValidity} N1 G${guid}\n`, { mode: 0o600 });
-      await fs.rename(tmp, uidlist);
+      await writeFileAtomically(uidlist, `3 V${uidValidity} N1 G${guid}\n`);
     });
     // cur/ last: a folder is listed once cur/ exists, and by then it is complete.
     try {

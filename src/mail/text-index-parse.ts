@@ -99,7 +99,7 @@ async function handle(req: ParseRequest): Promise<ParseResult> {
       const keep = new Set(req.keep);
       const seg = mergeSegments(segs, (n) => keep.has(n));
       const out = Buffer.concat([MAGIC, encodeRecord(seg)]);
-      await fs.promises.writeFile(req.tmp, out);
+      await fs.promises.writeFile(req.tmp, out, { mode: 0o600 });
       return { seg, size: out.length };
     }
   }

@@ -168,7 +168,7 @@ class FolderIndex {
       try {
         if (r.size! < 0 || r.good! < MAGIC.length) {
           // missing, wrong version or garbage: start a new file
-          await fs.writeFile(this.file, MAGIC);
+          await fs.writeFile(this.file, MAGIC, { mode: 0o600 });
           this.fileLen = MAGIC.length;
         } else {
           if (r.good! < r.size!) await fs.truncate(this.file, r.good); // torn tail
@@ -214,7 +214,7 @@ class FolderIndex {
     return this.fileOps.run(async () => {
       if (!this.persist) return;
       try {
-        await fs.appendFile(this.file, record);
+        await fs.appendFile(this.file, record, { mode: 0o600 });
         this.fileLen += record.length;
         this.appended++;
       } catch {
@@ -250,7 +250,7 @@ class FolderIndex {
             try {
               const tail = Buffer.allocUnsafe(this.fileLen - upTo);
               await fh.read(tail, 0, tail.length, upTo);
-              await fs.appendFile(tmp, tail);
+              await fs.appendFile(tmp, tail, { mode: 0o600 });
             } finally {
               await fh.close();
             }

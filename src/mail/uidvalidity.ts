@@ -7,6 +7,7 @@
 // one second still gets a new UIDVALIDITY.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomically } from './atomic-write.js';
 
 const FILE = 'dovecot-uidvalidity';
 const MARKER = /^dovecot-uidvalidity\.([0-9a-fA-F]{1,8})$/;
@@ -44,9 +45,7 @@ export async function nextUidValidity(root: string, now = Date.now()): Promise<n
       if (code === 'ENOENT' || code === 'EEXIST') continue; // someone else allocated meanwhile: look again
       throw err;
     }
-    const tmp = path.join(root, `${FILE}.${process.pid}.tmp`);
-    await fs.writeFile(tmp, hex(next) + '\n', { mode: 0o600 });
-    await fs.rename(tmp, path.join(root, FILE));
+    await writeFileAtomically(path.join(root, FILE), hex(next) + '\n');
     return next;
   }
   throw new Error('could not allocate a UIDVALIDITY');

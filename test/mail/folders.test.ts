@@ -28,8 +28,12 @@ const uidValidityOf = async (dir: string) => parseUidlist(await fs.readFile(path
 
 test('names: what may reach the disk', () => {
   for (const ok of ['Sent', 'A.B.C', 'Gr&APw-n', 'a b', 'x-y_z', 'INBOX.sub']) assert.doesNotThrow(() => checkName(ok), ok);
-  for (const bad of ['', '.x', 'x..y', 'x.', '../etc', 'a/b', 'a\\b', 'a\x00b', 'a\x7fb', 'a\nb', 'Grün', 'bad&', '&AGE-', '~x', 'a.~b', 'x'.repeat(600)])
+  for (const bad of ['', '.x', 'x..y', 'x.', '../etc', 'a/b', 'a\\b', 'a\x00b', 'a\x7fb', 'a\nb', 'Grün', 'bad&', '&AGE-', '~x', 'a.~b', 'a*', 'b%c', '*', '%'])
     assert.throws(() => checkName(bad), (e: unknown) => e instanceof MailError && e.kind === 'invalid', JSON.stringify(bad));
+  // The name is one directory name on disk (".A.B"): at most 254 bytes of it.
+  assert.doesNotThrow(() => checkName('x'.repeat(254)));
+  for (const long of ['x'.repeat(255), 'x'.repeat(600), 'ü'.repeat(128)])
+    assert.throws(() => checkName(long), (e: unknown) => e instanceof MailError && e.kind === 'limit', `${long.length} characters`);
   assert.equal(normalizeName('inbox'), 'INBOX');
   assert.equal(normalizeName('Inbox.Sub'), 'INBOX.Sub');
   assert.equal(normalizeName('Inboxes'), 'Inboxes');
@@ -74,6 +78,7 @@ test('a folder deleted and created again within the same second gets a new UIDVA
   // Concurrent allocations never collide.
   const many = await Promise.all(Array.from({ length: 20 }, () => nextUidValidity(root)));
   assert.equal(new Set(many).size, 20);
+  assert.deepEqual((await fs.readdir(root)).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
 });
 
 test('RENAME moves children along and keeps UIDVALIDITY; RENAME INBOX moves its messages and leaves INBOX', async (t) => {

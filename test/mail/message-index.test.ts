@@ -95,3 +95,17 @@ test('records of expunged messages are dropped, and the file is rewritten when m
   await b.load();
   assert.deepEqual([b.has('k1'), b.has('k2'), b.has('k3'), b.has('k4')], [true, true, true, false]);
 });
+
+test('the index file is 0600 whatever the umask: it holds senders and subjects', async (t) => {
+  const dir = await tmpdir(t);
+  const old = process.umask(0o022);
+  try {
+    const idx = await filled(dir, 3);
+    assert.equal((await fs.stat(path.join(dir, INDEX_FILE))).mode & 0o777, 0o600);
+    idx.put('2000.M1P1.host', rec(1));
+    await idx.close();
+    assert.equal((await fs.stat(path.join(dir, INDEX_FILE))).mode & 0o777, 0o600);
+  } finally {
+    process.umask(old);
+  }
+});
