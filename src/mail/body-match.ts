@@ -3,6 +3,7 @@
 // folded, and every needle is looked for with the last (needle length − 1)
 // characters of the text carried over to the next piece. Runs in a worker
 // (body-match-pool.ts), reading synchronously: it blocks no one there.
+import { READ_MESSAGE } from './message-file.js';
 import fs from 'node:fs';
 import { toCrlf } from './crlf.js';
 import { fold } from './facts.js';
@@ -91,7 +92,7 @@ export function matchBodyFile(file: string, needles: readonly string[]): boolean
   if (matcher.done) return matcher.found;
   const folder = new StreamFolder((s) => matcher.write(s));
   const body = new BodyTextStream((s) => folder.write(s));
-  const fd = fs.openSync(file, 'r');
+  const fd = fs.openSync(file, READ_MESSAGE);
   try {
     const buf = Buffer.allocUnsafe(bodyMatchOptions.chunk);
     let prevCR = false;

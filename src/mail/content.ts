@@ -1,6 +1,7 @@
 // Message content for FETCH: the CRLF form, its MIME structure, and byte
 // ranges of it. Small messages are kept whole in a bounded cache; big ones
 // are parsed once for structure and then served as streamed ranges.
+import { READ_MESSAGE } from './message-file.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import fsCb from 'node:fs';
 import { crlfRange, readCrlf, toCrlf } from './crlf.js';
@@ -63,7 +64,7 @@ export function readWithDate(mailbox: Mailbox, meta: MessageMeta): Promise<{ crl
 
 function readFileAndMtime(file: string): Promise<{ data: Buffer; mtimeMs: number }> {
   return new Promise((resolve, reject) => {
-    fsCb.open(file, 'r', (err, fd) => {
+    fsCb.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
       const fail = (e: Error) => fsCb.close(fd, () => reject(e));
       fsCb.fstat(fd, (e1, st) => {

@@ -1,5 +1,6 @@
 // Postfix stores LF line endings; IMAP sizes and literals are of the CRLF form.
 // These helpers convert on the fly, so sizes are exact and big bodies stream.
+import { READ_MESSAGE, READ_MESSAGE_FLAG } from './message-file.js';
 import fs from 'node:fs';
 
 const LF = 10;
@@ -45,7 +46,7 @@ const PROBE = 64 * 1024;
  */
 export function crlfSizeOfFile(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    fs.open(file, 'r', (err, fd) => {
+    fs.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
       const done = (e: Error | null, size?: number) => fs.close(fd, () => (e ? reject(e) : resolve(size!)));
       const buf = Buffer.allocUnsafe(PROBE);
@@ -71,13 +72,13 @@ async function countStream(stream: AsyncIterable<Buffer>, prevCR: boolean): Prom
 
 /** Callback readFile is about twice as fast as fs.promises.readFile here. */
 export function readFileCb(file: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => fs.readFile(file, (err, buf) => (err ? reject(err) : resolve(buf))));
+  return new Promise((resolve, reject) => fs.readFile(file, { flag: READ_MESSAGE_FLAG }, (err, buf) => (err ? reject(err) : resolve(buf))));
 }
 
 /** The file, or null when it is bigger than `max` bytes (then only opened and stat'ed). */
 export function readFileUpTo(file: string, max: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
-    fs.open(file, 'r', (err, fd) => {
+    fs.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
       const done = (e: Error | null, buf?: Buffer | null) => fs.close(fd, () => (e ? reject(e) : resolve(buf ?? null)));
       fs.fstat(fd, (e1, st) => {
@@ -107,7 +108,7 @@ export async function* crlfRange(file: string, start: number, end: number): Asyn
   if (end <= start) return;
   let pos = 0; // position in CRLF space of the next converted byte
   let prevCR = false;
-  const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  const stream = fs.createReadStream(file, { flags: READ_MESSAGE_FLAG, highWaterMark: 256 * 1024 });
   try {
     for await (const raw of stream as AsyncIterable<Buffer>) {
       const chunk = toCrlf(raw, prevCR);

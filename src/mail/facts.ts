@@ -8,6 +8,7 @@
 // Header facts come from a header-only read of the file; body text from a
 // full read, MIME walk, transfer decoding (quoted-printable, base64), charset
 // conversion (libmime / iconv-lite) and, for text/html, tag stripping.
+import { READ_MESSAGE } from './message-file.js';
 import { promises as fs } from 'node:fs';
 import { decode as decodeCharset } from 'libmime/lib/charset.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
@@ -157,7 +158,7 @@ const HEADER_MAX = 1024 * 1024;
 
 /** Reads the file up to and including the blank line that ends the header (at most 1 MB). */
 async function readHeaderBlock(file: string): Promise<Buffer> {
-  const fh = await fs.open(file, 'r');
+  const fh = await fs.open(file, READ_MESSAGE);
   try {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -2,6 +2,7 @@
 // them into their CRLF form and summarises them, off the event loop. Reads are
 // synchronous here on purpose: in a worker they block nobody, and they cost a
 // third of the four round trips an async open/fstat/read/close makes.
+import { READ_MESSAGE } from './message-file.js';
 import fs from 'node:fs';
 import { serveJobs } from '../runtime/serve-jobs.js';
 import { toCrlf, bareLfCount } from './crlf.js';
@@ -26,7 +27,7 @@ export type LoadResult =
 function load(job: LoadJob): LoadResult {
   let fd = -1;
   try {
-    fd = fs.openSync(job.file, 'r');
+    fd = fs.openSync(job.file, READ_MESSAGE);
     const st = fs.fstatSync(fd);
     const raw = Buffer.allocUnsafeSlow(st.size);
     let got = 0;

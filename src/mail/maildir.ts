@@ -1,6 +1,6 @@
 // One Maildir folder on disk: file names, scanning, and the file operations
 // that carry IMAP state (new/ → cur/, flag letters in the name, unlink).
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 
 export type Sub = 'new' | 'cur';
@@ -70,18 +70,22 @@ export class Maildir {
     for (const sub of ['tmp', 'new', 'cur'] as const) await fs.mkdir(this.dir(sub), { recursive: true, mode: 0o700 });
   }
 
-  /** All message files in new/ then cur/. A missing directory counts as empty. */
+  /**
+   * All message files in new/ then cur/. A missing directory counts as
+   * empty. Only regular files are messages: a symbolic link (to /etc/passwd,
+   * to another user's mail) is never one.
+   */
   async scan(): Promise<ScannedFile[]> {
     const out: ScannedFile[] = [];
     for (const sub of ['new', 'cur'] as const) {
-      let names: string[];
+      let entries: Dirent[];
       try {
-        names = await fs.readdir(this.dir(sub));
+        entries = await fs.readdir(this.dir(sub), { withFileTypes: true });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      for (const filename of names) if (isMessageName(filename)) out.push({ sub, filename });
+      for (const e of entries) if (e.isFile() && isMessageName(e.name)) out.push({ sub, filename: e.name });
     }
     return out;
   }

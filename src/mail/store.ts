@@ -167,11 +167,7 @@ export class MailStore {
         } catch {
           return; // not a name we could serve
         }
-        const isDir = await fs
-          .stat(path.join(this.root, e, 'cur'))
-          .then((s) => s.isDirectory())
-          .catch(() => false);
-        if (isDir) names.push(name);
+        if (await isFolderDir(path.join(this.root, e))) names.push(name);
       }),
     );
     return names.sort();
@@ -227,10 +223,7 @@ export class MailStore {
 
   async exists(name: string): Promise<boolean> {
     const dir = this.dirOf(name);
-    return fs
-      .stat(path.join(dir, 'cur'))
-      .then((s) => s.isDirectory())
-      .catch(() => false);
+    return isFolderDir(dir, dir === this.root);
   }
 
   /** The shared live mailbox for a folder that exists. */
@@ -476,6 +469,20 @@ function parseSubscriptions(text: string): string[] {
     if (!out.includes(name)) out.push(name);
   }
   return out;
+}
+
+/**
+ * A folder is a real directory with a real cur/ in it. A symbolic link is
+ * never followed: `.Evil -> ../alice/Maildir` planted in bob's Maildir would
+ * otherwise give bob alice's mail. (The Maildir root itself may be a link:
+ * that one the operator made.)
+ */
+async function isFolderDir(dir: string, isRoot = false): Promise<boolean> {
+  const real = (p: string, follow = false) =>
+    (follow ? fs.stat(p) : fs.lstat(p))
+      .then((s) => s.isDirectory())
+      .catch(() => false);
+  return (await real(dir, isRoot)) && (await real(path.join(dir, 'cur')));
 }
 
 async function dirExists(dir: string): Promise<boolean> {
