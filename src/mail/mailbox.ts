@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
 import { Uidlist, type UidRecord } from './uidlist.js';
-import { KeywordTable } from './keywords.js';
+import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
+import { MailError } from './errors.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile } from './crlf.js';
 import { Mutex } from './mutex.js';
@@ -320,7 +321,7 @@ export class Mailbox {
         if (l) sys.add(l);
         else if (f !== '\\Recent') keywordNames.push(f);
       }
-      const kwLetters = (await this.keywords.lettersFor(keywordNames)).filter((l): l is string => l !== null);
+      const kwLetters = await this.keywordLetters(keywordNames);
       const letters = new Set([...sys, ...kwLetters]);
       const changed: MessageMeta[] = [];
       for (const meta of metas) {
@@ -383,8 +384,25 @@ export class Mailbox {
       if (l) letters += l;
       else if (!f.startsWith('\\')) keywordNames.push(f);
     }
-    if (keywordNames.length) for (const l of await this.keywords.lettersFor(keywordNames)) if (l) letters += l;
+    if (keywordNames.length) letters += (await this.keywordLetters(keywordNames)).join('');
     return sortLetters(letters);
+  }
+
+  /**
+   * Letters for keyword names, adding new ones to dovecot-keywords. A Maildir
+   * file name has room for 26: past that the change is refused, never made
+   * without the keyword and answered OK.
+   */
+  private async keywordLetters(names: string[]): Promise<string[]> {
+    const letters = await this.keywords.lettersFor(names);
+    const missing = names.filter((_, i) => letters[i] === null);
+    if (missing.length) throw new MailError('limit', `No room for more keywords in this folder (${MAX_KEYWORDS} at most): ${missing.slice(0, 3).join(' ')}`);
+    return letters as string[];
+  }
+
+  /** Every keyword letter is taken: no new keyword can be stored (PERMANENTFLAGS then has no \*). */
+  get keywordsFull(): boolean {
+    return this.keywords.list.filter((n) => n !== undefined).length >= MAX_KEYWORDS;
   }
 
   /** These messages' files were moved to another folder (MOVE): they are expunged here without an unlink. */

@@ -92,7 +92,7 @@ export const select: Command = {
     let out = `* FLAGS (${flags})\r\n`;
     out += readOnly
       ? '* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n'
-      : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted.\r\n`;
+      : `* OK [PERMANENTFLAGS (${flags}${mailbox.keywordsFull ? '' : ' \\*'})] Flags permitted.\r\n`;
     out += `* ${view.exists} EXISTS\r\n* ${view.recent.size} RECENT\r\n`;
     if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;
