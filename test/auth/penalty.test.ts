@@ -86,3 +86,26 @@ test('the cap: N connections per user and IP, the next refused, a slot freed onc
   for (const c of conns) lim.release(c);
   assert.equal(lim.count('bob', '192.0.2.2'), 0);
 });
+
+test('checks from one IP run one at a time, each after the penalty of the failures before it; other IPs are not held', async () => {
+  const p = new FailurePenalty({ initialMs: 40, maxMs: 1000 });
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const t0 = Date.now();
+  const guess = () =>
+    p.serialize('198.51.100.9', async () => {
+      running++;
+      most = Math.max(most, running);
+      started.push(Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      p.fail('198.51.100.9');
+    });
+  const other = p.serialize('203.0.113.5', async () => Date.now() - t0);
+  await Promise.all([guess(), guess(), guess(), guess()]);
+  assert.equal(most, 1, 'never two checks at once from one IP');
+  // Penalties 40, 80, 160 ms after the first three failures.
+  assert.ok(started[1] >= 40 && started[2] >= 40 + 80 && started[3] >= 40 + 80 + 160, started.join(' '));
+  assert.ok((await other) < 40, 'another address waits for nobody');
+});

@@ -19,15 +19,17 @@ export async function completeLogin(conn: Connection, login: string, password: s
   if (login.length > 256 || password.length > 1024) throw new BadError('Credentials too long');
   const limits = conn.ctx.logins;
   const ip = clientIp(conn.socket.remoteAddress);
-  // Another connection from this IP failed a moment ago: its penalty applies here too.
-  const wait = limits?.penalty.pending(ip) ?? 0;
-  if (wait > 0) await sleep(wait);
-  const result = await conn.ctx.users.authenticate(login, password);
+  // One check at a time per IP, each after the penalty of the failures before it (on any connection).
+  const check = async () => {
+    const result = await conn.ctx.users.authenticate(login, password);
+    return { result, delay: result.ok ? 0 : limits ? limits.penalty.fail(ip) : conn.ctx.config.authFailDelayMs };
+  };
+  const { result, delay } = limits ? await limits.penalty.serialize(ip, check) : await check();
   if (!result.ok) {
     conn.failedLogins++;
     if (result.unsupported) conn.log.error({ user: login.slice(0, 64), scheme: result.unsupported }, 'unsupported password scheme; this user cannot log in');
     conn.log.warn({ ip, user: login.slice(0, 64) }, 'login failed');
-    await sleep(limits ? limits.penalty.fail(ip) : conn.ctx.config.authFailDelayMs);
+    await sleep(delay);
     if (conn.failedLogins >= MAX_FAILURES) {
       conn.bye('Too many failed logins');
       return 'done';
