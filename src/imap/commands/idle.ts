@@ -1,11 +1,13 @@
 // IDLE (RFC 2177): updates are pushed the moment the mailbox reports them.
 // No upper time limit; "* OK Still here" keeps NAT mappings alive.
+import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 
 export const idle: Command = {
   names: ['IDLE'],
   states: AUTHED,
-  async run({ conn }) {
+  async run({ conn, args }) {
+    new ArgReader(args, 'IDLE').end();
     conn.write('+ idling\r\n');
     conn.setIdle(true);
     const keepalive = setInterval(() => conn.write('* OK Still here\r\n'), conn.ctx.config.idleKeepaliveMs);

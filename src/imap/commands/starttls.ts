@@ -1,13 +1,15 @@
 // STARTTLS (RFC 3501 §6.2.1): the tagged OK goes out in the clear, then the
 // TLS handshake starts on the same socket. The client asks CAPABILITY again
 // afterwards: STARTTLS is gone from it and LOGIN allowed.
+import { ArgReader } from '../../wire/args.js';
 import { BadError } from '../../wire/errors.js';
 import type { Command } from './types.js';
 
 export const starttls: Command = {
   names: ['STARTTLS'],
   states: ['notauth'],
-  async run({ conn, tag }) {
+  async run({ conn, tag, args }) {
+    new ArgReader(args, 'STARTTLS').end();
     if (conn.isSecure) throw new BadError('TLS is already active');
     const tls = conn.ctx.tls;
     if (!tls) throw new BadError('TLS support is not configured');
