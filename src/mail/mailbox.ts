@@ -7,6 +7,7 @@ import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, t
 import { Uidlist, type UidRecord } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
 import { MailError } from './errors.js';
+import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile } from './crlf.js';
 import { Mutex } from './mutex.js';
@@ -286,6 +287,16 @@ export class Mailbox {
       if (!this.byUidMap.has(meta.uid)) throw new MessageGoneError(meta.uid);
       return fn(this.pathOf(meta));
     }
+  }
+
+  /** One warning per unreadable file (a script that delivered as root with 0600, an I/O error). */
+  reportUnreadable(meta: MessageMeta, err: unknown): void {
+    this.log.warn({ file: this.pathOf(meta), err: (err as Error).message }, 'cannot read a message file');
+  }
+
+  /** Rejects unless the message file can be opened for reading (before a literal of it is announced). */
+  async checkReadable(meta: MessageMeta): Promise<void> {
+    await this.withFile(meta, async (file) => (await fs.open(file, READ_MESSAGE)).close());
   }
 
   async vsizeOf(meta: MessageMeta): Promise<number> {

@@ -8,6 +8,7 @@ import { summarize, StoredSummary } from '../wire/summary.js';
 import { readWithDate } from './content.js';
 import { loaderPool, type LoadJob } from './loader.js';
 import { isMessageGone, type Mailbox, type MessageMeta } from './mailbox.js';
+import { MailError, mailErrorOf } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 
 /** What the caller will render for each message: plain flags, no protocol. */
@@ -42,7 +43,12 @@ export interface Prepared {
   data: Buffer | null;
 }
 
-export type Outcome = Prepared | 'gone' | 'slow';
+/** 'unreadable': the file is there but cannot be read (mode 000, another user's, an I/O error); logged by the mailbox. */
+export type Outcome = Prepared | 'gone' | 'slow' | Unreadable;
+
+export interface Unreadable {
+  unreadable: MailError;
+}
 
 /** The summary of a message from the index, if it has one (with the MIME structure, if `structure`). */
 export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
@@ -118,8 +124,8 @@ export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | 
       try {
         outcomes[j] = await prepareLater(mailbox, metas[j]!, needs);
       } catch (err) {
-        if (!isMessageGone(err)) throw err;
-        outcomes[j] = 'gone';
+        if (isMessageGone(err)) outcomes[j] = 'gone';
+        else outcomes[j] = unreadable(mailbox, metas[j]!, err);
       }
     }
   };
@@ -176,8 +182,16 @@ export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Prom
   const out: Array<StoredSummary | null> = [];
   for (let i = 0; i < metas.length; i += BATCH) {
     const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), needs);
-    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' ? null : o.summary);
+    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' || 'unreadable' in o ? null : o.summary);
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
   }
   return out;
+}
+
+/** A file that is there but cannot be read is a fault of that message only: logged with its name, and skipped. */
+function unreadable(mailbox: Mailbox, meta: MessageMeta, err: unknown): Unreadable {
+  const fault = mailErrorOf(err);
+  if (!fault || fault.kind === 'notfound') throw err;
+  mailbox.reportUnreadable(meta, err);
+  return { unreadable: fault };
 }

@@ -12,7 +12,8 @@ import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
-import { loadMessage, messageRange, type LoadedMessage, isMessageGone, type MessageMeta } from '../../mail/api.js';
+import { loadMessage, messageRange, mailErrorOf, type LoadedMessage, isMessageGone, type MailError, type MessageMeta } from '../../mail/api.js';
+import { noFor } from '../mail-errors.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 /** Items that need the parsed message, not just its metadata. */
@@ -60,14 +61,21 @@ export const fetch: Command = {
     const condstore = syncState(conn).condstore;
     const wantsModseqItem = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
     /** One message the general way: parse what is needed, encode, stream big literals. False when it is gone. */
+    const unreadable: MailError[] = [];
     const general = async (meta: MessageMeta): Promise<boolean> => {
       let values: ImapValue[];
       try {
         const msg = withContent ? await loadMessage(view.mailbox, meta) : null;
         values = await fetchValues(ctx, meta, msg, items);
+        // A streamed literal opens the file as it is written: make sure it will open before announcing it.
+        if (values.some((v) => v instanceof StreamLiteral)) await view.mailbox.checkReadable(meta);
       } catch (err) {
         if (isMessageGone(err)) return false;
-        throw err;
+        const fault = mailErrorOf(err);
+        if (!fault || fault.kind === 'notfound') throw err;
+        view.mailbox.reportUnreadable(meta, err);
+        unreadable.push(fault);
+        return true;
       }
       if (seenChanged.has(meta.uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
       // RFC 7162 §3.1.4: with CONDSTORE on, a flag change this FETCH caused carries its MODSEQ.
@@ -83,7 +91,7 @@ export const fetch: Command = {
     let gone = 0;
     const plan = fastPlan(items);
     if (plan) {
-      gone = await fastFetch(view.mailbox, uids, plan, {
+      const fast = await fastFetch(view.mailbox, uids, plan, {
         write: (b) => conn.write(b),
         drained: () => conn.drained(),
         present,
@@ -98,6 +106,8 @@ export const fetch: Command = {
         },
         slow: general,
       });
+      gone = fast.gone;
+      unreadable.push(...fast.unreadable);
     } else {
       for (const uid of uids) {
         const meta = present(uid);
@@ -105,6 +115,11 @@ export const fetch: Command = {
       }
     }
     if (gone) throw new NoError('Some messages were expunged meanwhile', 'EXPUNGEISSUED');
+    // The others were answered; these few are a fault of the server's files, not of the request.
+    if (unreadable.length) {
+      conn.log.warn({ user: conn.user?.name, mailbox: view.mailbox.name, messages: unreadable.length, err: unreadable[0].message }, 'messages could not be read');
+      throw noFor(unreadable[0].kind, `${unreadable.length} message(s) could not be read; the server log says why`, 'FETCH');
+    }
   },
 };
 

@@ -13,7 +13,7 @@ import { applyPartial } from './section.js';
 import { imapDateTime } from './date.js';
 import { FieldSelector } from '../../wire/summary.js';
 import { OutBuffer } from '../out-buffer.js';
-import { prepareBatch, type Mailbox, type MessageMeta, type MessageNeeds, type Prepared, type PreparedBatch } from '../../mail/api.js';
+import { prepareBatch, type MailError, type Mailbox, type MessageMeta, type MessageNeeds, type Prepared, type PreparedBatch } from '../../mail/api.js';
 
 type Step =
   | { k: 'UID' | 'FLAGS' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' }
@@ -72,8 +72,9 @@ export interface FastFetchHooks {
   slow(meta: MessageMeta): Promise<boolean>;
 }
 
-/** Runs the fast path over `uids`; returns how many messages were gone. */
-export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<number> {
+/** Runs the fast path over `uids`; returns how many messages were gone, and the faults of those that could not be read. */
+export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<{ gone: number; unreadable: MailError[] }> {
+  const unreadable: MailError[] = [];
   const out = new OutBuffer((b) => hooks.write(b));
   const memo = new RenderMemo();
   let gone = 0;
@@ -94,6 +95,10 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
         gone++;
         continue;
       }
+      if (typeof o === 'object' && 'unreadable' in o) {
+        unreadable.push(o.unreadable);
+        continue;
+      }
       let p: Prepared | null = o === 'slow' ? null : o;
       if (p && !render(out, hooks, meta, p, plan, memo)) p = null;
       if (!p) {
@@ -111,7 +116,7 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
     }
   }
   out.flush();
-  return gone;
+  return { gone, unreadable };
 }
 
 /** Renders text the fast path writes for many messages (FLAGS lists), remembered per call. */
