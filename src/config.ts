@@ -29,6 +29,8 @@ export interface Config {
   archiveFolder: string | null;
   /** Create the special-use folders at first login when missing. */
   createSpecialFolders: boolean;
+  /** Users may share one Maildir (a template that does not name the user): only when asked for. */
+  sharedMaildir: boolean;
   maxConnections: number;
   /** Connections at once per user and per client IP (phones open one IDLE per folder). */
   maxConnectionsPerUserIp: number;
@@ -59,6 +61,7 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   junkFolder: null,
   archiveFolder: null,
   createSpecialFolders: true,
+  sharedMaildir: false,
   maxConnections: 10_000,
   maxConnectionsPerUserIp: 20,
   maxUnauthenticatedPerIp: 20,
@@ -92,6 +95,7 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'mail.junk_folder', field: 'junkFolder', kind: 'string?', flag: 'junk-folder', describe: 'Folder marked \\Junk (default Junk)' },
   { key: 'mail.archive_folder', field: 'archiveFolder', kind: 'string?', flag: 'archive-folder', describe: 'Folder marked \\Archive (default Archive)' },
   { key: 'mail.create_special_folders', field: 'createSpecialFolders', kind: 'boolean', flag: 'create-special-folders', describe: 'Create the special-use folders at first login when missing (default true)' },
+  { key: 'mail.shared_maildir', field: 'sharedMaildir', kind: 'boolean', flag: 'shared-maildir', describe: 'Let several users share one Maildir (a template without %u, %n or ~); default false' },
   { key: 'service.user', field: 'user', kind: 'string?', flag: 'user', describe: 'User to run as when started as root (the mail owner, e.g. vmail)' },
   { key: 'service.group', field: 'group', kind: 'string?', flag: 'group', describe: 'Group to run as when started as root' },
   { key: 'log.level', field: 'logLevel', kind: 'level', flag: 'log-level', describe: 'fatal, error, warn, info, debug, trace or silent' },

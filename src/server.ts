@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { Connection } from './imap/connection.js';
 import type { ImapConfig, ServerContext } from './imap/server-context.js';
-import { UserDb, expandMaildir } from './auth/users.js';
+import { UserDb, expandMaildir, sharedMaildirs } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
 import { MailService, DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/api.js';
@@ -14,7 +14,7 @@ import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
-import { parseHostPort, type Config } from './config.js';
+import { ConfigError, parseHostPort, type Config } from './config.js';
 import { closeWorkerPools } from './runtime/worker-pool.js';
 
 
@@ -133,9 +133,22 @@ export class ImapServer {
   /** Loads the users and starts serving (after any privilege drop: this touches the users file and mail). */
   async open(): Promise<void> {
     await this.users.load();
+    this.refuseSharedMaildirs();
     await this.watchUsersFile();
     await this.certs?.watch();
     this.ctx = this.context();
+  }
+
+  /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
+  private refuseSharedMaildirs(): void {
+    if (this.config.sharedMaildir) return;
+    const shared = sharedMaildirs(this.users.all, this.config.maildir);
+    if (!shared.length) return;
+    const [first] = shared;
+    throw new ConfigError(
+      `mail.maildir = "${this.config.maildir}" (${this.config.source}) gives ${first.users.slice(0, 3).join(', ')}${first.users.length > 3 ? ' …' : ''} the same Maildir ${first.maildir}: they would read each other's mail. ` +
+        'Put the user in the path (e.g. /var/mail/vhosts/%d/%n/Maildir), or set mail.shared_maildir = true if that is meant.',
+    );
   }
 
   /** listen() then open(), for callers that do not change privileges in between. */

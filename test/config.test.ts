@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 
 async function file(t: test.TestContext, text: string): Promise<string> {
@@ -45,4 +47,20 @@ test('mistakes name the key, the file and what was expected', async (t) => {
       return true;
     });
   }
+});
+
+test('serve refuses a Maildir template that gives several users one mailbox, and names the key and the fix', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shared-md-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  await fs.writeFile(path.join(dir, 'users'), 'bob:{PLAIN}x\nalice:{PLAIN}y\n', { mode: 0o644 });
+  await fs.chmod(dir, 0o755);
+  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+  // As root, serve must drop to a service user first: nobody can read this users file.
+  const asUser = process.getuid?.() === 0 ? ['--user', 'nobody', '--group', 'nogroup'] : [];
+  const r = spawnSync(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0', '--users', path.join(dir, 'users'), '--maildir', path.join(dir, 'Maildir'), ...asUser], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /mail\.maildir = ".*Maildir" \(.*\) gives bob, alice the same Maildir .*: they would read each other's mail\. Put the user in the path/);
 });

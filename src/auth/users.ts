@@ -26,6 +26,11 @@ export class UserDb {
     return this.users.size;
   }
 
+  /** Every user (for checks over the whole file). */
+  get all(): Iterable<UserEntry> {
+    return this.users.values();
+  }
+
   /** Exact name first, then lower-cased (Dovecot installs often use auth_username_format=%Lu). */
   lookup(login: string): UserEntry | undefined {
     return this.users.get(login) ?? this.users.get(login.toLowerCase());
@@ -66,4 +71,26 @@ export function expandMaildir(template: string, user: UserEntry): string {
     out = user.home + out.slice(1);
   }
   return out;
+}
+
+/**
+ * Maildirs that the template gives to more than one user ("/var/mail/Maildir",
+ * or "%n" with bob@a.org and bob@b.org): each with the users who would share
+ * it and read each other's mail. Users without a home under a ~ template are
+ * left out (they are reported on their own).
+ */
+export function sharedMaildirs(users: Iterable<UserEntry>, template: string): Array<{ maildir: string; users: string[] }> {
+  const byDir = new Map<string, string[]>();
+  for (const u of users) {
+    let dir: string;
+    try {
+      dir = expandMaildir(template, u);
+    } catch {
+      continue;
+    }
+    const list = byDir.get(dir);
+    if (list) list.push(u.name);
+    else byDir.set(dir, [u.name]);
+  }
+  return [...byDir].filter(([, names]) => names.length > 1).map(([maildir, names]) => ({ maildir, users: names }));
 }

@@ -1,7 +1,7 @@
 // Every user's Maildir: exists with cur/ new/ tmp/, owned and writable by the
 // user the server runs as, and reachable through its parent directories.
 import path from 'node:path';
-import { expandMaildir } from '../auth/users.js';
+import { expandMaildir, sharedMaildirs } from '../auth/users.js';
 import type { UserEntry } from '../auth/passwd-file.js';
 import { error, result, type CheckResult } from './types.js';
 
@@ -28,8 +28,18 @@ function allows(st: StatInfo, who: Owner, bits: { r?: boolean; w?: boolean; x?: 
   return (!bits.r || (perm & 4) !== 0) && (!bits.w || (perm & 2) !== 0) && (!bits.x || (perm & 1) !== 0);
 }
 
-export function checkMaildirs(users: UserEntry[], template: string, owner: Owner, stat: StatFn): CheckResult {
+export function checkMaildirs(users: UserEntry[], template: string, owner: Owner, stat: StatFn, sharedAllowed = false): CheckResult {
   const res = result('maildirs');
+  if (!sharedAllowed) {
+    for (const s of sharedMaildirs(users, template)) {
+      res.problems.push(
+        error(
+          `users ${s.users.slice(0, 5).join(', ')}${s.users.length > 5 ? ' …' : ''} all get the Maildir ${s.maildir} from mail.maildir = "${template}": they would read each other's mail, and serve refuses to start`,
+          'put the user in mail.maildir (%n, %u or a leading ~, e.g. /var/mail/vhosts/%d/%n/Maildir), or set mail.shared_maildir = true if one shared mailbox is meant',
+        ),
+      );
+    }
+  }
   const chown = (p: string) => `chown -R ${owner.name}: ${p}`;
   let good = 0;
   for (const user of users) {

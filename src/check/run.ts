@@ -174,7 +174,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     results.push(checked.result);
   }
 
-  if (owner) results.push(checkMaildirs(users, cfg.maildir, owner, statOrNull));
+  if (owner) results.push(checkMaildirs(users, cfg.maildir, owner, statOrNull, cfg.sharedMaildir));
   else {
     const r = result('maildirs');
     r.problems.push(error(`Maildir ownership not checked: no user to serve as`, `set service.user, then run check again`));

@@ -54,3 +54,18 @@ test('Maildirs: wrong owner, read-only, untraversable parent, ~ without home (fa
   );
   assert.deepEqual(res.passed, []);
 });
+
+test('a template that gives several users one Maildir is an error unless mail.shared_maildir (issue "Hostile input", E.18)', () => {
+  const none: StatFn = () => null;
+  const shared = checkMaildirs([user('bob'), user('alice'), user('carol')], '/var/mail/Maildir', me, none);
+  assert.match(shared.problems[0].message, /^users bob, alice, carol all get the Maildir \/var\/mail\/Maildir from mail\.maildir = "\/var\/mail\/Maildir": they would read each other's mail/);
+  assert.match(shared.problems[0].fix, /mail\.shared_maildir = true/);
+  // %n alone: the same local part in two domains collides too.
+  const twoDomains = checkMaildirs([user('bob@a.org'), user('bob@b.org'), user('eve@a.org')], '/m/%n', me, none);
+  assert.match(twoDomains.problems[0].message, /^users bob@a\.org, bob@b\.org all get the Maildir \/m\/bob /);
+  assert.equal(twoDomains.problems.filter((p) => /all get the Maildir/.test(p.message)).length, 1);
+  const perUser = checkMaildirs([user('bob@a.org'), user('bob@b.org')], '/m/%d/%n', me, none);
+  assert.ok(!perUser.problems.some((p) => /all get the Maildir/.test(p.message)));
+  const allowed = checkMaildirs([user('bob'), user('alice')], '/var/mail/Maildir', me, none, true);
+  assert.ok(!allowed.problems.some((p) => /all get the Maildir/.test(p.message)));
+});
