@@ -9,6 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { ImapServer, DEFAULT_IMAP_CONFIG } from '../../src/server.js';
+import type { ImapConfig } from '../../src/imap/server-context.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
 import { RawImap } from './raw-imap.js';
 import { deliver } from './server.js';
@@ -35,6 +36,8 @@ export interface Client {
   readonly status: string;
   send(raw: string): void;
   readUntil(marker: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves true once the server has closed the connection, false after `timeoutMs`. */
+  closed(timeoutMs?: number): Promise<boolean>;
   close(): void;
 }
 
@@ -61,13 +64,34 @@ class HarnessClient implements Client {
     return this.raw.readUntil(marker, timeoutMs);
   }
 
+  closed(timeoutMs = 2000): Promise<boolean> {
+    const socket = this.raw.socket;
+    if (socket.destroyed || socket.readableEnded) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        socket.off('end', onClose);
+        resolve(v);
+      };
+      const onClose = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      socket.once('close', onClose);
+      socket.once('end', onClose);
+    });
+  }
+
   close(): void {
     this.raw.close();
   }
 }
 
-/** A server for one test file or test, stopped and its tree removed by `t.after`. */
-export async function harness(t: { after(fn: () => Promise<void> | void): void }, config: Partial<Config> = {}): Promise<Harness> {
+/** A server for one test file or test, stopped and its tree removed by `t.after`; `imap` overrides timings (an IDLE keepalive). */
+export async function harness(
+  t: { after(fn: () => Promise<void> | void): void },
+  config: Partial<Config> = {},
+  imap: Partial<ImapConfig> = {},
+): Promise<Harness> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-unit-'));
   const users = path.join(dir, 'users');
   await fs.writeFile(users, 'bob:{PLAIN}bob-pass\nalice:{PLAIN}alice-pass\n');
@@ -90,7 +114,7 @@ export async function harness(t: { after(fn: () => Promise<void> | void): void }
     ...config,
   };
   // The failed-login pause is the test hook's 50 ms, not Dovecot's 2 s.
-  const server = new ImapServer(cfg, log, { ...DEFAULT_IMAP_CONFIG, authFailDelayMs: 50 });
+  const server = new ImapServer(cfg, log, { ...DEFAULT_IMAP_CONFIG, authFailDelayMs: 50, ...imap });
   const [{ address }] = await server.start();
   const clients: Client[] = [];
   t.after(async () => {
