@@ -45,7 +45,7 @@ test('CAPABILITY where passwords may not be sent: LOGINDISABLED and no AUTH= (RF
   assert.ok(!list.some((x) => x.startsWith('AUTH=')));
 });
 
-test.skip('CAPABILITY with an argument is BAD (RFC 3501 §9: capability = "CAPABILITY") (known bug: arguments are ignored)', async (t) => {
+test('CAPABILITY with an argument is BAD (RFC 3501 §9: capability = "CAPABILITY")', async (t) => {
   const h = await harness(t);
   const c = await h.connect();
   assert.match(await c.run('CAPABILITY extra'), /^T BAD /m);

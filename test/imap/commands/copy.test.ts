@@ -97,17 +97,21 @@ test('COPY/MOVE: store failures map to their NO codes, a bug to NO [SERVERBUG]; 
     [new MailError('permission', 'Not yours'), /^T NO \[NOPERM\] Not yours/m],
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],
   ];
+  // COPY links (store.copy), MOVE renames (store.move): both fail the same way.
   const m = t.mock.method(MailStore.prototype, 'copy');
+  const mv2 = t.mock.method(MailStore.prototype, 'move');
   for (const [err, reply] of cases) {
-    m.mock.mockImplementation(async () => {
-      throw err;
-    });
+    for (const mock of [m, mv2])
+      mock.mock.mockImplementation(async () => {
+        throw err;
+      });
     assert.match(await c.run('COPY 1 Dest'), reply, `COPY: ${String(err)}`);
     const mv = await c.run('UID MOVE 1:3 Dest');
     assert.match(mv, reply, `MOVE: ${String(err)}`);
     assert.doesNotMatch(mv, /^\* \d+ EXPUNGE|COPYUID/m);
   }
   m.mock.restore();
+  mv2.mock.restore();
   assert.match(await c.run('NOOP'), /^T OK /m);
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /MESSAGES 3\)/);
 });
