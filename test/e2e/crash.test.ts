@@ -67,3 +67,76 @@ test('kill -9 during 500 deliveries loses and duplicates nothing', async (t) => 
   const files = [...(await fs.readdir(path.join(inbox, 'cur'))), ...(await fs.readdir(path.join(inbox, 'new')))];
   assert.equal(files.length, TOTAL);
 });
+
+/** Every message's subject in every folder of a Maildir, one entry per file. */
+async function subjectsIn(maildir: string, folders: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of folders) {
+    for (const sub of ['cur', 'new']) {
+      const dir = path.join(maildir, folder, sub);
+      for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+        const text = await fs.readFile(path.join(dir, f), 'utf8').catch(() => '');
+        out.push(/^Subject: (.*)$/m.exec(text)?.[1] ?? `?${f}`);
+      }
+    }
+  }
+  return out.sort();
+}
+
+test('kill -9 during a storm of MOVEs between three folders: every message in exactly one place (issue "Hostile input", C.10)', async (t) => {
+  const COUNT = 40;
+  const ROUNDS = 12;
+  const tree = await makeMailTree();
+  const inbox = tree.maildir('bob');
+  const expected: string[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const subject = `storm ${String(i).padStart(2, '0')}`;
+    expected.push(subject);
+    await deliver(inbox, `Subject: ${subject}\n\nbody ${i}\n`);
+  }
+  for (const f of ['.Trash', '.Archive']) for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(inbox, f, sub), { recursive: true });
+  let server = await startServer(tree);
+  t.after(async () => {
+    await server.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
+  const folders = ['INBOX', 'Trash', 'Archive'];
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let round = 0; round < ROUNDS; round++) {
+    // Two sessions move messages around until the server is killed under them.
+    const movers = [0, 1].map(async () => {
+      const c = await RawImap.connect(server.port).catch(() => null);
+      if (!c) return;
+      try {
+        await c.command('l', 'LOGIN bob bob-pass');
+        for (;;) {
+          const from = folders[rnd(3)];
+          const to = folders[rnd(3)];
+          await c.command('s', `SELECT ${from}`);
+          await c.command('m', `UID MOVE 1:* ${to}`);
+        }
+      } catch {
+        // the server died: this round is over
+      } finally {
+        c.close();
+      }
+    });
+    await new Promise((r) => setTimeout(r, 100 + rnd(400)));
+    await server.kill9();
+    await Promise.all(movers);
+    server = await startServer(tree);
+  }
+  const c = await RawImap.connect(server.port);
+  await c.command('l', 'LOGIN bob bob-pass');
+  let seen = 0;
+  for (const f of folders) {
+    const out = await c.command('s', `SELECT ${f}`);
+    seen += Number(/^\* (\d+) EXISTS/m.exec(out)![1]);
+    const uids = [...(await c.command('u', 'UID SEARCH ALL')).matchAll(/\d+/g)].map(Number);
+    assert.equal(new Set(uids).size, uids.length, `${f}: UIDs unique`);
+  }
+  c.close();
+  assert.equal(seen, COUNT, 'the server sees every message once');
+  assert.deepEqual(await subjectsIn(inbox, ['', '.Trash', '.Archive']), expected, 'every message on disk exactly once');
+});
