@@ -30,6 +30,8 @@ test('FETCH answers the items asked for; UID FETCH adds UID (RFC 3501 §6.4.5, �
     '* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: hello\r\n\r\n)\r\nT OK FETCH completed\r\n',
   );
   assert.equal(await c.run('UID FETCH 1 FLAGS'), '* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nT OK UID FETCH completed\r\n');
+  assert.equal(await c.run('UID FETCH 99:* FLAGS'), '* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nT OK UID FETCH completed\r\n', 'n:* includes the last UID (§6.4.8)');
+  assert.match(await c.run('FETCH 1 FAST'), /^\* 1 FETCH \(FLAGS \(\\Recent\) INTERNALDATE "[ \d]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}" RFC822\.SIZE \d+\)\r$/m, 'FAST is FLAGS INTERNALDATE RFC822.SIZE');
   assert.equal(await c.run('UID FETCH 99 FLAGS'), 'T OK UID FETCH completed\r\n', 'a UID that does not exist is no error (§6.4.8)');
   assert.equal(await c.run('FETCH 1 BODY[TEXT]'), '* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen \\Recent))\r\nT OK FETCH completed\r\n', 'BODY[] sets \\Seen and says so');
   assert.equal(await c.run('FETCH 1 BODY[]<0.4>'), '* 1 FETCH (BODY[]<0> {4}\r\nFrom)\r\nT OK FETCH completed\r\n', '\\Seen already: no FLAGS');

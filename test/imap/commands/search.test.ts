@@ -37,6 +37,8 @@ test('SEARCH answers sequence numbers, UID SEARCH UIDs; no match is a bare "* SE
   assert.equal(await c.run('SEARCH SUBJECT apple'), '* SEARCH 1 3\r\nT OK SEARCH completed\r\n');
   assert.equal(await c.run('UID SEARCH SUBJECT apple'), '* SEARCH 2 4\r\nT OK UID SEARCH completed\r\n');
   assert.equal(await c.run('SEARCH BODY banana'), '* SEARCH 2\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('SEARCH CHARSET UTF-8 SUBJECT apple'), '* SEARCH 1 3\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('UID SEARCH UID 99:*'), '* SEARCH 4\r\nT OK UID SEARCH completed\r\n', 'n:* includes the last UID (§6.4.8)');
   assert.equal(await c.run('SEARCH SUBJECT cherry'), '* SEARCH\r\nT OK SEARCH completed\r\n');
   assert.equal(await c.run('SEARCH OR SUBJECT banana NOT SUBJECT apple UID 1:3'), '* SEARCH 2\r\nT OK SEARCH completed\r\n');
   const m = /^\* SEARCH 1 2 3 \(MODSEQ (\d+)\)\r$/m.exec(await c.run('SEARCH MODSEQ 1'));

@@ -69,6 +69,15 @@ test('SELECT (CONDSTORE) adds HIGHESTMODSEQ; QRESYNC reports what changed since 
   assert.doesNotMatch(stale, /VANISHED|FETCH/, 'another UIDVALIDITY: no resync (§3.2.5.2)');
 });
 
+test.skip('SELECT of another mailbox with QRESYNC enabled first sends OK [CLOSED] (RFC 7162 §3.2.11) (known bug: select.ts never writes the CLOSED response code)', async (t) => {
+  const h = await harness(t);
+  await h.mkfolder('Work');
+  const c = await h.session(null);
+  await c.run('ENABLE QRESYNC');
+  assert.doesNotMatch(await c.run('SELECT INBOX'), /\[CLOSED\]/, 'nothing was selected before');
+  assert.match(await c.run('SELECT Work'), /^\* OK \[CLOSED\][^\r]*\r\n\* FLAGS /m);
+});
+
 test('SELECT: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);

@@ -30,9 +30,17 @@ test('STORE answers the new flags, .SILENT does not, UID STORE adds UID (RFC 350
   assert.equal(await c.run('UID STORE 1 FLAGS (\\Answered)'), '* 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))\r\nT OK UID STORE completed\r\n');
   assert.match(await c.run('FETCH 1 FLAGS'), /^\* 1 FETCH \(FLAGS \(\\Answered \\Recent\)\)\r$/m, 'FLAGS replaced, not added');
   assert.match(await c.run('SELECT INBOX'), /^\* FLAGS \([^)]*Work\)\r$/m, 'the keyword is in FLAGS from now on');
+  assert.equal(await c.run('STORE 1 +FLAGS \\Seen'), '* 1 FETCH (FLAGS (\\Answered \\Seen))\r\nT OK STORE completed\r\n', 'a flag without parentheses (RFC 3501 §9 store-att-flags)');
   const ro = await h.session(null);
   await ro.run('EXAMINE INBOX');
   assert.match(await ro.run('STORE 1 +FLAGS (\\Seen)'), /^T NO /m, 'read-only');
+});
+
+test.skip('STORE takes several flags without parentheses, as RFC 3501 §9 store-att-flags allows (known bug: store.ts reads one token and answers BAD "unexpected extra arguments")', async (t) => {
+  const h = await harness(t);
+  await h.deliver(MSG);
+  const c = await h.session();
+  assert.equal(await c.run('STORE 1 +FLAGS \\Seen \\Draft'), '* 1 FETCH (FLAGS (\\Seen \\Draft \\Recent))\r\nT OK STORE completed\r\n');
 });
 
 test('STORE with CONDSTORE reports MODSEQ; UNCHANGEDSINCE fails as OK [MODIFIED] (RFC 7162 §3.1.3)', async (t) => {

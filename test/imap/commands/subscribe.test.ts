@@ -30,6 +30,17 @@ test('SUBSCRIBE adds the name to LSUB, UNSUBSCRIBE removes it (RFC 3501 §6.3.6,
   assert.match(await c.run('SUBSCRIBE Nope'), /^T NO \[NONEXISTENT\] /m, 'the server may refuse a name that does not exist');
 });
 
+test('a subscription outlives its folder until UNSUBSCRIBE (RFC 3501 §6.3.6: the server MUST NOT remove it)', async (t) => {
+  const h = await harness(t);
+  await h.mkfolder('Work');
+  const c = await h.session(null);
+  await c.run('SUBSCRIBE Work');
+  await c.run('DELETE Work');
+  assert.match(await c.run('LSUB "" *'), /^\* LSUB \(\) "\." Work\r$/m);
+  assert.equal(await c.run('UNSUBSCRIBE Work'), 'T OK UNSUBSCRIBE completed\r\n');
+  assert.doesNotMatch(await c.run('LSUB "" *'), /Work/);
+});
+
 test('SUBSCRIBE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
