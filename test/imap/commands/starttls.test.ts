@@ -22,10 +22,14 @@ async function certificate(t: test.TestContext): Promise<{ tlsCert: string; tlsK
 }
 
 /** Runs the handshake on the client's socket; returns a line reader over TLS. */
-async function handshake(c: Client): Promise<(cmd: string) => Promise<string>> {
+async function handshake(t: test.TestContext, c: Client): Promise<(cmd: string) => Promise<string>> {
   const raw = (c as unknown as { raw: RawImap }).raw;
   const socket = tls.connect({ socket: raw.socket, rejectUnauthorized: false, servername: 'localhost' });
-  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), 5000);
+    socket.once('secureConnect', () => (clearTimeout(timer), resolve())).once('error', reject);
+  });
+  t.after(() => socket.destroy());
   let buf = '';
   socket.on('data', (d: Buffer) => (buf += d.toString('latin1')));
   return async (cmd) => {
@@ -55,7 +59,7 @@ test('STARTTLS answers OK in the clear, the handshake follows; afterwards STARTT
   const c = await h.connect();
   assert.match(await c.run('CAPABILITY'), /^\* CAPABILITY [^\r]* STARTTLS/m);
   assert.equal(await c.run('STARTTLS'), 'T OK Begin TLS negotiation now\r\n');
-  const run = await handshake(c);
+  const run = await handshake(t, c);
   const caps = await run('CAPABILITY');
   assert.match(caps, /^\* CAPABILITY IMAP4rev1 /m);
   assert.doesNotMatch(caps, /STARTTLS/);
