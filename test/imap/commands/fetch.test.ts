@@ -1,0 +1,76 @@
+// FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8), with CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness } from '../../support/command-harness.js';
+import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MailError } from '../../../src/mail/api.js';
+
+const MSG = 'From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n';
+
+test('FETCH: state and argument errors', async (t) => {
+  const h = await harness(t);
+  await h.deliver(MSG);
+  const pre = await h.connect();
+  assert.match(await pre.run('FETCH 1 FLAGS'), /^T BAD FETCH is not allowed before login/m);
+  const c = await h.session(null);
+  assert.match(await c.run('FETCH 1 FLAGS'), /^T BAD FETCH is not allowed without a selected mailbox/m);
+  assert.match(await c.run('UID FETCH 1 FLAGS'), /^T BAD FETCH is not allowed without a selected mailbox/m);
+  await c.run('SELECT INBOX');
+  for (const bad of ['FETCH', 'FETCH 1', 'FETCH x FLAGS', 'FETCH 1 (BOGUS)', 'FETCH 1 BODY[BOGUS]', 'FETCH 1 FLAGS extra', 'FETCH 1 FLAGS (CHANGEDSINCE x)', 'UID FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)'])
+    assert.match(await c.run(bad), /^T BAD /m, bad);
+});
+
+test('FETCH answers the items asked for; UID FETCH adds UID (RFC 3501 §6.4.5, §6.4.8, §7.4.2)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(MSG);
+  const c = await h.session();
+  assert.equal(await c.run('FETCH 1 (FLAGS UID RFC822.SIZE)'), `* 1 FETCH (FLAGS (\\Recent) UID 1 RFC822.SIZE ${MSG.length})\r\nT OK FETCH completed\r\n`);
+  assert.equal(
+    await c.run('FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]'),
+    '* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: hello\r\n\r\n)\r\nT OK FETCH completed\r\n',
+  );
+  assert.equal(await c.run('UID FETCH 1 FLAGS'), '* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nT OK UID FETCH completed\r\n');
+  assert.equal(await c.run('UID FETCH 99:* FLAGS'), '* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nT OK UID FETCH completed\r\n', 'n:* includes the last UID (§6.4.8)');
+  assert.match(await c.run('FETCH 1 FAST'), /^\* 1 FETCH \(FLAGS \(\\Recent\) INTERNALDATE "[ \d]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}" RFC822\.SIZE \d+\)\r$/m, 'FAST is FLAGS INTERNALDATE RFC822.SIZE');
+  assert.equal(await c.run('UID FETCH 99 FLAGS'), 'T OK UID FETCH completed\r\n', 'a UID that does not exist is no error (§6.4.8)');
+  assert.equal(await c.run('FETCH 1 BODY[TEXT]'), '* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen \\Recent))\r\nT OK FETCH completed\r\n', 'BODY[] sets \\Seen and says so');
+  assert.equal(await c.run('FETCH 1 BODY[]<0.4>'), '* 1 FETCH (BODY[]<0> {4}\r\nFrom)\r\nT OK FETCH completed\r\n', '\\Seen already: no FLAGS');
+  const ex = await h.session(null);
+  await h.deliver(MSG);
+  await ex.run('EXAMINE INBOX');
+  await ex.run('FETCH 2 BODY[TEXT]');
+  assert.match(await ex.run('FETCH 2 FLAGS'), /^\* 2 FETCH \(FLAGS \(\)\)\r$/m, 'EXAMINE: BODY[] does not set \\Seen');
+});
+
+test('FETCH (CHANGEDSINCE) adds MODSEQ and skips unchanged messages; VANISHED (EARLIER) with QRESYNC (RFC 7162 §3.1.4.1, §3.2.6)', async (t) => {
+  const h = await harness(t);
+  for (let i = 0; i < 3; i++) await h.deliver(MSG);
+  const c = await h.session(null);
+  await c.run('ENABLE QRESYNC');
+  const sel = await c.run('SELECT INBOX');
+  const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(sel)![1]);
+  await c.run('STORE 2 +FLAGS.SILENT (\\Flagged)');
+  await c.run('STORE 3 +FLAGS.SILENT (\\Deleted)');
+  await c.run('EXPUNGE');
+  const out = await c.run(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq})`);
+  assert.match(out, /^\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)\r\nT OK FETCH completed\r\n$/);
+  const v = await c.run(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`);
+  assert.match(v, /^\* VANISHED \(EARLIER\) 3\r\n\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)\r\nT OK /);
+});
+
+test('FETCH: a store failure is the NO of its kind, a vanished file EXPUNGEISSUED, an unexpected one NO [SERVERBUG]', async (t) => {
+  const h = await harness(t);
+  await h.deliver(MSG);
+  const c = await h.session();
+  // INTERNALDATE with a body part: the general path, which asks the store for the date.
+  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'internalDate', async () => { throw err; });
+  fail(Object.assign(new Error('EACCES: permission denied, stat'), { code: 'EACCES' }));
+  assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[NOPERM\] /m);
+  fail(new MailError('temporary', 'Folder locked'));
+  assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[UNAVAILABLE\] Folder locked/m);
+  fail(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
+  assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[EXPUNGEISSUED\] /m);
+  fail(new TypeError('a bug'));
+  assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[SERVERBUG\] /m);
+  assert.match(await c.run('NOOP'), /^T OK /m);
+});

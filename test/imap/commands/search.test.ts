@@ -1,0 +1,71 @@
+// SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8, §7.2.5), ESEARCH RETURN options (RFC 4731), MODSEQ (RFC 7162 §3.1.5).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, type Harness } from '../../support/command-harness.js';
+import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MailError } from '../../../src/mail/api.js';
+
+const msg = (s: string) => `From: a@example.org\r\nSubject: ${s}\r\n\r\nbody of ${s}\r\n`;
+
+/** Four messages, the first expunged: sequence numbers 1..3 are UIDs 2..4. */
+async function mailbox(t: Parameters<typeof harness>[0]): Promise<Harness> {
+  const h = await harness(t);
+  for (const s of ['gone', 'apple pie', 'banana', 'apple tart']) await h.deliver(msg(s));
+  const c = await h.session();
+  await c.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await c.run('EXPUNGE');
+  c.close();
+  return h;
+}
+
+test('SEARCH: state and argument errors; an unknown charset is NO [BADCHARSET] (RFC 3501 §6.4.4)', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.match(await pre.run('SEARCH ALL'), /^T BAD SEARCH is not allowed before login/m);
+  const c = await h.session(null);
+  assert.match(await c.run('SEARCH ALL'), /^T BAD SEARCH is not allowed without a selected mailbox/m);
+  assert.match(await c.run('UID SEARCH ALL'), /^T BAD SEARCH is not allowed without a selected mailbox/m);
+  await c.run('SELECT INBOX');
+  for (const bad of ['SEARCH', 'SEARCH BOGUS', 'SEARCH SUBJECT', 'SEARCH LARGER x', 'SEARCH (ALL', 'SEARCH RETURN ALL', 'SEARCH RETURN (BOGUS) ALL'])
+    assert.match(await c.run(bad), /^T BAD /m, bad);
+  assert.match(await c.run('SEARCH CHARSET X-BOGUS ALL'), /^T NO \[BADCHARSET[ \]]/m);
+});
+
+test('SEARCH answers sequence numbers, UID SEARCH UIDs; no match is a bare "* SEARCH" (RFC 3501 §6.4.4, §7.2.5)', async (t) => {
+  const h = await mailbox(t);
+  const c = await h.session();
+  assert.equal(await c.run('SEARCH SUBJECT apple'), '* SEARCH 1 3\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('UID SEARCH SUBJECT apple'), '* SEARCH 2 4\r\nT OK UID SEARCH completed\r\n');
+  assert.equal(await c.run('SEARCH BODY banana'), '* SEARCH 2\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('SEARCH CHARSET UTF-8 SUBJECT apple'), '* SEARCH 1 3\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('UID SEARCH UID 99:*'), '* SEARCH 4\r\nT OK UID SEARCH completed\r\n', 'n:* includes the last UID (§6.4.8)');
+  assert.equal(await c.run('SEARCH SUBJECT cherry'), '* SEARCH\r\nT OK SEARCH completed\r\n');
+  assert.equal(await c.run('SEARCH OR SUBJECT banana NOT SUBJECT apple UID 1:3'), '* SEARCH 2\r\nT OK SEARCH completed\r\n');
+  const m = /^\* SEARCH 1 2 3 \(MODSEQ (\d+)\)\r$/m.exec(await c.run('SEARCH MODSEQ 1'));
+  assert.ok(m, 'MODSEQ criterion: the highest modseq of what matched (RFC 7162 §3.1.5)');
+});
+
+test('SEARCH RETURN: one ESEARCH line with the tag, UID, MIN/MAX/ALL/COUNT (RFC 4731 §3.1, §3.2)', async (t) => {
+  const h = await mailbox(t);
+  const c = await h.session();
+  assert.match(await c.run('SEARCH RETURN (MIN MAX COUNT) SUBJECT apple'), /^\* ESEARCH \(TAG "t\d+"\) MIN 1 MAX 3 COUNT 2\r\nT OK SEARCH completed\r\n$/);
+  assert.match(await c.run('UID SEARCH RETURN (ALL) ALL'), /^\* ESEARCH \(TAG "t\d+"\) UID ALL 2:4\r\n/);
+  assert.match(await c.run('SEARCH RETURN () SUBJECT apple'), /^\* ESEARCH \(TAG "t\d+"\) ALL 1,3\r\n/, 'RETURN () is RETURN (ALL)');
+  assert.match(await c.run('SEARCH RETURN (MIN COUNT) SUBJECT cherry'), /^\* ESEARCH \(TAG "t\d+"\) COUNT 0\r\nT OK /, 'no MIN when nothing matched');
+  assert.match(await c.run('SEARCH RETURN (MAX) SUBJECT cherry'), /^\* ESEARCH \(TAG "t\d+"\)\r\nT OK /);
+});
+
+test('SEARCH: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('x'));
+  const c = await h.session();
+  // LARGER asks the store for each message's size.
+  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'vsizeOf', async () => { throw err; });
+  fail(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+  assert.match(await c.run('SEARCH LARGER 1'), /^T NO \[UNAVAILABLE\] /m);
+  fail(new MailError('permission', 'Not yours'));
+  assert.match(await c.run('UID SEARCH LARGER 1'), /^T NO \[NOPERM\] Not yours/m);
+  fail(new TypeError('a bug'));
+  assert.match(await c.run('SEARCH LARGER 1'), /^T NO \[SERVERBUG\] /m);
+  assert.match(await c.run('NOOP'), /^T OK /m);
+});

@@ -1,0 +1,55 @@
+// STATUS (RFC 3501 §6.3.10), with APPENDLIMIT (RFC 7889) and HIGHESTMODSEQ (RFC 7162 §3.1.6).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { harness } from '../../support/command-harness.js';
+import { MailStore } from '../../../src/mail/store.js';
+import { MailError } from '../../../src/mail/api.js';
+
+test('STATUS: state and argument errors', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.match(await pre.run('STATUS INBOX (MESSAGES)'), /^T BAD STATUS is not allowed before login/m);
+  const c = await h.session(null);
+  assert.match(await c.run('STATUS'), /^T BAD /m);
+  assert.match(await c.run('STATUS INBOX'), /^T BAD /m, 'no item list');
+  assert.match(await c.run('STATUS INBOX MESSAGES'), /^T BAD /m, 'items not parenthesised');
+  assert.match(await c.run('STATUS INBOX (BOGUS)'), /^T BAD /m);
+  assert.match(await c.run('STATUS INBOX (MESSAGES) extra'), /^T BAD /m);
+});
+
+test('STATUS answers one untagged STATUS line with the items asked for, in order (RFC 3501 §6.3.10, §7.2.4)', async (t) => {
+  const h = await harness(t);
+  await h.deliver('Subject: a\r\n\r\nunseen\r\n');
+  await fs.writeFile(path.join(h.maildir, 'cur', '1700000000.M1P1.test:2,S'), 'Subject: b\r\n\r\nseen\r\n');
+  await h.mkfolder('My Stuff');
+  const c = await h.session(null);
+  // Maildir: a message in new/ is \Recent, one already in cur/ is not.
+  const out = await c.run('STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)');
+  assert.match(out, /^\* STATUS INBOX \(MESSAGES 2 RECENT 1 UIDNEXT 3 UIDVALIDITY [1-9]\d* UNSEEN 1\)\r\nT OK STATUS completed\r\n$/);
+  assert.match(await c.run('STATUS inbox (UNSEEN MESSAGES)'), /^\* STATUS INBOX \(UNSEEN 1 MESSAGES 2\)\r$/m, 'INBOX is case-insensitive');
+  assert.match(await c.run('STATUS "My Stuff" (MESSAGES)'), /^\* STATUS "My Stuff" \(MESSAGES 0\)\r$/m);
+  const caps = await c.run('CAPABILITY');
+  const limit = /APPENDLIMIT=(\d+)/.exec(caps)![1];
+  assert.match(await c.run('STATUS INBOX (APPENDLIMIT HIGHESTMODSEQ)'), new RegExp(`^\\* STATUS INBOX \\(APPENDLIMIT ${limit} HIGHESTMODSEQ [1-9]\\d*\\)\\r$`, 'm'));
+  assert.match(await c.run('STATUS Nope (MESSAGES)'), /^T NO \[NONEXISTENT\] /m);
+});
+
+test('STATUS: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  t.mock.method(MailStore.prototype, 'mailbox', async () => {
+    throw Object.assign(new Error('EACCES: permission denied, scandir'), { code: 'EACCES' });
+  });
+  assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[NOPERM\] /m);
+  t.mock.method(MailStore.prototype, 'mailbox', async () => {
+    throw new MailError('temporary', 'Folder locked');
+  });
+  assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[UNAVAILABLE\] Folder locked/m);
+  t.mock.method(MailStore.prototype, 'mailbox', async () => {
+    throw new TypeError('a bug');
+  });
+  assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[SERVERBUG\] /m);
+  assert.match(await c.run('NOOP'), /^T OK /m);
+});

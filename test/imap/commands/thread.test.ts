@@ -1,0 +1,52 @@
+// THREAD and UID THREAD (RFC 5256 §4, §5): ORDEREDSUBJECT and REFERENCES.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness } from '../../support/command-harness.js';
+import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MailError } from '../../../src/mail/api.js';
+
+const msg = (id: string, subject: string, day: number, refs = '') =>
+  `From: a@x\r\nMessage-ID: <${id}@x>\r\nSubject: ${subject}\r\nDate: ${day} Jan 2024 00:00:00 +0000\r\n${refs ? `References: <${refs}@x>\r\nIn-Reply-To: <${refs}@x>\r\n` : ''}\r\nbody\r\n`;
+
+test('THREAD: state and argument errors; an unknown charset is NO [BADCHARSET] (RFC 5256 §3)', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.match(await pre.run('THREAD REFERENCES UTF-8 ALL'), /^T BAD THREAD is not allowed before login/m);
+  const c = await h.session(null);
+  assert.match(await c.run('THREAD REFERENCES UTF-8 ALL'), /^T BAD THREAD is not allowed without a selected mailbox/m);
+  await c.run('SELECT INBOX');
+  for (const bad of ['THREAD', 'THREAD REFERENCES', 'THREAD REFERENCES UTF-8', 'THREAD BOGUS UTF-8 ALL', 'THREAD (REFERENCES) UTF-8 ALL', 'THREAD REFERENCES UTF-8 BOGUS'])
+    assert.match(await c.run(bad), /^T BAD /m, bad);
+  assert.match(await c.run('THREAD REFERENCES X-BOGUS ALL'), /^T NO \[BADCHARSET[ \]]/m);
+});
+
+test('THREAD answers one THREAD line of parenthesised threads; UID THREAD in UIDs; none is a bare "* THREAD" (RFC 5256 §4)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('gone', 'gone', 1));
+  await h.deliver(msg('a', 'hello', 2));
+  await h.deliver(msg('b', 'other', 3));
+  await h.deliver(msg('c', 'Re: hello', 4, 'a'));
+  const c = await h.session();
+  await c.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await c.run('EXPUNGE');
+  // Now sequence numbers 1..3 are UIDs 2..4.
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 3)(2)\r\nT OK THREAD completed\r\n');
+  assert.equal(await c.run('THREAD ORDEREDSUBJECT UTF-8 ALL'), '* THREAD (1 3)(2)\r\nT OK THREAD completed\r\n');
+  assert.equal(await c.run('UID THREAD REFERENCES UTF-8 ALL'), '* THREAD (2 4)(3)\r\nT OK UID THREAD completed\r\n');
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 SUBJECT other'), '* THREAD (2)\r\nT OK THREAD completed\r\n');
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 SUBJECT durian'), '* THREAD\r\nT OK THREAD completed\r\n');
+});
+
+test('THREAD: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('a', 'x', 1));
+  const c = await h.session();
+  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'vsizeOf', async () => { throw err; });
+  fail(Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
+  assert.match(await c.run('THREAD REFERENCES UTF-8 LARGER 1'), /^T NO \[NOPERM\] /m);
+  fail(new MailError('temporary', 'Folder locked'));
+  assert.match(await c.run('UID THREAD ORDEREDSUBJECT UTF-8 LARGER 1'), /^T NO \[UNAVAILABLE\] Folder locked/m);
+  fail(new TypeError('a bug'));
+  assert.match(await c.run('THREAD REFERENCES UTF-8 LARGER 1'), /^T NO \[SERVERBUG\] /m);
+  assert.match(await c.run('NOOP'), /^T OK /m);
+});
