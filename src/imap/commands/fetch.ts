@@ -118,7 +118,7 @@ export const fetch: Command = {
     // The others were answered; these few are a fault of the server's files, not of the request.
     if (unreadable.length) {
       conn.log.warn({ user: conn.user?.name, mailbox: view.mailbox.name, messages: unreadable.length, err: unreadable[0].message }, 'messages could not be read');
-      throw noFor(unreadable[0].kind, `${unreadable.length} message(s) could not be read; the server log says why`, 'FETCH');
+      throw noFor(unreadable[0].kind, `${unreadable[0].message} (${unreadable.length} message(s) not answered; the others were)`, 'FETCH');
     }
   },
 };

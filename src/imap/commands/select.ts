@@ -74,7 +74,11 @@ export const select: Command = {
     const params = r.done ? null : parseSelectParams(r.list('select parameters'), conn);
     r.end();
     const readOnly = ctx.name === 'EXAMINE';
-    conn.select(null); // a failed SELECT leaves no mailbox selected (§6.3.1)
+    if (conn.view) {
+      conn.select(null); // a failed SELECT leaves no mailbox selected (§6.3.1)
+      // RFC 7162 §3.2.11: the end of the previous mailbox's responses, before the new one's (as Dovecot says it).
+      conn.write('* OK [CLOSED] Previous mailbox closed.\r\n');
+    }
     const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     const view = await MailboxView.open(mailbox, readOnly);

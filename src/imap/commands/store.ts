@@ -29,7 +29,14 @@ export const store: Command = {
     const op = r.atom('data item').toUpperCase();
     const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
     if (!m) throw new BadError('STORE: expected FLAGS, +FLAGS or -FLAGS');
-    const flags = flagList(r.any('flag list'), 'STORE');
+    // RFC 3501 §9 store-att-flags: a flag list, or one or more flags without parentheses.
+    const first = r.any('flag list');
+    const flags = flagList(first, 'STORE');
+    while (first.type !== 'list' && !r.done) {
+      const next = r.any('flag');
+      if (next.type === 'list') throw new BadError('STORE: a flag list after flags');
+      flags.push(...flagList(next, 'STORE'));
+    }
     r.end();
     if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft|Recent)$/i.test(f)))
       throw new BadError('STORE: unknown system flag');
