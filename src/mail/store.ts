@@ -478,11 +478,14 @@ function parseSubscriptions(text: string): string[] {
  * that one the operator made.)
  */
 async function isFolderDir(dir: string, isRoot = false): Promise<boolean> {
-  const real = (p: string, follow = false) =>
-    (follow ? fs.stat(p) : fs.lstat(p))
+  const real = (p: string) =>
+    fs
+      .lstat(p)
       .then((s) => s.isDirectory())
       .catch(() => false);
-  return (await real(dir, isRoot)) && (await real(path.join(dir, 'cur')));
+  // Both at once: this is on every SELECT's path. The root needs no look of its own (cur/ is in it).
+  const [top, cur] = await Promise.all([isRoot || real(dir), real(path.join(dir, 'cur'))]);
+  return top && cur;
 }
 
 async function dirExists(dir: string): Promise<boolean> {
