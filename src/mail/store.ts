@@ -3,7 +3,7 @@
 // on disk are the same (IMAP modified UTF-7, as Dovecot's default layout keeps them).
 // A folder whose parent has no directory of its own ("A" beside ".A.B") is a
 // virtual parent: listed \Noselect, as Dovecot lists it.
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -385,14 +385,7 @@ export class MailStore {
     const made: ScannedFile[] = [];
     try {
       for (const meta of metas) {
-        const names = source.flagsOf(meta);
-        const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)).join('');
-        const info = kept + (await dest.lettersOf(names));
-        const vsize = await source.vsizeOf(meta);
-        const filename = await source.withFile(meta, async (file) => {
-          const st = await fs.stat(file);
-          const name = curName(sizedBaseName(newBaseName(), st.size, vsize), info);
-          const target = dest.maildir.file('cur', name);
+        const { to } = await this.transferOne(source, meta, dest, async (file, target, st) => {
           try {
             await fs.link(file, target);
           } catch (err) {
@@ -401,15 +394,12 @@ export class MailStore {
             await fs.copyFile(file, target, fs.constants.COPYFILE_EXCL);
             await fs.utimes(target, st.atime, st.mtime);
           }
-          return name;
         });
-        made.push({ sub: 'cur', filename });
+        made.push(to);
       }
     } catch (err) {
       for (const f of made) await dest.maildir.remove(f);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError)
-        throw new MailError('expunged', 'Some of the requested messages no longer exist');
-      throw err;
+      throw goneAsExpunged(err);
     }
     const added = await dest.addOwn(made, true);
     return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
@@ -426,23 +416,10 @@ export class MailStore {
   async move(source: Mailbox, metas: MessageMeta[], dest: Mailbox): Promise<{ uids: number[]; uidValidity: number }> {
     const moved: Array<{ from: string; to: ScannedFile }> = [];
     try {
-      for (const meta of metas) {
-        const names = source.flagsOf(meta);
-        const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)).join('');
-        const info = kept + (await dest.lettersOf(names));
-        const vsize = await source.vsizeOf(meta);
-        await source.withFile(meta, async (file) => {
-          const st = await fs.stat(file);
-          const to: ScannedFile = { sub: 'cur', filename: curName(sizedBaseName(newBaseName(), st.size, vsize), info) };
-          await fs.rename(file, dest.maildir.file(to.sub, to.filename));
-          moved.push({ from: file, to });
-        });
-      }
+      for (const meta of metas) moved.push(await this.transferOne(source, meta, dest, (file, target) => fs.rename(file, target)));
     } catch (err) {
       for (const m of moved.reverse()) await fs.rename(dest.maildir.file(m.to.sub, m.to.filename), m.from).catch(() => undefined);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError)
-        throw new MailError('expunged', 'Some of the requested messages no longer exist');
-      throw err;
+      throw goneAsExpunged(err);
     }
     const added = await dest.addOwn(
       moved.map((m) => m.to),
@@ -451,6 +428,34 @@ export class MailStore {
     await source.forgetMoved(metas);
     return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
   }
+
+  /**
+   * Puts one message into the destination's cur/ under a new base name with
+   * ,S= and ,W= (as Dovecot does), its keywords mapped through the
+   * destination's dovecot-keywords; `put` links, copies or renames the file.
+   */
+  private async transferOne(
+    source: Mailbox,
+    meta: MessageMeta,
+    dest: Mailbox,
+    put: (file: string, target: string, st: Stats) => Promise<void>,
+  ): Promise<{ from: string; to: ScannedFile }> {
+    const kept = [...meta.info].filter((l) => !systemFlag(l) && !isKeywordLetter(l)).join('');
+    const info = kept + (await dest.lettersOf(source.flagsOf(meta)));
+    const vsize = await source.vsizeOf(meta);
+    return source.withFile(meta, async (file) => {
+      const st = await fs.stat(file);
+      const to: ScannedFile = { sub: 'cur', filename: curName(sizedBaseName(newBaseName(), st.size, vsize), info) };
+      await put(file, dest.maildir.file(to.sub, to.filename), st);
+      return { from: file, to };
+    });
+  }
+}
+
+/** A message gone meanwhile (another session's EXPUNGE or MOVE) fails COPY/MOVE as EXPUNGEISSUED. */
+function goneAsExpunged(err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof MessageGoneError) return new MailError('expunged', 'Some of the requested messages no longer exist');
+  return err;
 }
 
 function parseSubscriptions(text: string): string[] {
