@@ -127,3 +127,21 @@ export function clientIp(address: string | undefined): string {
   if (!address) return 'unknown';
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
+
+/**
+ * The key per-address limits count by: an IPv4 address, or an IPv6 /64 (one
+ * subscriber's prefix: an attacker has 2^64 addresses in it, so counting each
+ * one alone would limit nothing). Logs keep the whole address.
+ */
+export function addressGroup(address: string | undefined): string {
+  const ip = clientIp(address);
+  if (!ip.includes(':')) return ip;
+  const [head, tail = ''] = ip.split('%')[0].split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}

@@ -1,8 +1,8 @@
 // What anyone can hold without a password: connections not yet logged in are
-// counted per client IP, and the input they have buffered is counted against
+// counted per client IP (an IPv6 /64 counts as one), and the input they have buffered is counted against
 // one budget for the whole server. Each such connection is small (the framer
 // has pre-login limits of a few KiB), but there can be thousands of them.
-import { clientIp } from '../auth/penalty.js';
+import { addressGroup } from '../auth/penalty.js';
 
 export interface PreauthLimits {
   /** Connections not yet logged in, per client IP. */
@@ -23,7 +23,7 @@ export class PreauthGuard {
 
   /** Takes a slot for a new connection; false when its IP already has maxPerIp waiting to log in. */
   admit(conn: object, address: string | undefined): boolean {
-    const ip = clientIp(address);
+    const ip = addressGroup(address);
     const n = this.perIp.get(ip) ?? 0;
     if (n >= this.limits.maxPerIp) return false;
     this.perIp.set(ip, n + 1);
@@ -56,6 +56,6 @@ export class PreauthGuard {
   }
 
   waiting(address: string | undefined): number {
-    return this.perIp.get(clientIp(address)) ?? 0;
+    return this.perIp.get(addressGroup(address)) ?? 0;
   }
 }

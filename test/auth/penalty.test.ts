@@ -109,3 +109,16 @@ test('checks from one IP run one at a time, each after the penalty of the failur
   assert.ok(started[1] >= 40 && started[2] >= 40 + 80 && started[3] >= 40 + 80 + 160, started.join(' '));
   assert.ok((await other) < 40, 'another address waits for nobody');
 });
+
+test('per-address limits count an IPv6 /64 as one address, IPv4 addresses one by one', async () => {
+  const { addressGroup } = await import('../../src/auth/penalty.js');
+  assert.equal(addressGroup('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(addressGroup('2001:db8:1:2:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+  assert.equal(addressGroup('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(addressGroup('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressGroup('::1'), '0:0:0:0::/64');
+  assert.notEqual(addressGroup('2001:db8:1:3::1'), addressGroup('2001:db8:1:2::1'));
+  assert.equal(addressGroup('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(addressGroup('192.0.2.7'), '192.0.2.7');
+  assert.equal(addressGroup(undefined), 'unknown');
+});

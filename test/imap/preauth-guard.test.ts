@@ -29,3 +29,11 @@ test('the input budget is shared by all connections and returned on release', ()
   assert.ok(g.account(b, 1000));
   assert.ok(g.account({}, 5000), 'a logged-in connection is not counted');
 });
+
+test('addresses of one IPv6 /64 share their count', () => {
+  const g = new PreauthGuard({ maxPerIp: 2, budgetBytes: 1000 });
+  assert.ok(g.admit({}, '2001:db8:1:2::a'));
+  assert.ok(g.admit({}, '2001:db8:1:2::b'));
+  assert.ok(!g.admit({}, '2001:db8:1:2:ffff::1'), 'a third address in the same /64');
+  assert.ok(g.admit({}, '2001:db8:1:3::a'), 'the next /64 is someone else');
+});

@@ -2,7 +2,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { NoError, BadError } from '../../wire/errors.js';
 import type { Connection } from '../connection.js';
-import { clientIp } from '../../auth/penalty.js';
+import { addressGroup, clientIp } from '../../auth/penalty.js';
 import type { Command, CommandResult } from './types.js';
 
 const MAX_FAILURES = 3;
@@ -19,12 +19,14 @@ export async function completeLogin(conn: Connection, login: string, password: s
   if (login.length > 256 || password.length > 1024) throw new BadError('Credentials too long');
   const limits = conn.ctx.logins;
   const ip = clientIp(conn.socket.remoteAddress);
+  // The penalty counts per IPv4 address or IPv6 /64; the log names the address itself (fail2ban bans it).
+  const group = addressGroup(ip);
   // One check at a time per IP, each after the penalty of the failures before it (on any connection).
   const check = async () => {
     const result = await conn.ctx.users.authenticate(login, password);
-    return { result, delay: result.ok ? 0 : limits ? limits.penalty.fail(ip) : conn.ctx.config.authFailDelayMs };
+    return { result, delay: result.ok ? 0 : limits ? limits.penalty.fail(group) : conn.ctx.config.authFailDelayMs };
   };
-  const { result, delay } = limits ? await limits.penalty.serialize(ip, check) : await check();
+  const { result, delay } = limits ? await limits.penalty.serialize(group, check) : await check();
   if (!result.ok) {
     conn.failedLogins++;
     if (result.unsupported) conn.log.error({ user: login.slice(0, 64), scheme: result.unsupported }, 'unsupported password scheme; this user cannot log in');
@@ -37,7 +39,7 @@ export async function completeLogin(conn: Connection, login: string, password: s
     throw new NoError('Authentication failed', 'AUTHENTICATIONFAILED');
   }
   const entry = result.entry;
-  limits?.penalty.succeed(ip);
+  limits?.penalty.succeed(group);
   if (limits && !limits.userIp.acquire(conn, entry.name, ip)) {
     conn.log.warn({ ip, user: entry.name, max: limits.userIp.max }, 'login refused: too many connections for this user from this IP');
     throw new NoError(`Too many connections for this user from your IP (at most ${limits.userIp.max})`, 'LIMIT');
