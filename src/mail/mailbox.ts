@@ -67,6 +67,12 @@ export class Mailbox {
   private readonly messages: MessageMeta[] = []; // ascending UID
   private readonly byUidMap = new Map<number, MessageMeta>();
   private readonly byBasename = new Map<string, MessageMeta>();
+  /**
+   * Messages we saved (APPEND, COPY, MOVE) while no read-write session had
+   * the folder open: \Recent for the next one that selects it. (A delivery's
+   * \Recent is its file in new/.) Kept in memory: a restart forgets it.
+   */
+  private readonly unclaimedRecent = new Set<number>();
   private readonly views = new Set<MailboxListener>();
   private readonly mutex = new Mutex();
   private watcher: FolderWatcher | null = null;
@@ -152,7 +158,9 @@ export class Mailbox {
         await this.fullSyncIfChanged();
       }
       const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
-      view.init(this.uidSnapshot(), inNew);
+      const unclaimed = [...this.unclaimedRecent].filter((uid) => this.byUidMap.has(uid));
+      view.init(this.uidSnapshot(), [...inNew, ...unclaimed].sort((a, b) => a - b));
+      if (!view.readOnly) this.unclaimedRecent.clear();
       this.views.add(view);
       if (!view.readOnly && inNew.length) await this.claimNew(inNew);
       return view;
@@ -252,7 +260,9 @@ export class Mailbox {
   }
 
   get recentCount(): number {
-    return this.messages.reduce((n, m) => n + (m.sub === 'new' ? 1 : 0), 0);
+    let n = 0;
+    for (const m of this.messages) if (m.sub === 'new' || this.unclaimedRecent.has(m.uid)) n++;
+    return n;
   }
 
   /** IMAP flags of a message, without \Recent (that belongs to a view). */
@@ -380,7 +390,10 @@ export class Mailbox {
       if (recent) {
         const fresh = new Set(unknown.map((f) => parseName(f.filename).basename));
         const owner = [...this.views].find((v) => !v.readOnly);
-        if (owner) owner.claimRecent(out.filter((m) => fresh.has(m.basename)).map((m) => m.uid));
+        const uids = out.filter((m) => fresh.has(m.basename)).map((m) => m.uid);
+        if (owner) owner.claimRecent(uids);
+        // RFC 3501 §6.4.7: \Recent for the next session that selects the folder, if none has it open now.
+        else for (const uid of uids) this.unclaimedRecent.add(uid);
       }
       return out;
     });
@@ -508,6 +521,7 @@ export class Mailbox {
     for (const m of metas) {
       this.byUidMap.delete(m.uid);
       this.byBasename.delete(m.basename);
+      this.unclaimedRecent.delete(m.uid);
       if (this.modseqReady) this.modseqs.expunge(m.uid);
     }
     let w = 0;

@@ -31,10 +31,11 @@ test('COPY: OK [COPYUID destvalidity src dst] (RFC 4315 §3); the source unchang
   assert.match(await c.run('UID COPY 99 Dest'), /^T OK /m, '§6.4.8: no message is not an error');
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /MESSAGES 3\)/);
   const d = await h.session('Dest');
-  assert.match(await d.run('FETCH 2 FLAGS'), /^\* 2 FETCH \(FLAGS \(\\Flagged\)\)/m);
+  // Flags kept, and \Recent: the first session to select the folder after the COPY (§6.4.7).
+  assert.match(await d.run('FETCH 2 FLAGS'), /^\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\)\)/m);
 });
 
-test.skip('COPY: the copies are \\Recent to the next session that selects the target (RFC 3501 §6.4.7 SHOULD) (known bug: copies into a folder no read-write session has open lose \\Recent)', async (t) => {
+test('COPY: the copies are \\Recent to the next session that selects the target (RFC 3501 §6.4.7 SHOULD)', async (t) => {
   const { h } = await setup(t);
   const c = await h.session();
   assert.match(await c.run('COPY 1:2 Dest'), /^T OK /m);
