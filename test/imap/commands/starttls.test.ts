@@ -1,5 +1,5 @@
 // STARTTLS (RFC 3501 §6.2.1): OK in the clear, then the handshake; afterwards no STARTTLS in CAPABILITY.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { execFile } from 'node:child_process';
@@ -10,10 +10,18 @@ import tls from 'node:tls';
 import { harness, type Client } from '../../support/command-harness.js';
 import type { RawImap } from '../../support/raw-imap.js';
 
-/** A throwaway self-signed pair, removed after the test. */
-async function certificate(t: test.TestContext): Promise<{ tlsCert: string; tlsKey: string }> {
+/**
+ * A throwaway self-signed pair. Removed once the whole file is done: a test's
+ * own after-hooks run before the harness has stopped the server, and removing
+ * the directory under the server's certificate watcher first left an fs.watch
+ * handle open that kept the test process alive (1 run in 8).
+ */
+const certDirs: string[] = [];
+after(() => Promise.all(certDirs.map((d) => fs.rm(d, { recursive: true, force: true }))));
+
+async function certificate(): Promise<{ tlsCert: string; tlsKey: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-starttls-'));
-  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  certDirs.push(dir);
   const tlsCert = path.join(dir, 'cert.pem');
   const tlsKey = path.join(dir, 'key.pem');
   await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
@@ -55,7 +63,7 @@ test('STARTTLS: state errors; BAD without a certificate (RFC 3501 §6.2.1)', asy
 });
 
 test('STARTTLS answers OK in the clear, the handshake follows; afterwards STARTTLS is gone and BAD (RFC 3501 §6.2.1)', async (t) => {
-  const h = await harness(t, await certificate(t));
+  const h = await harness(t, await certificate());
   const c = await h.connect();
   assert.match(await c.run('CAPABILITY'), /^\* CAPABILITY [^\r]* STARTTLS/m);
   assert.equal(await c.run('STARTTLS'), 'T OK Begin TLS negotiation now\r\n');
@@ -69,7 +77,7 @@ test('STARTTLS answers OK in the clear, the handshake follows; afterwards STARTT
 });
 
 test('STARTTLS with an argument is BAD: RFC 3501 §6.2.1 "Arguments: none"', async (t) => {
-  const h = await harness(t, await certificate(t));
+  const h = await harness(t, await certificate());
   const c = await h.connect();
   assert.match(await c.run('STARTTLS now'), /^T BAD /m);
 });
