@@ -100,6 +100,26 @@ export async function verifyScheme(scheme: string, secret: string, password: str
   return check(secret, password);
 }
 
+/**
+ * Why a `{SCHEME}secret` could never be checked, or null when serve can check
+ * it: the one answer `check` and LOGIN share ({SHA}, {SSHA256}, an unprefixed
+ * $6$ hash and the .B64/.HEX forms are all fine; {CRYPT} with an MD5 or DES
+ * hash and unknown schemes are not).
+ */
+export function schemeProblem(scheme: string, secret: string): string | null {
+  let name = scheme.toUpperCase();
+  const enc = /\.(B64|BASE64|HEX)$/.exec(name);
+  if (enc) {
+    name = name.slice(0, enc.index);
+    if (name in SCHEMES && !isDigest(name)) secret = Buffer.from(secret, enc[1] === 'HEX' ? 'hex' : 'base64').toString('utf8');
+  }
+  if (!(name in SCHEMES)) return `password scheme {${scheme}} is not supported`;
+  if (name !== 'CRYPT') return null;
+  if (secret.startsWith('$6$') || secret.startsWith('$5$') || /^\$2[aby]\$/.test(secret)) return null;
+  const kind = secret.startsWith('$1$') ? 'MD5-CRYPT' : secret.startsWith('$') ? secret.split('$')[1] : 'DES';
+  return `password scheme {${scheme}} with a ${kind} hash is not supported`;
+}
+
 function isDigest(name: string): boolean {
   return /^S?SHA(1|256|512)?$/.test(name);
 }

@@ -1,10 +1,11 @@
 // The users file, checked line by line: every parse error with file:line (not
 // just the first), password schemes we cannot verify, duplicate names.
 import { parseUsersFile, UsersFileError, type UserEntry } from '../auth/passwd-file.js';
+import { schemeProblem } from '../auth/schemes.js';
 import { error, result, warn, type CheckResult } from './types.js';
 
-/** Schemes maildir-imapd verifies (hashed ones with the password-scheme work). */
-export const SUPPORTED_SCHEMES = ['PLAIN', 'CLEAR', 'CLEARTEXT', 'ARGON2ID', 'ARGON2I', 'BLF-CRYPT', 'SHA512-CRYPT', 'SHA256-CRYPT'];
+/** What check recommends re-hashing to (serve verifies more: see auth/schemes.ts). */
+const RECOMMENDED_SCHEMES = ['ARGON2ID', 'SHA512-CRYPT', 'BLF-CRYPT'];
 
 export function checkUsersText(text: string, file: string): { users: UserEntry[]; result: CheckResult } {
   const res = result('users');
@@ -28,16 +29,18 @@ export function checkUsersText(text: string, file: string): { users: UserEntry[]
         res.problems.push(warn(`${file}:${lineNo}: user ${entry.name} is also on line ${first}; the later line wins`, `remove one of the two lines`));
       } else seen.set(entry.name, lineNo);
       users.push(entry);
-      if (!SUPPORTED_SCHEMES.includes(entry.scheme)) unsupported.set(entry.scheme, [...(unsupported.get(entry.scheme) ?? []), lineNo]);
+      // The same table LOGIN uses (auth/schemes.ts): check kept a list of its own and called schemes serve accepts unsupported.
+      const problem = schemeProblem(entry.scheme, entry.secret);
+      if (problem) unsupported.set(problem, [...(unsupported.get(problem) ?? []), lineNo]);
     }
   });
-  for (const [scheme, lines] of unsupported) {
+  for (const [problem, lines] of unsupported) {
     const where = lines.map((l) => `${file}:${l}`).join(', ');
-    const implicit = scheme === 'CRYPT' ? ' (no {SCHEME} prefix means CRYPT, as in Dovecot)' : '';
+    const implicit = problem.startsWith('password scheme {CRYPT}') ? ' (no {SCHEME} prefix means CRYPT, as in Dovecot)' : '';
     res.problems.push(
       error(
-        `${where}: password scheme {${scheme}}${implicit} is not supported, so ${lines.length === 1 ? 'this user' : 'these users'} cannot log in`,
-        `re-hash with a supported scheme (${SUPPORTED_SCHEMES.join(', ')}), e.g. doveadm pw -s SHA512-CRYPT, and prefix it with {SHA512-CRYPT}`,
+        `${where}: ${problem}${implicit}, so ${lines.length === 1 ? 'this user' : 'these users'} cannot log in`,
+        `re-hash with a supported scheme (${RECOMMENDED_SCHEMES.join(', ')} …), e.g. maildir-imapd passwd or doveadm pw -s SHA512-CRYPT, and prefix it with its {SCHEME}`,
       ),
     );
   }
