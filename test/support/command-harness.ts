@@ -144,3 +144,10 @@ export async function harness(
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
+
+/** Makes `proto[method]` throw `err` from now until the test ends (or the next failWith on it). */
+export function failWith(t: { mock: { method: (obj: object, name: string, impl: () => Promise<never>) => unknown } }, proto: object, method: string, err: unknown): void {
+  t.mock.method(proto, method, async () => {
+    throw err;
+  });
+}

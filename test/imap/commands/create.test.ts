@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -32,17 +32,11 @@ test('CREATE: state, argument and name errors', async (t) => {
 test('CREATE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  t.mock.method(MailStore.prototype, 'create', async () => {
-    throw Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC' });
-  });
+  failWith(t, MailStore.prototype, 'create', Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC' }));
   assert.match(await c.run('CREATE Full'), /^T NO \[OVERQUOTA\] /m);
-  t.mock.method(MailStore.prototype, 'create', async () => {
-    throw new MailError('limit', 'Too many folders');
-  });
+  failWith(t, MailStore.prototype, 'create', new MailError('limit', 'Too many folders'));
   assert.match(await c.run('CREATE Many'), /^T NO \[LIMIT\] Too many folders/m);
-  t.mock.method(MailStore.prototype, 'create', async () => {
-    throw new TypeError('a bug');
-  });
+  failWith(t, MailStore.prototype, 'create', new TypeError('a bug'));
   assert.match(await c.run('CREATE Bug'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
   const bug = h.logs().find((l) => l.msg === 'unexpected error in a command');

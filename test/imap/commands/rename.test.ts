@@ -1,7 +1,7 @@
 // RENAME (RFC 3501 §6.3.5): children move along; RENAME INBOX moves its messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -47,17 +47,11 @@ test('RENAME: a store failure is the NO of its kind, an unexpected one NO [SERVE
   const h = await harness(t);
   await h.mkfolder('Work');
   const c = await h.session(null);
-  t.mock.method(MailStore.prototype, 'rename', async () => {
-    throw Object.assign(new Error('ENOSPC: no space left on device, rename'), { code: 'ENOSPC' });
-  });
+  failWith(t, MailStore.prototype, 'rename', Object.assign(new Error('ENOSPC: no space left on device, rename'), { code: 'ENOSPC' }));
   assert.match(await c.run('RENAME Work A'), /^T NO \[OVERQUOTA\] /m);
-  t.mock.method(MailStore.prototype, 'rename', async () => {
-    throw new MailError('permission', 'Not yours');
-  });
+  failWith(t, MailStore.prototype, 'rename', new MailError('permission', 'Not yours'));
   assert.match(await c.run('RENAME Work B'), /^T NO \[NOPERM\] Not yours/m);
-  t.mock.method(MailStore.prototype, 'rename', async () => {
-    throw new TypeError('a bug');
-  });
+  failWith(t, MailStore.prototype, 'rename', new TypeError('a bug'));
   assert.match(await c.run('RENAME Work C'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
   const bug = h.logs().find((l) => l.msg === 'unexpected error in a command');
