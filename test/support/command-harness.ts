@@ -151,3 +151,8 @@ export function failWith(t: { mock: { method: (obj: object, name: string, impl: 
     throw err;
   });
 }
+
+/** An error as the file system throws it: `code` is what the store classifies (EACCES, ENOSPC …). */
+export function errnoError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { harness } from '../../support/command-harness.js';
+import { harness, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 import { parseDateTime } from '../../../src/imap/commands/append.js';
@@ -54,8 +54,8 @@ test('APPEND: store failures map to their NO codes, a bug to NO [SERVERBUG]; the
   const h = await harness(t);
   const c = await h.session(null);
   const cases: Array<[unknown, RegExp]> = [
-    [Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), /^T NO \[OVERQUOTA\] /m],
-    [Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES' }), /^T NO \[NOPERM\] /m],
+    [errnoError('ENOSPC', 'ENOSPC: no space left on device, write'), /^T NO \[OVERQUOTA\] /m],
+    [errnoError('EACCES', 'EACCES: permission denied, rename'), /^T NO \[NOPERM\] /m],
     [new MailError('notfound', 'Mailbox vanished'), /^T NO \[TRYCREATE\] Mailbox vanished/m],
     [new MailError('limit', 'Too many keywords'), /^T NO \[LIMIT\] Too many keywords/m],
     [new MailError('temporary', 'Locked'), /^T NO \[UNAVAILABLE\] Locked/m],

@@ -1,7 +1,7 @@
 // CLOSE (RFC 3501 §6.4.2), in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 
 test('CLOSE: \\Deleted messages removed silently (no EXPUNGE), back to the authenticated state (§6.4.2)', async (t) => {
@@ -47,7 +47,7 @@ test('CLOSE: an expunge failure is the NO of its kind, a bug NO [SERVERBUG]; the
   const c = await h.session();
   await c.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
   const m = t.mock.method(Mailbox.prototype, 'expunge', async () => {
-    throw Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+    throw errnoError('EIO', 'EIO: i/o error, unlink');
   });
   assert.match(await c.run('CLOSE'), /^T NO \[UNAVAILABLE\] /m);
   m.mock.mockImplementation(async () => {

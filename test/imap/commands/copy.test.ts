@@ -1,7 +1,7 @@
 // COPY / UID COPY (RFC 3501 §6.4.7, §6.4.8) with COPYUID (RFC 4315 §3), MOVE / UID MOVE (RFC 6851), in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../../support/command-harness.js';
+import { harness, type Harness, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -92,7 +92,7 @@ test('COPY/MOVE: store failures map to their NO codes, a bug to NO [SERVERBUG]; 
   const { h } = await setup(t);
   const c = await h.session();
   const cases: Array<[unknown, RegExp]> = [
-    [Object.assign(new Error('ENOSPC: no space left on device, link'), { code: 'ENOSPC' }), /^T NO \[OVERQUOTA\] /m],
+    [errnoError('ENOSPC', 'ENOSPC: no space left on device, link'), /^T NO \[OVERQUOTA\] /m],
     [new MailError('notfound', 'Mailbox vanished'), /^T NO \[TRYCREATE\] Mailbox vanished/m],
     [new MailError('expunged', 'Some of the requested messages no longer exist'), /^T NO \[EXPUNGEISSUED\] /m],
     [new MailError('permission', 'Not yours'), /^T NO \[NOPERM\] Not yours/m],

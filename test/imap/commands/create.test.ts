@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { harness, failWith } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -32,7 +32,7 @@ test('CREATE: state, argument and name errors', async (t) => {
 test('CREATE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'create', Object.assign(new Error('ENOSPC: no space left on device, mkdir'), { code: 'ENOSPC' }));
+  failWith(t, MailStore.prototype, 'create', errnoError('ENOSPC', 'ENOSPC: no space left on device, mkdir'));
   assert.match(await c.run('CREATE Full'), /^T NO \[OVERQUOTA\] /m);
   failWith(t, MailStore.prototype, 'create', new MailError('limit', 'Too many folders'));
   assert.match(await c.run('CREATE Many'), /^T NO \[LIMIT\] Too many folders/m);

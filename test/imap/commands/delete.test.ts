@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { harness } from '../../support/command-harness.js';
+import { harness, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -47,8 +47,8 @@ test('DELETE: store failures map to their NO codes, a bug to NO [SERVERBUG]; the
   await h.mkfolder('Keep');
   const c = await h.session(null);
   const cases: Array<[unknown, RegExp]> = [
-    [Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES' }), /^T NO \[NOPERM\] /m],
-    [Object.assign(new Error('ENOENT: no such file, rename'), { code: 'ENOENT' }), /^T NO \[NONEXISTENT\] /m],
+    [errnoError('EACCES', 'EACCES: permission denied, rename'), /^T NO \[NOPERM\] /m],
+    [errnoError('ENOENT', 'ENOENT: no such file, rename'), /^T NO \[NONEXISTENT\] /m],
     [new MailError('temporary', 'Locked'), /^T NO \[UNAVAILABLE\] Locked/m],
     [new MailError('cannot', 'Not that one'), /^T NO \[CANNOT\] Not that one/m],
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],

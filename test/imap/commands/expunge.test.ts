@@ -1,7 +1,7 @@
 // EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1), in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../../support/command-harness.js';
+import { harness, type Harness, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 
 async function three(t: Parameters<typeof harness>[0]): Promise<Harness> {
@@ -76,8 +76,8 @@ test('EXPUNGE: store failures map to their NO codes, a bug to NO [SERVERBUG]; th
   const c = await h.session();
   await c.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
   const cases: Array<[unknown, RegExp]> = [
-    [Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' }), /^T NO \[UNAVAILABLE\] /m],
-    [Object.assign(new Error('EACCES: permission denied, unlink'), { code: 'EACCES' }), /^T NO \[NOPERM\] /m],
+    [errnoError('EIO', 'EIO: i/o error, unlink'), /^T NO \[UNAVAILABLE\] /m],
+    [errnoError('EACCES', 'EACCES: permission denied, unlink'), /^T NO \[NOPERM\] /m],
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],
   ];
   const m = t.mock.method(Mailbox.prototype, 'expunge');

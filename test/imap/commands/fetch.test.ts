@@ -1,7 +1,7 @@
 // FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8), with CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -63,12 +63,12 @@ test('FETCH: a store failure is the NO of its kind, a vanished file EXPUNGEISSUE
   await h.deliver(MSG);
   const c = await h.session();
   // INTERNALDATE with a body part: the general path, which asks the store for the date.
-  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'internalDate', async () => { throw err; });
-  fail(Object.assign(new Error('EACCES: permission denied, stat'), { code: 'EACCES' }));
+  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'internalDate', err);
+  fail(errnoError('EACCES', 'EACCES: permission denied, stat'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[NOPERM\] /m);
   fail(new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[UNAVAILABLE\] Folder locked/m);
-  fail(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
+  fail(errnoError('ENOENT', 'ENOENT: no such file'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[EXPUNGEISSUED\] /m);
   fail(new TypeError('a bug'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[SERVERBUG\] /m);

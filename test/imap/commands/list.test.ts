@@ -1,7 +1,7 @@
 // LIST and LSUB (RFC 3501 §6.3.8, §6.3.9), LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), LIST-STATUS (RFC 5819).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness, failWith } from '../../support/command-harness.js';
+import { harness, type Harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -80,7 +80,7 @@ test('LSUB: subscribed names; a parent matched only through % is \\Noselect (RFC
 test('LIST/LSUB: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'folders', Object.assign(new Error('EACCES: permission denied, scandir'), { code: 'EACCES' }));
+  failWith(t, MailStore.prototype, 'folders', errnoError('EACCES', 'EACCES: permission denied, scandir'));
   assert.match(await c.run('LIST "" *'), /^T NO \[NOPERM\] /m);
   failWith(t, MailStore.prototype, 'folders', new TypeError('a bug'));
   assert.match(await c.run('LIST "" *'), /^T NO \[SERVERBUG\] /m);

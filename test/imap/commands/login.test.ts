@@ -1,7 +1,7 @@
 // LOGIN (RFC 3501 §6.2.3) with the RFC 5530 response codes, in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, errnoError } from '../../support/command-harness.js';
 import { UserDb } from '../../../src/auth/users.js';
 
 test('LOGIN: OK [CAPABILITY …] and the authenticated state; quoted and literal strings (§6.2.3, §7.1)', async (t) => {
@@ -48,7 +48,7 @@ test('LOGIN: a user database fault is NO [UNAVAILABLE], a bug NO [SERVERBUG]; th
   const h = await harness(t);
   const c = await h.connect();
   const m = t.mock.method(UserDb.prototype, 'authenticate', async () => {
-    throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    throw errnoError('EIO', 'EIO: i/o error, read');
   });
   assert.match(await c.run('LOGIN bob bob-pass'), /^T NO \[UNAVAILABLE\] /m);
   m.mock.mockImplementation(async () => {

@@ -1,7 +1,7 @@
 // RENAME (RFC 3501 §6.3.5): children move along; RENAME INBOX moves its messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, failWith } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -47,7 +47,7 @@ test('RENAME: a store failure is the NO of its kind, an unexpected one NO [SERVE
   const h = await harness(t);
   await h.mkfolder('Work');
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'rename', Object.assign(new Error('ENOSPC: no space left on device, rename'), { code: 'ENOSPC' }));
+  failWith(t, MailStore.prototype, 'rename', errnoError('ENOSPC', 'ENOSPC: no space left on device, rename'));
   assert.match(await c.run('RENAME Work A'), /^T NO \[OVERQUOTA\] /m);
   failWith(t, MailStore.prototype, 'rename', new MailError('permission', 'Not yours'));
   assert.match(await c.run('RENAME Work B'), /^T NO \[NOPERM\] Not yours/m);

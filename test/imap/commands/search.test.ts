@@ -1,7 +1,7 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8, §7.2.5), ESEARCH RETURN options (RFC 4731), MODSEQ (RFC 7162 §3.1.5).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../../support/command-harness.js';
+import { harness, type Harness, failWith, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -60,8 +60,8 @@ test('SEARCH: a store failure is the NO of its kind, an unexpected one NO [SERVE
   await h.deliver(msg('x'));
   const c = await h.session();
   // LARGER asks the store for each message's size.
-  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'vsizeOf', async () => { throw err; });
-  fail(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  fail(errnoError('EIO', 'EIO: i/o error, read'));
   assert.match(await c.run('SEARCH LARGER 1'), /^T NO \[UNAVAILABLE\] /m);
   fail(new MailError('permission', 'Not yours'));
   assert.match(await c.run('UID SEARCH LARGER 1'), /^T NO \[NOPERM\] Not yours/m);

@@ -1,7 +1,7 @@
 // SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2), with CONDSTORE and QRESYNC parameters (RFC 7162 §3.1.8, §3.2.5).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, failWith } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -81,7 +81,7 @@ test('SELECT of another mailbox with QRESYNC enabled first sends OK [CLOSED] (RF
 test('SELECT: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'mailbox', Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
+  failWith(t, MailStore.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('SELECT INBOX'), /^T NO \[NOPERM\] /m);
   failWith(t, MailStore.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('EXAMINE INBOX'), /^T NO \[UNAVAILABLE\] Folder locked/m);

@@ -1,7 +1,7 @@
 // SORT and UID SORT (RFC 5256 §3, §4).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -42,8 +42,8 @@ test('SORT: a store failure is the NO of its kind, an unexpected one NO [SERVERB
   const h = await harness(t);
   await h.deliver(msg('x', 'a@x', 'Mon, 1 Jan 2024 00:00:00 +0000'));
   const c = await h.session();
-  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'vsizeOf', async () => { throw err; });
-  fail(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  fail(errnoError('EMFILE', 'EMFILE: too many open files'));
   assert.match(await c.run('SORT (SUBJECT) UTF-8 LARGER 1'), /^T NO \[UNAVAILABLE\] /m);
   fail(new MailError('permission', 'Not yours'));
   assert.match(await c.run('UID SORT (SUBJECT) UTF-8 LARGER 1'), /^T NO \[NOPERM\] Not yours/m);

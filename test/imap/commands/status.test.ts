@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { harness, failWith } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -39,7 +39,7 @@ test('STATUS answers one untagged STATUS line with the items asked for, in order
 test('STATUS: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'mailbox', Object.assign(new Error('EACCES: permission denied, scandir'), { code: 'EACCES' }));
+  failWith(t, MailStore.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, scandir'));
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[NOPERM\] /m);
   failWith(t, MailStore.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[UNAVAILABLE\] Folder locked/m);

@@ -1,7 +1,7 @@
 // STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8), with UNCHANGEDSINCE (RFC 7162 §3.1.3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -63,8 +63,8 @@ test('STORE: a store failure is the NO of its kind, an unexpected one NO [SERVER
   const h = await harness(t);
   await h.deliver(MSG);
   const c = await h.session();
-  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'setFlags', async () => { throw err; });
-  fail(Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES' }));
+  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'setFlags', err);
+  fail(errnoError('EACCES', 'EACCES: permission denied, rename'));
   assert.match(await c.run('STORE 1 +FLAGS (\\Seen)'), /^T NO \[NOPERM\] /m);
   fail(new MailError('limit', 'Too many keywords'));
   assert.match(await c.run('STORE 1 +FLAGS (k27)'), /^T NO \[LIMIT\] Too many keywords/m);

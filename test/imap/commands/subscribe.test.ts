@@ -1,7 +1,7 @@
 // SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, failWith } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MailStore } from '../../../src/mail/store.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -44,7 +44,7 @@ test('a subscription outlives its folder until UNSUBSCRIBE (RFC 3501 §6.3.6: th
 test('SUBSCRIBE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'subscribe', Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
+  failWith(t, MailStore.prototype, 'subscribe', errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('SUBSCRIBE INBOX'), /^T NO \[NOPERM\] /m);
   failWith(t, MailStore.prototype, 'subscribe', new MailError('temporary', 'Subscriptions locked'));
   assert.match(await c.run('UNSUBSCRIBE INBOX'), /^T NO \[UNAVAILABLE\] Subscriptions locked/m);

@@ -1,7 +1,7 @@
 // THREAD and UID THREAD (RFC 5256 §4, §5): ORDEREDSUBJECT and REFERENCES.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness } from '../../support/command-harness.js';
+import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { Mailbox } from '../../../src/mail/mailbox.js';
 import { MailError } from '../../../src/mail/api.js';
 
@@ -41,8 +41,8 @@ test('THREAD: a store failure is the NO of its kind, an unexpected one NO [SERVE
   const h = await harness(t);
   await h.deliver(msg('a', 'x', 1));
   const c = await h.session();
-  const fail = (err: Error) => t.mock.method(Mailbox.prototype, 'vsizeOf', async () => { throw err; });
-  fail(Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES' }));
+  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  fail(errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('THREAD REFERENCES UTF-8 LARGER 1'), /^T NO \[NOPERM\] /m);
   fail(new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('UID THREAD ORDEREDSUBJECT UTF-8 LARGER 1'), /^T NO \[UNAVAILABLE\] Folder locked/m);
