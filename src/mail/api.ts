@@ -20,7 +20,7 @@ export { SYSTEM_FLAGS } from './flags.js';
 export { isMessageGone, type MessageMeta, type FlagMode, type MailboxListener } from './mailbox.js';
 export { MessageSpool } from './spool.js';
 export { loadMessage, messageRange, readWithDate, type LoadedMessage } from './content.js';
-export { prepareBatch, summariesFor, WHOLE_LIMIT, type MessageNeeds, type Prepared, type PreparedBatch, type Outcome } from './message-data.js';
+export { prepareBatch, summariesFor, unreadableFault, WHOLE_LIMIT, type MessageNeeds, type Prepared, type PreparedBatch, type Outcome } from './message-data.js';
 export { headerFacts, bodyText, bodyMatches, type HeaderFacts } from './facts.js';
 export { textHint, type TextHint } from './text-index.js';
 export type { MailStore, Mailbox };

@@ -125,7 +125,7 @@ export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | 
         outcomes[j] = await prepareLater(mailbox, metas[j]!, needs);
       } catch (err) {
         if (isMessageGone(err)) outcomes[j] = 'gone';
-        else outcomes[j] = unreadable(mailbox, metas[j]!, err);
+        else outcomes[j] = { unreadable: unreadableFault(mailbox, metas[j]!, err) };
       }
     }
   };
@@ -188,10 +188,14 @@ export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Prom
   return out;
 }
 
-/** A file that is there but cannot be read is a fault of that message only: logged with its name, and skipped. */
-function unreadable(mailbox: Mailbox, meta: MessageMeta, err: unknown): Unreadable {
+/**
+ * A file that is there but cannot be read is a fault of that message only:
+ * logged with its name, and its MailError returned so the caller skips it.
+ * Anything else (a bug, a vanished file) is rethrown.
+ */
+export function unreadableFault(mailbox: Mailbox, meta: MessageMeta, err: unknown): MailError {
   const fault = mailErrorOf(err);
   if (!fault || fault.kind === 'notfound') throw err;
   mailbox.reportUnreadable(meta, err);
-  return { unreadable: fault };
+  return fault;
 }

@@ -12,7 +12,7 @@ import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
-import { loadMessage, messageRange, mailErrorOf, type LoadedMessage, isMessageGone, type MailError, type MessageMeta } from '../../mail/api.js';
+import { loadMessage, messageRange, unreadableFault, type LoadedMessage, isMessageGone, type MailError, type MessageMeta } from '../../mail/api.js';
 import { noFor } from '../mail-errors.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
@@ -71,10 +71,7 @@ export const fetch: Command = {
         if (values.some((v) => v instanceof StreamLiteral)) await view.mailbox.checkReadable(meta);
       } catch (err) {
         if (isMessageGone(err)) return false;
-        const fault = mailErrorOf(err);
-        if (!fault || fault.kind === 'notfound') throw err;
-        view.mailbox.reportUnreadable(meta, err);
-        unreadable.push(fault);
+        unreadable.push(unreadableFault(view.mailbox, meta, err));
         return true;
       }
       if (seenChanged.has(meta.uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
