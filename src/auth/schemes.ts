@@ -49,13 +49,18 @@ const plain: Check = async (secret, password) => {
   return crypto.timingSafeEqual(a, b);
 };
 
-/** {CRYPT}: whatever crypt(3) would do with the hash's prefix; DES and MD5-crypt are refused. */
+/** {CRYPT}: whatever crypt(3) would do with the hash's prefix; DES and MD5-crypt are refused (see resolve). */
 const libcCrypt: Check = async (secret, password) => {
   if (secret.startsWith('$6$')) return SCHEMES['SHA512-CRYPT'](secret, password);
   if (secret.startsWith('$5$')) return SCHEMES['SHA256-CRYPT'](secret, password);
-  if (/^\$2[aby]\$/.test(secret)) return blowfish(secret, password);
-  throw new UnsupportedScheme(`CRYPT (${secret.startsWith('$1$') ? 'MD5-CRYPT' : secret.startsWith('$') ? secret.split('$')[1] : 'DES'})`);
+  return blowfish(secret, password);
 };
+
+/** The crypt(3) hash kind of a {CRYPT} secret that we cannot check (DES, MD5-CRYPT …), or null. */
+function uncheckableCrypt(secret: string): string | null {
+  if (secret.startsWith('$6$') || secret.startsWith('$5$') || /^\$2[aby]\$/.test(secret)) return null;
+  return secret.startsWith('$1$') ? 'MD5-CRYPT' : secret.startsWith('$') ? secret.split('$')[1] : 'DES';
+}
 
 const SCHEMES: Record<string, Check> = {
   ARGON2ID: argon,
@@ -81,43 +86,42 @@ export const SUPPORTED_SCHEMES = Object.keys(SCHEMES);
 export class UnsupportedScheme extends Error {}
 
 /**
- * Checks a password against `{SCHEME}secret`'s parts. Throws UnsupportedScheme
- * for a scheme we cannot check (the caller fails closed and says which).
- * Dovecot's `.B64`/`.HEX` suffixes (secret stored encoded) are understood.
+ * The check for `{SCHEME}secret` and the secret it compares with, or why
+ * there is none. Dovecot's `.B64`/`.HEX` suffixes (secret stored encoded) are
+ * understood. LOGIN and `check` both ask this, so they never disagree.
  */
-export async function verifyScheme(scheme: string, secret: string, password: string): Promise<boolean> {
+function resolve(scheme: string, secret: string): { check: Check; secret: string } | { problem: string } {
   let name = scheme.toUpperCase();
   const enc = /\.(B64|BASE64|HEX)$/.exec(name);
   if (enc) {
     name = name.slice(0, enc.index);
-    // Binary digests decode to bytes directly; the others stored their text form encoded.
-    if (!(name in SCHEMES)) throw new UnsupportedScheme(scheme);
-    const bytes = Buffer.from(secret, enc[1] === 'HEX' ? 'hex' : 'base64');
-    secret = isDigest(name) ? bytes.toString('base64') : bytes.toString('utf8');
+    if (name in SCHEMES) {
+      // Binary digests decode to bytes directly; the others stored their text form encoded.
+      const bytes = Buffer.from(secret, enc[1] === 'HEX' ? 'hex' : 'base64');
+      secret = isDigest(name) ? bytes.toString('base64') : bytes.toString('utf8');
+    }
   }
   const check = SCHEMES[name];
-  if (!check) throw new UnsupportedScheme(scheme);
-  return check(secret, password);
+  if (!check) return { problem: `password scheme {${scheme}} is not supported` };
+  const kind = name === 'CRYPT' ? uncheckableCrypt(secret) : null;
+  if (kind) return { problem: `password scheme {${scheme}} with a ${kind} hash is not supported` };
+  return { check, secret };
 }
 
 /**
- * Why a `{SCHEME}secret` could never be checked, or null when serve can check
- * it: the one answer `check` and LOGIN share ({SHA}, {SSHA256}, an unprefixed
- * $6$ hash and the .B64/.HEX forms are all fine; {CRYPT} with an MD5 or DES
- * hash and unknown schemes are not).
+ * Checks a password against `{SCHEME}secret`'s parts. Throws UnsupportedScheme
+ * for a scheme we cannot check (the caller fails closed and says which).
  */
+export async function verifyScheme(scheme: string, secret: string, password: string): Promise<boolean> {
+  const r = resolve(scheme, secret);
+  if ('problem' in r) throw new UnsupportedScheme(r.problem);
+  return r.check(r.secret, password);
+}
+
+/** Why a `{SCHEME}secret` could never be checked, or null when LOGIN can check it. */
 export function schemeProblem(scheme: string, secret: string): string | null {
-  let name = scheme.toUpperCase();
-  const enc = /\.(B64|BASE64|HEX)$/.exec(name);
-  if (enc) {
-    name = name.slice(0, enc.index);
-    if (name in SCHEMES && !isDigest(name)) secret = Buffer.from(secret, enc[1] === 'HEX' ? 'hex' : 'base64').toString('utf8');
-  }
-  if (!(name in SCHEMES)) return `password scheme {${scheme}} is not supported`;
-  if (name !== 'CRYPT') return null;
-  if (secret.startsWith('$6$') || secret.startsWith('$5$') || /^\$2[aby]\$/.test(secret)) return null;
-  const kind = secret.startsWith('$1$') ? 'MD5-CRYPT' : secret.startsWith('$') ? secret.split('$')[1] : 'DES';
-  return `password scheme {${scheme}} with a ${kind} hash is not supported`;
+  const r = resolve(scheme, secret);
+  return 'problem' in r ? r.problem : null;
 }
 
 function isDigest(name: string): boolean {
