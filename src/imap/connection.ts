@@ -10,7 +10,7 @@ import { appendLiteralSink } from './append-literal.js';
 import { encode, StreamLiteral, type ImapValue } from '../wire/encoder.js';
 import { BadError, NoError } from '../wire/errors.js';
 import { noFor } from './mail-errors.js';
-import { MailError, mailErrorOf, type MailStore } from '../mail/api.js';
+import { MailError, mailErrorOf, type MailUser } from '../mail/api.js';
 import type { MailboxView } from './tracker.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { syncState } from './commands/enable.js';
@@ -44,7 +44,7 @@ const PASSWORD_COMMANDS = new Set(['LOGIN', 'AUTHENTICATE']);
 export class Connection {
   state: ConnState = 'notauth';
   user: UserEntry | null = null;
-  store: MailStore | null = null;
+  store: MailUser | null = null;
   view: MailboxView | null = null;
   failedLogins = 0;
   readonly log: Logger;
@@ -360,7 +360,7 @@ export class Connection {
   }
 
   /** LOGIN or AUTHENTICATE succeeded: the post-login limits apply from the next command on. */
-  authenticated(user: UserEntry, store: MailStore): void {
+  authenticated(user: UserEntry, store: MailUser): void {
     this.user = user;
     this.store = store;
     this.state = 'auth';

@@ -4,7 +4,7 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { UserDb } from '../auth/users.js';
 import type { UserEntry } from '../auth/passwd-file.js';
-import type { MailStore } from '../mail/api.js';
+import type { MailUser } from '../mail/api.js';
 import type { ParserLimits } from '../wire/parser.js';
 import type { Connection } from './connection.js';
 import type { PreauthGuard } from './preauth-guard.js';
@@ -30,7 +30,7 @@ export interface ServerContext {
   config: ImapConfig;
   log: Logger;
   users: UserDb;
-  storeFor(user: UserEntry): MailStore;
+  storeFor(user: UserEntry): MailUser;
   capabilities(conn: Connection): string[];
   /** Null when no certificate is configured: no STARTTLS. */
   tls: TlsSource | null;

@@ -1,7 +1,7 @@
 // One session's view of a mailbox: its own sequence numbers, its \Recent set,
 // and the changes it has not been told about yet. RFC 3501 §7.4.1: EXPUNGE
 // responses wait until the session may receive them; EXISTS may go any time.
-import type { Mailbox, MailboxListener, MessageMeta } from '../mail/api.js';
+import type { MailboxHandle, MailboxListener, MessageRef } from '../mail/api.js';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number; uid: number }
@@ -20,7 +20,7 @@ export class MailboxView implements MailboxListener {
   private len = 0;
   private shared = false;
   /** Metadata of messages expunged from the mailbox but still in this view. */
-  private readonly gone = new Map<number, MessageMeta>();
+  private readonly gone = new Map<number, MessageRef>();
   private pendingNew: number[] = [];
   private readonly pendingFlags = new Set<number>();
   readonly recent = new Set<number>();
@@ -28,12 +28,12 @@ export class MailboxView implements MailboxListener {
   onChange: (() => void) | null = null;
 
   constructor(
-    readonly mailbox: Mailbox,
+    readonly mailbox: MailboxHandle,
     readonly readOnly: boolean,
   ) {}
 
   /** A new view of `mailbox`, attached to it (SELECT, EXAMINE). */
-  static async open(mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
+  static async open(mailbox: MailboxHandle, readOnly: boolean): Promise<MailboxView> {
     return mailbox.attach(new MailboxView(mailbox, readOnly));
   }
 
@@ -88,7 +88,7 @@ export class MailboxView implements MailboxListener {
   }
 
   /** The message behind a uid of this view, even if expunged meanwhile. */
-  meta(uid: number): MessageMeta | undefined {
+  meta(uid: number): MessageRef | undefined {
     return this.mailbox.byUid(uid) ?? this.gone.get(uid);
   }
 
@@ -97,7 +97,7 @@ export class MailboxView implements MailboxListener {
   }
 
   /** IMAP flags of a message as this session sees them (\Recent included). */
-  flagsOf(meta: MessageMeta): string[] {
+  flagsOf(meta: MessageRef): string[] {
     const flags = this.mailbox.flagsOf(meta);
     if (this.recent.has(meta.uid)) flags.push('\\Recent');
     return flags;
@@ -105,7 +105,7 @@ export class MailboxView implements MailboxListener {
 
   // --- changes from the mailbox ---
 
-  onAdded(metas: MessageMeta[]): void {
+  onAdded(metas: MessageRef[]): void {
     for (const m of metas) this.pendingNew.push(m.uid);
     this.changed();
   }
@@ -114,7 +114,7 @@ export class MailboxView implements MailboxListener {
     for (const u of uids) this.recent.add(u);
   }
 
-  onExpunged(metas: MessageMeta[]): void {
+  onExpunged(metas: MessageRef[]): void {
     for (const m of metas) {
       const i = this.pendingNew.indexOf(m.uid);
       if (i >= 0) {
@@ -127,7 +127,7 @@ export class MailboxView implements MailboxListener {
     this.changed();
   }
 
-  onFlags(meta: MessageMeta): void {
+  onFlags(meta: MessageRef): void {
     this.pendingFlags.add(meta.uid);
     this.changed();
   }

@@ -1,30 +1,38 @@
 // The store's API: the only module of src/mail that the rest of the server
 // (the IMAP protocol, the server wiring, and next LMTP, Sieve and the admin
-// socket) imports. Everything the protocols may use of the store is named
-// here, and nothing else is reachable.
-//
-// Where it stands: the store's own classes (MailStore, Mailbox) are exported
-// as types, so what the protocol may call is visible in one
-// place. The next step narrows them to plain-data interfaces (MailUser,
-// MailboxHandle) that an in-memory store can implement for command unit
-// tests. A session's tracker (imap/tracker.ts) attaches as a MailboxListener.
+// socket) imports. The protocol works on the interfaces of handles.ts — a
+// user's mail (MailUser), a folder (MailboxHandle), a message (MessageRef) —
+// in plain data; MailService makes the Maildir implementation of them. The
+// command tests plug in an in-memory one (test/support/memory-store.ts).
 import type { Logger } from 'pino';
 import { MailStore, MailboxRegistry } from './store.js';
 import type { SpecialUseMap } from './special-use.js';
+import type { MailUser } from './handles.js';
 import { removeLockTemplates } from './dotlock.js';
 
-export { MailError, mailErrorOf, type MailErrorKind } from './errors.js';
-export { HIERARCHY_SEPARATOR, normalizeName, checkName, type FolderInfo } from './store.js';
-export { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
+export type {
+  MailUser,
+  MailboxHandle,
+  MessageRef,
+  MailboxListener,
+  IncomingMessage,
+  FolderInfo,
+  FlagMode,
+  LoadedMessage,
+  MessageNeeds,
+  Prepared,
+  PreparedBatch,
+  Outcome,
+  TextHint,
+  UidView,
+} from './handles.js';
+export { MailError, MessageGoneError, mailErrorOf, isMessageGone, type MailErrorKind } from './errors.js';
+export { HIERARCHY_SEPARATOR, normalizeName, checkName } from './store.js';
+export { DEFAULT_SPECIAL_USE, type SpecialUseMap, type SpecialUse } from './special-use.js';
 export { SYSTEM_FLAGS } from './flags.js';
-export { isMessageGone, type MessageMeta, type FlagMode, type MailboxListener } from './mailbox.js';
-export { MessageSpool } from './spool.js';
-export { loadMessage, messageRange, readWithDate, type LoadedMessage } from './content.js';
-export { prepareBatch, summariesFor, unreadableFault, WHOLE_LIMIT, type MessageNeeds, type Prepared, type PreparedBatch, type Outcome } from './message-data.js';
-export { headerFacts, bodyText, bodyMatches, type HeaderFacts } from './facts.js';
-export { textHint, type TextHint } from './text-index.js';
-export type { MailStore, Mailbox };
-import type { Mailbox } from './mailbox.js';
+export type { HeaderFacts } from './facts.js';
+// Pure content helpers, for any store implementation (what the Maildir store computes from its files).
+export { factsOfMessage } from './facts.js';
 
 export interface MailServiceOptions {
   log: Logger;
@@ -44,7 +52,7 @@ export class MailService {
   }
 
   /** The mail of the user whose Maildir is `root`. */
-  userStore(root: string): MailStore {
+  userStore(root: string): MailUser {
     return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders);
   }
 

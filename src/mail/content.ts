@@ -5,15 +5,9 @@ import { READ_MESSAGE } from './message-file.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import fsCb from 'node:fs';
 import { crlfRange, readCrlf, toCrlf } from './crlf.js';
-import { parseMime, type MimePart } from '../wire/mime.js';
+import { parseMime } from '../wire/mime.js';
+import type { LoadedMessage } from './handles.js';
 import { ByteLru } from '../runtime/lru.js';
-
-export interface LoadedMessage {
-  root: MimePart;
-  vsize: number;
-  /** The whole CRLF form, when small enough to keep. */
-  data: Buffer | null;
-}
 
 const KEEP_WHOLE = 256 * 1024;
 const CACHE_BYTES = 64 * 1024 * 1024;

@@ -57,3 +57,14 @@ export function mailErrorOf(err: unknown): MailError | null {
   const known = typeof code === 'string' ? ERRNO_KINDS.get(code) : undefined;
   return known ? new MailError(known[0], known[1]) : null;
 }
+
+export class MessageGoneError extends Error {
+  constructor(readonly uid: number) {
+    super(`message ${uid} was expunged`);
+  }
+}
+
+/** An error that means the message went away meanwhile (expunged, or its file removed): skip it, don't fail. */
+export function isMessageGone(err: unknown): boolean {
+  return err instanceof MessageGoneError || (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}

@@ -130,6 +130,17 @@ export async function bodyMatches(mailbox: Mailbox, meta: MessageMeta, needles: 
   return needles.map((n) => body.includes(n));
 }
 
+/**
+ * The header facts and the folded body text of a whole message (LF or CRLF
+ * line ends), as headerFacts() and bodyText() give them: for a store that
+ * holds its messages in memory.
+ */
+export function factsOfMessage(message: Buffer): { header: HeaderFacts; body: string } {
+  const data = toCrlf(message);
+  const root = parseMime(data);
+  return { header: headerFactsOf(root.header), body: bodyTextOf(data, root) };
+}
+
 function bodyTextOf(data: Buffer, root: MimePart): string {
   const out: string[] = [];
   partText(data, root, out);

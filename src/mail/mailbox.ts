@@ -6,7 +6,13 @@ import type { Logger } from 'pino';
 import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
 import { Uidlist, type UidRecord } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
-import { MailError } from './errors.js';
+import { MailError, MessageGoneError } from './errors.js';
+import type { FlagMode, LoadedMessage, MailboxHandle, MailboxListener, MessageNeeds, MessageRef, PreparedBatch, TextHint, UidView } from './handles.js';
+import type { StoredSummary } from '../wire/summary.js';
+import { loadMessage, messageRange } from './content.js';
+import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
+import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
+import { textHint } from './text-index.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile } from './crlf.js';
@@ -15,22 +21,8 @@ import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
 
-/**
- * A session's view of the folder as the store sees it (the protocol's
- * tracker): told the UIDs when it attaches, then of every change, at once.
- */
-export interface MailboxListener {
-  readonly readOnly: boolean;
-  /** The folder's UIDs (a shared array the mailbox only appends to) and those \Recent for this session. */
-  init(uids: readonly number[], recent: number[]): void;
-  onAdded(metas: MessageMeta[]): void;
-  onExpunged(metas: MessageMeta[]): void;
-  onFlags(meta: MessageMeta): void;
-  /** These new messages are \Recent in this session (it is the first read-write one). */
-  claimRecent(uids: number[]): void;
-}
-
-export interface MessageMeta {
+/** A message as the store keeps it: a MessageRef plus where its file is. */
+export interface MessageMeta extends MessageRef {
   readonly uid: number;
   readonly basename: string;
   sub: Sub;
@@ -45,15 +37,13 @@ export interface MessageMeta {
   modseq: number;
 }
 
-export type FlagMode = 'add' | 'remove' | 'replace';
-
 /** How long a folder stays watched after its last session closed. */
 const WATCH_LINGER_MS = 60_000;
 
 /** Messages at most this many found at once get their size computed immediately. */
 const EAGER_SIZE_LIMIT = 200;
 
-export class Mailbox {
+export class Mailbox implements MailboxHandle {
   readonly maildir: Maildir;
   readonly uidlist: Uidlist;
   readonly keywords: KeywordTable;
@@ -429,6 +419,48 @@ export class Mailbox {
     return this.keywords.list.filter((n) => n !== undefined).length >= MAX_KEYWORDS;
   }
 
+  keywordNames(): string[] {
+    return this.keywords.list.filter((n) => n !== undefined);
+  }
+
+  isSeen(meta: MessageMeta): boolean {
+    return meta.info.includes('S');
+  }
+
+  // --- content (the functions live beside their caches; these are the handle's face of them) ---
+
+  loadMessage(meta: MessageMeta): Promise<LoadedMessage> {
+    return loadMessage(this, meta);
+  }
+
+  messageRange(meta: MessageMeta, msg: LoadedMessage | null, start: number, end: number): AsyncIterable<Buffer> {
+    return messageRange(this, meta, msg, start, end);
+  }
+
+  prepareBatch(metas: Array<MessageMeta | null>, needs: MessageNeeds): Promise<PreparedBatch> {
+    return prepareBatch(this, metas, needs);
+  }
+
+  summaries(metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
+    return summariesFor(this, metas);
+  }
+
+  unreadableFault(meta: MessageMeta, err: unknown): MailError {
+    return unreadableFault(this, meta, err);
+  }
+
+  headerFacts(meta: MessageMeta): Promise<HeaderFacts> {
+    return headerFacts(this, meta);
+  }
+
+  bodyMatches(meta: MessageMeta, needles: string[]): Promise<boolean[]> {
+    return bodyMatches(this, meta, needles);
+  }
+
+  textHint(view: UidView, value: string, bodyOnly: boolean): Promise<TextHint | null> {
+    return textHint(this, view, value, bodyOnly);
+  }
+
   /** These messages' files were moved to another folder (MOVE): they are expunged here without an unlink. */
   forgetMoved(metas: MessageMeta[]): Promise<void> {
     return this.mutex.run(async () => this.forget(metas.filter((m) => this.byUidMap.get(m.uid) === m)));
@@ -683,17 +715,6 @@ function arrivalOrder(a: string, b: string): number {
   const tb = parseInt(b, 10);
   if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export class MessageGoneError extends Error {
-  constructor(readonly uid: number) {
-    super(`message ${uid} was expunged`);
-  }
-}
-
-/** An error that means the message went away meanwhile (expunged, or its file removed): skip it, don't fail. */
-export function isMessageGone(err: unknown): boolean {
-  return err instanceof MessageGoneError || (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
 async function fileExists(file: string): Promise<boolean> {

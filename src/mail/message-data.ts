@@ -7,25 +7,10 @@
 import { summarize, StoredSummary } from '../wire/summary.js';
 import { readWithDate } from './content.js';
 import { loaderPool, type LoadJob } from './loader.js';
-import { isMessageGone, type Mailbox, type MessageMeta } from './mailbox.js';
-import { MailError, mailErrorOf } from './errors.js';
+import type { Mailbox, MessageMeta } from './mailbox.js';
+import type { MessageNeeds, Outcome, Prepared, PreparedBatch } from './handles.js';
+import { MailError, mailErrorOf, isMessageGone } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-
-/** What the caller will render for each message: plain flags, no protocol. */
-export interface MessageNeeds {
-  /** A stored summary (header fields at least). */
-  summary: boolean;
-  /** …with the MIME structure (BODY, BODYSTRUCTURE). */
-  structure: boolean;
-  /** …with the ENVELOPE. */
-  envelope: boolean;
-  /** The CRLF size. */
-  size: boolean;
-  /** INTERNALDATE (the file's mtime). */
-  date: boolean;
-  /** The whole message in its CRLF form (only when at most WHOLE_LIMIT bytes; else 'slow'). */
-  whole: boolean;
-}
 
 /** Messages bigger than this are streamed by the general path, never held whole. */
 export const WHOLE_LIMIT = 1024 * 1024;
@@ -34,21 +19,6 @@ const BATCH = 512;
 const READS_IN_FLIGHT = 16;
 /** Fewer file reads than this in a batch are done here; more go to the loader's worker threads. */
 const POOL_MIN = 8;
-
-/** What one message's response needs, gathered before it is written. */
-export interface Prepared {
-  summary: StoredSummary | null;
-  vsize: number;
-  mtimeMs: number;
-  data: Buffer | null;
-}
-
-/** 'unreadable': the file is there but cannot be read (mode 000, another user's, an I/O error); logged by the mailbox. */
-export type Outcome = Prepared | 'gone' | 'slow' | Unreadable;
-
-export interface Unreadable {
-  unreadable: MailError;
-}
 
 /** The summary of a message from the index, if it has one (with the MIME structure, if `structure`). */
 export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
@@ -104,11 +74,6 @@ async function prepareLater(mailbox: Mailbox, meta: MessageMeta, needs: MessageN
   const p = await readAndSummarize(mailbox, meta, needs.whole, needs.summary, needs.structure, needs.envelope);
   if (p.data && p.data.length > WHOLE_LIMIT) return 'slow';
   return p;
-}
-
-export interface PreparedBatch {
-  metas: Array<MessageMeta | null>;
-  outcomes: Array<Outcome | null>;
 }
 
 /** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */

@@ -8,7 +8,7 @@ import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Mailbox, MessageGoneError, type MessageMeta } from './mailbox.js';
+import { Mailbox, type MessageMeta } from './mailbox.js';
 import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUse, type SpecialUseMap } from './special-use.js';
@@ -16,7 +16,8 @@ import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
-import { MailError } from './errors.js';
+import { MailError, MessageGoneError } from './errors.js';
+import type { FolderInfo, MailUser } from './handles.js';
 
 export const HIERARCHY_SEPARATOR = '.';
 
@@ -58,15 +59,6 @@ export class MailboxRegistry {
   }
 }
 
-export interface FolderInfo {
-  name: string;
-  /** True when a child folder exists (Archive has Archive.2024). */
-  hasChildren: boolean;
-  /** A virtual parent: no directory of its own, only children. */
-  noselect: boolean;
-  specialUse: SpecialUse[];
-}
-
 const SUBSCRIPTIONS = 'subscriptions';
 const LOCK = { staleMs: 120_000, timeoutMs: 30_000 };
 
@@ -106,7 +98,7 @@ export function checkName(name: string): void {
 /** Users' Maildir roots whose special-use folders this process has made sure of. */
 const ensuredRoots = new Set<string>();
 
-export class MailStore {
+export class MailStore implements MailUser {
   private ready: Promise<void> | null = null;
 
   constructor(

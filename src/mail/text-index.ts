@@ -32,13 +32,8 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Mutex } from './mutex.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
+import type { TextHint, UidView } from './handles.js';
 
-/** The messages of one session's view: its UIDs in sequence order. */
-export interface UidView {
-  readonly uidList: readonly number[];
-  /** 1-based sequence number, or 0 when the view does not hold `uid`. */
-  seqOf(uid: number): number;
-}
 import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
 import type { ParseRequest, ParseResult } from './text-index-parse.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
@@ -333,16 +328,6 @@ function enforceBudget(current: FolderIndex): void {
 
 // ---------------------------------------------------------------------------
 // The evaluator's interface
-
-/**
- * What the index says about one TEXT/BODY key over a view: messages in
- * `match` match, messages in `maybe` must be evaluated, every other message
- * of the view does not match.
- */
-export interface TextHint {
-  match: Set<number>;
-  maybe: Set<number>;
-}
 
 /**
  * The hint for TEXT (`bodyOnly` false) or BODY `value` (folded, as the

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Mailbox } from '../../src/mail/mailbox.js';
+import { Mailbox, type MessageMeta } from '../../src/mail/mailbox.js';
 import { MailboxView } from '../../src/imap/tracker.js';
 import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
@@ -257,7 +257,7 @@ test('persistence: reopen without reindexing; a torn tail or garbage is cut off 
   const first = await both(view, q);
   assert.deepEqual(first.indexed, first.plain);
   assert.ok(first.indexed.length > 0);
-  await buildTextIndex(view.mailbox); // compaction: one record
+  await buildTextIndex(view.mailbox as Mailbox); // compaction: one record
   const compacted = await fs.readFile(file);
   assert.equal(parseIndexFile(compacted).segs.length, 1);
   assert.equal(parseIndexFile(compacted).good, compacted.length);
@@ -289,13 +289,13 @@ test('persistence: reopen without reindexing; a torn tail or garbage is cut off 
   const fresh = await fs.readFile(file);
   assert.ok(fresh.subarray(0, MAGIC.length).equals(MAGIC));
   assert.equal(parseIndexFile(fresh).good, fresh.length);
-  assert.equal(textIndexStats(view.mailbox)!.messages, 80);
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
 
   // preloading (SELECT) reads the file in the background, without indexing anything
   resetTextIndexes();
-  preloadTextIndex(view.mailbox);
-  for (let i = 0; i < 100 && (textIndexStats(view.mailbox)?.messages ?? 0) < 80; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(textIndexStats(view.mailbox)!.messages, 80);
+  preloadTextIndex(view.mailbox as Mailbox);
+  for (let i = 0; i < 100 && (textIndexStats(view.mailbox as Mailbox)?.messages ?? 0) < 80; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
   assert.deepEqual(await fs.readFile(file), fresh);
 });
 
@@ -315,7 +315,7 @@ test('expunged messages are ignored; new ones are indexed on the next search', a
   assert.deepEqual(after.indexed, after.plain);
   assert.ok(after.indexed.includes(v2.uidList[v2.uidList.length - 1]));
   assert.equal(textIndexStats(box)!.messages, 41, 'the expunged one stays until compaction');
-  await buildTextIndex(v2.mailbox);
+  await buildTextIndex(v2.mailbox as Mailbox);
   assert.equal(textIndexStats(box)!.messages, 40, 'compaction drops it');
 });
 
@@ -368,8 +368,8 @@ test('equivalence: random searches give identical results with and without the i
   assert.ok(nonEmpty > 40, `enough selective queries (${nonEmpty})`);
   t.diagnostic(`${checked} random searches identical, ${nonEmpty} of them selective (neither empty nor all)`);
   // every message is covered by the index, whose texts are the evaluator's
-  assert.equal(textIndexStats(view.mailbox)!.messages, 150);
-  const one = await fs.readFile(view.mailbox.pathOf(view.meta(view.uidList[0])!));
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 150);
+  const one = await fs.readFile((view.mailbox as Mailbox).pathOf(view.meta(view.uidList[0])! as MessageMeta));
   assert.ok(searchTextsOf(one).header.includes('subject: '));
 });
 

@@ -3,7 +3,7 @@
 // by the framer (see ../append-literal.ts); here it is only renamed into place.
 import { ArgReader, flagList } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
-import { MessageSpool } from '../../mail/api.js';
+import type { IncomingMessage } from '../../mail/api.js';
 import { AUTHED, type Command } from './types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -43,8 +43,9 @@ export const append: Command = {
     if (!r.done) throw new BadError('APPEND: MULTIAPPEND is not supported');
     if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('APPEND: invalid system flag');
 
-    let spool: MessageSpool;
-    if (msg.sink instanceof MessageSpool) spool = msg.sink;
+    let spool: IncomingMessage;
+    // A streamed literal's sink is always the store's (append-literal.ts opens it with openSpool()).
+    if (msg.sink) spool = msg.sink as IncomingMessage;
     else {
       // Not streamed (a framer without the hook): spool the buffered bytes the same way.
       spool = store.openSpool();

@@ -4,7 +4,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
-import type { MessageMeta } from '../../mail/api.js';
+import type { MessageRef } from '../../mail/api.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { SELECTED, type Command } from './types.js';
 
@@ -24,7 +24,7 @@ export const copy: Command = {
     const uids = resolveMessages(view, set, ctx.uid).sort((a, b) => a - b);
     const dest = await conn.store!.mailbox(name);
     if (!dest) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');
-    const metas = uids.map((u) => view.meta(u)).filter((m): m is MessageMeta => !!m && !view.isExpunged(m.uid));
+    const metas = uids.map((u) => view.meta(u)).filter((m): m is MessageRef => !!m && !view.isExpunged(m.uid));
     if (metas.length < uids.length) throw new NoError('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
     if (!metas.length) return { text: `${move ? 'Move' : 'Copy'} completed (no messages)` };
     const source = view.mailbox;

@@ -12,7 +12,7 @@ import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
 import { resolveMessages } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
-import { loadMessage, messageRange, unreadableFault, type LoadedMessage, isMessageGone, type MailError, type MessageMeta } from '../../mail/api.js';
+import { type LoadedMessage, isMessageGone, type MailError, type MessageRef } from '../../mail/api.js';
 import { noFor } from '../mail-errors.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
@@ -52,7 +52,7 @@ export const fetch: Command = {
     const setsSeen = !view.readOnly && items.some((i) => i.kind === 'section' && !i.peek);
     const seenChanged = new Set<number>();
     if (setsSeen) {
-      const unseen = uids.map((u) => view.meta(u)).filter((m): m is MessageMeta => !!m && !view.isExpunged(m.uid) && !m.info.includes('S'));
+      const unseen = uids.map((u) => view.meta(u)).filter((m): m is MessageRef => !!m && !view.isExpunged(m.uid) && !view.mailbox.isSeen(m));
       for (const m of await view.mailbox.setFlags(unseen, 'add', ['\\Seen'], view)) seenChanged.add(m.uid);
     }
     const wantsFlags = items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
@@ -62,16 +62,16 @@ export const fetch: Command = {
     const wantsModseqItem = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
     /** One message the general way: parse what is needed, encode, stream big literals. False when it is gone. */
     const unreadable: MailError[] = [];
-    const general = async (meta: MessageMeta): Promise<boolean> => {
+    const general = async (meta: MessageRef): Promise<boolean> => {
       let values: ImapValue[];
       try {
-        const msg = withContent ? await loadMessage(view.mailbox, meta) : null;
+        const msg = withContent ? await view.mailbox.loadMessage(meta) : null;
         values = await fetchValues(ctx, meta, msg, items);
         // A streamed literal opens the file as it is written: make sure it will open before announcing it.
         if (values.some((v) => v instanceof StreamLiteral)) await view.mailbox.checkReadable(meta);
       } catch (err) {
         if (isMessageGone(err)) return false;
-        unreadable.push(unreadableFault(view.mailbox, meta, err));
+        unreadable.push(view.mailbox.unreadableFault(meta, err));
         return true;
       }
       if (seenChanged.has(meta.uid) && !wantsFlags) values.push(atom('FLAGS'), view.flagsOf(meta).map(atom));
@@ -80,7 +80,7 @@ export const fetch: Command = {
       await conn.untagged([view.seqOf(meta.uid), atom('FETCH'), values]);
       return true;
     };
-    const present = (uid: number): MessageMeta | null => {
+    const present = (uid: number): MessageRef | null => {
       const meta = view.meta(uid);
       return meta && !view.isExpunged(uid) ? meta : null;
     };
@@ -140,7 +140,7 @@ function parseModifiers(items: Token[], ctx: CommandContext): { changedSince: nu
   return { changedSince, vanished };
 }
 
-async function fetchValues(ctx: CommandContext, meta: MessageMeta, msg: LoadedMessage | null, items: FetchItem[]): Promise<ImapValue[]> {
+async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMessage | null, items: FetchItem[]): Promise<ImapValue[]> {
   const view = ctx.conn.view!;
   const mailbox = view.mailbox;
   const out: ImapValue[] = [];
@@ -180,12 +180,12 @@ async function fetchValues(ctx: CommandContext, meta: MessageMeta, msg: LoadedMe
   return out;
 }
 
-async function sectionValue(ctx: CommandContext, meta: MessageMeta, msg: LoadedMessage | null, item: SectionItem): Promise<ImapValue> {
+async function sectionValue(ctx: CommandContext, meta: MessageRef, msg: LoadedMessage | null, item: SectionItem): Promise<ImapValue> {
   const mailbox = ctx.conn.view!.mailbox;
   // The whole message needs no parse: stream it at its known CRLF size.
   const data = msg ? sectionData(item, msg.root, msg.vsize) : { range: [0, await mailbox.vsizeOf(meta)] as [number, number] };
   const part = applyPartial(data, item.partial);
   if ('bytes' in part) return new Literal(part.bytes);
   const [start, end] = part.range;
-  return new StreamLiteral(end - start, () => messageRange(mailbox, meta, msg, start, end));
+  return new StreamLiteral(end - start, () => mailbox.messageRange(meta, msg, start, end));
 }

@@ -83,12 +83,12 @@ export const select: Command = {
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     const view = await MailboxView.open(mailbox, readOnly);
     conn.select(view);
-    const keywords = mailbox.keywords.list.filter((k) => k !== undefined);
+    const keywords = mailbox.keywordNames();
     const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
     let firstUnseen = 0;
     for (let i = 0; i < view.exists; i++) {
       const meta = view.meta(view.uidAt(i + 1)!);
-      if (meta && !meta.info.includes('S')) {
+      if (meta && !mailbox.isSeen(meta)) {
         firstUnseen = i + 1;
         break;
       }

@@ -2,7 +2,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
-import type { Mailbox } from '../../mail/api.js';
+import type { MailboxHandle } from '../../mail/api.js';
 import { mailboxName } from './folder-errors.js';
 import { AUTHED, type Command } from './types.js';
 
@@ -18,7 +18,7 @@ export function statusItems(list: Token[]): string[] {
 }
 
 /** `* STATUS name (items)` for a mailbox, brought up to date first. */
-export async function statusLine(name: string, mailbox: Mailbox, items: string[], appendLimit: number): Promise<string> {
+export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number): Promise<string> {
   await mailbox.refresh();
   const value = (item: string): number => {
     switch (item) {
@@ -31,7 +31,7 @@ export async function statusLine(name: string, mailbox: Mailbox, items: string[]
       case 'UIDVALIDITY':
         return mailbox.uidValidity;
       case 'UNSEEN':
-        return mailbox.all.reduce((n, m) => n + (m.info.includes('S') ? 0 : 1), 0);
+        return mailbox.all.reduce((n, m) => n + (mailbox.isSeen(m) ? 0 : 1), 0);
       case 'HIGHESTMODSEQ':
         return mailbox.highestModseq;
       default:

@@ -5,7 +5,7 @@ import { compressUids } from '../../wire/sequence-set.js';
 import { enableFor, syncState } from './enable.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
-import type { FlagMode, MessageMeta } from '../../mail/api.js';
+import type { FlagMode, MessageRef } from '../../mail/api.js';
 import { SELECTED, type Command } from './types.js';
 
 export const store: Command = {
@@ -43,7 +43,7 @@ export const store: Command = {
     if (view.readOnly) throw new NoError('Mailbox is read-only', 'READ-ONLY');
     const mode: FlagMode = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'replace';
     const uids = resolveMessages(view, set, ctx.uid);
-    const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageMeta => !!x && !view.isExpunged(x.uid));
+    const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageRef => !!x && !view.isExpunged(x.uid));
     const cond = unchangedSince === null ? undefined : { unchangedSince, modified: [] as number[] };
     const changed = new Set(await view.mailbox.setFlags(metas, mode, flags, view, cond));
     const { condstore, qresync } = syncState(conn);

@@ -13,7 +13,7 @@ import { applyPartial } from './section.js';
 import { imapDateTime } from './date.js';
 import { FieldSelector } from '../../wire/summary.js';
 import { OutBuffer } from '../out-buffer.js';
-import { prepareBatch, type MailError, type Mailbox, type MessageMeta, type MessageNeeds, type Prepared, type PreparedBatch } from '../../mail/api.js';
+import { type MailError, type MailboxHandle, type MessageRef, type MessageNeeds, type Prepared, type PreparedBatch } from '../../mail/api.js';
 
 type Step =
   | { k: 'UID' | 'FLAGS' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' }
@@ -61,19 +61,19 @@ export interface FastFetchHooks {
   write(chunk: Buffer): void;
   drained(): Promise<void>;
   /** Whether the message is still there in this session (not expunged meanwhile). */
-  present(uid: number): MessageMeta | null;
+  present(uid: number): MessageRef | null;
   seqOf(uid: number): number;
   /** Flags without \\Recent (that is per session: isRecent). */
-  baseFlags(meta: MessageMeta): string[];
+  baseFlags(meta: MessageRef): string[];
   isRecent(uid: number): boolean;
   /** Extra items for a message (FLAGS/MODSEQ after an implicit \Seen), pre-rendered. */
-  extra(meta: MessageMeta): string;
+  extra(meta: MessageRef): string;
   /** Answers one message the general way (big messages, uncached header fields). */
-  slow(meta: MessageMeta): Promise<boolean>;
+  slow(meta: MessageRef): Promise<boolean>;
 }
 
 /** Runs the fast path over `uids`; returns how many messages were gone, and the faults of those that could not be read. */
-export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<{ gone: number; unreadable: MailError[] }> {
+export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<{ gone: number; unreadable: MailError[] }> {
   const unreadable: MailError[] = [];
   const out = new OutBuffer((b) => hooks.write(b));
   const memo = new RenderMemo();
@@ -81,7 +81,7 @@ export async function fastFetch(mailbox: Mailbox, uids: number[], plan: FastPlan
   let sliceStart = performance.now();
   const step = plan.whole ? BATCH_WHOLE : BATCH;
   // The next batch is read while this one is written: the disk and the workers never wait for the socket.
-  const batchAt = (i: number) => prepareBatch(mailbox, uids.slice(i, i + step).map((u) => hooks.present(u)), plan);
+  const batchAt = (i: number) => mailbox.prepareBatch(uids.slice(i, i + step).map((u) => hooks.present(u)), plan);
   let next: Promise<PreparedBatch> | null = uids.length ? batchAt(0) : null;
   for (let i = 0; next; i += step) {
     const { metas, outcomes } = await next;
@@ -125,7 +125,7 @@ export class RenderMemo {
 }
 
 /** Writes one message's response; false (nothing written) when it needs the general path. */
-function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageMeta, p: Prepared, plan: FastPlan, memo: RenderMemo): boolean {
+function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageRef, p: Prepared, plan: FastPlan, memo: RenderMemo): boolean {
   // Header fields the index may not hold are checked first, so nothing is half written.
   let fieldRanges: Array<number[]> | null = null;
   for (const s of plan.steps) {

@@ -4,7 +4,7 @@
 // come from the facts cache in src/mail/facts.ts.
 import { cost, type SearchKey } from '../../wire/search-criteria.js';
 import type { Range } from '../../wire/sequence-set.js';
-import { headerFacts, bodyMatches, type HeaderFacts, type MessageMeta, textHint, type TextHint } from '../../mail/api.js';
+import { type HeaderFacts, type MessageRef, type TextHint } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { localDay } from '../../wire/header-values.js';
 import { mapPresent } from './pool.js';
@@ -12,7 +12,7 @@ import { mapPresent } from './pool.js';
 export interface Candidate {
   seq: number;
   uid: number;
-  meta: MessageMeta;
+  meta: MessageRef;
 }
 
 class Subject {
@@ -26,10 +26,10 @@ class Subject {
     private readonly needles: string[],
   ) {}
   facts(): Promise<HeaderFacts> {
-    return (this.header ??= headerFacts(this.view.mailbox, this.c.meta));
+    return (this.header ??= this.view.mailbox.headerFacts(this.c.meta));
   }
   async bodyHas(needle: string): Promise<boolean> {
-    this.body ??= bodyMatches(this.view.mailbox, this.c.meta, this.needles).then((found) => new Map(this.needles.map((n, i) => [n, found[i]])));
+    this.body ??= this.view.mailbox.bodyMatches(this.c.meta, this.needles).then((found) => new Map(this.needles.map((n, i) => [n, found[i]])));
     return (await this.body).get(needle) ?? false;
   }
 }
@@ -87,7 +87,7 @@ async function textHints(view: MailboxView, program: SearchKey): Promise<{ hints
   if (!keys.length) return { hints: null, only: null, needles };
   const hints = new Map<SearchKey, TextHint>();
   for (const k of keys) {
-    const h = await textHint(view.mailbox, view, k.value, k.k === 'body');
+    const h = await view.mailbox.textHint(view, k.value, k.k === 'body');
     if (h) hints.set(k, h);
   }
   let only = null as Set<number> | null;

@@ -4,7 +4,7 @@ import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
 import type { SortFacts } from '../../wire/summary.js';
-import { isMessageGone, summariesFor } from '../../mail/api.js';
+import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -78,7 +78,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
   const mailbox = view.mailbox;
   const needHeader = withFacts || keys.has('DATE') || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
   const needValues = withFacts || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
-  const summaries = needHeader ? await summariesFor(mailbox, cands.map((c) => c.meta)) : null;
+  const summaries = needHeader ? await mailbox.summaries(cands.map((c) => c.meta)) : null;
   const out: SortData[] = [];
   // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
   for (let i = 0; i < cands.length; i++) {

@@ -1,0 +1,197 @@
+// What the protocols may ask of the store, as interfaces: a user's mail
+// (MailUser), one folder (MailboxHandle), one message (MessageRef), and what a
+// session's tracker hears (MailboxListener). The Maildir store implements them
+// (store.ts, mailbox.ts); the command tests implement them in memory
+// (test/support/memory-store.ts). Plain data in and out: nothing here names a
+// file, a directory or a Maildir letter.
+import type { LiteralSink } from '../wire/framer.js';
+import type { MimePart } from '../wire/mime.js';
+import type { StoredSummary } from '../wire/summary.js';
+import type { MailError } from './errors.js';
+import type { HeaderFacts } from './facts.js';
+import type { SpecialUse } from './special-use.js';
+
+/** One message of a folder, as long as it is there. */
+export interface MessageRef {
+  readonly uid: number;
+  /** CONDSTORE mod-sequence of the message's last change (RFC 7162). */
+  readonly modseq: number;
+  /**
+   * An opaque key of the message's flags: within a folder, equal keys mean
+   * equal flags (the fast path renders each distinct FLAGS list once).
+   */
+  readonly info: string;
+  /** CRLF size (RFC822.SIZE), once known; else vsizeOf(). */
+  readonly vsize: number | null;
+  /** INTERNALDATE in ms, once known; else internalDate(). */
+  readonly mtimeMs: number | null;
+}
+
+export type FlagMode = 'add' | 'remove' | 'replace';
+
+/**
+ * A session's view of the folder as the store sees it (the protocol's
+ * tracker): told the UIDs when it attaches, then of every change, at once.
+ */
+export interface MailboxListener {
+  readonly readOnly: boolean;
+  /** The folder's UIDs (a shared array the mailbox only appends to) and those \Recent for this session. */
+  init(uids: readonly number[], recent: number[]): void;
+  onAdded(metas: MessageRef[]): void;
+  onExpunged(metas: MessageRef[]): void;
+  onFlags(meta: MessageRef): void;
+  /** These new messages are \Recent in this session (it is the first read-write one). */
+  claimRecent(uids: number[]): void;
+}
+
+/** A message's content, parsed for FETCH: its MIME structure, and the bytes when small enough to keep. */
+export interface LoadedMessage {
+  root: MimePart;
+  vsize: number;
+  /** The whole CRLF form, when small enough to keep. */
+  data: Buffer | null;
+}
+
+/** What the caller will render for each message of a batch: plain flags, no protocol. */
+export interface MessageNeeds {
+  /** A stored summary (header fields at least). */
+  summary: boolean;
+  /** …with the MIME structure (BODY, BODYSTRUCTURE). */
+  structure: boolean;
+  /** …with the ENVELOPE. */
+  envelope: boolean;
+  /** The CRLF size. */
+  size: boolean;
+  /** INTERNALDATE. */
+  date: boolean;
+  /** The whole message in its CRLF form (only when at most WHOLE_LIMIT bytes; else 'slow'). */
+  whole: boolean;
+}
+
+/** What one message's response needs, gathered before it is written. */
+export interface Prepared {
+  summary: StoredSummary | null;
+  vsize: number;
+  mtimeMs: number;
+  data: Buffer | null;
+}
+
+/** 'slow': serve it the general way (too big to hold whole); unreadable: that message's fault, logged by the store. */
+export type Outcome = Prepared | 'gone' | 'slow' | { unreadable: MailError };
+
+export interface PreparedBatch {
+  metas: Array<MessageRef | null>;
+  outcomes: Array<Outcome | null>;
+}
+
+/** The messages of one session's view: its UIDs in sequence order (for the text index's hints). */
+export interface UidView {
+  readonly uidList: readonly number[];
+  /** 1-based sequence number, or 0 when the view does not hold `uid`. */
+  seqOf(uid: number): number;
+}
+
+/**
+ * What the text index says about one TEXT/BODY key over a view: messages in
+ * `match` match, messages in `maybe` must be evaluated, every other message
+ * of the view does not match.
+ */
+export interface TextHint {
+  match: Set<number>;
+  maybe: Set<number>;
+}
+
+/** One folder. The same object for every session of the process that opens it. */
+export interface MailboxHandle {
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  readonly count: number;
+  /** Messages \Recent for nobody yet (STATUS RECENT). */
+  readonly recentCount: number;
+  readonly all: readonly MessageRef[];
+  /** No keyword can be added any more (PERMANENTFLAGS leaves out \*). */
+  readonly keywordsFull: boolean;
+  /** Keywords defined in the folder (for FLAGS and PERMANENTFLAGS). */
+  keywordNames(): string[];
+
+  byUid(uid: number): MessageRef | undefined;
+  /** UIDs ascending: one array shared by every view in step (only appended to). */
+  uidSnapshot(): readonly number[];
+  /** IMAP flags, without \Recent (that belongs to a view). */
+  flagsOf(meta: MessageRef): string[];
+  isSeen(meta: MessageRef): boolean;
+  vsizeOf(meta: MessageRef): Promise<number>;
+  internalDate(meta: MessageRef): Promise<Date>;
+  /** Throws the fault if the message cannot be read (before a streamed literal is announced). */
+  checkReadable(meta: MessageRef): Promise<void>;
+  /** Catches up with changes made outside (STATUS of a folder nobody has open); `force` rescans regardless. */
+  refresh(force?: boolean): Promise<void>;
+
+  /** A session's tracker starts hearing of changes; it gets the current UIDs first. */
+  attach<L extends MailboxListener>(listener: L): Promise<L>;
+  detach(listener: MailboxListener): void;
+
+  /** Changes flags; returns the messages whose flags changed. Every listener but `origin` hears of it. */
+  setFlags(
+    metas: MessageRef[],
+    mode: FlagMode,
+    flags: string[],
+    origin: MailboxListener | null,
+    cond?: { unchangedSince: number; modified: number[] },
+  ): Promise<MessageRef[]>;
+  /** Removes the messages with \Deleted (only those in `uids`, if given); returns those removed. */
+  expunge(uids: Set<number> | null): Promise<MessageRef[]>;
+  /** UIDs expunged after `modseq` (QRESYNC's VANISHED (EARLIER)). */
+  expungedSince(modseq: number): number[];
+
+  // Content. A message gone meanwhile throws what isMessageGone() recognises.
+  loadMessage(meta: MessageRef): Promise<LoadedMessage>;
+  /** Bytes [start, end) of the CRLF form, from `msg` if it holds them, else streamed. */
+  messageRange(meta: MessageRef, msg: LoadedMessage | null, start: number, end: number): AsyncIterable<Buffer>;
+  /** What one FETCH batch's responses need (null metas are gone). */
+  prepareBatch(metas: Array<MessageRef | null>, needs: MessageNeeds): Promise<PreparedBatch>;
+  /** Header summaries for SORT and THREAD; null for a message gone meanwhile. */
+  summaries(metas: MessageRef[]): Promise<Array<StoredSummary | null>>;
+  /** A read fault of one message: logged, and returned as its MailError; anything else is rethrown. */
+  unreadableFault(meta: MessageRef, err: unknown): MailError;
+  headerFacts(meta: MessageRef): Promise<HeaderFacts>;
+  /** For each needle (folded), whether the decoded body text contains it. */
+  bodyMatches(meta: MessageRef, needles: string[]): Promise<boolean[]>;
+  /** The text index's answer for TEXT/BODY, or null to evaluate every message. */
+  textHint(view: UidView, value: string, bodyOnly: boolean): Promise<TextHint | null>;
+}
+
+/** A message being received (an APPEND literal), held by the store until appended or discarded. */
+export interface IncomingMessage extends LiteralSink {
+  /** Bytes received so far. */
+  readonly size: number;
+}
+
+/** One user's mail. */
+export interface MailUser {
+  folders(): Promise<FolderInfo[]>;
+  subscriptions(): Promise<Set<string>>;
+  subscribe(name: string, on: boolean): Promise<void>;
+  /** The folder, or null when there is none of that name. */
+  mailbox(name: string): Promise<MailboxHandle | null>;
+  create(name: string): Promise<void>;
+  delete(name: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Somewhere to receive a message into before append(). */
+  openSpool(): IncomingMessage;
+  append(mailbox: MailboxHandle, message: IncomingMessage, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }>;
+  /** UIDPLUS: the new UIDs in source order. All or nothing. */
+  copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
+  move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
+}
+
+export interface FolderInfo {
+  name: string;
+  /** True when a child folder exists (Archive has Archive.2024). */
+  hasChildren: boolean;
+  /** A virtual parent: no directory of its own, only children. */
+  noselect: boolean;
+  specialUse: SpecialUse[];
+}
