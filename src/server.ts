@@ -9,7 +9,7 @@ import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir, sharedMaildirs } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
-import { MailService, DEFAULT_SPECIAL_USE, type SpecialUseMap } from './mail/api.js';
+import { MailService, DEFAULT_SPECIAL_USE, type MailProvider, type SpecialUseMap } from './mail/api.js';
 import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
@@ -32,7 +32,7 @@ export const DEFAULT_IMAP_CONFIG: ImapConfig = {
 
 export class ImapServer {
   readonly users: UserDb;
-  private readonly mail: MailService;
+  private readonly mail: MailProvider;
   private readonly connections = new Set<Connection>();
   /** Open connections right now (for the SIGUSR2 health line). */
   get connectionCount(): number {
@@ -60,9 +60,12 @@ export class ImapServer {
     readonly config: Config,
     private readonly log: Logger,
     readonly imap: ImapConfig = DEFAULT_IMAP_CONFIG,
+    /** The mail store; the Maildir one unless a test brings its own (mail/api.ts MailProvider). */
+    mail?: (opts: { specialUse: SpecialUseMap; createSpecialFolders: boolean }) => MailProvider,
   ) {
     this.users = new UserDb(config.users);
-    this.mail = new MailService({ log, rescanMs: config.rescanSeconds * 1000, specialUse: this.specialUse, createSpecialFolders: config.createSpecialFolders });
+    const opts = { specialUse: this.specialUse, createSpecialFolders: config.createSpecialFolders };
+    this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts });
   }
 
   private context(): ServerContext {

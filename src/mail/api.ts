@@ -43,8 +43,16 @@ export interface MailServiceOptions {
   createSpecialFolders: boolean;
 }
 
+/** Where the server gets each user's mail from: the Maildir store (MailService), or an in-memory one in tests. */
+export interface MailProvider {
+  /** The mail of the user whose mail location (a Maildir path) is `root`. */
+  userStore(root: string): MailUser;
+  /** Flushes what is pending and stops watching (shutdown). */
+  close(): Promise<void>;
+}
+
 /** Every user's mail, sharing one set of open folders (watchers, indexes) for the whole process. */
-export class MailService {
+export class MailService implements MailProvider {
   private readonly registry: MailboxRegistry;
 
   constructor(private readonly opts: MailServiceOptions) {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { Mailbox, type MessageMeta } from './mailbox.js';
 import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
-import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUse, type SpecialUseMap } from './special-use.js';
+import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUseMap } from './special-use.js';
 import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';

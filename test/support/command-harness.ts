@@ -1,8 +1,10 @@
 // Unit tests of one IMAP command: the real server object in this process (no
-// child process, no privilege drop), on a temp Maildir tree, spoken to over a
-// loopback socket. A test can replace a store method for one call
-// (node:test's t.mock.method on MailStore.prototype or Mailbox.prototype) to
-// make the store fail the way a full disk, a race or a bug would.
+// child process, no privilege drop) on the in-memory store (memory-store.ts),
+// spoken to over a loopback socket. A test can replace a store method for one
+// call (failWith: node:test's t.mock.method on MemoryUser.prototype or
+// MemoryMailbox.prototype) to make the store fail the way a full disk, a race
+// or a bug would. The Maildir store itself is tested in test/mail/ and end to
+// end.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,18 +14,22 @@ import { ImapServer, DEFAULT_IMAP_CONFIG } from '../../src/server.js';
 import type { ImapConfig } from '../../src/imap/server-context.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
 import { RawImap } from './raw-imap.js';
-import { deliver } from './server.js';
+import { MemoryMail, type MemoryMailbox, type MemoryUser } from './memory-store.js';
 
 export interface Harness {
+  /** A temp directory (the users file is there). */
   dir: string;
-  maildir: string;
+  /** bob's mail. */
+  mail: MemoryUser;
+  /** One of bob's folders (it must exist). */
+  box(name?: string): Promise<MemoryMailbox>;
   /** A client connected and greeted, not logged in. */
   connect(): Promise<Client>;
   /** A client logged in as bob, with INBOX selected unless `select` is null. */
   session(select?: string | null): Promise<Client>;
-  /** Puts a message in bob's folder as Postfix would (tmp/ then new/). */
-  deliver(content: string, folder?: string): Promise<string>;
-  /** Makes a Maildir++ folder on disk. */
+  /** Puts a message in bob's folder as a delivery does: every session with it open hears of it. */
+  deliver(content: string, folder?: string): Promise<void>;
+  /** Makes a folder (as CREATE does, without a session). */
   mkfolder(name: string): Promise<void>;
   /** The server's log lines so far, parsed. */
   logs(): Array<Record<string, unknown>>;
@@ -95,8 +101,6 @@ export async function harness(
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-unit-'));
   const users = path.join(dir, 'users');
   await fs.writeFile(users, 'bob:{PLAIN}bob-pass\nalice:{PLAIN}alice-pass\n');
-  const maildir = path.join(dir, 'mail', 'bob', 'Maildir');
-  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(maildir, sub), { recursive: true });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -114,7 +118,14 @@ export async function harness(
     ...config,
   };
   // The failed-login pause is the test hook's 50 ms, not Dovecot's 2 s.
-  const server = new ImapServer(cfg, log, { ...DEFAULT_IMAP_CONFIG, authFailDelayMs: 50, ...imap });
+  let memory: MemoryMail | null = null;
+  const server = new ImapServer(cfg, log, { ...DEFAULT_IMAP_CONFIG, authFailDelayMs: 50, ...imap }, (opts) => (memory = new MemoryMail(opts)));
+  const mail = memory!.userStore(path.join(dir, 'mail', 'bob', 'Maildir'));
+  const box = async (name = 'INBOX') => {
+    const b = await mail.mailbox(name);
+    if (!b) throw new Error(`no folder ${name}`);
+    return b;
+  };
   const [{ address }] = await server.start();
   const clients: Client[] = [];
   t.after(async () => {
@@ -129,7 +140,8 @@ export async function harness(
   };
   return {
     dir,
-    maildir,
+    mail,
+    box,
     connect,
     async session(select: string | null = 'INBOX') {
       const c = await connect();
@@ -137,10 +149,10 @@ export async function harness(
       if (select) await c.run(`SELECT ${select}`);
       return c;
     },
-    deliver: (content, folder) => deliver(folder ? path.join(maildir, `.${folder}`) : maildir, content),
-    async mkfolder(name) {
-      for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(maildir, `.${name}`, sub), { recursive: true });
+    async deliver(content, folder) {
+      (await box(folder)).add(content);
     },
+    mkfolder: (name) => mail.create(name),
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 
 test('CLOSE: \\Deleted messages removed silently (no EXPUNGE), back to the authenticated state (§6.4.2)', async (t) => {
   const h = await harness(t);
@@ -46,7 +46,7 @@ test('CLOSE: an expunge failure is the NO of its kind, a bug NO [SERVERBUG]; the
   await h.deliver('Subject: m\r\n\r\nbody\r\n');
   const c = await h.session();
   await c.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
-  const m = t.mock.method(Mailbox.prototype, 'expunge', async () => {
+  const m = t.mock.method(MemoryMailbox.prototype, 'expunge', async () => {
     throw errnoError('EIO', 'EIO: i/o error, unlink');
   });
   assert.match(await c.run('CLOSE'), /^T NO \[UNAVAILABLE\] /m);

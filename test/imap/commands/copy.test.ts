@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 async function setup(t: Parameters<typeof harness>[0]): Promise<{ h: Harness; validity: string }> {
@@ -99,8 +99,8 @@ test('COPY/MOVE: store failures map to their NO codes, a bug to NO [SERVERBUG]; 
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],
   ];
   // COPY links (store.copy), MOVE renames (store.move): both fail the same way.
-  const m = t.mock.method(MailStore.prototype, 'copy');
-  const mv2 = t.mock.method(MailStore.prototype, 'move');
+  const m = t.mock.method(MemoryUser.prototype, 'copy');
+  const mv2 = t.mock.method(MemoryUser.prototype, 'move');
   for (const [err, reply] of cases) {
     for (const mock of [m, mv2])
       mock.mock.mockImplementation(async () => {

@@ -1,18 +1,15 @@
 // CREATE (RFC 3501 §6.3.3) against the store, in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
-test('CREATE makes a Maildir++ folder; its parent is listed, not created', async (t) => {
+test('CREATE makes a folder; its parent is listed, not created', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
   assert.match(await c.run('CREATE Projects.2024'), /^T OK CREATE completed/m);
-  const st = await fs.stat(path.join(h.maildir, '.Projects.2024', 'cur'));
-  assert.ok(st.isDirectory());
+  assert.deepEqual([...h.mail.boxes.keys()].filter((n) => n.startsWith('Projects')), ['Projects.2024']);
   assert.match(await c.run('LIST "" Projects'), /^\* LIST \(\\Noselect \\HasChildren\) "\." Projects\r$/m);
 });
 
@@ -32,11 +29,11 @@ test('CREATE: state, argument and name errors', async (t) => {
 test('CREATE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'create', errnoError('ENOSPC', 'ENOSPC: no space left on device, mkdir'));
+  failWith(t, MemoryUser.prototype, 'create', errnoError('ENOSPC', 'ENOSPC: no space left on device, mkdir'));
   assert.match(await c.run('CREATE Full'), /^T NO \[OVERQUOTA\] /m);
-  failWith(t, MailStore.prototype, 'create', new MailError('limit', 'Too many folders'));
+  failWith(t, MemoryUser.prototype, 'create', new MailError('limit', 'Too many folders'));
   assert.match(await c.run('CREATE Many'), /^T NO \[LIMIT\] Too many folders/m);
-  failWith(t, MailStore.prototype, 'create', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'create', new TypeError('a bug'));
   assert.match(await c.run('CREATE Bug'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
   const bug = h.logs().find((l) => l.msg === 'unexpected error in a command');

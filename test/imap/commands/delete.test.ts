@@ -1,10 +1,8 @@
 // DELETE (RFC 3501 §6.3.4), in-process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { harness, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 test('DELETE removes the folder and its messages; allowed in the selected state too', async (t) => {
@@ -14,7 +12,7 @@ test('DELETE removes the folder and its messages; allowed in the selected state 
   const c = await h.session();
   assert.equal(await c.run('DELETE Old'), 'T OK DELETE completed\r\n');
   assert.doesNotMatch(await c.run('LIST "" Old'), /^\* LIST/m);
-  await assert.rejects(fs.stat(path.join(h.maildir, '.Old')), { code: 'ENOENT' });
+  assert.equal(h.mail.boxes.has('Old'), false);
   assert.match(await c.run('DELETE Old'), /^T NO \[NONEXISTENT\] /m);
 });
 
@@ -53,7 +51,7 @@ test('DELETE: store failures map to their NO codes, a bug to NO [SERVERBUG]; the
     [new MailError('cannot', 'Not that one'), /^T NO \[CANNOT\] Not that one/m],
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],
   ];
-  const m = t.mock.method(MailStore.prototype, 'delete');
+  const m = t.mock.method(MemoryUser.prototype, 'delete');
   for (const [err, reply] of cases) {
     m.mock.mockImplementation(async () => {
       throw err;

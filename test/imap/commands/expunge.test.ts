@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 
 async function three(t: Parameters<typeof harness>[0]): Promise<Harness> {
   const h = await harness(t);
@@ -80,7 +80,7 @@ test('EXPUNGE: store failures map to their NO codes, a bug to NO [SERVERBUG]; th
     [errnoError('EACCES', 'EACCES: permission denied, unlink'), /^T NO \[NOPERM\] /m],
     [new TypeError('a bug'), /^T NO \[SERVERBUG\] /m],
   ];
-  const m = t.mock.method(Mailbox.prototype, 'expunge');
+  const m = t.mock.method(MemoryMailbox.prototype, 'expunge');
   for (const [err, reply] of cases) {
     m.mock.mockImplementation(async () => {
       throw err;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const MSG = 'From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n';
@@ -63,7 +63,7 @@ test('FETCH: a store failure is the NO of its kind, a vanished file EXPUNGEISSUE
   await h.deliver(MSG);
   const c = await h.session();
   // INTERNALDATE with a body part: the general path, which asks the store for the date.
-  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'internalDate', err);
+  const fail = (err: Error) => failWith(t, MemoryMailbox.prototype, 'internalDate', err);
   fail(errnoError('EACCES', 'EACCES: permission denied, stat'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[NOPERM\] /m);
   fail(new MailError('temporary', 'Folder locked'));
@@ -73,4 +73,19 @@ test('FETCH: a store failure is the NO of its kind, a vanished file EXPUNGEISSUE
   fail(new TypeError('a bug'));
   assert.match(await c.run('FETCH 1 (INTERNALDATE BODY.PEEK[1])'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
+});
+
+test('FETCH: an unreadable message is a NO of its kind once the others are answered, on the fast and the general path', async (t) => {
+  const h = await harness(t);
+  for (let i = 1; i <= 3; i++) await h.deliver(`Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+  (await h.box()).unreadable(2, errnoError('EACCES', 'EACCES: permission denied, open'));
+  const c = await h.session();
+  for (const items of ['(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])', '(UID BODY.PEEK[1])']) {
+    const out = await c.run(`FETCH 1:3 ${items}`);
+    assert.match(out, /^\* 1 FETCH \(UID 1 /m, items);
+    assert.match(out, /^\* 3 FETCH \(UID 3 /m, items);
+    assert.doesNotMatch(out, /^\* 2 FETCH/m, items);
+    assert.match(out, /^T NO \[NOPERM\] /m, items);
+  }
+  assert.match(await c.run('FETCH 2 (UID FLAGS)'), /^\* 2 FETCH \(UID 2 FLAGS \(\\Recent\)\)\r\nT OK /, 'what needs no content is still answered');
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 /** Work (with Work.Sub) and Play; Work.Sub and Play subscribed, Work not. */
@@ -80,11 +80,11 @@ test('LSUB: subscribed names; a parent matched only through % is \\Noselect (RFC
 test('LIST/LSUB: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'folders', errnoError('EACCES', 'EACCES: permission denied, scandir'));
+  failWith(t, MemoryUser.prototype, 'folders', errnoError('EACCES', 'EACCES: permission denied, scandir'));
   assert.match(await c.run('LIST "" *'), /^T NO \[NOPERM\] /m);
-  failWith(t, MailStore.prototype, 'folders', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'folders', new TypeError('a bug'));
   assert.match(await c.run('LIST "" *'), /^T NO \[SERVERBUG\] /m);
-  failWith(t, MailStore.prototype, 'subscriptions', new MailError('temporary', 'Subscriptions locked'));
+  failWith(t, MemoryUser.prototype, 'subscriptions', new MailError('temporary', 'Subscriptions locked'));
   assert.match(await c.run('LSUB "" *'), /^T NO \[UNAVAILABLE\] Subscriptions locked/m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 test('RENAME: state and argument errors', async (t) => {
@@ -47,11 +47,11 @@ test('RENAME: a store failure is the NO of its kind, an unexpected one NO [SERVE
   const h = await harness(t);
   await h.mkfolder('Work');
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'rename', errnoError('ENOSPC', 'ENOSPC: no space left on device, rename'));
+  failWith(t, MemoryUser.prototype, 'rename', errnoError('ENOSPC', 'ENOSPC: no space left on device, rename'));
   assert.match(await c.run('RENAME Work A'), /^T NO \[OVERQUOTA\] /m);
-  failWith(t, MailStore.prototype, 'rename', new MailError('permission', 'Not yours'));
+  failWith(t, MemoryUser.prototype, 'rename', new MailError('permission', 'Not yours'));
   assert.match(await c.run('RENAME Work B'), /^T NO \[NOPERM\] Not yours/m);
-  failWith(t, MailStore.prototype, 'rename', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'rename', new TypeError('a bug'));
   assert.match(await c.run('RENAME Work C'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
   const bug = h.logs().find((l) => l.msg === 'unexpected error in a command');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness, failWith, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const msg = (s: string) => `From: a@example.org\r\nSubject: ${s}\r\n\r\nbody of ${s}\r\n`;
@@ -60,7 +60,7 @@ test('SEARCH: a store failure is the NO of its kind, an unexpected one NO [SERVE
   await h.deliver(msg('x'));
   const c = await h.session();
   // LARGER asks the store for each message's size.
-  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  const fail = (err: Error) => failWith(t, MemoryMailbox.prototype, 'vsizeOf', err);
   fail(errnoError('EIO', 'EIO: i/o error, read'));
   assert.match(await c.run('SEARCH LARGER 1'), /^T NO \[UNAVAILABLE\] /m);
   fail(new MailError('permission', 'Not yours'));

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const msg = (s: string) => `From: a@example.org\r\nSubject: ${s}\r\n\r\nbody\r\n`;
@@ -81,11 +81,11 @@ test('SELECT of another mailbox with QRESYNC enabled first sends OK [CLOSED] (RF
 test('SELECT: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, open'));
+  failWith(t, MemoryUser.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('SELECT INBOX'), /^T NO \[NOPERM\] /m);
-  failWith(t, MailStore.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
+  failWith(t, MemoryUser.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('EXAMINE INBOX'), /^T NO \[UNAVAILABLE\] Folder locked/m);
-  failWith(t, MailStore.prototype, 'mailbox', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'mailbox', new TypeError('a bug'));
   assert.match(await c.run('SELECT INBOX'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });

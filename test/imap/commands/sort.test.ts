@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const msg = (subject: string, from: string, date: string) => `From: ${from}\r\nSubject: ${subject}\r\nDate: ${date}\r\n\r\nbody\r\n`;
@@ -42,7 +42,7 @@ test('SORT: a store failure is the NO of its kind, an unexpected one NO [SERVERB
   const h = await harness(t);
   await h.deliver(msg('x', 'a@x', 'Mon, 1 Jan 2024 00:00:00 +0000'));
   const c = await h.session();
-  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  const fail = (err: Error) => failWith(t, MemoryMailbox.prototype, 'vsizeOf', err);
   fail(errnoError('EMFILE', 'EMFILE: too many open files'));
   assert.match(await c.run('SORT (SUBJECT) UTF-8 LARGER 1'), /^T NO \[UNAVAILABLE\] /m);
   fail(new MailError('permission', 'Not yours'));

@@ -1,10 +1,8 @@
 // STATUS (RFC 3501 §6.3.10), with APPENDLIMIT (RFC 7889) and HIGHESTMODSEQ (RFC 7162 §3.1.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 test('STATUS: state and argument errors', async (t) => {
@@ -22,10 +20,10 @@ test('STATUS: state and argument errors', async (t) => {
 test('STATUS answers one untagged STATUS line with the items asked for, in order (RFC 3501 §6.3.10, §7.2.4)', async (t) => {
   const h = await harness(t);
   await h.deliver('Subject: a\r\n\r\nunseen\r\n');
-  await fs.writeFile(path.join(h.maildir, 'cur', '1700000000.M1P1.test:2,S'), 'Subject: b\r\n\r\nseen\r\n');
+  (await h.box()).add('Subject: b\r\n\r\nseen\r\n', ['\\Seen'], null, false);
   await h.mkfolder('My Stuff');
   const c = await h.session(null);
-  // Maildir: a message in new/ is \Recent, one already in cur/ is not.
+  // A message no session has seen is \Recent; one an earlier session saw is not.
   const out = await c.run('STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)');
   assert.match(out, /^\* STATUS INBOX \(MESSAGES 2 RECENT 1 UIDNEXT 3 UIDVALIDITY [1-9]\d* UNSEEN 1\)\r\nT OK STATUS completed\r\n$/);
   assert.match(await c.run('STATUS inbox (UNSEEN MESSAGES)'), /^\* STATUS INBOX \(UNSEEN 1 MESSAGES 2\)\r$/m, 'INBOX is case-insensitive');
@@ -39,11 +37,11 @@ test('STATUS answers one untagged STATUS line with the items asked for, in order
 test('STATUS: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, scandir'));
+  failWith(t, MemoryUser.prototype, 'mailbox', errnoError('EACCES', 'EACCES: permission denied, scandir'));
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[NOPERM\] /m);
-  failWith(t, MailStore.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
+  failWith(t, MemoryUser.prototype, 'mailbox', new MailError('temporary', 'Folder locked'));
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[UNAVAILABLE\] Folder locked/m);
-  failWith(t, MailStore.prototype, 'mailbox', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'mailbox', new TypeError('a bug'));
   assert.match(await c.run('STATUS INBOX (MESSAGES)'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });

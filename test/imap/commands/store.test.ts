@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const MSG = 'From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n';
@@ -63,7 +63,7 @@ test('STORE: a store failure is the NO of its kind, an unexpected one NO [SERVER
   const h = await harness(t);
   await h.deliver(MSG);
   const c = await h.session();
-  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'setFlags', err);
+  const fail = (err: Error) => failWith(t, MemoryMailbox.prototype, 'setFlags', err);
   fail(errnoError('EACCES', 'EACCES: permission denied, rename'));
   assert.match(await c.run('STORE 1 +FLAGS (\\Seen)'), /^T NO \[NOPERM\] /m);
   fail(new MailError('limit', 'Too many keywords'));

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { MailStore } from '../../../src/mail/store.js';
+import { MemoryUser } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 test('SUBSCRIBE/UNSUBSCRIBE: state and argument errors', async (t) => {
@@ -44,11 +44,11 @@ test('a subscription outlives its folder until UNSUBSCRIBE (RFC 3501 §6.3.6: th
 test('SUBSCRIBE: a store failure is the NO of its kind, an unexpected one NO [SERVERBUG]; the session goes on', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  failWith(t, MailStore.prototype, 'subscribe', errnoError('EACCES', 'EACCES: permission denied, open'));
+  failWith(t, MemoryUser.prototype, 'subscribe', errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('SUBSCRIBE INBOX'), /^T NO \[NOPERM\] /m);
-  failWith(t, MailStore.prototype, 'subscribe', new MailError('temporary', 'Subscriptions locked'));
+  failWith(t, MemoryUser.prototype, 'subscribe', new MailError('temporary', 'Subscriptions locked'));
   assert.match(await c.run('UNSUBSCRIBE INBOX'), /^T NO \[UNAVAILABLE\] Subscriptions locked/m);
-  failWith(t, MailStore.prototype, 'subscribe', new TypeError('a bug'));
+  failWith(t, MemoryUser.prototype, 'subscribe', new TypeError('a bug'));
   assert.match(await c.run('SUBSCRIBE INBOX'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });

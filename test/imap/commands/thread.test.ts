@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
-import { Mailbox } from '../../../src/mail/mailbox.js';
+import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
 
 const msg = (id: string, subject: string, day: number, refs = '') =>
@@ -41,7 +41,7 @@ test('THREAD: a store failure is the NO of its kind, an unexpected one NO [SERVE
   const h = await harness(t);
   await h.deliver(msg('a', 'x', 1));
   const c = await h.session();
-  const fail = (err: Error) => failWith(t, Mailbox.prototype, 'vsizeOf', err);
+  const fail = (err: Error) => failWith(t, MemoryMailbox.prototype, 'vsizeOf', err);
   fail(errnoError('EACCES', 'EACCES: permission denied, open'));
   assert.match(await c.run('THREAD REFERENCES UTF-8 LARGER 1'), /^T NO \[NOPERM\] /m);
   fail(new MailError('temporary', 'Folder locked'));
