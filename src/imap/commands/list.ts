@@ -7,7 +7,7 @@ import { quote } from '../../wire/encoder.js';
 import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/api.js';
-import { mailboxName } from './folder-errors.js';
+import { mailboxName } from './mailbox-name.js';
 import { ListPattern, MAX_PATTERN_LENGTH } from '../../wire/list-pattern.js';
 import { statusItems, statusLine } from './status.js';
 import { AUTHED, type Command, type CommandContext } from './types.js';

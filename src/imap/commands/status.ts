@@ -3,7 +3,7 @@ import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import type { MailboxHandle } from '../../mail/api.js';
-import { mailboxName } from './folder-errors.js';
+import { mailboxName } from './mailbox-name.js';
 import { AUTHED, type Command } from './types.js';
 
 const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
