@@ -61,6 +61,9 @@ async function run(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Every command below, for the message shown when none is named. */
+const COMMANDS = ['serve', 'check', 'demo', 'passwd'];
+
 await yargs(hideBin(process.argv))
   .scriptName('maildir-imapd')
   .command(
@@ -105,19 +108,26 @@ await yargs(hideBin(process.argv))
       }),
   )
   .command(
-    'passwd',
-    'Ask for a password (twice, no echo; or one line on stdin) and print its {ARGON2ID} line for the users file',
-    (y) => y,
-    async () => {
+    'passwd [name]',
+    'Ask for a password (twice, no echo; or one line on stdin) and print the users-file line name:{ARGON2ID}… (the secret alone without a name)',
+    (y) =>
+      y
+        .positional('name', { type: 'string', describe: 'The login name, e.g. bob@example.org: `maildir-imapd passwd bob@example.org >> /etc/maildir-imapd/users`' })
+        .check((argv) => {
+          const name = argv.name;
+          if (name !== undefined && (name === '' || /[:\s]/.test(name))) throw new Error(`maildir-imapd passwd: ${JSON.stringify(name)} cannot be a login name in a users file (no ':', spaces or line breaks)`);
+          return true;
+        }),
+    async (argv) => {
       const { passwdCommand, PasswdError } = await import('./auth/passwd-command.js');
-      await passwdCommand().catch((err: Error) => {
+      await passwdCommand(undefined, undefined, undefined, argv.name === undefined ? '' : `${argv.name}:`).catch((err: Error) => {
         if (!(err instanceof PasswdError)) throw err;
         process.stderr.write(`maildir-imapd passwd: ${err.message}\n`);
         process.exitCode = 2;
       });
     },
   )
-  .demandCommand(1, 'Name a command: serve or demo')
+  .demandCommand(1, `Name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)} (maildir-imapd COMMAND --help shows its flags)`)
   .strict()
   .help()
   .parseAsync();
