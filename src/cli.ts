@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import path from 'node:path';
 import { createLogger } from './log.js';
 import { ImapServer } from './server.js';
-import { prepareDemo } from './demo.js';
+import { demoBanner, prepareDemo } from './demo.js';
 import { ConfigError, KEYS, loadConfig, type Config } from './config.js';
 import { UsersFileError } from './auth/passwd-file.js';
 
@@ -91,20 +91,16 @@ await yargs(hideBin(process.argv))
       y
         .option('dir', { type: 'string', default: 'demo', describe: 'Where the demo mail lives' })
         .option('listen', { type: 'string', default: '127.0.0.1:1143' })
-        .option('log-format', { type: 'string', choices: ['json', 'pretty'], default: 'pretty' }),
+        .option('log-format', { type: 'string', choices: ['json', 'pretty'], default: 'pretty' })
+        .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'debug', describe: 'debug shows each connection event and each push to an idling client' }),
     (argv) =>
       run(async () => {
         const demo = await prepareDemo(path.resolve(argv.dir));
         const cfg = await loadConfig(
-          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': 'warn', 'log-format': argv.logFormat },
+          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat },
           null,
         );
-        await serve({ ...cfg, source: 'demo' }, (url) =>
-          `maildir-imapd demo ready on ${url}  (user demo, password demo)\n` +
-          `  read message 1:   curl '${url}/INBOX;UID=1' -u demo:demo\n` +
-          `  watch the push:   an IDLE client sees new mail the moment you run\n` +
-          `                    cp ${path.relative(process.cwd(), demo.sampleFile)} ${path.relative(process.cwd(), demo.inbox)}/new/$(date +%s).demo\n`,
-        );
+        await serve({ ...cfg, source: 'demo' }, (url) => demoBanner(url, demo, process.cwd()));
       }),
   )
   .command(
