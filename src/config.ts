@@ -226,8 +226,10 @@ export async function readConfigFile(file: string): Promise<Partial<Config>> {
 /**
  * Builds the Config: defaults, then the file, then flags (CLI values by flag
  * name). `file` undefined means the default file if it exists; null means none.
+ * `requireListener: false` (check) accepts a config without imap.listen or
+ * imap.tls_listen: the users and Maildirs can be checked without one.
  */
-export async function loadConfig(flags: Record<string, unknown>, file: string | null | undefined): Promise<Config> {
+export async function loadConfig(flags: Record<string, unknown>, file: string | null | undefined, opts: { requireListener?: boolean } = {}): Promise<Config> {
   let fromFile: Partial<Config> = {};
   let source = 'command line';
   const chosen = file !== undefined ? file : (await fs.stat(DEFAULT_CONFIG_FILE).then(() => true, () => false)) ? DEFAULT_CONFIG_FILE : null;
@@ -247,7 +249,7 @@ export async function loadConfig(flags: Record<string, unknown>, file: string | 
     }
   }
   const cfg = { ...merged, source } as Config;
-  if (!cfg.listen.length && !cfg.tlsListen.length) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
+  if (!cfg.listen.length && !cfg.tlsListen.length && opts.requireListener !== false) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
   if (cfg.tlsListen.length && (!cfg.tlsCert || !cfg.tlsKey)) throw new ConfigError(`${source}: imap.tls_listen needs tls.cert and tls.key`);
   if (!!cfg.tlsCert !== !!cfg.tlsKey) throw new ConfigError(`${source}: tls.cert and tls.key go together`);
   for (const spec of KEYS.filter((k) => k.key.endsWith('_folder'))) {
