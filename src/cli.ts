@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import path from 'node:path';
 import { createLogger } from './log.js';
 import { ImapServer } from './server.js';
-import { prepareDemo } from './demo.js';
+import { demoBanner, prepareDemo } from './demo.js';
 import { ConfigError, KEYS, loadConfig, type Config } from './config.js';
 import { UsersFileError } from './auth/passwd-file.js';
 
@@ -61,6 +61,9 @@ async function run(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Every command below, for the message shown when none is named. */
+const COMMANDS = ['serve', 'check', 'demo', 'passwd'];
+
 await yargs(hideBin(process.argv))
   .scriptName('maildir-imapd')
   .command(
@@ -88,36 +91,39 @@ await yargs(hideBin(process.argv))
       y
         .option('dir', { type: 'string', default: 'demo', describe: 'Where the demo mail lives' })
         .option('listen', { type: 'string', default: '127.0.0.1:1143' })
-        .option('log-format', { type: 'string', choices: ['json', 'pretty'], default: 'pretty' }),
+        .option('log-format', { type: 'string', choices: ['json', 'pretty'], default: 'pretty' })
+        .option('log-level', { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'debug', describe: 'debug shows each connection event and each push to an idling client' }),
     (argv) =>
       run(async () => {
         const demo = await prepareDemo(path.resolve(argv.dir));
         const cfg = await loadConfig(
-          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': 'warn', 'log-format': argv.logFormat },
+          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat },
           null,
         );
-        await serve({ ...cfg, source: 'demo' }, (url) =>
-          `maildir-imapd demo ready on ${url}  (user demo, password demo)\n` +
-          `  read message 1:   curl '${url}/INBOX;UID=1' -u demo:demo\n` +
-          `  watch the push:   an IDLE client sees new mail the moment you run\n` +
-          `                    cp ${path.relative(process.cwd(), demo.sampleFile)} ${path.relative(process.cwd(), demo.inbox)}/new/$(date +%s).demo\n`,
-        );
+        await serve({ ...cfg, source: 'demo' }, (url) => demoBanner(url, demo, process.cwd()));
       }),
   )
   .command(
-    'passwd',
-    'Ask for a password (twice, no echo; or one line on stdin) and print its {ARGON2ID} line for the users file',
-    (y) => y,
-    async () => {
+    'passwd [name]',
+    'Ask for a password (twice, no echo; or one line on stdin) and print the users-file line name:{ARGON2ID}… (the secret alone without a name)',
+    (y) =>
+      y
+        .positional('name', { type: 'string', describe: 'The login name, e.g. bob@example.org: `maildir-imapd passwd bob@example.org >> /etc/maildir-imapd/users`' })
+        .check((argv) => {
+          const name = argv.name;
+          if (name !== undefined && (name === '' || /[:\s]/.test(name))) throw new Error(`maildir-imapd passwd: ${JSON.stringify(name)} cannot be a login name in a users file (no ':', spaces or line breaks)`);
+          return true;
+        }),
+    async (argv) => {
       const { passwdCommand, PasswdError } = await import('./auth/passwd-command.js');
-      await passwdCommand().catch((err: Error) => {
+      await passwdCommand(undefined, undefined, undefined, argv.name === undefined ? '' : `${argv.name}:`).catch((err: Error) => {
         if (!(err instanceof PasswdError)) throw err;
         process.stderr.write(`maildir-imapd passwd: ${err.message}\n`);
         process.exitCode = 2;
       });
     },
   )
-  .demandCommand(1, 'Name a command: serve or demo')
+  .demandCommand(1, `Name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)} (maildir-imapd COMMAND --help shows its flags)`)
   .strict()
   .help()
   .parseAsync();

@@ -134,7 +134,11 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       return value;
     case 'strings': {
       const list = typeof value === 'string' ? [value] : value;
-      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isHostPort(v))) throw bad();
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) throw bad();
+      for (const v of list as string[]) {
+        const why = hostPortProblem(v, key.includes('tls') ? 993 : 143);
+        if (why) throw new ConfigError(`${where}: ${key}: ${why}`);
+      }
       return list;
     }
     case 'cidrs': {
@@ -166,6 +170,18 @@ export function isCidr(v: string): boolean {
   if (bits === undefined) return true;
   const n = Number(bits);
   return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
+
+/** Why v is not HOST:PORT, in words that say what to write instead (port: the usual one for the example); null when it is. */
+export function hostPortProblem(v: string, port: number): string | null {
+  if (isHostPort(v)) return null;
+  const q = JSON.stringify(v);
+  if (isIP(v) === 6) return `${q} has no port (an IPv6 address goes in brackets before it): write "[${v}]:${port}"`;
+  if (v.includes('::') && !v.startsWith('[')) return `${q}: an IPv6 address goes in brackets before the port, e.g. "[::1]:${port}"`;
+  const m = /^(?:\[[^\]]+\]|[^:\s]+)(?::(.*))?$/.exec(v);
+  if (m && m[1] === undefined) return `${q} has no port: write "${v}:${port}" (HOST:PORT)`;
+  if (m) return `${q}: the port must be a number from 1 to 65535, e.g. "${v.slice(0, v.lastIndexOf(':'))}:${port}"`;
+  return `${q} is not HOST:PORT, e.g. "0.0.0.0:${port}" or "[::1]:${port}"`;
 }
 
 export function isHostPort(v: string): boolean {
@@ -210,8 +226,10 @@ export async function readConfigFile(file: string): Promise<Partial<Config>> {
 /**
  * Builds the Config: defaults, then the file, then flags (CLI values by flag
  * name). `file` undefined means the default file if it exists; null means none.
+ * `requireListener: false` (check) accepts a config without imap.listen or
+ * imap.tls_listen: the users and Maildirs can be checked without one.
  */
-export async function loadConfig(flags: Record<string, unknown>, file: string | null | undefined): Promise<Config> {
+export async function loadConfig(flags: Record<string, unknown>, file: string | null | undefined, opts: { requireListener?: boolean } = {}): Promise<Config> {
   let fromFile: Partial<Config> = {};
   let source = 'command line';
   const chosen = file !== undefined ? file : (await fs.stat(DEFAULT_CONFIG_FILE).then(() => true, () => false)) ? DEFAULT_CONFIG_FILE : null;
@@ -231,7 +249,7 @@ export async function loadConfig(flags: Record<string, unknown>, file: string | 
     }
   }
   const cfg = { ...merged, source } as Config;
-  if (!cfg.listen.length && !cfg.tlsListen.length) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
+  if (!cfg.listen.length && !cfg.tlsListen.length && opts.requireListener !== false) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
   if (cfg.tlsListen.length && (!cfg.tlsCert || !cfg.tlsKey)) throw new ConfigError(`${source}: imap.tls_listen needs tls.cert and tls.key`);
   if (!!cfg.tlsCert !== !!cfg.tlsKey) throw new ConfigError(`${source}: tls.cert and tls.key go together`);
   for (const spec of KEYS.filter((k) => k.key.endsWith('_folder'))) {

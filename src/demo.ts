@@ -1,4 +1,7 @@
-// The demo that `npm start` serves: a Maildir with a dozen messages for user demo.
+// The demo that `npm start` serves: a Maildir with a dozen messages for user demo,
+// and the banner that says how to read one and how to watch a push. README's
+// "Try it" quotes the banner and its commands; test/e2e/readme-demo.test.ts
+// runs them from README, so the three cannot drift apart.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -60,4 +63,21 @@ export async function prepareDemo(dir: string): Promise<Demo> {
   await fs.writeFile(sampleFile, message(99, 'Pushed to you the moment it landed', new Date()));
   await fs.writeFile(usersFile, 'demo:{PLAIN}demo\n', { mode: 0o600 });
   return demo;
+}
+
+/**
+ * What the demo prints once it listens: how to read a message, and the push
+ * step — an IDLE client (curl's trace shows each untagged EXISTS), and a
+ * delivery done as Postfix does it: written in tmp/, then renamed into new/
+ * (a file written straight into new/ could be read half-written).
+ */
+export function demoBanner(url: string, demo: Demo, cwd: string): string {
+  const rel = (p: string) => path.relative(cwd, p) || '.';
+  return (
+    `maildir-imapd demo ready on ${url}  (user demo, password demo)\n` +
+    `  read message 1:  curl '${url}/INBOX;UID=1' -u demo:demo\n` +
+    `  watch pushes:    curl -sNv '${url}/INBOX' -u demo:demo -X IDLE 2>&1 | grep --line-buffered EXISTS\n` +
+    `  deliver one:     m=${rel(demo.inbox)} f=$(date +%s).$$.demo\n` +
+    `                   cp ${rel(demo.sampleFile)} $m/tmp/$f && mv $m/tmp/$f $m/new/$f\n`
+  );
 }

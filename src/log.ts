@@ -1,5 +1,6 @@
 // pino root logger: JSON lines on stdout (journald reads them), or a readable
-// pretty form. Quiet by default: one line per connection event.
+// pretty form, also one line per event (time, level, message, then the fields
+// as compact JSON). Quiet by default: one line per connection event.
 import pino, { type Logger } from 'pino';
 
 export type LogFormat = 'json' | 'pretty';
@@ -8,7 +9,7 @@ export function createLogger(level: string, format: LogFormat): Logger {
   if (format === 'pretty') {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } },
     });
   }
   return pino({ level, base: { pid: process.pid } });

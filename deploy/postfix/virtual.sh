@@ -2,9 +2,16 @@
 # Postfix virtual mailboxes for maildir-imapd: one mail owner (vmail), Maildirs
 # under /var/mail/vhosts/<domain>/<user>/Maildir/ — what config.toml's
 #   maildir = "/var/mail/vhosts/%d/%n/Maildir"
-# serves. Run as root; edit DOMAINS first. Then: maildir-imapd check
+# serves. Run as root with your mail domains:
+#   sh deploy/postfix/virtual.sh example.org [example.net …]
+# then list the addresses in /etc/postfix/vmailbox, postmap it, and run
+# maildir-imapd check.
 set -eu
-DOMAINS="example.org"
+if [ $# -eq 0 ]; then
+  echo "usage: sh $0 DOMAIN [DOMAIN …]   (the mail domains Postfix delivers into Maildirs, e.g. example.org)" >&2
+  exit 2
+fi
+DOMAINS="$*"
 BASE=/var/mail/vhosts
 
 id vmail >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir "$BASE" --shell /usr/sbin/nologin vmail
@@ -21,7 +28,10 @@ postconf -e "virtual_minimum_uid = $VUID"
 
 # One line per address: the path relative to virtual_mailbox_base; the
 # trailing slash makes virtual(8) deliver Maildir (tmp/ then new/).
-[ -e /etc/postfix/vmailbox ] || cp "$(dirname "$0")/vmailbox.example" /etc/postfix/vmailbox
+if [ ! -e /etc/postfix/vmailbox ]; then
+  cp "$(dirname "$0")/vmailbox.example" /etc/postfix/vmailbox
+  echo "wrote /etc/postfix/vmailbox from vmailbox.example: list your addresses in it, then postmap /etc/postfix/vmailbox" >&2
+fi
 postmap /etc/postfix/vmailbox
 postfix check
 postfix reload 2>/dev/null || true

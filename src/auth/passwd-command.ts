@@ -5,7 +5,8 @@ import { hashArgon2id } from './schemes.js';
 
 export class PasswdError extends Error {}
 
-export async function passwdCommand(input: NodeJS.ReadStream = process.stdin, out: NodeJS.WritableStream = process.stdout, prompt: NodeJS.WritableStream = process.stderr): Promise<void> {
+/** `prefix` is written before the secret: "name:" makes the output a users-file line. */
+export async function passwdCommand(input: NodeJS.ReadStream = process.stdin, out: NodeJS.WritableStream = process.stdout, prompt: NodeJS.WritableStream = process.stderr, prefix = ''): Promise<void> {
   let password: string;
   if (input.isTTY) {
     password = await readHidden(input, prompt, 'Password: ');
@@ -18,7 +19,7 @@ export async function passwdCommand(input: NodeJS.ReadStream = process.stdin, ou
     if (lines[1] && lines[1] !== password) throw new PasswdError('the passwords on the first two lines of stdin do not match');
   }
   if (!password) throw new PasswdError('empty password');
-  out.write((await hashArgon2id(password)) + '\n');
+  out.write(prefix + (await hashArgon2id(password)) + '\n');
 }
 
 async function readAll(input: NodeJS.ReadableStream): Promise<string> {

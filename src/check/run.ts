@@ -1,9 +1,9 @@
 // `maildir-imapd check`: gathers the inputs (config, users file, stat() of the
 // Maildirs, TLS files, postconf/postmap output), runs the pure checks and
 // prints every problem with its fix. Exit status 1 when any error was found.
-import { readFileSync, statSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, realpathSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, DEFAULT_CONFIG_FILE, KEYS, loadConfig, type Config } from '../config.js';
 import { isRoot, lookupUser, resolveServiceIdentity } from '../privileges.js';
 import { checkUsersText } from './users.js';
 import { checkMaildirs, type Owner, type StatInfo } from './maildirs.js';
@@ -140,6 +140,31 @@ function print(results: CheckResult[], out: (s: string) => void): { errors: numb
   return { errors, warnings, passed };
 }
 
+const hasListener = (cfg: Config) => cfg.listen.length > 0 || cfg.tlsListen.length > 0;
+
+/** Where the shipped unit is installed, if it is: it runs `serve --config /etc/maildir-imapd/config.toml`. */
+const UNIT_FILES = ['/etc/systemd/system/maildir-imapd.service', '/lib/systemd/system/maildir-imapd.service', '/usr/lib/systemd/system/maildir-imapd.service'];
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * How to start what was just checked: the unit when it is installed and would
+ * read the same settings (the default config file, no flags); otherwise serve
+ * with the same config file and flags.
+ */
+export function startCommand(opts: Pick<CheckOptions, 'flags' | 'configFile'>, unitInstalled = UNIT_FILES.some((f) => existsSync(f))): string {
+  const flags = KEYS.flatMap((k) => {
+    const v = opts.flags[k.flag];
+    if (v === undefined) return [];
+    return (Array.isArray(v) ? v : [v]).map((x) => `--${k.flag} ${shellQuote(String(x))}`);
+  });
+  const file = opts.configFile;
+  if (unitInstalled && flags.length === 0 && (file === undefined || file === DEFAULT_CONFIG_FILE)) return 'systemctl enable --now maildir-imapd';
+  return ['maildir-imapd serve', ...(file !== undefined ? [`--config ${shellQuote(file)}`] : []), ...flags].join(' ');
+}
+
 /** Runs every check and prints the report; returns the exit status (0 all good or only warnings, 1 errors). */
 export async function runCheck(opts: CheckOptions): Promise<number> {
   const out = opts.out ?? ((s: string) => process.stdout.write(s));
@@ -148,8 +173,11 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   let cfg: Config;
   const configRes = result('config');
   try {
-    cfg = await loadConfig(opts.flags, opts.configFile);
+    cfg = await loadConfig(opts.flags, opts.configFile, { requireListener: false });
     configRes.passed.push(`${cfg.source}: valid (users ${cfg.users}, maildir ${cfg.maildir})`);
+    if (!hasListener(cfg)) {
+      configRes.problems.push(warn(`${cfg.source}: no listener (imap.listen, imap.tls_listen): the users, Maildirs and Postfix are checked, but serve would not start`, `to serve, set imap.listen = ["0.0.0.0:143"] in the config file or pass --listen 0.0.0.0:143`));
+    }
     results.push(configRes);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -187,7 +215,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
 
   const { errors, warnings, passed } = print(results, out);
   if (errors === 0) {
-    out(`\nAll good: ${passed} checks passed${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'} (see above)` : ''}. Start it with: systemctl enable --now maildir-imapd\n`);
+    out(`\nAll good: ${passed} checks passed${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'} (see above)` : ''}.${hasListener(cfg) ? ` Start it with: ${startCommand(opts)}` : ''}\n`);
     return 0;
   }
   const total = errors + warnings;

@@ -434,10 +434,10 @@ export class Connection {
     });
   }
 
-  /** Writes the selected mailbox's pending updates (EXISTS, RECENT, EXPUNGE, FETCH FLAGS). */
-  flushUpdates(allowExpunge: boolean): void {
+  /** Writes the selected mailbox's pending updates (EXISTS, RECENT, EXPUNGE, FETCH FLAGS); returns what was written. */
+  flushUpdates(allowExpunge: boolean): string {
     const view = this.view;
-    if (!view) return;
+    if (!view) return '';
     let out = '';
     const { condstore, qresync } = syncState(this);
     const vanished: number[] = [];
@@ -452,6 +452,7 @@ export class Connection {
     }
     if (vanished.length) out = `* VANISHED ${compressUids(vanished)}\r\n` + out;
     if (out) this.write(out);
+    return out;
   }
 
   /** While idling, updates are written as soon as the mailbox reports them (one write per turn). */
@@ -463,7 +464,9 @@ export class Connection {
           this.idleFlushScheduled = true;
           schedulePush(() => {
             this.idleFlushScheduled = false;
-            this.flushUpdates(true);
+            const sent = this.flushUpdates(true);
+            // One line per push at debug (the demo's level): what an idling client was sent, unasked.
+            if (sent && this.log.isLevelEnabled('debug')) this.log.debug({ user: this.user?.name, mailbox: this.view?.mailbox.name, sent: sent.trimEnd().split('\r\n') }, 'push');
           });
         }
       : null;

@@ -12,7 +12,12 @@ export const starttls: Command = {
     new ArgReader(args, 'STARTTLS').end();
     if (conn.isSecure) throw new BadError('TLS is already active');
     const tls = conn.ctx.tls;
-    if (!tls) throw new BadError('TLS support is not configured');
+    if (!tls) {
+      // Not offered in CAPABILITY, but some clients try it anyway (fetchmail does by default, and gives
+      // up on BAD): the text says what to change on either side, the log tells the operator.
+      conn.log.info({ ip: conn.remoteAddress }, 'starttls refused: no certificate configured (tls.cert, tls.key)');
+      throw new BadError(`TLS support isn't enabled: this server has no certificate (tls.cert, tls.key); connect without STARTTLS (fetchmail: sslproto '')`);
+    }
     conn.write(`${tag} OK Begin TLS negotiation now\r\n`);
     conn.startTls(tls.context);
     return 'done';

@@ -57,7 +57,8 @@ test('STARTTLS: state errors; BAD without a certificate (RFC 3501 §6.2.1)', asy
   const h = await harness(t);
   const c = await h.connect();
   assert.doesNotMatch(await c.run('CAPABILITY'), /STARTTLS/, 'not offered without a certificate');
-  assert.match(await c.run('STARTTLS'), /^T BAD /m);
+  // The text Dovecot gives, then the hint for a client that tried it unasked (fetchmail by default).
+  assert.equal(await c.run('STARTTLS'), "T BAD TLS support isn't enabled: this server has no certificate (tls.cert, tls.key); connect without STARTTLS (fetchmail: sslproto '')\r\n");
   const s = await h.session(null);
   assert.match(await s.run('STARTTLS'), /^T BAD STARTTLS is not allowed /m, 'not after login');
 });
