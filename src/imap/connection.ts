@@ -13,7 +13,7 @@ import { noFor } from './mail-errors.js';
 import { MailError, mailErrorOf, type MailUser } from '../mail/api.js';
 import type { MailboxView } from './tracker.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
-import { syncState } from './commands/enable.js';
+import { EnabledExtensions } from './extensions.js';
 import { compressUids } from '../wire/sequence-set.js';
 import type { ServerContext } from './server-context.js';
 import { plaintextAuthAllowed } from './capabilities.js';
@@ -45,6 +45,8 @@ export class Connection {
   state: ConnState = 'notauth';
   user: UserEntry | null = null;
   store: MailUser | null = null;
+  /** Extensions this session has turned on (ENABLE, or a CONDSTORE-enabling command). */
+  readonly extensions = new EnabledExtensions();
   view: MailboxView | null = null;
   failedLogins = 0;
   readonly log: Logger;
@@ -439,7 +441,7 @@ export class Connection {
     const view = this.view;
     if (!view) return '';
     let out = '';
-    const { condstore, qresync } = syncState(this);
+    const { condstore, qresync } = this.extensions;
     const vanished: number[] = [];
     for (const u of view.flush(allowExpunge)) {
       if (u.kind === 'expunge') {

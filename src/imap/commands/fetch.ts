@@ -3,7 +3,6 @@ import { ArgReader } from '../../wire/args.js';
 import { atom, Literal, StreamLiteral, type ImapValue } from '../../wire/encoder.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
-import { enableFor, syncState } from './enable.js';
 import type { Token } from '../../wire/parser.js';
 import { parseFetchItems, type FetchItem, type SectionItem } from '../fetch/items.js';
 import { sectionData, applyPartial } from '../fetch/section.js';
@@ -37,7 +36,7 @@ export const fetch: Command = {
     r.end();
     if (ctx.uid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items = [{ kind: 'simple', name: 'UID' }, ...items];
     const wantsModseq = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
-    if (wantsModseq || modifiers) enableFor(conn, 'CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
+    if (wantsModseq || modifiers) conn.extensions.enable('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
     // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the response.
     if (modifiers && !wantsModseq) items = [...items, { kind: 'simple', name: 'MODSEQ' }];
     let uids = resolveMessages(view, set, ctx.uid);
@@ -58,7 +57,7 @@ export const fetch: Command = {
     const wantsFlags = items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
     const withContent = needsContent(items);
 
-    const condstore = syncState(conn).condstore;
+    const condstore = conn.extensions.condstore;
     const wantsModseqItem = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
     /** One message the general way: parse what is needed, encode, stream big literals. False when it is gone. */
     const unreadable: MailError[] = [];
@@ -132,7 +131,7 @@ function parseModifiers(items: Token[], ctx: CommandContext): { changedSince: nu
       if (!v || v.type !== 'atom' || !/^\d+$/.test(v.value)) throw new BadError('FETCH: CHANGEDSINCE needs a mod-sequence');
       changedSince = Number(v.value);
     } else if (name === 'VANISHED') {
-      if (!ctx.uid || !syncState(ctx.conn).qresync) throw new BadError('FETCH: VANISHED needs UID FETCH with QRESYNC enabled');
+      if (!ctx.uid || !ctx.conn.extensions.qresync) throw new BadError('FETCH: VANISHED needs UID FETCH with QRESYNC enabled');
       vanished = true;
     } else throw new BadError('FETCH: unknown modifier');
   }

@@ -4,7 +4,6 @@
 import { BadError } from '../../wire/errors.js';
 import { isAtom } from '../../wire/parser.js';
 import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
-import { enableFor } from './enable.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { sort } from './sort.js';
@@ -37,7 +36,7 @@ export const search: Command = {
     }
     const key = charsetAndCriteria(args, 'SEARCH', false);
     const withModseq = CriteriaParser.usesModseq(key);
-    if (withModseq) enableFor(conn, 'CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
+    if (withModseq) conn.extensions.enable('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
     const found: Candidate[] = await searchView(view, key);
     const nums = found.map((c) => (ctx.uid ? c.uid : c.seq));
     // RFC 7162 §3.1.5: with MODSEQ in the criteria, the result carries the highest modseq of what matched.

@@ -5,7 +5,6 @@ import { SYSTEM_FLAGS } from '../../mail/api.js';
 import { BadError } from '../../wire/errors.js';
 import { atom } from '../../wire/encoder.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
-import { enableFor, syncState } from './enable.js';
 import type { Connection } from '../connection.js';
 import type { Token } from '../../wire/parser.js';
 import { AUTHED, type Command } from './types.js';
@@ -26,7 +25,7 @@ function parseSelectParams(items: Token[], conn: Connection): { condstore: boole
     const name = t.type === 'atom' ? t.value.toUpperCase() : '';
     if (name === 'CONDSTORE') condstore = true;
     else if (name === 'QRESYNC') {
-      if (!syncState(conn).qresync) throw new BadError('QRESYNC parameter without ENABLE QRESYNC');
+      if (!conn.extensions.qresync) throw new BadError('QRESYNC parameter without ENABLE QRESYNC');
       const list = items[++i];
       if (!list || list.type !== 'list') throw new BadError('QRESYNC: expected (uidvalidity modseq [known-uids])');
       const [v, m, known] = list.items.map((x) => (x.type === 'atom' ? x.value : ''));
@@ -101,8 +100,8 @@ export const select: Command = {
     if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;
     out += `* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`;
-    if (params?.condstore) enableFor(conn, 'CONDSTORE');
-    if (syncState(conn).condstore) out += `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`;
+    if (params?.condstore) conn.extensions.enable('CONDSTORE');
+    if (conn.extensions.condstore) out += `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`;
     conn.write(out);
     if (params?.qresync && params.qresync.uidValidity === mailbox.uidValidity) await resync(conn, params.qresync);
     conn.log.info({ user: conn.user?.name, mailbox: mailbox.name, readOnly }, 'select');

@@ -2,7 +2,6 @@
 import { ArgReader, flagList } from '../../wire/args.js';
 import { atom, type ImapValue } from '../../wire/encoder.js';
 import { compressUids } from '../../wire/sequence-set.js';
-import { enableFor, syncState } from './enable.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
 import type { FlagMode, MessageRef } from '../../mail/api.js';
@@ -24,7 +23,7 @@ export const store: Command = {
       if (mods.length !== 2 || mods[0].type !== 'atom' || mods[0].value.toUpperCase() !== 'UNCHANGEDSINCE' || mods[1].type !== 'atom' || !/^\d+$/.test(mods[1].value))
         throw new BadError('STORE: expected (UNCHANGEDSINCE mod-sequence)');
       unchangedSince = Number(mods[1].value);
-      enableFor(conn, 'CONDSTORE');
+      conn.extensions.enable('CONDSTORE');
     }
     const op = r.atom('data item').toUpperCase();
     const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
@@ -46,7 +45,7 @@ export const store: Command = {
     const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageRef => !!x && !view.isExpunged(x.uid));
     const cond = unchangedSince === null ? undefined : { unchangedSince, modified: [] as number[] };
     const changed = new Set(await view.mailbox.setFlags(metas, mode, flags, view, cond));
-    const { condstore, qresync } = syncState(conn);
+    const { condstore, qresync } = conn.extensions;
     const modified = new Set(cond?.modified ?? []);
     for (const meta of metas) {
       if (modified.has(meta.uid)) continue;

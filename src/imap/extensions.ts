@@ -1,0 +1,30 @@
+// The extensions a session has turned on (RFC 5161 ENABLE, or implicitly by a
+// CONDSTORE-enabling command, RFC 7162 §3.1). Part of the session's state: the
+// connection owns one, commands read and change it through conn.extensions.
+
+/** Capability names a client may ENABLE (upper-case). */
+export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC']);
+
+export class EnabledExtensions {
+  private readonly names = new Set<string>();
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /** Turns an extension on; true if it was off. QRESYNC implies CONDSTORE (RFC 7162 §3.2.3). */
+  enable(name: string): boolean {
+    if (this.names.has(name)) return false;
+    this.names.add(name);
+    if (name === 'QRESYNC') this.names.add('CONDSTORE');
+    return true;
+  }
+
+  get condstore(): boolean {
+    return this.names.has('CONDSTORE');
+  }
+
+  get qresync(): boolean {
+    return this.names.has('QRESYNC');
+  }
+}
