@@ -33,6 +33,7 @@ export { SYSTEM_FLAGS } from './flags.js';
 export type { HeaderFacts } from './facts.js';
 // Pure content helpers, for any store implementation (what the Maildir store computes from its files).
 export { factsOfMessage } from './facts.js';
+export { folderTree } from './folder-tree.js';
 
 export interface MailServiceOptions {
   log: Logger;

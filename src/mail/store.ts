@@ -11,15 +11,16 @@ import type { Logger } from 'pino';
 import { Mailbox, type MessageMeta } from './mailbox.js';
 import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
-import { DEFAULT_SPECIAL_USE, specialUseOf, type SpecialUseMap } from './special-use.js';
+import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
 import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
 import { MailError, MessageGoneError } from './errors.js';
 import type { FolderInfo, MailUser } from './handles.js';
+import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 
-export const HIERARCHY_SEPARATOR = '.';
+export { HIERARCHY_SEPARATOR };
 
 /** Every open Mailbox, shared across all sessions of all users (keyed by path). */
 export class MailboxRegistry {
@@ -168,25 +169,7 @@ export class MailStore implements MailUser {
   /** INBOX, every Maildir++ folder that exists (has cur/), and virtual parents of nested ones. */
   async folders(): Promise<FolderInfo[]> {
     await this.init();
-    const real = await this.folderNames();
-    const all = new Set(real);
-    const virtual = new Set<string>();
-    for (const n of real) {
-      const parts = n.split(HIERARCHY_SEPARATOR);
-      for (let i = 1; i < parts.length; i++) {
-        const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-        if (!all.has(parent) && parent !== 'INBOX') virtual.add(parent);
-      }
-    }
-    for (const v of virtual) all.add(v);
-    const sorted = [...all].sort();
-    const info = (name: string): FolderInfo => ({
-      name,
-      hasChildren: sorted.some((n) => n.startsWith(name + HIERARCHY_SEPARATOR)),
-      noselect: virtual.has(name),
-      specialUse: specialUseOf(this.specialUse, name),
-    });
-    return [info('INBOX'), ...sorted.filter((n) => n !== 'INBOX').map(info)];
+    return folderTree(await this.folderNames(), this.specialUse);
   }
 
   // --- subscriptions (Dovecot's `subscriptions`: "V\t2\n\n", then one name per line, levels separated by TAB) ---

@@ -10,6 +10,7 @@ import {
   MessageGoneError,
   checkName,
   factsOfMessage,
+  folderTree,
   mailErrorOf,
   normalizeName,
   type FlagMode,
@@ -25,7 +26,6 @@ import {
   type MessageRef,
   type Outcome,
   type PreparedBatch,
-  type SpecialUse,
   type SpecialUseMap,
   type TextHint,
 } from '../../src/mail/api.js';
@@ -401,25 +401,7 @@ export class MemoryUser implements MailUser {
 
   async folders(): Promise<FolderInfo[]> {
     this.init();
-    const real = [...this.boxes.keys()].filter((n) => n !== 'INBOX');
-    const all = new Set(real);
-    const virtual = new Set<string>();
-    for (const n of real) {
-      const parts = n.split(HIERARCHY_SEPARATOR);
-      for (let i = 1; i < parts.length; i++) {
-        const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-        if (!all.has(parent) && parent !== 'INBOX') virtual.add(parent);
-      }
-    }
-    for (const v of virtual) all.add(v);
-    const sorted = [...all, 'INBOX'].sort();
-    const info = (name: string): FolderInfo => ({
-      name,
-      hasChildren: sorted.some((n) => n.startsWith(name + HIERARCHY_SEPARATOR)),
-      noselect: virtual.has(name),
-      specialUse: (Object.keys(this.specialUse) as SpecialUse[]).filter((k) => this.specialUse[k] === name),
-    });
-    return [info('INBOX'), ...[...all].sort().map(info)];
+    return folderTree(this.boxes.keys(), this.specialUse);
   }
 
   async subscriptions(): Promise<Set<string>> {
