@@ -106,14 +106,18 @@ class Tokenizer {
     return word;
   }
 
-  /** An atom, with the bracket rule: `[` … `]` swallows spaces, parens and quoted strings. */
-  readAtom(): string {
+  /**
+   * An atom. With `sections` (FETCH's items), the bracket rule: `[` … `]`
+   * swallows spaces, parens and quoted strings (BODY[HEADER.FIELDS (A B)]).
+   * Elsewhere `[` is an ATOM-CHAR like any other (RFC 3501 §9).
+   */
+  readAtom(sections: boolean): string {
     const t = this.text()!;
     const start = this.pos;
     let i = this.pos;
     while (i < t.length) {
       const c = t.charCodeAt(i);
-      if (c === 0x5b /* [ */) {
+      if (c === 0x5b /* [ */ && sections) {
         i = this.skipBracket(t, i + 1);
       } else if (isAtomChar(c)) {
         i++;
@@ -256,7 +260,9 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
     } else if (isCtl(c)) {
       tk.fail(`Invalid control character 0x${c.toString(16).padStart(2, '0')}`);
     } else {
-      top().push({ type: 'atom', value: tk.readAtom() });
+      // Only FETCH's items have section syntax; UID FETCH's first argument is the atom FETCH.
+      const sections = name.toUpperCase() === 'FETCH' || (name.toUpperCase() === 'UID' && isAtom(args[0], 'FETCH'));
+      top().push({ type: 'atom', value: tk.readAtom(sections) });
       state = 'sep';
     }
   }

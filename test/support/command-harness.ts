@@ -159,6 +159,10 @@ export async function harness(
 
 /** Makes `proto[method]` throw `err` from now until the test ends (or the next failWith on it). */
 export function failWith(t: { mock: { method: (obj: object, name: string, impl: () => Promise<never>) => unknown } }, proto: object, method: string, err: unknown): void {
+  // A mock over a mock would be restored to the first mock at the test's end (restores run in creation
+  // order), leaving the method failing for the next test: the previous one goes first.
+  const current = (proto as Record<string, { mock?: { restore(): void } }>)[method];
+  current?.mock?.restore();
   t.mock.method(proto, method, async () => {
     throw err;
   });

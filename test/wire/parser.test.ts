@@ -342,6 +342,14 @@ describe('parseCommand', () => {
     assert.deepEqual(parseLine('a1 FETCH 1 BODY[]').args[1], atomT('BODY[]'));
   });
 
+  it("gives '[' no meaning outside FETCH: it is an ATOM-CHAR, ']' an ASTRING-CHAR (RFC 3501 §9)", () => {
+    const odd = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+    assert.deepEqual(parseLine(`a1 SELECT ${odd}`).args, [atomT(odd)]);
+    assert.deepEqual(parseLine('a1 LIST "" [x').args, [str(''), atomT('[x')]);
+    assert.deepEqual(parseLine('a1 CREATE a[b c]').args, [atomT('a[b'), atomT('c]')], 'no bracket swallows the space');
+    assert.deepEqual(parseLine('a1 UID FETCH 1 BODY[HEADER.FIELDS (A B)]').args[2], atomT('BODY[HEADER.FIELDS (A B)]'), 'UID FETCH keeps sections');
+  });
+
   it('rejects bad brackets', () => {
     assertParseError('a1 FETCH 1 BODY[1[2]]', 'a1', /Nested/);
     assertParseError('a1 FETCH 1 (BODY[HEADER', 'a1', /Missing "\]"/);

@@ -88,3 +88,11 @@ test('LIST/LSUB: a store failure is the NO of its kind, an unexpected one NO [SE
   assert.match(await c.run('LSUB "" *'), /^T NO \[UNAVAILABLE\] Subscriptions locked/m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });
+
+test("LIST: '[' in a pattern is a plain character (RFC 3501 §9)", async (t) => {
+  const h = await harness(t);
+  await h.mkfolder('a[b');
+  const c = await h.session(null);
+  assert.equal(await c.run("LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}"), 'T OK LIST completed\r\n');
+  assert.match(await c.run('LIST "" a[*'), /^\* LIST \(\\HasNoChildren\) "\." a\[b\r\nT OK LIST completed\r\n$/, "'[' is an ATOM-CHAR in the reply too");
+});

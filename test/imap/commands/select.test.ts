@@ -89,3 +89,13 @@ test('SELECT: a store failure is the NO of its kind, an unexpected one NO [SERVE
   assert.match(await c.run('SELECT INBOX'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });
+
+test("SELECT a name with '[' in it is an atom like any other: NO for a folder that is not there, not BAD (RFC 3501 §9)", async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const odd = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+  assert.match(await c.run(`SELECT ${odd}`), /^T NO /m);
+  assert.match(await c.run('SELECT a[b'), /^T NO \[NONEXISTENT\] /m);
+  await h.mkfolder('a[b');
+  assert.match(await c.run('SELECT a[b'), /^T OK \[READ-WRITE\] /m);
+});
