@@ -14,6 +14,7 @@ import { MailError, mailErrorOf, type MailUser } from '../mail/api.js';
 import type { MailboxView } from './tracker.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import { EnabledExtensions } from './extensions.js';
+import { flagLines } from './flag-lines.js';
 import { compressUids } from '../wire/sequence-set.js';
 import type { ServerContext } from './server-context.js';
 import { plaintextAuthAllowed } from './capabilities.js';
@@ -436,11 +437,19 @@ export class Connection {
     });
   }
 
+  /** Tells the session of keywords new to it (FLAGS, PERMANENTFLAGS), before any FETCH that may show one. */
+  announceKeywords(): void {
+    const keywords = this.view?.newKeywords();
+    if (keywords) this.write(flagLines(keywords, this.view!.readOnly, this.view!.mailbox.keywordsFull));
+  }
+
   /** Writes the selected mailbox's pending updates (EXISTS, RECENT, EXPUNGE, FETCH FLAGS); returns what was written. */
   flushUpdates(allowExpunge: boolean): string {
     const view = this.view;
     if (!view) return '';
     let out = '';
+    const keywords = view.newKeywords();
+    if (keywords) out += flagLines(keywords, view.readOnly, view.mailbox.keywordsFull);
     const { condstore, qresync } = this.extensions;
     const vanished: number[] = [];
     for (const u of view.flush(allowExpunge)) {

@@ -24,6 +24,8 @@ export class MailboxView implements MailboxListener {
   private pendingNew: number[] = [];
   private readonly pendingFlags = new Set<number>();
   readonly recent = new Set<number>();
+  /** Keywords this session has been told of (FLAGS at SELECT, or since). */
+  private readonly announced = new Set<string>();
   /** Called whenever an update is queued, so an idling connection can write it at once. */
   onChange: (() => void) | null = null;
 
@@ -35,6 +37,18 @@ export class MailboxView implements MailboxListener {
   /** A new view of `mailbox`, attached to it (SELECT, EXAMINE). */
   static async open(mailbox: MailboxHandle, readOnly: boolean): Promise<MailboxView> {
     return mailbox.attach(new MailboxView(mailbox, readOnly));
+  }
+
+  /**
+   * The folder's keywords, when some are new to this session since it was
+   * last told (at SELECT: all of them): it must hear FLAGS again before a
+   * FETCH shows one (RFC 3501 §7.2.6). Null when nothing is new.
+   */
+  newKeywords(): string[] | null {
+    const names = this.mailbox.keywordNames();
+    if (names.every((n) => this.announced.has(n))) return null;
+    for (const n of names) this.announced.add(n);
+    return names;
   }
 
   /** Stops hearing of changes (UNSELECT, another SELECT, logout). */

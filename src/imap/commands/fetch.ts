@@ -40,6 +40,7 @@ export const fetch: Command = {
     // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the response.
     if (modifiers && !wantsModseq) items = [...items, { kind: 'simple', name: 'MODSEQ' }];
     let uids = resolveMessages(view, set, ctx.uid);
+    conn.announceKeywords(); // one another session added is in FLAGS before a FETCH shows it
     if (modifiers?.vanished) {
       // RFC 7162 §3.2.6: expunged UIDs in the set, since the modseq, before the FETCH responses.
       const gone = resolveUids(parseSequenceSet(set), view.mailbox.expungedSince(modifiers.changedSince));

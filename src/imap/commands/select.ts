@@ -1,7 +1,7 @@
 // SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2).
 import { ArgReader } from '../../wire/args.js';
 import { NoError } from '../../wire/errors.js';
-import { SYSTEM_FLAGS } from '../../mail/api.js';
+import { flagLines } from '../flag-lines.js';
 import { BadError } from '../../wire/errors.js';
 import { atom } from '../../wire/encoder.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
@@ -82,8 +82,7 @@ export const select: Command = {
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     const view = await MailboxView.open(mailbox, readOnly);
     conn.select(view);
-    const keywords = mailbox.keywordNames();
-    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
+    const keywords = view.newKeywords() ?? [];
     let firstUnseen = 0;
     for (let i = 0; i < view.exists; i++) {
       const meta = view.meta(view.uidAt(i + 1)!);
@@ -92,10 +91,7 @@ export const select: Command = {
         break;
       }
     }
-    let out = `* FLAGS (${flags})\r\n`;
-    out += readOnly
-      ? '* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n'
-      : `* OK [PERMANENTFLAGS (${flags}${mailbox.keywordsFull ? '' : ' \\*'})] Flags permitted.\r\n`;
+    let out = flagLines(keywords, readOnly, mailbox.keywordsFull);
     out += `* ${view.exists} EXISTS\r\n* ${view.recent.size} RECENT\r\n`;
     if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;

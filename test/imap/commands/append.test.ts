@@ -15,7 +15,8 @@ test('APPEND: flags and date kept; OK [APPENDUID uidvalidity uid]; EXISTS before
   const validity = /UIDVALIDITY (\d+)/.exec(await c.run('EXAMINE INBOX'))![1];
   await c.run('SELECT INBOX');
   const out = await c.run(`APPEND INBOX (\\Seen $Work) "05-Mar-2024 10:00:00 +0100" ${lit(MSG)}`);
-  assert.match(out, new RegExp(`^\\* 1 EXISTS\\r\\n(\\* 1 RECENT\\r\\n)?T OK \\[APPENDUID ${validity} 1\\] `));
+  // The new keyword is announced first (RFC 3501 §7.2.6), then the message.
+  assert.match(out, new RegExp(`^\\* FLAGS \\([^)]* \\$Work\\)\\r\\n\\* OK \\[PERMANENTFLAGS [^\\r]*\\r\\n\\* 1 EXISTS\\r\\n(\\* 1 RECENT\\r\\n)?T OK \\[APPENDUID ${validity} 1\\] `));
   assert.match(await c.run(`APPEND INBOX ${lit(MSG)}`), new RegExp(`^T OK \\[APPENDUID ${validity} 2\\] `, 'm'), 'UIDs ascend');
   const f = await c.run('UID FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE)');
   const flags = /FLAGS \(([^)]*)\)/.exec(f)![1].split(' ').sort();

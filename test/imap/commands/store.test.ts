@@ -24,7 +24,13 @@ test('STORE answers the new flags, .SILENT does not, UID STORE adds UID (RFC 350
   const h = await harness(t);
   await h.deliver(MSG);
   const c = await h.session();
-  assert.equal(await c.run('STORE 1 +FLAGS (\\Flagged Work)'), '* 1 FETCH (FLAGS (\\Flagged Work \\Recent))\r\nT OK STORE completed\r\n');
+  assert.equal(
+    await c.run('STORE 1 +FLAGS (\\Flagged Work)'),
+    '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Work)\r\n' +
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Work \\*)] Flags permitted.\r\n' +
+      '* 1 FETCH (FLAGS (\\Flagged Work \\Recent))\r\nT OK STORE completed\r\n',
+    'a new keyword is announced before the FETCH that shows it',
+  );
   assert.equal(await c.run('STORE 1 -FLAGS (Work)'), '* 1 FETCH (FLAGS (\\Flagged \\Recent))\r\nT OK STORE completed\r\n');
   assert.equal(await c.run('STORE 1 FLAGS.SILENT (\\Seen)'), 'T OK STORE completed\r\n');
   assert.equal(await c.run('UID STORE 1 FLAGS (\\Answered)'), '* 1 FETCH (UID 1 FLAGS (\\Answered \\Recent))\r\nT OK UID STORE completed\r\n');
@@ -71,4 +77,28 @@ test('STORE: a store failure is the NO of its kind, an unexpected one NO [SERVER
   fail(new TypeError('a bug'));
   assert.match(await c.run('UID STORE 1 +FLAGS (\\Seen)'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
+});
+
+test('A keyword new to the folder is announced (FLAGS, PERMANENTFLAGS) to every session before a FETCH shows it (RFC 3501 §7.2.6)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(MSG);
+  await h.mkfolder('Other');
+  const a = await h.session();
+  const b = await h.session();
+  const ro = await h.session(null);
+  await ro.run('EXAMINE INBOX');
+  // NIL is a legal keyword (an atom), not an empty list.
+  const stored = await a.run('STORE 1 +FLAGS NIL');
+  assert.match(stored, /^\* FLAGS \([^)]* NIL\)\r\n\* OK \[PERMANENTFLAGS \([^)]* NIL \\\*\)\] [^\r]*\r\n\* 1 FETCH \(FLAGS \(NIL \\Recent\)\)\r\nT OK /);
+  const other = await b.run('NOOP');
+  assert.match(other, /^\* FLAGS \([^)]* NIL\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n\* 1 FETCH \(UID 1 FLAGS \(NIL\)\)\r\nT OK /, 'another session: FLAGS first, then the FETCH');
+  assert.match(await ro.run('FETCH 1 FLAGS'), /^\* FLAGS \([^)]* NIL\)\r\n\* OK \[PERMANENTFLAGS \(\)\] [^\r]*\r\n\* 1 FETCH \(FLAGS \(NIL\)\)\r$/m, 'read-only: its FETCH is preceded too');
+  assert.doesNotMatch(await b.run('NOOP'), /FLAGS/, 'told once');
+  // APPEND and COPY bring keywords too.
+  assert.match(await a.run('APPEND INBOX (Later) {11}\r\nSubject: x\r\n'), /^T OK /m);
+  assert.match(await b.run('NOOP'), /^\* FLAGS \([^)]* NIL Later\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n\* 2 EXISTS\r$/m);
+  const c = await h.session('Other');
+  await a.run('STORE 1 +FLAGS (Moved)');
+  await a.run('COPY 1 Other');
+  assert.match(await c.run('NOOP'), /^\* FLAGS \([^)]*Moved\)\r\n\* OK \[PERMANENTFLAGS [^\r]*\r\n\* 1 EXISTS\r$/m);
 });
