@@ -18,6 +18,7 @@ import { readCrlf, toCrlf } from './crlf.js';
 import { ByteLru } from '../runtime/lru.js';
 import { decodeWords, parseMsgIds, parseRfc2822Date } from '../wire/header-values.js';
 import { htmlToText } from './html-text.js';
+import { parseAddressList } from '../wire/envelope.js';
 import { bodyStreamOptions, matchBodyStream } from './body-match-pool.js';
 
 export { htmlToText };
@@ -29,6 +30,12 @@ export interface FactField {
   value: string;
   /** `fold(value)`, for case-insensitive substring search. */
   folded: string;
+  /**
+   * Address fields: the parsed addresses, folded, as `name <local@domain>`
+   * one per line, comments and folding whitespace gone — so FROM
+   * user@domain.org finds `<user (c)@ (c) domain.org>` (RFC 3501 §6.4.4, as Dovecot does).
+   */
+  addresses?: string;
 }
 
 export interface HeaderFacts {
@@ -63,7 +70,7 @@ const MAX_CACHED_BODY = 4 * 1024 * 1024;
 
 function headerCost(h: HeaderFacts): number {
   let n = 256 + h.headerFolded.length * 2;
-  for (const f of h.fields) n += 48 + (f.lower.length + f.value.length + f.folded.length) * 2;
+  for (const f of h.fields) n += 48 + (f.lower.length + f.value.length + f.folded.length + (f.addresses?.length ?? 0)) * 2;
   for (const r of h.references) n += 16 + r.length * 2;
   return n;
 }
@@ -190,11 +197,25 @@ async function readHeaderBlock(file: string): Promise<Buffer> {
   }
 }
 
+const ADDRESS_FIELDS = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc']);
+
+function addressLines(raw: string): string {
+  const out: string[] = [];
+  for (const a of parseAddressList(raw)) {
+    if (a.host === null) continue; // group markers
+    const addr = `${a.mailbox ?? ''}@${a.host}`;
+    out.push(a.name ? `${decodeWords(a.name)} <${addr}>` : addr);
+  }
+  return out.join('\n');
+}
+
 export function headerFactsOf(header: HeaderField[]): HeaderFacts {
   const fields: FactField[] = header.map((f) => {
     const value = decodeWords(f.value);
     // Folding whitespace is collapsed, as in the envelope: SUBJECT "a b" finds a subject folded between a and b.
-    return { lower: f.lower, value, folded: fold(value.replace(/\s+/g, ' ')) };
+    const field: FactField = { lower: f.lower, value, folded: fold(value.replace(/\s+/g, ' ')) };
+    if (ADDRESS_FIELDS.has(f.lower)) field.addresses = fold(addressLines(f.value));
+    return field;
   });
   const date = headerValue(header, 'date');
   const parsed = date === null ? null : parseRfc2822Date(date);

@@ -171,7 +171,7 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
     }
     case 'header': {
       const h = await m.facts();
-      for (const f of h.fields) if (f.lower === key.field && f.folded.includes(key.value)) return true;
+      for (const f of h.fields) if (f.lower === key.field && (f.folded.includes(key.value) || f.addresses?.includes(key.value))) return true;
       return false;
     }
     case 'body':

@@ -69,3 +69,16 @@ test('SEARCH: a store failure is the NO of its kind, an unexpected one NO [SERVE
   assert.match(await c.run('SEARCH LARGER 1'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });
+
+test('SEARCH FROM/TO/CC match the parsed address too: comments and folding whitespace do not hide it (RFC 3501 §6.4.4)', async (t) => {
+  const h = await harness(t);
+  await h.deliver('From: <user-from (comment)@ (comment) domain.org>\r\nTo: "Ann =?utf-8?q?B=C3=A9?=" <ann (x) @example.org>\r\nSubject: a\r\n\r\nbody\r\n');
+  await h.deliver('From: other@domain.org\r\nSubject: b\r\n\r\nbody\r\n');
+  const c = await h.session();
+  assert.match(await c.run('SEARCH FROM user-from@domain.org'), /^\* SEARCH 1\r$/m);
+  assert.match(await c.run('SEARCH FROM "(comment)"'), /^\* SEARCH 1\r$/m, 'the raw header text still matches');
+  assert.match(await c.run('SEARCH TO "ann@example.org"'), /^\* SEARCH 1\r$/m);
+  assert.match(await c.run('SEARCH TO "Bé <ann@"'), /^\* SEARCH 1\r$/m, 'the decoded display name with the address');
+  assert.match(await c.run('SEARCH FROM domain.org'), /^\* SEARCH 1 2\r$/m);
+  assert.match(await c.run('SEARCH SUBJECT a@domain.org'), /^\* SEARCH\r$/m, 'only address fields are parsed');
+});
