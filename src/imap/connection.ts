@@ -437,6 +437,18 @@ export class Connection {
     });
   }
 
+  /**
+   * Turns CONDSTORE (or QRESYNC) on. The first time, with a folder selected,
+   * the client hears its HIGHESTMODSEQ at once (RFC 7162 §3.1, as Dovecot
+   * says it: before the command's own responses).
+   */
+  enableExtension(name: 'CONDSTORE' | 'QRESYNC'): boolean {
+    const wasOn = this.extensions.condstore;
+    const now = this.extensions.enable(name);
+    if (!wasOn && this.extensions.condstore && this.view) this.write(`* OK [HIGHESTMODSEQ ${this.view.mailbox.highestModseq}] Highest\r\n`);
+    return now;
+  }
+
   /** Tells the session of keywords new to it (FLAGS, PERMANENTFLAGS), before any FETCH that may show one. */
   announceKeywords(): void {
     const keywords = this.view?.newKeywords();

@@ -13,7 +13,7 @@ export const enable: Command = {
     for (const t of ctx.args) {
       if (t.type !== 'atom') throw new BadError('ENABLE: expected capability names');
       const name = t.value.toUpperCase();
-      if (ENABLABLE.has(name) && ctx.conn.extensions.enable(name)) now.push(name);
+      if (ENABLABLE.has(name) && ctx.conn.enableExtension(name as 'CONDSTORE' | 'QRESYNC')) now.push(name);
     }
     ctx.conn.write(`* ENABLED${now.map((n) => ' ' + n).join('')}\r\n`);
   },

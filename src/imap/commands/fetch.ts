@@ -36,7 +36,7 @@ export const fetch: Command = {
     r.end();
     if (ctx.uid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items = [{ kind: 'simple', name: 'UID' }, ...items];
     const wantsModseq = items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
-    if (wantsModseq || modifiers) conn.extensions.enable('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
+    if (wantsModseq || modifiers) conn.enableExtension('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
     // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the response.
     if (modifiers && !wantsModseq) items = [...items, { kind: 'simple', name: 'MODSEQ' }];
     let uids = resolveMessages(view, set, ctx.uid);

@@ -36,11 +36,17 @@ export const search: Command = {
     }
     const key = charsetAndCriteria(args, 'SEARCH', false);
     const withModseq = CriteriaParser.usesModseq(key);
-    if (withModseq) conn.extensions.enable('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
+    if (withModseq) conn.enableExtension('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
     const found: Candidate[] = await searchView(view, key);
     const nums = found.map((c) => (ctx.uid ? c.uid : c.seq));
-    // RFC 7162 §3.1.5: with MODSEQ in the criteria, the result carries the highest modseq of what matched.
-    const highest = withModseq && found.length ? Math.max(...found.map((c) => c.meta.modseq)) : 0;
+    // RFC 7162 §3.1.5: with MODSEQ in the criteria, the result carries the highest modseq of what it
+    // returns — of that one message for RETURN (MIN) or (MAX) alone (RFC 4731 §3.2 as RFC 7162 amends it).
+    let returned = found;
+    if (returns && found.length && !returns.has('ALL') && !returns.has('COUNT')) {
+      if (returns.has('MIN') && !returns.has('MAX')) returned = [found[0]];
+      else if (returns.has('MAX') && !returns.has('MIN')) returned = [found[found.length - 1]];
+    }
+    const highest = withModseq && returned.length ? Math.max(...returned.map((c) => c.meta.modseq)) : 0;
     if (!returns) {
       await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}${highest ? ` (MODSEQ ${highest})` : ''}` : 'SEARCH');
       return;

@@ -23,7 +23,7 @@ export const store: Command = {
       if (mods.length !== 2 || mods[0].type !== 'atom' || mods[0].value.toUpperCase() !== 'UNCHANGEDSINCE' || mods[1].type !== 'atom' || !/^\d+$/.test(mods[1].value))
         throw new BadError('STORE: expected (UNCHANGEDSINCE mod-sequence)');
       unchangedSince = Number(mods[1].value);
-      conn.extensions.enable('CONDSTORE');
+      conn.enableExtension('CONDSTORE');
     }
     const op = r.atom('data item').toUpperCase();
     const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);

@@ -82,3 +82,27 @@ test('SEARCH FROM/TO/CC match the parsed address too: comments and folding white
   assert.match(await c.run('SEARCH FROM domain.org'), /^\* SEARCH 1 2\r$/m);
   assert.match(await c.run('SEARCH SUBJECT a@domain.org'), /^\* SEARCH\r$/m, 'only address fields are parsed');
 });
+
+test('CONDSTORE: the first CONDSTORE-enabling command says HIGHESTMODSEQ; RETURN (MIN) or (MAX) gives that message\'s MODSEQ (RFC 7162 §3.1, §3.1.5; RFC 4731 §3.2)', async (t) => {
+  const h = await harness(t);
+  for (const s of ['a', 'b', 'c']) await h.deliver(`Subject: ${s}\r\n\r\nbody\r\n`);
+  const c = await h.session();
+  await c.run('STORE 1 +FLAGS.SILENT (\\Seen)'); // message 1 now has the highest modseq
+  const first = await c.run('SEARCH RETURN (MIN) MODSEQ 1');
+  const m = /^\* OK \[HIGHESTMODSEQ (\d+)\] [^\r]*\r\n\* ESEARCH \(TAG "[^"]+"\) MIN 1 MODSEQ (\d+)\r\n/.exec(first);
+  assert.ok(m, first);
+  const highest = Number(m[1]);
+  assert.equal(Number(m[2]), highest, 'MIN is message 1, the one changed last');
+  const max = /MAX 3 MODSEQ (\d+)\r/.exec(await c.run('SEARCH RETURN (MAX) MODSEQ 1'));
+  assert.ok(max && Number(max[1]) < highest, "MAX: message 3's own modseq, not the highest of all");
+  assert.match(await c.run('SEARCH RETURN (MIN MAX) MODSEQ 1'), new RegExp(`MIN 1 MAX 3 MODSEQ ${highest}\\r`));
+  assert.match(await c.run('SEARCH RETURN (COUNT) MODSEQ 1'), new RegExp(`COUNT 3 MODSEQ ${highest}\\r`));
+  assert.doesNotMatch(await c.run('SEARCH MODSEQ 1'), /HIGHESTMODSEQ/, 'said once');
+  const f = await h.session();
+  assert.match(await f.run('FETCH 1 MODSEQ'), /^\* OK \[HIGHESTMODSEQ \d+\] [^\r]*\r\n\* 1 FETCH \(MODSEQ \(\d+\)\)\r\nT OK /, 'FETCH MODSEQ enables it too');
+  assert.doesNotMatch(await f.run('FETCH 1 MODSEQ'), /HIGHESTMODSEQ/);
+  const e = await h.session();
+  assert.match(await e.run('ENABLE CONDSTORE'), /^\* OK \[HIGHESTMODSEQ \d+\] [^\r]*\r\n\* ENABLED CONDSTORE\r\n/, 'ENABLE with a folder selected');
+  const n = await h.session(null);
+  assert.equal(await n.run('ENABLE CONDSTORE'), '* ENABLED CONDSTORE\r\nT OK ENABLE completed\r\n', 'nothing selected: nothing to say');
+});
