@@ -92,7 +92,7 @@ export function datePart(ms: number, zone: number, part: DatePart): string {
     case 'iso8601':
       return `${Y}-${M}-${D}T${h}:${mi}:${s}${zoneText(zone, true)}`;
     case 'std11':
-      return `${DAY_NAMES[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTH_NAMES[d.getUTCMonth()]} ${Y} ${h}:${mi}:${s} ${zoneText(zone, false)}`;
+      return `${DAY_NAMES[d.getUTCDay()]}, ${D} ${MONTH_NAMES[d.getUTCMonth()]} ${Y} ${h}:${mi}:${s} ${zoneText(zone, false)}`;
     case 'zone':
       return zoneText(zone, false);
     case 'weekday':

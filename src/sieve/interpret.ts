@@ -244,6 +244,10 @@ class Run {
         for (const h of this.xs(t.headers, t.line)) {
           for (const raw of pick(this.msg.rawValues(h), t.index)) {
             for (const a of SieveMessage.addresses(raw)) {
+              if ('unparsed' in a) {
+                if (t.part === 'all' || a.unparsed === '') values.push(a.unparsed);
+                continue;
+              }
               const v = this.addressPart(a, t.part);
               if (v !== null) values.push(v);
             }
@@ -258,8 +262,8 @@ class Run {
           const addr = lower === 'from' ? this.envelope.from : lower === 'to' ? this.envelope.to : lower === 'auth' ? this.envelope.auth : undefined;
           if (addr === undefined) continue;
           if (addr === '') {
-            // the null sender: only :all sees it, as the empty string (RFC 5228 §5.4)
-            if (t.part === 'all') values.push('');
+            // the null sender <>: the empty string, whatever the address part (as Pigeonhole)
+            values.push('');
             continue;
           }
           const at = addr.lastIndexOf('@');

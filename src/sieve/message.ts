@@ -59,15 +59,26 @@ export class SieveMessage {
     return this.header().some((f) => f.lower === lower);
   }
 
-  /** The mailboxes of one address header value (group names and empty groups are not addresses). */
-  static addresses(value: string): SieveAddress[] {
-    const out: SieveAddress[] = [];
+  /**
+   * The addresses of one address header value, as Pigeonhole reads them: each
+   * valid mailbox (with a domain); an empty value, or invalid entries (group
+   * markers, no domain, bad syntax) not followed by a valid one, give the
+   * value itself, unparsed, which only :all sees (any part, when empty).
+   */
+  static addresses(value: string): Array<SieveAddress | { unparsed: string }> {
+    if (value === '') return [{ unparsed: '' }];
+    const out: Array<SieveAddress | { unparsed: string }> = [];
+    let invalid = false;
     for (const a of parseAddressList(value)) {
-      if (a.host === null) continue; // group start/end markers
-      if (a.mailbox === null || a.mailbox === 'MISSING_MAILBOX') continue;
-      const domain = a.host === 'MISSING_DOMAIN' || a.host === 'SYNTAX_ERROR' || a.host === '' ? null : a.host;
-      out.push({ localpart: a.mailbox, domain });
+      const bad = a.host === null || a.mailbox === null || a.mailbox === 'MISSING_MAILBOX' || a.host === 'MISSING_DOMAIN' || a.host === 'SYNTAX_ERROR' || a.host === '';
+      if (bad) {
+        invalid = true;
+        continue;
+      }
+      invalid = false;
+      out.push({ localpart: a.mailbox!, domain: a.host });
     }
+    if (invalid || out.length === 0) out.push({ unparsed: value });
     return out;
   }
 
