@@ -6,7 +6,7 @@
 
 import { type Argument, type CommandNode, type SieveError, SieveSyntaxError, type TestNode, parseScript } from './parse.js';
 import { COMPARATORS, type Comparator, type MatchSpec, RELATIONS, type Relation } from './match.js';
-import { DATE_PARTS, type DatePart, parseZone } from './date.js';
+import { type DatePart, parseZone } from './date.js';
 import { checkRedirectAddress, validMailboxName } from './actions.js';
 
 /** Every extension this interpreter implements. */
@@ -55,8 +55,8 @@ export type Test =
   | { op: 'string'; sources: Str[]; keys: Str[]; match: MatchSpec; line: number }
   | { op: 'hasflag'; variables: Str[] | null; keys: Str[]; match: MatchSpec; line: number }
   | { op: 'mailboxexists'; names: Str[]; line: number }
-  | { op: 'date'; header: Str; zone: ZoneSpec; part: DatePart; keys: Str[]; match: MatchSpec; index: IndexSpec | null; line: number }
-  | { op: 'currentdate'; zone: ZoneSpec; part: DatePart; keys: Str[]; match: MatchSpec; line: number };
+  | { op: 'date'; header: Str; zone: ZoneSpec; part: DatePart | string; keys: Str[]; match: MatchSpec; index: IndexSpec | null; line: number }
+  | { op: 'currentdate'; zone: ZoneSpec; part: DatePart | string; keys: Str[]; match: MatchSpec; line: number };
 
 /** Which zone a date is shown in: the server's (default), a fixed one (:zone), or the header's own (:originalzone). */
 export type ZoneSpec = { kind: 'local' } | { kind: 'fixed'; minutes: number } | { kind: 'original' };
@@ -660,11 +660,8 @@ class Validator {
         const m = match();
         if (!m) return null;
         const partPos = n.name === 'date' ? 1 : 0;
+        // an unknown date part is no compile error (as Pigeonhole): the test is then false
         const partName = (p.pos[partPos] as { value: string }).value.toLowerCase();
-        if (!(DATE_PARTS as readonly string[]).includes(partName)) {
-          this.error(line, `${n.name}: unknown date part ${JSON.stringify(partName)}`);
-          return null;
-        }
         let zone: ZoneSpec = { kind: 'local' };
         if (p.tags.has('originalzone')) zone = { kind: 'original' };
         else if (p.tags.has('zone')) {

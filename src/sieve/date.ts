@@ -59,7 +59,7 @@ function zoneText(minutes: number, colon: boolean): string {
 }
 
 /** The date part of instant `ms` seen in the zone `zone` (minutes east of UTC). */
-export function datePart(ms: number, zone: number, part: DatePart): string {
+export function datePart(ms: number, zone: number, part: DatePart | string): string | null {
   const d = new Date(ms + zone * 60_000); // read with the UTC getters
   const Y = pad(d.getUTCFullYear(), 4);
   const M = pad(d.getUTCMonth() + 1);
@@ -98,6 +98,7 @@ export function datePart(ms: number, zone: number, part: DatePart): string {
     case 'weekday':
       return String(d.getUTCDay());
   }
+  return null;
 }
 
 /** The server's zone at instant `ms`, minutes east of UTC. */

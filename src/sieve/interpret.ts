@@ -100,7 +100,7 @@ class Run {
   // -------------------------------------------------------------------------
   // Strings
 
-  /** Variable references expanded (RFC 5229 §3), in one pass; unknown namespaces are left as written. */
+  /** Variable references expanded (RFC 5229 §3), in one pass; a namespaced name (none is supported) is empty, as Pigeonhole. */
   private x(s: string, line: number): string {
     if (!this.script.variables || !s.includes('${')) return s;
     let total = 0;
@@ -108,6 +108,7 @@ class Run {
       let v: string;
       if (/^[0-9]+$/.test(name)) v = this.matchValues[Number(name)] ?? '';
       else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) v = this.vars.get(name.toLowerCase()) ?? '';
+      else if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(name)) v = '';
       else v = whole;
       total += v.length;
       if (total > MAX_EXPANDED) throw new RuntimeError(line, `a string expanded to more than ${MAX_EXPANDED} characters`);
@@ -311,14 +312,15 @@ class Run {
         for (let raw of pick(this.msg.rawValues(header), t.index)) {
           if (header.toLowerCase() === 'received') raw = raw.slice(raw.lastIndexOf(';') + 1);
           const d = parseHeaderDate(raw);
-          if (d === null) continue;
-          values.push(datePart(d.ms, this.zoneOf(t.zone, d.ms, d.zone), t.part));
+          const v = d === null ? null : datePart(d.ms, this.zoneOf(t.zone, d.ms, d.zone), t.part);
+          if (v !== null) values.push(v);
         }
         return this.match(values, this.xs(t.keys, t.line), t.match, t.line);
       }
       case 'currentdate': {
         const ms = (this.opts.now ?? new Date()).getTime();
-        return this.match([datePart(ms, this.zoneOf(t.zone, ms, 0), t.part)], this.xs(t.keys, t.line), t.match, t.line);
+        const v = datePart(ms, this.zoneOf(t.zone, ms, 0), t.part);
+        return this.match(v === null ? [] : [v], this.xs(t.keys, t.line), t.match, t.line);
       }
     }
   }

@@ -162,6 +162,8 @@ export function simpleMatch(value: string, key: string, m: MatchSpec, work: { st
   work.steps += 1 + ((value.length + key.length) >> 6);
   switch (m.type) {
     case 'is':
+      // as Pigeonhole: an empty value is only equal to an empty key, whatever the comparator
+      if (value === '') return key === '';
       return compareValues(value, key, m.comparator) === 0;
     case 'contains':
       work.steps += (value.length * Math.max(1, key.length)) >> 8;

@@ -109,6 +109,8 @@ export class SieveMessage {
     const walk = (part: MimePart, depth: number): void => {
       const ct = `${part.contentType.type}/${part.contentType.subtype}`;
       if (part.contentType.type === 'multipart') {
+        // its own content is the text around the parts: preamble and epilogue (as Pigeonhole)
+        if (types !== null && wanted(ct) && part.children.length > 0) out.push(this.aroundParts(part));
         for (const c of part.children) walk(c, depth + 1);
         return;
       }
@@ -125,6 +127,17 @@ export class SieveMessage {
     };
     walk(this.mime, 0);
     return out;
+  }
+
+  private aroundParts(part: MimePart): string {
+    const first = part.children[0];
+    const last = part.children[part.children.length - 1];
+    const boundary = '--' + (param(part.contentType, 'boundary') ?? '');
+    const text = this.bytes.toString('utf8', part.bodyStart, first.headerStart) + this.bytes.toString('utf8', Math.min(last.end, part.end), part.end);
+    return text
+      .split(/\r?\n/)
+      .filter((l) => !l.startsWith(boundary))
+      .join('\r\n');
   }
 
   private decodedHeader(part: MimePart): string {
