@@ -4,7 +4,7 @@
 // gives for their concatenation.
 import { StringDecoder } from 'node:string_decoder';
 import { DecodeStream, decode as decodeCharset, normalizeCharset } from 'libmime/lib/charset.js';
-import { decodeQP } from './facts.js';
+import { decodeQP } from '../wire/transfer.js';
 
 const EMPTY = Buffer.alloc(0);
 

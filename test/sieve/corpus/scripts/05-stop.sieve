@@ -1,0 +1,3 @@
+require "fileinto";
+if header :contains "from" "example" { fileinto "Example"; stop; }
+fileinto "After";

@@ -1,0 +1,6 @@
+require "fileinto";
+fileinto "Work";
+fileinto "Work";
+fileinto "INBOX";
+keep;
+fileinto "inbox";

@@ -1,0 +1,2 @@
+require ["fileinto", "nonexistent-extension"];
+fileinto "x";

@@ -1,0 +1,2 @@
+require ["variables", "envelope"];
+if envelope :matches "from" "*@*" { redirect "${1}.fwd@forward.example"; }

@@ -1,0 +1,3 @@
+require "fileinto";
+if not allof (exists "x-none", header :contains "subject" "a") { fileinto "not-allof"; }
+if anyof (exists "x-none") { fileinto "never"; }

@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto", "copy"];
+addflag "one";
+fileinto :copy "Copy";
+addflag "two";

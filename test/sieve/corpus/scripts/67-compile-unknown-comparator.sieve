@@ -1,0 +1,1 @@
+if header :comparator "i;nonsense" "subject" "x" { keep; }

@@ -1,0 +1,2 @@
+require "relational";
+if header :value "gte" "subject" "x" { keep; }

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "a" "A";
+fileinto "${a}${b}${env.x}${A}";

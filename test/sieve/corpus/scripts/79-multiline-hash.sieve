@@ -1,0 +1,7 @@
+require "fileinto";
+# comment
+/* bracket
+   comment */ fileinto text: # trailing comment
+Multi
+.
+;

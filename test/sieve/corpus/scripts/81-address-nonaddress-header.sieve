@@ -1,0 +1,2 @@
+require "fileinto";
+if address :all :contains "subject" "meet" { fileinto "addr-subject"; }
