@@ -16,6 +16,7 @@ export type {
   MessageRef,
   MailboxListener,
   IncomingMessage,
+  DeliveryEnvelope,
   FolderInfo,
   FlagMode,
   LoadedMessage,
@@ -33,6 +34,7 @@ export { SYSTEM_FLAGS } from './flags.js';
 export type { HeaderFacts } from './facts.js';
 // Pure content helpers, for any store implementation (what the Maildir store computes from its files).
 export { factsOfMessage } from './facts.js';
+export { traceHeader } from './delivery.js';
 
 export interface MailServiceOptions {
   log: Logger;
