@@ -27,8 +27,10 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   if (as) log.info({ user: as.user, uid: as.uid, group: as.group, gid: as.gid }, 'dropped privileges');
   await server.open();
   const urls = listeners.map((l) => l.url);
-  log.info({ urls, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
-  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')} (${server.users.size} users from ${cfg.users})\n`);
+  const lmtp = server.lmtpListeners.length ? { lmtp: server.lmtpListeners } : {};
+  log.info({ urls, ...lmtp, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
+  const lmtpNote = server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '';
+  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${lmtpNote} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { checkName, normalizeName } from './mail/api.js';
+import { isListenSpec } from './lmtp/listen-spec.js';
 
 export interface Config {
   /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */
@@ -41,6 +42,16 @@ export interface Config {
   group: string | null;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** LMTP listeners for Postfix's deliveries: `unix:PATH` or `HOST:PORT`. */
+  lmtpListen: string[];
+  /** Owner, group and mode of LMTP unix sockets (null: the user the server starts as). */
+  lmtpSocketUser: string | null;
+  lmtpSocketGroup: string | null;
+  lmtpSocketMode: number;
+  /** Characters separating a +detail from the user (Postfix's recipient_delimiter); '' for none. */
+  lmtpRecipientDelimiter: string;
+  /** Recipients per LMTP transaction. */
+  lmtpMaxRecipients: number;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -69,11 +80,17 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   group: null,
   logLevel: 'info',
   logFormat: 'json',
+  lmtpListen: [],
+  lmtpSocketUser: null,
+  lmtpSocketGroup: null,
+  lmtpSocketMode: 0o660,
+  lmtpRecipientDelimiter: '+',
+  lmtpMaxRecipients: 100,
 };
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format';
+type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -100,6 +117,12 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'service.group', field: 'group', kind: 'string?', flag: 'group', describe: 'Group to run as when started as root' },
   { key: 'log.level', field: 'logLevel', kind: 'level', flag: 'log-level', describe: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'log.format', field: 'logFormat', kind: 'format', flag: 'log-format', describe: 'json (one pino line per event) or pretty' },
+  { key: 'lmtp.listen', field: 'lmtpListen', kind: 'listens', flag: 'lmtp-listen', describe: 'LMTP for Postfix deliveries: unix:PATH or HOST:PORT (e.g. unix:/var/spool/postfix/private/maildir-imapd-lmtp)' },
+  { key: 'lmtp.socket_user', field: 'lmtpSocketUser', kind: 'string?', flag: 'lmtp-socket-user', describe: 'Owner of LMTP unix sockets (e.g. postfix)' },
+  { key: 'lmtp.socket_group', field: 'lmtpSocketGroup', kind: 'string?', flag: 'lmtp-socket-group', describe: 'Group of LMTP unix sockets (e.g. postfix)' },
+  { key: 'lmtp.socket_mode', field: 'lmtpSocketMode', kind: 'mode', flag: 'lmtp-socket-mode', describe: 'Mode of LMTP unix sockets (default "0660")' },
+  { key: 'lmtp.recipient_delimiter', field: 'lmtpRecipientDelimiter', kind: 'chars', flag: 'lmtp-recipient-delimiter', describe: 'Characters separating user+detail; mail to an existing folder "detail" goes there (default "+"; "" for none)' },
+  { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -121,6 +144,12 @@ function expected(kind: Kind): string {
       return `one of ${LEVELS.join(', ')}`;
     case 'format':
       return '"json" or "pretty"';
+    case 'listens':
+      return 'a list like ["unix:/var/spool/postfix/private/maildir-imapd-lmtp", "127.0.0.1:24"]';
+    case 'mode':
+      return 'an octal mode like "0660"';
+    case 'chars':
+      return 'a string of delimiter characters like "+" (or "" for none)';
   }
 }
 
@@ -159,6 +188,20 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       return value;
     case 'format':
       if (value !== 'json' && value !== 'pretty') throw bad();
+      return value;
+    case 'listens': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isListenSpec(v))) throw bad();
+      return list;
+    }
+    case 'mode': {
+      // A string is octal ("0660", "660"); a TOML integer is taken as written in octal (0o660).
+      const n = typeof value === 'string' && /^0?[0-7]{3}$/.test(value) ? parseInt(value, 8) : typeof value === 'number' && Number.isInteger(value) ? value : NaN;
+      if (!(n >= 0 && n <= 0o777)) throw bad();
+      return n;
+    }
+    case 'chars':
+      if (typeof value !== 'string' || /[\s@]/.test(value) || [...value].length > 8) throw bad();
       return value;
   }
 }

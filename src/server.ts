@@ -16,6 +16,8 @@ import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
 import { ConfigError, parseHostPort, type Config } from './config.js';
 import { closeWorkerPools } from './runtime/worker-pool.js';
+import { LmtpService } from './lmtp/server.js';
+import { ListenSpecError } from './lmtp/listen-spec.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -53,6 +55,10 @@ export class ImapServer {
   private readonly tlsServers: tls.Server[] = [];
   private certs: Certificates | null = null;
   private usersWatcher: FSWatcher | null = null;
+  /** LMTP delivery (lmtp.listen), when configured. */
+  private lmtp: LmtpService<UserEntry> | null = null;
+  /** Where LMTP listens (`unix:/path` or `host:port`), for the ready line. */
+  readonly lmtpListeners: string[] = [];
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
@@ -114,7 +120,30 @@ export class ImapServer {
       const address = await this.listenOn(server, spec);
       out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
     }
+    await this.listenLmtp();
     return out;
+  }
+
+  /** LMTP for Postfix (lmtp.listen): same users file and Maildirs; the message size limit is APPEND's. */
+  private async listenLmtp(): Promise<void> {
+    const c = this.config;
+    if (!c.lmtpListen.length) return;
+    const lmtp = (this.lmtp = new LmtpService<UserEntry>({
+      log: this.log,
+      users: this.users,
+      storeFor: (user) => this.mail.userStore(expandMaildir(c.maildir, user)),
+      recipientDelimiter: c.lmtpRecipientDelimiter,
+      socket: { user: c.lmtpSocketUser, group: c.lmtpSocketGroup, mode: c.lmtpSocketMode },
+      limits: { maxMessageBytes: this.imap.limits.maxAppendBytes, maxRecipients: c.lmtpMaxRecipients },
+    }));
+    for (const spec of c.lmtpListen) {
+      try {
+        this.lmtpListeners.push((await lmtp.listen(spec)).name);
+      } catch (err) {
+        if (err instanceof ListenSpecError) throw new ConfigError(`${c.source}: lmtp.listen ${JSON.stringify(spec)}: ${err.message}`);
+        throw err;
+      }
+    }
   }
 
   /** Implicit TLS (RFC 8314): the handshake first, then the same Connection as on a plain socket. */
@@ -140,6 +169,7 @@ export class ImapServer {
     await this.watchUsersFile();
     await this.certs?.watch();
     this.ctx = this.context();
+    this.lmtp?.open();
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -223,6 +253,7 @@ export class ImapServer {
   async stop(reason = 'Server shutting down'): Promise<void> {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
+    await this.lmtp?.close(); // deliveries under way finish and are answered first
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();

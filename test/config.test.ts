@@ -70,3 +70,32 @@ test('serve refuses a Maildir template that gives several users one mailbox, and
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /mail\.maildir = ".*Maildir" \(.*\) gives bob, alice the same Maildir .*: they would read each other's mail\. Put the user in the path/);
 });
+
+test('[lmtp]: listeners (unix:PATH or HOST:PORT), socket owner/group/mode, recipient delimiter; mistakes name the key and file', async (t) => {
+  const f = await file(t, BASE + '[lmtp]\nlisten = ["unix:/var/spool/postfix/private/maildir-imapd-lmtp", "127.0.0.1:24"]\nsocket_user = "postfix"\nsocket_group = "postfix"\nsocket_mode = "0600"\nrecipient_delimiter = "+-"\n');
+  const cfg = await loadConfig({}, f);
+  assert.deepEqual(cfg.lmtpListen, ['unix:/var/spool/postfix/private/maildir-imapd-lmtp', '127.0.0.1:24']);
+  assert.equal(cfg.lmtpSocketUser, 'postfix');
+  assert.equal(cfg.lmtpSocketMode, 0o600);
+  assert.equal(cfg.lmtpRecipientDelimiter, '+-');
+  const defaults = await loadConfig({}, await file(t, BASE));
+  assert.deepEqual([defaults.lmtpListen, defaults.lmtpSocketMode, defaults.lmtpRecipientDelimiter, defaults.lmtpMaxRecipients], [[], 0o660, '+', 100]);
+  assert.equal((await loadConfig({}, await file(t, BASE + '[lmtp]\nsocket_mode = 0o640\nrecipient_delimiter = ""\n'))).lmtpSocketMode, 0o640);
+  const flags = await loadConfig({ 'lmtp-listen': ['unix:/run/x/lmtp'], 'lmtp-socket-mode': '0666' }, f);
+  assert.deepEqual([flags.lmtpListen, flags.lmtpSocketMode], [['unix:/run/x/lmtp'], 0o666]);
+  const cases: Array<[string, RegExp]> = [
+    ['listen = ["unix:relative"]', /lmtp\.listen must be a list like/],
+    ['listen = "lmtp:inet:127.0.0.1:24"', /lmtp\.listen must be a list like/],
+    ['socket_mode = "rw-rw----"', /lmtp\.socket_mode must be an octal mode like "0660"/],
+    ['socket_mode = 660', /lmtp\.socket_mode must be an octal mode/],
+    ['recipient_delimiter = "@"', /lmtp\.recipient_delimiter must be a string of delimiter characters/],
+  ];
+  for (const [line, re] of cases) {
+    const bad = await file(t, BASE + `[lmtp]\n${line}\n`);
+    await assert.rejects(loadConfig({}, bad), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(bad), err.message);
+      return true;
+    });
+  }
+});

@@ -16,6 +16,7 @@ export type {
   MessageRef,
   MailboxListener,
   IncomingMessage,
+  DeliveryEnvelope,
   FolderInfo,
   FlagMode,
   LoadedMessage,
@@ -34,6 +35,7 @@ export type { HeaderFacts } from './facts.js';
 // Pure content helpers, for any store implementation (what the Maildir store computes from its files).
 export { factsOfMessage } from './facts.js';
 export { folderTree } from './folder-tree.js';
+export { traceHeader } from './delivery.js';
 
 export interface MailServiceOptions {
   log: Logger;

@@ -169,6 +169,16 @@ export interface IncomingMessage extends LiteralSink {
   readonly size: number;
 }
 
+/** The envelope of a message delivered over LMTP: what virtual(8) writes as trace header fields. */
+export interface DeliveryEnvelope {
+  /** MAIL FROM's address; '' for the null sender (a bounce). Becomes `Return-Path: <…>`. */
+  returnPath: string;
+  /** The recipient, as RCPT TO named it. Becomes `Delivered-To:`. */
+  deliveredTo: string;
+  /** The recipient before any rewriting (ORCPT), when the client passed it: `X-Original-To:`. */
+  originalTo?: string | null;
+}
+
 /** One user's mail. */
 export interface MailUser {
   folders(): Promise<FolderInfo[]>;
@@ -182,6 +192,16 @@ export interface MailUser {
   /** Somewhere to receive a message into before append(). */
   openSpool(): IncomingMessage;
   append(mailbox: MailboxHandle, message: IncomingMessage, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }>;
+  /**
+   * A delivery (LMTP): `message` (a spool from any user's openSpool(), read,
+   * not consumed: one message goes to several recipients) is written with the
+   * envelope's trace header fields into `folder` if that folder exists (a
+   * `+detail`), else INBOX, as a new message (\Recent). Resolves once it is
+   * on disk; every session with the folder open has heard EXISTS by then.
+   * Fails with MailError 'temporary' (disk full, folder not writable: nothing
+   * is left half-written) or 'quota'.
+   */
+  deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }>;
   /** UIDPLUS: the new UIDs in source order. All or nothing. */
   copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
   move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;

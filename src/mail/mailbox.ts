@@ -364,7 +364,8 @@ export class Mailbox implements MailboxHandle {
    * Files we just put into this folder ourselves (APPEND, COPY, MOVE): they get
    * their UIDs now, and every view hears EXISTS now, not when the watcher event
    * comes (which then finds them known and does nothing). With `recent`, the
-   * first read-write session gets \Recent on them. Returns their metadata in
+   * first read-write session gets \Recent on them. (A file put into new/, a
+   * delivery, is \Recent by where it is, as a watcher-found one: pass false.) Returns their metadata in
    * the order given (a file gone again meanwhile is left out).
    */
   async addOwn(files: ScannedFile[], recent: boolean): Promise<MessageMeta[]> {

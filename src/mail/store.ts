@@ -3,7 +3,7 @@
 // on disk are the same (IMAP modified UTF-7, as Dovecot's default layout keeps them).
 // A folder whose parent has no directory of its own ("A" beside ".A.B") is a
 // virtual parent: listed \Noselect, as Dovecot lists it.
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs, mkdirSync, type Stats } from 'node:fs';
 import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -17,8 +17,9 @@ import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
 import { MailError, MessageGoneError } from './errors.js';
-import type { FolderInfo, MailUser } from './handles.js';
+import type { DeliveryEnvelope, FolderInfo, MailUser } from './handles.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
+import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
 
 export { HIERARCHY_SEPARATOR };
 
@@ -27,7 +28,7 @@ export class MailboxRegistry {
   private readonly open = new Map<string, Mailbox>();
 
   constructor(
-    private readonly log: Logger,
+    readonly log: Logger,
     private readonly rescanMs: number,
   ) {}
 
@@ -326,9 +327,69 @@ export class MailStore implements MailUser {
 
   // --- saving messages ---
 
-  /** A spool file in tmp/ for a message about to arrive (APPEND's literal). */
+  /**
+   * A spool file in tmp/ for a message about to arrive (APPEND's literal, an
+   * LMTP delivery). A Maildir that does not exist yet (a new user's first
+   * mail) is created, as a delivery agent does.
+   */
   openSpool(): MessageSpool {
-    return new MessageSpool(path.join(this.root, 'tmp'));
+    const tmp = path.join(this.root, 'tmp');
+    try {
+      return new MessageSpool(tmp);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(this.root, sub), { recursive: true, mode: 0o700 });
+      return new MessageSpool(tmp);
+    }
+  }
+
+  /**
+   * A delivery (LMTP), written as Postfix's virtual(8) writes one (see
+   * delivery.ts) into new/ of `folder` when it exists (Dovecot's
+   * lmtp_save_to_detail_mailbox), else of INBOX. If the folder is open in
+   * this process (a session has it, or had it a minute ago) it learns of the
+   * message now: the UID is assigned and every session hears EXISTS, and the
+   * first read-write one \Recent, before this resolves. A folder nobody has
+   * open is not loaded for it: the file in new/ is found at its next open,
+   * as a virtual(8) delivery is.
+   */
+  async deliver(spool: MessageSpool, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }> {
+    const header = traceHeader(envelope);
+    let name = 'INBOX';
+    if (folder) {
+      try {
+        const wanted = normalizeName(folder);
+        if (wanted !== 'INBOX' && (await this.exists(wanted))) name = wanted;
+      } catch (err) {
+        if (!(err instanceof MailError)) throw err; // not a folder name we could have: INBOX
+      }
+    }
+    const dir = this.dirOf(name);
+    // Quota (issue 10 part 3) is checked here, before a byte is written: MailError 'quota' (LMTP 552 5.2.2).
+    let filename: string;
+    try {
+      try {
+        filename = await writeDelivery(dir, spool, header);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || name !== 'INBOX') throw err;
+        // A new user's first mail: the Maildir is made, as virtual(8) makes it.
+        for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+        filename = await writeDelivery(dir, spool, header);
+      }
+    } catch (err) {
+      throw deliveryError(err);
+    }
+    // From here the message is delivered: a failure to announce it must not fail the delivery
+    // (the client would retry, and the message would be there twice). The watcher finds it then.
+    const mailbox = this.registry.peek(dir);
+    if (!mailbox) return { folder: name, uid: null };
+    try {
+      const [meta] = await mailbox.addOwn([{ sub: 'new', filename }], false);
+      return { folder: name, uid: meta?.uid ?? null };
+    } catch (err) {
+      this.registry.log.error({ err, mailbox: dir, file: filename }, 'delivered message not announced; the watcher will find it');
+      return { folder: name, uid: null };
+    }
   }
 
   /**

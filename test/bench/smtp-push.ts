@@ -1,11 +1,13 @@
 // The chain a user feels: SMTP "250" after DATA → Postfix virtual(8) writes
-// the file → "* N EXISTS" at a client idling over implicit TLS. Postfix is
+// the file → "* N EXISTS" at a client idling over implicit TLS; then the
+// same with Postfix handing the message to our LMTP (virtual_transport =
+// lmtp:inet:…), where the push does not wait for a file event. Postfix is
 // a private instance (test/support/postfix.ts); Dovecot, when measured,
 // runs the same chain over plain IMAP (its TLS would only add cost).
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { makeMailTree, startServer } from '../support/server.js';
+import { makeMailTree, startServer, freePort } from '../support/server.js';
 import { startPostfix, sendMail, postfixAvailable } from '../support/postfix.js';
 import { IdleClient } from './idle-client.js';
 import { summarize, type Summary } from './stats.js';
@@ -53,15 +55,21 @@ export async function benchSmtpChain(
   const postfix = await startPostfix({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'postfix'), users: ['bob', 'alice'] });
   try {
     const tlsPort = 10000 + Math.floor(Math.random() * 900);
-    const server = await startServer(tree, ['--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert', cert, '--tls-key', key]);
+    const lmtpPort = await freePort();
+    const server = await startServer(tree, ['--tls-listen', `127.0.0.1:${tlsPort}`, '--tls-cert', cert, '--tls-key', key, '--lmtp-listen', `127.0.0.1:${lmtpPort}`]);
     try {
       const client = await IdleClient.connectTls(tlsPort);
       await client.command('a', 'LOGIN bob bob-pass');
       await client.command('b', 'SELECT INBOX');
       await client.idle('c');
-      log(`maildir-imapd: SMTP 250 -> EXISTS over TLS, ${count} deliveries`);
+      log(`maildir-imapd: SMTP 250 -> virtual(8) -> EXISTS over TLS, ${count} deliveries`);
       const r = await measure(client, postfix.port, count, 5000);
-      out.push({ server: 'maildir-imapd', transport: 'IMAPS (TLS)', summary: summarize(r.samples), misses: r.misses, samples: r.samples });
+      out.push({ server: 'maildir-imapd', transport: 'IMAPS (TLS), virtual(8)', summary: summarize(r.samples), misses: r.misses, samples: r.samples });
+      await postfix.postconf({ virtual_transport: `lmtp:inet:127.0.0.1:${lmtpPort}` });
+      log(`maildir-imapd: SMTP 250 -> LMTP -> EXISTS over TLS, ${count} deliveries`);
+      const l = await measure(client, postfix.port, count, 5000);
+      out.push({ server: 'maildir-imapd', transport: 'IMAPS (TLS), LMTP', summary: summarize(l.samples), misses: l.misses, samples: l.samples });
+      await postfix.postconf({ virtual_transport: 'virtual' });
       await client.logout();
     } finally {
       await server.stop();

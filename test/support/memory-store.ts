@@ -13,9 +13,11 @@ import {
   folderTree,
   mailErrorOf,
   normalizeName,
+  traceHeader,
   type FlagMode,
   type FolderInfo,
   type HeaderFacts,
+  type DeliveryEnvelope,
   type IncomingMessage,
   type LoadedMessage,
   type MailProvider,
@@ -490,6 +492,19 @@ export class MemoryUser implements MailUser {
     const box = mailbox as MemoryMailbox;
     const m = box.add((message as MemoryIncoming).data, flags, date);
     return { uid: m.uid, uidValidity: box.uidValidity };
+  }
+
+  /** As the Maildir store delivers: the trace header fields, then the message, into `folder` if it exists, else INBOX; \Recent. */
+  async deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }> {
+    const header = traceHeader(envelope);
+    let name = 'INBOX';
+    if (folder) {
+      const wanted = normalizeName(folder);
+      if (this.boxes.has(wanted)) name = wanted;
+    }
+    const box = this.boxes.get(name)!;
+    const m = box.add(Buffer.concat([header, (message as MemoryIncoming).data]));
+    return { folder: name, uid: m.uid };
   }
 
   async copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }> {

@@ -14,6 +14,8 @@ const run = promisify(execFile);
 export interface PostfixPeer {
   port: number;
   configDir: string;
+  /** Changes main.cf settings (postconf -e) and reloads. */
+  postconf(settings: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
   log(): Promise<string>;
 }
@@ -33,7 +35,12 @@ async function ensureVmail(): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
-export async function startPostfix(opts: { mailRoot: string; stateDir: string; users: string[]; domain?: string }): Promise<PostfixPeer> {
+/**
+ * `virtualTransport` hands the virtual domain's mail to another transport
+ * instead of virtual(8) (e.g. `lmtp:inet:127.0.0.1:PORT`, `lmtp:unix:/path`);
+ * `recipientDelimiter` lets `user+detail` match the user's entry.
+ */
+export async function startPostfix(opts: { mailRoot: string; stateDir: string; users: string[]; domain?: string; virtualTransport?: string; recipientDelimiter?: string }): Promise<PostfixPeer> {
   const domain = opts.domain ?? 'localdomain';
   const port = await freePort();
   const { uid, gid } = await ensureVmail();
@@ -81,6 +88,8 @@ export async function startPostfix(opts: { mailRoot: string; stateDir: string; u
       `virtual_gid_maps = static:${gid}`,
       `virtual_minimum_uid = ${Math.min(uid, 100)}`,
       'virtual_mailbox_limit = 0',
+      ...(opts.virtualTransport ? [`virtual_transport = ${opts.virtualTransport}`] : []),
+      ...(opts.recipientDelimiter ? [`recipient_delimiter = ${opts.recipientDelimiter}`] : []),
       'local_transport = error:local delivery disabled',
       'local_recipient_maps =',
       'alias_maps =',
@@ -104,6 +113,7 @@ export async function startPostfix(opts: { mailRoot: string; stateDir: string; u
     'flush unix n - n 1000? 0 flush',
     'proxymap unix - - n - - proxymap',
     'smtp unix - - n - - smtp',
+    'lmtp unix - - n - - lmtp',
     'showq unix n - n - - showq',
     'error unix - - n - - error',
     'retry unix - - n - - error',
@@ -132,6 +142,10 @@ export async function startPostfix(opts: { mailRoot: string; stateDir: string; u
     port,
     configDir: cfg,
     log: () => fs.readFile(logFile, 'utf8'),
+    async postconf(settings) {
+      await run('postconf', ['-c', cfg, '-e', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
+      await run('postfix', ['-c', cfg, 'reload']);
+    },
     async stop() {
       await run('postfix', ['-c', cfg, 'stop']).catch(() => undefined);
       const pidFile = path.join(spool, 'pid', 'master.pid');
@@ -159,11 +173,13 @@ function smtpBanner(port: number): Promise<string> {
   });
 }
 
-/** A minimal SMTP client: one message, one recipient. Resolves with the time the 250 after DATA arrived. */
-export function sendMail(port: number, from: string, to: string, message: string): Promise<{ acceptedAt: number; reply: string }> {
+/** A minimal SMTP client: one message, one or more recipients. Resolves with the time the 250 after DATA arrived. */
+export function sendMail(port: number, from: string, to: string | string[], message: string): Promise<{ acceptedAt: number; reply: string }> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
-    const steps = [`EHLO test.localhost\r\n`, `MAIL FROM:<${from}>\r\n`, `RCPT TO:<${to}>\r\n`, 'DATA\r\n', dotStuff(message) + '.\r\n', 'QUIT\r\n'];
+    const rcpts = (Array.isArray(to) ? to : [to]).map((r) => `RCPT TO:<${r}>\r\n`);
+    const steps = [`EHLO test.localhost\r\n`, `MAIL FROM:<${from}>\r\n`, ...rcpts, 'DATA\r\n', dotStuff(message) + '.\r\n', 'QUIT\r\n'];
+    const dataEnd = steps.length - 2;
     let buf = '';
     let step = -1;
     s.on('data', (d) => {
@@ -174,10 +190,10 @@ export function sendMail(port: number, from: string, to: string, message: string
       if (!/^\d{3} /.test(last)) return;
       const code = Number(last.slice(0, 3));
       buf = '';
-      if (step === 4) {
+      if (step === dataEnd) {
         if (code !== 250) return reject(new Error(`message refused: ${last}`));
         const acceptedAt = performance.now();
-        s.end(steps[5]);
+        s.end(steps[dataEnd + 1]);
         return resolve({ acceptedAt, reply: last });
       }
       if (code >= 400) {
