@@ -15,6 +15,7 @@ export type SearchKey =
   | { k: 'text'; value: string }
   | { k: 'date'; sent: boolean; op: DateOp; day: number }
   | { k: 'size'; larger: boolean; n: number }
+  | { k: 'age'; older: boolean; seconds: number } // RFC 5032 WITHIN: OLDER / YOUNGER, by INTERNALDATE
   | { k: 'seq'; set: Range[] }
   | { k: 'uid'; set: Range[] }
   | { k: 'modseq'; n: number } // RFC 7162 §3.1.5: mod-sequence at least n
@@ -191,6 +192,12 @@ export class CriteriaParser {
         return { k: 'body', value: foldKey(this.astring('search string')) };
       case 'TEXT':
         return { k: 'text', value: foldKey(this.astring('search string')) };
+      case 'OLDER':
+      case 'YOUNGER': {
+        const seconds = this.number('interval');
+        if (seconds === 0) throw new BadError(`SEARCH: ${name} needs a non-zero interval`); // RFC 5032 nz-number
+        return { k: 'age', older: name === 'OLDER', seconds };
+      }
       case 'LARGER':
       case 'SMALLER':
         return { k: 'size', larger: name === 'LARGER', n: this.number('size') };
@@ -228,6 +235,7 @@ export function cost(key: SearchKey): number {
     case 'date':
       return key.k === 'date' && !key.sent ? 1 : 2;
     case 'size':
+    case 'age':
       return 1;
     case 'body':
     case 'text':

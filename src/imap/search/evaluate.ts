@@ -41,7 +41,7 @@ class Subject {
  */
 export async function searchView(view: MailboxView, key: SearchKey): Promise<Candidate[]> {
   const uids = view.uidList;
-  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0 };
+  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0, now: Date.now() };
   const program = simplify(key);
   if (program.k === 'all') {
     // SORT/THREAD … ALL, SEARCH ALL: every message still there, with no per-message await.
@@ -109,6 +109,8 @@ function intersect(a: Set<number>, b: Set<number>): Set<number> {
 interface EvalContext {
   exists: number;
   maxUid: number;
+  /** One clock reading for the whole search (OLDER/YOUNGER). */
+  now: number;
 }
 
 /** Orders AND lists cheapest first, so a flag test can spare a file read. */
@@ -168,6 +170,11 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
         return compareDay(day, key.op, key.day);
       }
       return compareDay(localDay(await view.mailbox.internalDate(c.meta)), key.op, key.day);
+    }
+    case 'age': {
+      // RFC 5032: OLDER n is INTERNALDATE at least n seconds ago, YOUNGER n less than that.
+      const age = ctx.now - (await view.mailbox.internalDate(c.meta)).getTime();
+      return key.older ? age >= key.seconds * 1000 : age < key.seconds * 1000;
     }
     case 'header': {
       const h = await m.facts();

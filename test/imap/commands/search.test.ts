@@ -106,3 +106,19 @@ test('CONDSTORE: the first CONDSTORE-enabling command says HIGHESTMODSEQ; RETURN
   const n = await h.session(null);
   assert.equal(await n.run('ENABLE CONDSTORE'), '* ENABLED CONDSTORE\r\nT OK ENABLE completed\r\n', 'nothing selected: nothing to say');
 });
+
+test('WITHIN: OLDER and YOUNGER compare INTERNALDATE with now, in seconds (RFC 5032 §3)', async (t) => {
+  const h = await harness(t);
+  const box = await h.box();
+  const hour = 3600 * 1000;
+  box.add('Subject: old\r\n\r\nx\r\n', [], new Date(Date.now() - 48 * hour));
+  box.add('Subject: recent\r\n\r\nx\r\n', [], new Date(Date.now() - 2 * hour));
+  box.add('Subject: now\r\n\r\nx\r\n');
+  const c = await h.session();
+  assert.match(await c.run('CAPABILITY'), /\bWITHIN\b/);
+  assert.match(await c.run('SEARCH YOUNGER 86400'), /^\* SEARCH 2 3\r$/m, 'within a day');
+  assert.match(await c.run('SEARCH OLDER 86400'), /^\* SEARCH 1\r$/m);
+  assert.match(await c.run('SEARCH OLDER 3600 YOUNGER 86400'), /^\* SEARCH 2\r$/m);
+  assert.match(await c.run('UID SEARCH NOT OLDER 60'), /^\* SEARCH 3\r$/m);
+  for (const bad of ['SEARCH OLDER', 'SEARCH OLDER 0', 'SEARCH YOUNGER -5', 'SEARCH YOUNGER x']) assert.match(await c.run(bad), /^T BAD /m, bad);
+});
