@@ -1,5 +1,5 @@
-// SHA-256/SHA-512-crypt checks in worker threads (crypt-worker.ts), so a
-// login never blocks the event loop.
+// SHA-256/SHA-512-crypt and bcrypt checks in worker threads (crypt-worker.ts),
+// so a login never blocks the event loop.
 import os from 'node:os';
 import { WorkerPool } from '../runtime/worker-pool.js';
 import type { CryptJob } from './crypt-worker.js';
@@ -12,7 +12,7 @@ const pool = new WorkerPool<CryptJob, boolean>({
 });
 
 export const cryptPool = {
-  /** True if the password matches a $5$ or $6$ hash. */
+  /** True if the password matches a $5$, $6$ or $2x$ hash. */
   verify(password: string, hash: string): Promise<boolean> {
     return pool.run({ password, hash });
   },

@@ -1,9 +1,9 @@
 // Dovecot password schemes, so an existing Dovecot users file works as is.
-// Every check is asynchronous: argon2 runs in libuv's pool, bcryptjs yields
-// between rounds, SHA-crypt runs in worker threads (crypt-pool.ts).
+// Every check is asynchronous: argon2 runs in libuv's pool, bcrypt and
+// SHA-crypt run in worker threads (crypt-pool.ts). bcryptjs's own async mode
+// only yields between rounds: the loop stayed busy for the whole hash.
 import crypto from 'node:crypto';
 import argon2 from 'argon2';
-import bcrypt from 'bcryptjs';
 import { cryptPool } from './crypt-pool.js';
 
 /** What `maildir-imapd passwd` writes: ~100 ms per check on a 2-core machine (measured), 46 MiB. p=1 so Dovecot (libsodium) verifies it too. */
@@ -37,7 +37,7 @@ const argon: Check = async (secret, password) => {
 
 const blowfish: Check = async (secret, password) => {
   if (!/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(secret)) return false;
-  return bcrypt.compare(password, secret);
+  return cryptPool.verify(password, secret);
 };
 
 const shaCrypt = (prefix: '$5$' | '$6$'): Check => async (secret, password) => (secret.startsWith(prefix) ? cryptPool.verify(password, secret) : false);
