@@ -37,8 +37,15 @@ async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
   const m = /^(\d+):(.+)$/.exec(text.trim());
   if (!m) return false;
   const pid = Number(m[1]);
-  return m[2] === HOST && pid !== process.pid && !pidAlive(pid);
+  if (m[2] !== HOST) return false;
+  // Ours, but held by nobody here: it was taken in a folder that a RENAME then moved to this
+  // path (its holder's unlink found nothing). It blocked the renamed folder for staleMs.
+  if (pid === process.pid) return !held.has(lockPath);
+  return !pidAlive(pid);
 }
+
+/** Lock paths this process holds, until the release has unlinked them. */
+const held = new Set<string>();
 
 /**
  * The lock is made by link()ing a prepared file holding "pid:host" to
@@ -82,6 +89,7 @@ export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (
   for (;;) {
     try {
       await linkLock(lockPath);
+      held.add(lockPath);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -100,8 +108,8 @@ export async function withDotlock<T>(target: string, opts: DotlockOptions, fn: (
     // Released in the background: the caller's result (a UID on disk) need not wait for
     // the unlink; our own next attempt on this lock waits for it instead.
     const release = fs.unlink(lockPath).then(
-      () => undefined,
-      () => undefined,
+      () => void held.delete(lockPath),
+      () => void held.delete(lockPath),
     );
     releasing.set(lockPath, release);
     void release.then(() => {

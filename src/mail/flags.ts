@@ -15,12 +15,14 @@ const FLAG_OF: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\An
 
 /** The letter for a system flag (case-insensitive), or null if `flag` is not one. */
 export function systemLetter(flag: string): string | null {
-  return LETTER_OF[flag.toLowerCase()] ?? null;
+  // Own keys only: a client's keyword `constructor` or `__proto__` found Object's and became letters of its text.
+  const key = flag.toLowerCase();
+  return Object.hasOwn(LETTER_OF, key) ? LETTER_OF[key] : null;
 }
 
 /** The system flag for an upper-case letter; null for letters IMAP has no flag for (e.g. P, passed). */
 export function systemFlag(letter: string): string | null {
-  return FLAG_OF[letter] ?? null;
+  return Object.hasOwn(FLAG_OF, letter) ? FLAG_OF[letter] : null;
 }
 
 export function isKeywordLetter(letter: string): boolean {

@@ -134,7 +134,8 @@ function decodeEntities(s: string): string {
       const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
       return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
+    const name = e.toLowerCase();
+    return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : m; // `&constructor;` is no entity
   });
 }
 

@@ -36,7 +36,11 @@ export function envelope(header: HeaderField[]): ImapValue {
     if ((STRING_FIELDS as readonly string[]).includes(f.lower)) str.set(f.lower as StringField, f.value);
     else if ((ADDRESS_FIELDS as readonly string[]).includes(f.lower)) {
       const key = f.lower as AddressField;
-      addr.set(key, [...(addr.get(key) ?? []), ...parseAddressList(f.value)]);
+      // Appended in place: copying the list for each field made 100,000 `To:` lines quadratic
+      // (20 s for 40,000; Dovecot CVE-2024-23184 was the same walk of the list per line).
+      let list = addr.get(key);
+      if (!list) addr.set(key, (list = []));
+      for (const a of parseAddressList(f.value)) list.push(a);
     }
   }
   const list = (k: AddressField): ImapValue => {

@@ -22,18 +22,47 @@ export function parseSequenceSet(text: string): Range[] {
 }
 
 /**
+ * The ranges with "*" made `star`, each low to high, sorted and merged where
+ * they overlap or touch. A set may hold 10,000 ranges: resolving or matching
+ * them one by one against every message cost ranges × messages (10,000 × `1:*`
+ * took 0.4 s over 5,000 messages, the event loop frozen for everyone).
+ */
+export function mergeRanges(ranges: Range[], star: number): Range[] {
+  const norm: Range[] = ranges.map(([a, b]) => {
+    if (a === Infinity) a = star;
+    if (b === Infinity) b = star;
+    return a <= b ? [a, b] : [b, a];
+  });
+  norm.sort((x, y) => x[0] - y[0]);
+  const out: Range[] = [];
+  for (const r of norm) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+/** Whether `n` is in ranges made by mergeRanges (a binary search). */
+export function inMergedRanges(n: number, merged: readonly Range[]): boolean {
+  let lo = 0;
+  let hi = merged.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (merged[mid][1] < n) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < merged.length && merged[lo][0] <= n;
+}
+
+/**
  * The sequence numbers (1-based) a set names in a view of `count` messages,
  * ascending and unique. "*" is the last message. Numbers beyond count are dropped.
  */
 export function resolveSeqs(ranges: Range[], count: number): number[] {
-  const out = new Set<number>();
-  for (let [a, b] of ranges) {
-    if (a === Infinity) a = count;
-    if (b === Infinity) b = count;
-    if (a > b) [a, b] = [b, a];
-    for (let s = Math.max(1, a); s <= Math.min(b, count); s++) out.add(s);
-  }
-  return [...out].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (const [a, b] of mergeRanges(ranges, count)) for (let s = Math.max(1, a); s <= Math.min(b, count); s++) out.push(s);
+  return out;
 }
 
 /**
@@ -42,16 +71,11 @@ export function resolveSeqs(ranges: Range[], count: number): number[] {
  */
 export function resolveUids(ranges: Range[], uids: readonly number[]): number[] {
   if (!uids.length) return [];
-  const max = uids[uids.length - 1];
-  const out = new Set<number>();
-  for (let [a, b] of ranges) {
-    if (a === Infinity) a = max;
-    if (b === Infinity) b = max;
-    if (a > b) [a, b] = [b, a];
-    let i = lowerBound(uids, a);
-    for (; i < uids.length && uids[i] <= b; i++) out.add(uids[i]);
+  const out: number[] = [];
+  for (const [a, b] of mergeRanges(ranges, uids[uids.length - 1])) {
+    for (let i = lowerBound(uids, a); i < uids.length && uids[i] <= b; i++) out.push(uids[i]);
   }
-  return [...out].sort((x, y) => x - y);
+  return out;
 }
 
 function lowerBound(arr: readonly number[], v: number): number {

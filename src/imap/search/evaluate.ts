@@ -3,7 +3,7 @@
 // before anything that needs the message file; header facts and body text
 // come from the facts cache in src/mail/facts.ts.
 import { cost, type SearchKey } from '../../wire/search-criteria.js';
-import type { Range } from '../../wire/sequence-set.js';
+import { mergeRanges, inMergedRanges, type Range } from '../../wire/sequence-set.js';
 import { type HeaderFacts, type MessageRef, type TextHint } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { localDay } from '../../wire/header-values.js';
@@ -41,7 +41,7 @@ class Subject {
  */
 export async function searchView(view: MailboxView, key: SearchKey): Promise<Candidate[]> {
   const uids = view.uidList;
-  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0, now: Date.now() };
+  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0, now: Date.now(), merged: new Map() };
   const program = simplify(key);
   if (program.k === 'all') {
     // SORT/THREAD … ALL, SEARCH ALL: every message still there, with no per-message await.
@@ -111,6 +111,8 @@ interface EvalContext {
   maxUid: number;
   /** One clock reading for the whole search (OLDER/YOUNGER). */
   now: number;
+  /** Each sequence set of the program merged once per search, not scanned range by range per message. */
+  merged: Map<Range[], Range[]>;
 }
 
 /** Orders AND lists cheapest first, so a flag test can spare a file read. */
@@ -127,14 +129,10 @@ function simplify(key: SearchKey): SearchKey {
   }
 }
 
-function inRanges(n: number, ranges: Range[], star: number): boolean {
-  for (let [a, b] of ranges) {
-    if (a === Infinity) a = star;
-    if (b === Infinity) b = star;
-    if (a > b) [a, b] = [b, a];
-    if (n >= a && n <= b) return true;
-  }
-  return false;
+function inRanges(n: number, ranges: Range[], star: number, ctx: EvalContext): boolean {
+  let merged = ctx.merged.get(ranges);
+  if (!merged) ctx.merged.set(ranges, (merged = mergeRanges(ranges, star)));
+  return inMergedRanges(n, merged);
 }
 
 function compareDay(day: number, op: 'before' | 'on' | 'since', ref: number): boolean {
@@ -154,9 +152,9 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
     case 'recent':
       return view.recent.has(c.uid) === key.set;
     case 'seq':
-      return inRanges(c.seq, key.set, ctx.exists);
+      return inRanges(c.seq, key.set, ctx.exists, ctx);
     case 'uid':
-      return inRanges(c.uid, key.set, ctx.maxUid);
+      return inRanges(c.uid, key.set, ctx.maxUid, ctx);
     case 'modseq':
       return c.meta.modseq >= key.n;
     case 'size': {
