@@ -184,7 +184,10 @@ export class MailboxView implements MailboxListener {
       if (snap && snap.length === this.len + fresh.length && (!fresh.length || snap[snap.length - 1] === fresh[fresh.length - 1])) {
         this.uids = snap;
         this.shared = true;
-      } else if (fresh.length) this.own().push(...fresh);
+      } else if (fresh.length) {
+        const own = this.own();
+        for (const u of fresh) own.push(u); // a spread of 125,000+ arguments overflows the stack
+      }
       this.len = this.shared ? this.len + fresh.length : this.uids.length;
       out.push({ kind: 'exists', count: this.len }, { kind: 'recent', count: this.recent.size });
     }

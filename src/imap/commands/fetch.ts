@@ -104,7 +104,7 @@ export const fetch: Command = {
         slow: general,
       });
       gone = fast.gone;
-      unreadable.push(...fast.unreadable);
+      for (const u of fast.unreadable) unreadable.push(u);
     } else {
       for (const uid of uids) {
         const meta = present(uid);

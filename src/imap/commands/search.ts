@@ -46,7 +46,7 @@ export const search: Command = {
       if (returns.has('MIN') && !returns.has('MAX')) returned = [found[0]];
       else if (returns.has('MAX') && !returns.has('MIN')) returned = [found[found.length - 1]];
     }
-    const highest = withModseq && returned.length ? Math.max(...returned.map((c) => c.meta.modseq)) : 0;
+    const highest = withModseq && returned.length ? returned.reduce((max, c) => Math.max(max, c.meta.modseq), 0) : 0;
     if (!returns) {
       await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}${highest ? ` (MODSEQ ${highest})` : ''}` : 'SEARCH');
       return;

@@ -122,3 +122,11 @@ test('WITHIN: OLDER and YOUNGER compare INTERNALDATE with now, in seconds (RFC 5
   assert.match(await c.run('UID SEARCH NOT OLDER 60'), /^\* SEARCH 3\r$/m);
   for (const bad of ['SEARCH OLDER', 'SEARCH OLDER 0', 'SEARCH YOUNGER -5', 'SEARCH YOUNGER x']) assert.match(await c.run(bad), /^T BAD /m, bad);
 });
+
+test('SEARCH MODSEQ over 150,000 matches answers (no argument spread that overflows the stack)', async (t) => {
+  const h = await harness(t);
+  const box = await h.box();
+  for (let i = 0; i < 150_000; i++) box.add('Subject: s\r\n\r\nb\r\n');
+  const c = await h.session();
+  assert.match(await c.run('SEARCH RETURN (COUNT) MODSEQ 1'), /^\* ESEARCH \(TAG "[^"]+"\) COUNT 150000 MODSEQ \d+\r$/m);
+});
