@@ -92,7 +92,8 @@ export async function startServer(tree: MailTree, extraArgs: string[] = []): Pro
   proc.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 10_000);
+    // Generous: on a loaded 2-core machine a cold node start alone has taken over 10 s; a hang still fails.
+    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s: ${err}`)), 30_000);
     const check = () => {
       if (err.includes('ready on')) {
         clearTimeout(timer);
