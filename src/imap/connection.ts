@@ -47,7 +47,7 @@ export class Connection {
   user: UserEntry | null = null;
   store: MailUser | null = null;
   /** Extensions this session has turned on (ENABLE, or a CONDSTORE-enabling command). */
-  readonly extensions = new EnabledExtensions();
+  extensions = new EnabledExtensions();
   view: MailboxView | null = null;
   failedLogins = 0;
   readonly log: Logger;
@@ -369,6 +369,22 @@ export class Connection {
     this.state = 'auth';
     this.framer.setLimits(this.ctx.config.limits);
     this.ctx.preauth?.release(this);
+  }
+
+  /**
+   * UNAUTHENTICATE (RFC 8437): back to the not-authenticated state with
+   * nothing of the session kept — the selected folder, the user's store, the
+   * enabled extensions. TLS stays. False when the IP already has as many
+   * connections waiting to log in as it may (the caller then says BYE).
+   */
+  unauthenticate(): boolean {
+    this.select(null);
+    this.user = null;
+    this.store = null;
+    this.extensions = new EnabledExtensions();
+    this.state = 'notauth';
+    this.framer.setLimits(this.ctx.config.preauthLimits);
+    return this.ctx.preauth ? this.ctx.preauth.admit(this, this.remoteAddress) : true;
   }
 
   /** Writes `* <text>`; a value list is encoded, StreamLiterals streamed. */

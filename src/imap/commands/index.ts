@@ -6,6 +6,7 @@ import { noop, check } from './noop.js';
 import { logout } from './logout.js';
 import { login } from './login.js';
 import { authenticate } from './authenticate.js';
+import { unauthenticate } from './unauthenticate.js';
 import { select } from './select.js';
 import { list } from './list.js';
 import { status } from './status.js';
@@ -19,7 +20,7 @@ import { FOLDER_COMMANDS } from './folder-commands.js';
 
 export type { CommandContext, Command } from './types.js';
 
-const ALL: Command[] = [capability, starttls, noop, check, logout, login, authenticate, select, list, status, close, expunge, fetch, store, idle];
+const ALL: Command[] = [capability, starttls, noop, check, logout, login, authenticate, unauthenticate, select, list, status, close, expunge, fetch, store, idle];
 
 ALL.push(...SEARCH_COMMANDS);
 ALL.push(...FOLDER_COMMANDS);
