@@ -8,7 +8,7 @@ const ALWAYS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE'];
 
 /** Listed once authenticated (RFC 3501 §6.1.1: capabilities may change after login). */
 export const SESSION_EXTENSIONS: string[] = [];
-SESSION_EXTENSIONS.push('ESEARCH', 'SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDSUBJECT', 'WITHIN'); // src/imap/commands/search.ts, sort.ts, thread.ts; WITHIN: search-criteria.ts
+SESSION_EXTENSIONS.push('ESEARCH', 'SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDSUBJECT', 'WITHIN', 'ESORT', 'SORT=DISPLAY'); // src/imap/commands/search.ts, sort.ts, thread.ts; WITHIN: search-criteria.ts
 SESSION_EXTENSIONS.push('UIDPLUS', 'MOVE', 'UNSELECT', 'NAMESPACE', 'ID', 'ENABLE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS'); // src/imap/commands/folder-commands.ts
 
 SESSION_EXTENSIONS.push('CONDSTORE', 'QRESYNC'); // src/mail/modseq.ts, commands/select.ts, fetch.ts, store.ts

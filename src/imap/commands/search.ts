@@ -1,17 +1,12 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8), with ESEARCH's RETURN
 // options (RFC 4731). Non-UID SEARCH answers with sequence numbers; the
 // connection holds EXPUNGE responses back while it runs (RFC 3501 §7.4.1).
-import { BadError } from '../../wire/errors.js';
-import { isAtom } from '../../wire/parser.js';
 import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
-import { formatSet } from '../../wire/sequence-set.js';
+import { esearchLine, parseReturn } from '../search/esearch.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
-
-type ReturnOpt = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
-const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT']);
 
 export const search: Command = {
   names: ['SEARCH'],
@@ -20,20 +15,7 @@ export const search: Command = {
   async run(ctx: CommandContext) {
     const { conn } = ctx;
     const view = conn.view!;
-    let args = ctx.args;
-    let returns: Set<ReturnOpt> | null = null;
-    if (isAtom(args[0], 'RETURN')) {
-      const list = args[1];
-      if (!list || list.type !== 'list') throw new BadError('SEARCH: RETURN needs a parenthesised list');
-      returns = new Set();
-      for (const o of list.items) {
-        const name = o.type === 'atom' ? o.value.toUpperCase() : '';
-        if (!RETURN_OPTS.has(name)) throw new BadError(`SEARCH: unsupported RETURN option ${name.slice(0, 20) || '(non-atom)'}`);
-        returns.add(name as ReturnOpt);
-      }
-      if (!returns.size) returns.add('ALL'); // RETURN () means RETURN (ALL), RFC 4731 §3.1
-      args = args.slice(2);
-    }
+    const { returns, rest: args } = parseReturn(ctx.args, 'SEARCH');
     const key = charsetAndCriteria(args, 'SEARCH', false);
     const withModseq = CriteriaParser.usesModseq(key);
     if (withModseq) conn.enableExtension('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling
@@ -51,14 +33,7 @@ export const search: Command = {
       await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}${highest ? ` (MODSEQ ${highest})` : ''}` : 'SEARCH');
       return;
     }
-    let line = `ESEARCH (TAG "${ctx.tag}")${ctx.uid ? ' UID' : ''}`;
-    if (nums.length) {
-      if (returns.has('MIN')) line += ` MIN ${nums[0]}`;
-      if (returns.has('MAX')) line += ` MAX ${nums[nums.length - 1]}`;
-      if (returns.has('ALL')) line += ` ALL ${formatSet(nums)}`; // ascending already (RFC 4731 ALL is a sequence-set)
-    }
-    if (returns.has('COUNT')) line += ` COUNT ${nums.length}`;
-    if (highest) line += ` MODSEQ ${highest}`;
+    const line = esearchLine(ctx.tag, ctx.uid, returns, nums, highest);
     await conn.untagged(line);
   },
 };

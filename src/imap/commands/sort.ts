@@ -1,6 +1,6 @@
-// SORT and UID SORT (RFC 5256 §3): `SORT (criteria) charset search-key…`.
-import { BadError } from '../../wire/errors.js';
-import { isAtom } from '../../wire/parser.js';
+// SORT and UID SORT (RFC 5256 §3): `SORT [RETURN (opts)] (criteria) charset
+// search-key…`, with ESORT's RETURN options (RFC 5267 §3) answered as ESEARCH.
+import { esearchLine, parseReturn } from '../search/esearch.js';
 import { parseSortCriteria, collectSortData, sortBy, type SortKeyName } from '../search/sort.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
@@ -13,12 +13,13 @@ export const sort: Command = {
   async run(ctx: CommandContext) {
     const { conn } = ctx;
     const view = conn.view!;
-    if (isAtom(ctx.args[0], 'RETURN')) throw new BadError('SORT: RETURN options (ESORT) are not supported');
-    const keys = parseSortCriteria(ctx.args[0]);
-    const key = charsetAndCriteria(ctx.args.slice(1), 'SORT', true);
+    const { returns, rest } = parseReturn(ctx.args, 'SORT');
+    const keys = parseSortCriteria(rest[0]);
+    const key = charsetAndCriteria(rest.slice(1), 'SORT', true);
     const found = await searchView(view, key);
     const data = await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key)));
     const nums = sortBy(data, keys).map((d) => (ctx.uid ? d.uid : d.seq));
-    await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
+    if (returns) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
+    else await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
   },
 };

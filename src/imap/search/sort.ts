@@ -9,13 +9,13 @@ import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 
-export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
+export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 export interface SortKey {
   key: SortKeyName;
   reverse: boolean;
 }
 
-const NAMES = new Set<string>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO']);
+const NAMES = new Set<string>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
 
 /** sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"; sort-criterion = ["REVERSE" SP] sort-key */
 export function parseSortCriteria(t: Token | undefined): SortKey[] {
@@ -51,6 +51,8 @@ export interface SortData {
   from: Buffer;
   to: Buffer;
   cc: Buffer;
+  displayFrom: Buffer;
+  displayTo: Buffer;
   /** The header values, when a key or THREAD needs more than the date. */
   facts: SortFacts | null;
 }
@@ -70,14 +72,28 @@ function firstMailbox(value: string | null): string {
 }
 
 /**
+ * What SORT=DISPLAY compares (RFC 5957 §3): the first address's display name
+ * (decoded) when it has a non-empty one, else its addr-spec; a group's name.
+ */
+function displayOf(value: string | null): string {
+  if (value === null) return '';
+  const a = parseAddressList(value)[0];
+  if (!a) return '';
+  const name = a.name === null ? '' : decodeWords(a.name).trim();
+  if (name) return name;
+  return a.host === null ? (a.mailbox ?? '') : `${a.mailbox ?? ''}@${a.host}`;
+}
+
+/**
  * Collects what `keys` need for every candidate (messages gone meanwhile are
  * left out). Header values come from the folder's index (summaries), so a
  * SORT of a synced folder reads no file; `withFacts` keeps them for THREAD.
  */
 export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>, withFacts = false): Promise<SortData[]> {
   const mailbox = view.mailbox;
-  const needHeader = withFacts || keys.has('DATE') || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
-  const needValues = withFacts || keys.has('SUBJECT') || keys.has('FROM') || keys.has('TO') || keys.has('CC');
+  const valueKeys: SortKeyName[] = ['SUBJECT', 'FROM', 'TO', 'CC', 'DISPLAYFROM', 'DISPLAYTO'];
+  const needValues = withFacts || valueKeys.some((k) => keys.has(k));
+  const needHeader = needValues || keys.has('DATE');
   const summaries = needHeader ? await mailbox.summaries(cands.map((c) => c.meta)) : null;
   const out: SortData[] = [];
   // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
@@ -108,6 +124,8 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       from: keys.has('FROM') && facts ? key(firstMailbox(decoded(facts.fromRaw))) : EMPTY,
       to: keys.has('TO') && facts ? key(firstMailbox(decoded(facts.toRaw))) : EMPTY,
       cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
+      displayFrom: keys.has('DISPLAYFROM') && facts ? key(displayOf(facts.fromRaw)) : EMPTY,
+      displayTo: keys.has('DISPLAYTO') && facts ? key(displayOf(facts.toRaw)) : EMPTY,
       facts: withFacts ? facts : null,
     });
   }
@@ -130,6 +148,10 @@ function compareOne(a: SortData, b: SortData, k: SortKeyName): number {
       return Buffer.compare(a.to, b.to);
     case 'CC':
       return Buffer.compare(a.cc, b.cc);
+    case 'DISPLAYFROM':
+      return Buffer.compare(a.displayFrom, b.displayFrom);
+    case 'DISPLAYTO':
+      return Buffer.compare(a.displayTo, b.displayTo);
   }
 }
 

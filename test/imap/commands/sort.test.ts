@@ -51,3 +51,39 @@ test('SORT: a store failure is the NO of its kind, an unexpected one NO [SERVERB
   assert.match(await c.run('SORT (SUBJECT) UTF-8 LARGER 1'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
 });
+
+/** The four messages of the Dovecot comparison: a bare address, a display name, an encoded one, no From. */
+async function displayCorpus(t: Parameters<typeof harness>[0]) {
+  const h = await harness(t);
+  await h.deliver('From: beta@aaa\r\nTo: x@y\r\nSubject: 1\r\n\r\nhi\r\n');
+  await h.deliver('From: "Beta Z" <q@q>\r\nTo: "" <w@w>\r\nSubject: 2\r\n\r\nhi\r\n');
+  await h.deliver('From: =?utf-8?q?Al?= <z@z>\r\nSubject: 3\r\n\r\nhi\r\n');
+  await h.deliver('Subject: 4\r\n\r\nhi\r\n');
+  return h;
+}
+
+test('SORT=DISPLAY: DISPLAYFROM/DISPLAYTO sort by the display name, else the addr-spec (RFC 5957 §3; the orders Dovecot 2.3 gives)', async (t) => {
+  const h = await displayCorpus(t);
+  const c = await h.session();
+  assert.match(await c.run('CAPABILITY'), /\bSORT=DISPLAY\b/);
+  // "" < "AL" < "BETA Z" < "BETA@AAA": the bare address sorts by its addr-spec, not its local part.
+  assert.match(await c.run('SORT (DISPLAYFROM) UTF-8 ALL'), /^\* SORT 4 3 2 1\r$/m);
+  // No To and an empty display name ("" <w@w>) fall back to "" and "w@w".
+  assert.match(await c.run('SORT (DISPLAYTO) UTF-8 ALL'), /^\* SORT 3 4 2 1\r$/m);
+  assert.match(await c.run('SORT (FROM) UTF-8 ALL'), /^\* SORT 4 1 2 3\r$/m, 'FROM still sorts by the mailbox');
+  assert.match(await c.run('SORT (REVERSE DISPLAYFROM) UTF-8 ALL'), /^\* SORT 1 2 3 4\r$/m);
+});
+
+test('ESORT: SORT RETURN (MIN MAX COUNT ALL) answers ESEARCH in sort order (RFC 5267 §3.2; as Dovecot 2.3 answers)', async (t) => {
+  const h = await displayCorpus(t);
+  const c = await h.session();
+  assert.match(await c.run('CAPABILITY'), /\bESORT\b/);
+  assert.match(await c.run('SORT RETURN (MIN MAX COUNT) (DISPLAYFROM) UTF-8 ALL'), /^\* ESEARCH \(TAG "[^"]+"\) MIN 4 MAX 1 COUNT 4\r$/m, 'MIN and MAX: first and last in sort order');
+  assert.match(await c.run('SORT RETURN (ALL) (DISPLAYFROM) UTF-8 ALL'), /^\* ESEARCH \(TAG "[^"]+"\) ALL 4,3,2,1\r$/m);
+  assert.match(await c.run('UID SORT RETURN () (DISPLAYFROM) UTF-8 ALL'), /^\* ESEARCH \(TAG "[^"]+"\) UID ALL 4,3,2,1\r$/m, 'RETURN () is ALL');
+  assert.match(await c.run('SORT RETURN (ALL) (ARRIVAL) UTF-8 ALL'), /^\* ESEARCH \(TAG "[^"]+"\) ALL 1:4\r$/m, 'ascending runs compressed');
+  assert.match(await c.run('SORT RETURN (COUNT) (ARRIVAL) UTF-8 SUBJECT nomatch'), /^\* ESEARCH \(TAG "[^"]+"\) COUNT 0\r$/m);
+  assert.match(await c.run('SORT RETURN (MIN MAX ALL) (ARRIVAL) UTF-8 SUBJECT nomatch'), /^\* ESEARCH \(TAG "[^"]+"\)\r$/m);
+  for (const bad of ['SORT RETURN (BOGUS) (ARRIVAL) UTF-8 ALL', 'SORT RETURN ARRIVAL UTF-8 ALL', 'SORT RETURN'])
+    assert.match(await c.run(bad), /^T BAD /m, bad);
+});

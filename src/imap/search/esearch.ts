@@ -1,0 +1,41 @@
+// The RETURN options of ESEARCH (RFC 4731) and ESORT (RFC 5267), and the
+// ESEARCH response both answer with.
+import { BadError } from '../../wire/errors.js';
+import { isAtom, type Token } from '../../wire/parser.js';
+import { formatSet } from '../../wire/sequence-set.js';
+
+export type ReturnOpt = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
+const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT']);
+
+/** `RETURN (opts)` at the start of `args`: the options and the arguments after them; null options when there is no RETURN. */
+export function parseReturn(args: Token[], what: string): { returns: Set<ReturnOpt> | null; rest: Token[] } {
+  if (!isAtom(args[0], 'RETURN')) return { returns: null, rest: args };
+  const list = args[1];
+  if (!list || list.type !== 'list') throw new BadError(`${what}: RETURN needs a parenthesised list`);
+  const returns = new Set<ReturnOpt>();
+  for (const o of list.items) {
+    const name = o.type === 'atom' ? o.value.toUpperCase() : '';
+    if (!RETURN_OPTS.has(name)) throw new BadError(`${what}: unsupported RETURN option ${name.slice(0, 20) || '(non-atom)'}`);
+    returns.add(name as ReturnOpt);
+  }
+  if (!returns.size) returns.add('ALL'); // RETURN () means RETURN (ALL), RFC 4731 §3.1
+  return { returns, rest: args.slice(2) };
+}
+
+/**
+ * `ESEARCH (TAG "t") [UID] MIN … MAX … ALL … COUNT …` for `nums` in the order
+ * they are returned: ascending for SEARCH, sort order for SORT (RFC 5267 §3.2:
+ * MIN and MAX are the first and last in that order, ALL keeps it, compressing
+ * only ascending runs).
+ */
+export function esearchLine(tag: string, uid: boolean, returns: Set<ReturnOpt>, nums: readonly number[], modseq = 0): string {
+  let line = `ESEARCH (TAG "${tag}")${uid ? ' UID' : ''}`;
+  if (nums.length) {
+    if (returns.has('MIN')) line += ` MIN ${nums[0]}`;
+    if (returns.has('MAX')) line += ` MAX ${nums[nums.length - 1]}`;
+    if (returns.has('ALL')) line += ` ALL ${formatSet(nums)}`; // runs compressed, order kept
+  }
+  if (returns.has('COUNT')) line += ` COUNT ${nums.length}`;
+  if (modseq) line += ` MODSEQ ${modseq}`;
+  return line;
+}
