@@ -52,6 +52,14 @@ export interface Config {
   lmtpRecipientDelimiter: string;
   /** Recipients per LMTP transaction. */
   lmtpMaxRecipients: number;
+  /** ManageSieve listeners (RFC 5804): `HOST:PORT` (4190) or `unix:PATH`. */
+  managesieveListen: string[];
+  /** Scripts one user may keep, and bytes per script. */
+  managesieveMaxScripts: number;
+  managesieveMaxScriptSize: number;
+  /** Where a user's scripts are and the active-script symlink (Pigeonhole's layout): templates with ~, %u, %n, %d. */
+  sieveDir: string;
+  sieveActive: string;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -86,6 +94,11 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   lmtpSocketMode: 0o660,
   lmtpRecipientDelimiter: '+',
   lmtpMaxRecipients: 100,
+  managesieveListen: [],
+  managesieveMaxScripts: 100,
+  managesieveMaxScriptSize: 1024 * 1024,
+  sieveDir: '~/sieve',
+  sieveActive: '~/.dovecot.sieve',
 };
 
 export class ConfigError extends Error {}
@@ -123,11 +136,16 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'lmtp.socket_mode', field: 'lmtpSocketMode', kind: 'mode', flag: 'lmtp-socket-mode', describe: 'Mode of LMTP unix sockets (default "0660")' },
   { key: 'lmtp.recipient_delimiter', field: 'lmtpRecipientDelimiter', kind: 'chars', flag: 'lmtp-recipient-delimiter', describe: 'Characters separating user+detail; mail to an existing folder "detail" goes there (default "+"; "" for none)' },
   { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
+  { key: 'managesieve.listen', field: 'managesieveListen', kind: 'listens', flag: 'managesieve-listen', describe: 'ManageSieve for editing Sieve filters: HOST:PORT or unix:PATH (e.g. 0.0.0.0:4190)' },
+  { key: 'managesieve.max_scripts', field: 'managesieveMaxScripts', kind: 'number', flag: 'managesieve-max-scripts', describe: 'Sieve scripts one user may keep (default 100)' },
+  { key: 'managesieve.max_script_size', field: 'managesieveMaxScriptSize', kind: 'number', flag: 'managesieve-max-script-size', describe: 'Bytes of one Sieve script (default 1048576)' },
+  { key: 'sieve.dir', field: 'sieveDir', kind: 'string', flag: 'sieve-dir', describe: "A user's Sieve scripts, NAME.sieve: ~ home (the Maildir's parent when the users file has none), %u, %n, %d (default ~/sieve)" },
+  { key: 'sieve.active', field: 'sieveActive', kind: 'string', flag: 'sieve-active', describe: 'Symlink to the active script, as Pigeonhole keeps it (default ~/.dovecot.sieve)' },
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function expected(kind: Kind): string {
+function expected(kind: Kind, key = ''): string {
   switch (kind) {
     case 'string':
     case 'string?':
@@ -145,7 +163,9 @@ function expected(kind: Kind): string {
     case 'format':
       return '"json" or "pretty"';
     case 'listens':
-      return 'a list like ["unix:/var/spool/postfix/private/maildir-imapd-lmtp", "127.0.0.1:24"]';
+      return key.includes('managesieve')
+        ? 'a list like ["0.0.0.0:4190"] (HOST:PORT or unix:/path)'
+        : 'a list like ["unix:/var/spool/postfix/private/maildir-imapd-lmtp", "127.0.0.1:24"]';
     case 'mode':
       return 'an octal mode like "0660"';
     case 'chars':
@@ -155,7 +175,7 @@ function expected(kind: Kind): string {
 
 /** Checks one value; returns it converted or throws naming the key and where it came from. */
 function coerce(kind: Kind, value: unknown, key: string, where: string): unknown {
-  const bad = () => new ConfigError(`${where}: ${key} must be ${expected(kind)}, got ${JSON.stringify(value)}`);
+  const bad = () => new ConfigError(`${where}: ${key} must be ${expected(kind, key)}, got ${JSON.stringify(value)}`);
   switch (kind) {
     case 'string':
     case 'string?':
@@ -295,6 +315,13 @@ export async function loadConfig(flags: Record<string, unknown>, file: string | 
   if (!cfg.listen.length && !cfg.tlsListen.length && opts.requireListener !== false) throw new ConfigError(`${source}: no listener: set imap.listen or imap.tls_listen (--listen / --tls-listen)`);
   if (cfg.tlsListen.length && (!cfg.tlsCert || !cfg.tlsKey)) throw new ConfigError(`${source}: imap.tls_listen needs tls.cert and tls.key`);
   if (!!cfg.tlsCert !== !!cfg.tlsKey) throw new ConfigError(`${source}: tls.cert and tls.key go together`);
+  for (const spec of KEYS.filter((k) => k.key === 'sieve.dir' || k.key === 'sieve.active')) {
+    const v = cfg[spec.field] as string;
+    if (!(v === '~' || v.startsWith('~/') || v.startsWith('/')) || v.split('/').includes('..'))
+      throw new ConfigError(`${source}: ${spec.key} must be an absolute path or start with ~/ (the user's home), without '..', got ${JSON.stringify(v)}`);
+  }
+  if (cfg.sieveDir === cfg.sieveActive) throw new ConfigError(`${source}: sieve.dir and sieve.active must differ (a directory of scripts, and a symlink to one of them)`);
+  if (cfg.managesieveMaxScriptSize > 64 * 1024 * 1024) throw new ConfigError(`${source}: managesieve.max_script_size must be at most 67108864 (64 MiB), got ${cfg.managesieveMaxScriptSize}`);
   for (const spec of KEYS.filter((k) => k.key.endsWith('_folder'))) {
     const name = cfg[spec.field] as string | null;
     if (name === null) continue;

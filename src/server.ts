@@ -18,6 +18,12 @@ import { ConfigError, parseHostPort, type Config } from './config.js';
 import { closeWorkerPools } from './runtime/worker-pool.js';
 import { LmtpService } from './lmtp/server.js';
 import { ListenSpecError } from './lmtp/listen-spec.js';
+import { ManageSieveService } from './managesieve/server.js';
+import { ScriptStore, sieveLocation } from './managesieve/scripts.js';
+import { SUPPORTED_EXTENSIONS, DEFAULT_LIMITS as SIEVE_LIMITS } from './sieve/index.js';
+import { UserIpLimit } from './auth/limits.js';
+import { plaintextAuthAllowed } from './imap/capabilities.js';
+import { VERSION } from './version.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -59,6 +65,12 @@ export class ImapServer {
   private lmtp: LmtpService<UserEntry> | null = null;
   /** Where LMTP listens (`unix:/path` or `host:port`), for the ready line. */
   readonly lmtpListeners: string[] = [];
+  /** ManageSieve (managesieve.listen), when configured. */
+  private managesieve: ManageSieveService | null = null;
+  /** Where ManageSieve listens, for the ready line. */
+  readonly managesieveListeners: string[] = [];
+  /** Failed-login penalty and per-user-IP cap: one penalty for IMAP and ManageSieve, so a guesser gains nothing by switching. */
+  private readonly logins: LoginLimits;
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
@@ -72,6 +84,7 @@ export class ImapServer {
     this.users = new UserDb(config.users);
     const opts = { specialUse: this.specialUse, createSpecialFolders: config.createSpecialFolders };
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts });
+    this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
   }
 
   private context(): ServerContext {
@@ -85,7 +98,7 @@ export class ImapServer {
       allowPlaintext: this.config.allowPlaintext,
       plaintextNetworks: networkList(this.config.plaintextNetworks),
       preauth: new PreauthGuard({ ...DEFAULT_PREAUTH_LIMITS, maxPerIp: this.config.maxUnauthenticatedPerIp }),
-      logins: new LoginLimits({ maxConnectionsPerUserIp: this.config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(this.imap.authFailDelayMs) }),
+      logins: this.logins,
       onClose: (conn) => {
         conn.ctx.logins?.release(conn);
         conn.ctx.preauth?.release(conn);
@@ -121,7 +134,48 @@ export class ImapServer {
       out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
     }
     await this.listenLmtp();
+    await this.listenManageSieve();
     return out;
+  }
+
+  /**
+   * ManageSieve (managesieve.listen): the IMAP side's users, password
+   * schemes, failure penalty, plaintext policy and certificate; scripts where
+   * Pigeonhole keeps them (sieve.dir, sieve.active).
+   */
+  private async listenManageSieve(): Promise<void> {
+    const c = this.config;
+    if (!c.managesieveListen.length) return;
+    const networks = networkList(c.plaintextNetworks);
+    const ms = (this.managesieve = new ManageSieveService({
+      log: this.log,
+      implementation: `maildir-imapd ${VERSION}`,
+      // i;octet and i;ascii-casemap are always there (RFC 5228 §2.7.3) and not listed, as Pigeonhole does.
+      extensions: SUPPORTED_EXTENSIONS.filter((e) => e !== 'comparator-i;octet' && e !== 'comparator-i;ascii-casemap'),
+      maxRedirects: SIEVE_LIMITS.maxRedirects,
+      authenticate: (login, password) => this.users.authenticate(login, password),
+      penalty: this.logins.penalty,
+      userIp: new UserIpLimit(c.maxConnectionsPerUserIp),
+      storeFor: (user) =>
+        new ScriptStore(sieveLocation(user, expandMaildir(c.maildir, user), { dir: c.sieveDir, active: c.sieveActive }), {
+          maxScripts: c.managesieveMaxScripts,
+          maxScriptBytes: c.managesieveMaxScriptSize,
+        }),
+      tls: () => this.certs?.context ?? null,
+      plaintextAllowed: (address, secure) => plaintextAuthAllowed({ secure, address, allowPlaintext: c.allowPlaintext, networks }),
+      authFailDelayMs: this.imap.authFailDelayMs,
+      limits: { maxCommandBytes: c.managesieveMaxScriptSize + 8192, tlsHandshakeTimeoutMs: this.imap.tlsHandshakeTimeoutMs },
+      maxConnections: c.maxConnections,
+      maxUnauthenticatedPerIp: c.maxUnauthenticatedPerIp,
+    }));
+    for (const spec of c.managesieveListen) {
+      try {
+        this.managesieveListeners.push((await ms.listen(spec)).name);
+      } catch (err) {
+        if (err instanceof ListenSpecError) throw new ConfigError(`${c.source}: managesieve.listen ${JSON.stringify(spec)}: ${err.message}`);
+        throw err;
+      }
+    }
   }
 
   /** LMTP for Postfix (lmtp.listen): same users file and Maildirs; the message size limit is APPEND's. */
@@ -170,6 +224,7 @@ export class ImapServer {
     await this.certs?.watch();
     this.ctx = this.context();
     this.lmtp?.open();
+    this.managesieve?.open();
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -254,6 +309,7 @@ export class ImapServer {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.lmtp?.close(); // deliveries under way finish and are answered first
+    await this.managesieve?.close();
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();

@@ -99,3 +99,36 @@ test('[lmtp]: listeners (unix:PATH or HOST:PORT), socket owner/group/mode, recip
     });
   }
 });
+
+test('[managesieve] and [sieve]: listeners, quotas, script locations; mistakes name the key and file; the shipped example parses', async (t) => {
+  const f = await file(t, BASE + '[managesieve]\nlisten = ["0.0.0.0:4190", "unix:/run/maildir-imapd/sieve"]\nmax_scripts = 20\nmax_script_size = 65536\n[sieve]\ndir = "/var/sieve/%d/%n"\nactive = "~/.dovecot.sieve"\n');
+  const cfg = await loadConfig({}, f);
+  assert.deepEqual(cfg.managesieveListen, ['0.0.0.0:4190', 'unix:/run/maildir-imapd/sieve']);
+  assert.deepEqual([cfg.managesieveMaxScripts, cfg.managesieveMaxScriptSize, cfg.sieveDir, cfg.sieveActive], [20, 65536, '/var/sieve/%d/%n', '~/.dovecot.sieve']);
+  const defaults = await loadConfig({}, await file(t, BASE));
+  assert.deepEqual([defaults.managesieveListen, defaults.managesieveMaxScripts, defaults.managesieveMaxScriptSize, defaults.sieveDir, defaults.sieveActive], [[], 100, 1048576, '~/sieve', '~/.dovecot.sieve']);
+  const flags = await loadConfig({ 'managesieve-listen': ['127.0.0.1:4190'], 'sieve-dir': '~/filters' }, f);
+  assert.deepEqual([flags.managesieveListen, flags.sieveDir], [['127.0.0.1:4190'], '~/filters']);
+  const cases: Array<[string, RegExp]> = [
+    ['[managesieve]\nlisten = ["4190"]', /managesieve\.listen must be a list like \["0\.0\.0\.0:4190"\]/],
+    ['[managesieve]\nmax_scripts = 0', /managesieve\.max_scripts must be a positive whole number/],
+    ['[managesieve]\nmax_script_size = 100000000', /managesieve\.max_script_size must be at most 67108864/],
+    ['[sieve]\ndir = "sieve"', /sieve\.dir must be an absolute path or start with ~\//],
+    ['[sieve]\nactive = "~/../x"', /sieve\.active must be an absolute path or start with ~\/.*without '\.\.'/],
+    ['[sieve]\ndir = "~/x"\nactive = "~/x"', /sieve\.dir and sieve\.active must differ/],
+  ];
+  for (const [lines, re] of cases) {
+    const bad = await file(t, BASE + lines + '\n');
+    await assert.rejects(loadConfig({}, bad), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(bad), err.message);
+      return true;
+    });
+  }
+  // deploy/config.toml's [managesieve] and [sieve] sections, their keys uncommented, are valid and listen on 4190.
+  const example = await fs.readFile(fileURLToPath(new URL('../../deploy/config.toml', import.meta.url)), 'utf8');
+  const sections = /\[managesieve\][\s\S]*?(?=\n\[service\])/.exec(example)?.[0] ?? '';
+  assert.match(sections, /\[sieve\]/);
+  const fromExample = await loadConfig({}, await file(t, BASE + sections.replace(/^# ((?:listen|max_scripts|max_script_size|dir|active) = .*)$/gm, '$1')));
+  assert.deepEqual([fromExample.managesieveListen, fromExample.sieveDir, fromExample.sieveActive], [['0.0.0.0:4190'], '~/sieve', '~/.dovecot.sieve']);
+});
