@@ -57,3 +57,9 @@ export function mailErrorOf(err: unknown): MailError | null {
   const known = typeof code === 'string' ? ERRNO_KINDS.get(code) : undefined;
   return known ? new MailError(known[0], known[1]) : null;
 }
+
+/** The disk (ENOSPC) or the user's file-system quota (EDQUOT) has no room for what was written. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

@@ -4,9 +4,9 @@
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
-import { Uidlist, type UidRecord } from './uidlist.js';
+import { Uidlist, type UidRecord, type UidlistState } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
-import { MailError } from './errors.js';
+import { MailError, isDiskFull } from './errors.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile } from './crlf.js';
@@ -82,6 +82,13 @@ export class Mailbox {
   private opened: Promise<void> | null = null;
   private snapshot: number[] | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
+  /**
+   * New files found while the disk was full could not be given UIDs (the
+   * uidlist could not grow): they are left out until there is room, and each
+   * periodic check retries. Set while that is so.
+   */
+  private waitingForSpace = false;
+  private spaceWarned = false;
 
   constructor(
     readonly name: string,
@@ -497,9 +504,18 @@ export class Mailbox {
       }
     }
     this.forget(vanished);
+    this.waitingForSpace = false;
     await this.addNew([...found.values()]);
-    this.lastScanStamp = stamp;
-    if (this.expungedSinceRewrite > 0 && this.views.size === 0) await this.compactUidlist();
+    // Files left without UIDs (a full disk): the next periodic check must look again.
+    this.lastScanStamp = this.waitingForSpace ? '' : stamp;
+    if (this.spaceWarned && !this.waitingForSpace) {
+      this.spaceWarned = false;
+      this.log.info('disk has room again: new messages got their UIDs');
+    }
+    if (this.expungedSinceRewrite > 0 && this.views.size === 0) {
+      // Housekeeping: a full disk (or any fault) must not fail the SELECT or STATUS that triggered it.
+      await this.compactUidlist().catch((err) => this.log.warn({ err: (err as Error).message }, 'compacting dovecot-uidlist failed; it is retried later'));
+    }
   }
 
   /** Updates a known message seen at `f`; tells views if its flags changed. */
@@ -586,8 +602,28 @@ export class Mailbox {
     const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
     toAssign.catch(() => undefined);
-    const { state, records } = await this.uidlist.assign(toAssign);
-    const sized = await sizing;
+    let state: UidlistState;
+    let records: UidRecord[];
+    let sized: Awaited<typeof sizing>;
+    try {
+      ({ state, records } = await this.uidlist.assign(toAssign));
+      sized = await sizing;
+    } catch (err) {
+      // A full disk: a UID exists only once it is in the uidlist, so files without one wait, unseen,
+      // and the folder is served with the messages listed already (users must be able to open it
+      // and delete mail to make room). Without any uidlist there is no UIDVALIDITY to serve: a NO.
+      if (!isDiskFull(err)) throw err;
+      const current = await this.uidlist.read();
+      if (!current) throw err;
+      state = current;
+      const listed = (await sizing).filter((e) => this.uidlist.recordOf(e.name.basename));
+      if (!this.spaceWarned) this.log.warn({ count: files.length - listed.length, err: (err as Error).message }, 'disk full: new messages get their UIDs once there is room');
+      this.spaceWarned = true;
+      this.waitingForSpace = true;
+      this.lastScanStamp = '';
+      sized = listed;
+      records = listed.map((e) => this.uidlist.recordOf(e.name.basename)!);
+    }
     this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));

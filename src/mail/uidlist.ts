@@ -134,7 +134,16 @@ export class Uidlist {
       this.appendFd = { ino, fh };
     }
     const data = Buffer.from(text);
-    await this.appendFd.fh.write(data);
+    try {
+      const { bytesWritten } = await this.appendFd.fh.write(data);
+      // A short write to a regular file means the disk filled up mid-way.
+      if (bytesWritten !== data.length) throw Object.assign(new Error(`dovecot-uidlist: wrote ${bytesWritten} of ${data.length} bytes`), { code: 'ENOSPC' });
+    } catch (err) {
+      // A torn record would run into the next one appended and hand its UID to another
+      // message: the file is cut back to what it was (we hold the lock; truncating frees space).
+      await this.appendFd.fh.truncate(Number(size)).catch(() => undefined);
+      throw err;
+    }
     this.stamp = `${ino}:${Number(size) + data.length}`;
   }
 
@@ -238,15 +247,21 @@ export class Uidlist {
   }
 
   private async writeWhole(state: UidlistState): Promise<void> {
+    // One writer at a time (the mutex in this process, the dotlock across processes): the pid is unique enough.
     const tmp = `${this.file}.${process.pid}.tmp`;
     const fh = await fs.open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(formatHeader(state) + state.records.map(formatRecord).join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(formatHeader(state) + state.records.map(formatRecord).join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, this.file);
+    } catch (err) {
+      await fs.unlink(tmp).catch(() => undefined); // a full disk leaves no temp file behind
+      throw err;
     }
-    await fs.rename(tmp, this.file);
     this.stamp = await this.statStamp();
   }
 }
