@@ -9,7 +9,7 @@ import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
 import { MailError, isDiskFull } from './errors.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
-import { crlfSizeOfFile } from './crlf.js';
+import { crlfSizeOfFile, crlfSizeAndMtime } from './crlf.js';
 import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
@@ -53,6 +53,16 @@ const WATCH_LINGER_MS = 60_000;
 /** Messages at most this many found at once get their size computed immediately. */
 const EAGER_SIZE_LIMIT = 200;
 
+/**
+ * A message file modified less than this long ago may still be being written
+ * (a script writing straight into new/ instead of tmp/ then a rename, as
+ * Postfix does): what is read of it is answered, but not kept — no W size in
+ * the uidlist, no index record, no cached size, date or content — until it has
+ * stayed unchanged this long. A writer pausing longer than this still wins.
+ * (Tests of the caches, whose fixtures are written just before, set it to 0.)
+ */
+export const settleOptions = { ms: 2000 };
+
 export class Mailbox {
   readonly maildir: Maildir;
   readonly uidlist: Uidlist;
@@ -89,6 +99,9 @@ export class Mailbox {
    */
   private waitingForSpace = false;
   private spaceWarned = false;
+  /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
+  private readonly unsettled = new Set<string>();
+  private settleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
@@ -194,6 +207,8 @@ export class Mailbox {
   /** Stops watching; resolves once pending index records are written. */
   async close(): Promise<void> {
     this.stopWatching();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
     await Promise.all([this.uidlist.close(), this.index.close()]);
   }
 
@@ -318,14 +333,54 @@ export class Mailbox {
 
   async vsizeOf(meta: MessageMeta): Promise<number> {
     meta.vsize ??= this.index.get(meta.basename)?.vsize ?? null;
-    if (meta.vsize === null) meta.vsize = await this.withFile(meta, crlfSizeOfFile);
-    return meta.vsize;
+    if (meta.vsize !== null) return meta.vsize;
+    const vsize = await this.withFile(meta, crlfSizeOfFile);
+    if (this.settled(meta)) meta.vsize = vsize;
+    return vsize;
   }
 
   async internalDate(meta: MessageMeta): Promise<Date> {
     meta.mtimeMs ??= this.index.get(meta.basename)?.mtimeMs ?? null;
-    if (meta.mtimeMs === null) meta.mtimeMs = (await this.withFile(meta, (f) => fs.stat(f))).mtimeMs;
-    return new Date(meta.mtimeMs);
+    if (meta.mtimeMs !== null) return new Date(meta.mtimeMs);
+    const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
+    if (this.settled(meta)) meta.mtimeMs = mtimeMs;
+    return new Date(mtimeMs);
+  }
+
+  /**
+   * Whether what is read of this message's file may be kept (cached, indexed,
+   * written to the uidlist): false while its file may still be being written
+   * (see settleOptions). Messages we saved ourselves, and files already old when
+   * found, are settled from the start.
+   */
+  settled(meta: MessageMeta): boolean {
+    return !this.unsettled.has(meta.basename);
+  }
+
+  private markUnsettled(basename: string): void {
+    this.unsettled.add(basename);
+    if (this.settleTimer) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null;
+      void this.checkUnsettled().catch((err) => this.log.warn({ err: (err as Error).message }, 'checking freshly written messages failed'));
+    }, settleOptions.ms);
+    this.settleTimer.unref();
+  }
+
+  /**
+   * Files unchanged for settleOptions.ms are settled, and their size is known
+   * from then on (a later rewrite of the uidlist writes it as W); those still
+   * being written are looked at again later.
+   */
+  private async checkUnsettled(): Promise<void> {
+    for (const basename of [...this.unsettled]) {
+      const meta = this.byBasename.get(basename);
+      const counted = meta ? await crlfSizeAndMtime(this.pathOf(meta)).catch(() => null) : null;
+      this.unsettled.delete(basename);
+      if (!meta || !counted) continue; // gone (or unreadable: nothing to keep)
+      if (Date.now() - counted.mtimeMs < settleOptions.ms) this.markUnsettled(basename);
+      else meta.vsize ??= counted.vsize;
+    }
   }
 
   // --- changes made by sessions ---
@@ -573,25 +628,29 @@ export class Mailbox {
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
     // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
-    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null });
+    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, fresh: false });
     const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
       entries.map(async (e) => {
         const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
         let vsize = e.name.vsize ?? listed;
+        let fresh = false;
         if (vsize === null && eager) {
           try {
-            vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename));
+            const counted = await crlfSizeAndMtime(this.maildir.file(e.f.sub, e.f.filename));
+            // A file still being written must not have its size so far kept in the uidlist.
+            fresh = Date.now() - counted.mtimeMs < settleOptions.ms;
+            vsize = fresh ? null : counted.vsize;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
             // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
             this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
           }
         }
-        return { ...e, vsize };
+        return { ...e, vsize, fresh };
       }),
     ).then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
-      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null }>();
+      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null; fresh?: boolean }>();
       for (const e of list) {
         if (!e) continue;
         const prev = byName.get(e.name.basename);
@@ -627,6 +686,7 @@ export class Mailbox {
     this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));
+    for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
     added.sort((a, b) => a.uid - b.uid);
     for (const v of this.views) v.onAdded(added);
     // The first read-write session owns \Recent on new arrivals and moves them to cur/.
