@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
-import { Uidlist, type UidRecord, type UidlistState } from './uidlist.js';
+import { Uidlist, MAX_UID, type UidRecord, type UidlistState } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
 import { MailError, isDiskFull } from './errors.js';
 import { READ_MESSAGE } from './message-file.js';
@@ -28,6 +28,8 @@ export interface MailboxListener {
   onFlags(meta: MessageMeta): void;
   /** These new messages are \Recent in this session (it is the first read-write one). */
   claimRecent(uids: number[]): void;
+  /** The folder got a new UIDVALIDITY and its messages new UIDs: this view is detached and means nothing any more. */
+  onRenumbered(): void;
 }
 
 export interface MessageMeta {
@@ -608,9 +610,10 @@ export class Mailbox {
     if (!files.length) {
       // An empty folder still needs a UIDVALIDITY (RFC 3501: non-zero): the uidlist is created with it.
       let state = await this.uidlist.read();
-      if (!state) {
+      if (!state || state.nextUid > MAX_UID) {
+        // No uidlist yet (it is created with a UIDVALIDITY), or UIDNEXT past 32 bits (assign renumbers).
         try {
-          state = (await this.uidlist.assign([])).state;
+          state = (await this.assignUids([])).state;
         } catch (err) {
           // A folder we may read but not write (made by another user): serve it without one.
           const code = (err as NodeJS.ErrnoException).code;
@@ -618,7 +621,7 @@ export class Mailbox {
           this.log.warn({ err }, 'cannot create dovecot-uidlist in an empty folder');
         }
       }
-      if (state) this.setHeader(state.uidValidity, state.nextUid);
+      if (state) await this.setHeader(state.uidValidity, state.nextUid);
       return;
     }
     // Arrival order: Maildir names start with the delivery time in seconds.
@@ -665,7 +668,7 @@ export class Mailbox {
     let records: UidRecord[];
     let sized: Awaited<typeof sizing>;
     try {
-      ({ state, records } = await this.uidlist.assign(toAssign));
+      ({ state, records } = await this.assignUids(toAssign));
       sized = await sizing;
     } catch (err) {
       // A full disk: a UID exists only once it is in the uidlist, so files without one wait, unseen,
@@ -683,7 +686,7 @@ export class Mailbox {
       sized = listed;
       records = listed.map((e) => this.uidlist.recordOf(e.name.basename)!);
     }
-    this.setHeader(state.uidValidity, state.nextUid);
+    await this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));
     for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
@@ -698,9 +701,54 @@ export class Mailbox {
     }
   }
 
-  private setHeader(uidValidity: number, nextUid: number): void {
+  /** Uidlist.assign, and a log line when it had to renumber the folder. */
+  private async assignUids(entries: Parameters<Uidlist['assign']>[0]): Promise<{ state: UidlistState; records: UidRecord[] }> {
+    const { state, records, renumbered } = await this.uidlist.assign(entries);
+    if (renumbered) this.log.warn({ ...renumbered, messages: state.records.length }, 'UIDs would pass 4294967295: the folder is renumbered from 1 under a new UIDVALIDITY');
+    return { state, records };
+  }
+
+  private async setHeader(uidValidity: number, nextUid: number): Promise<void> {
+    if (this.uidValidity !== 0 && uidValidity !== this.uidValidity) return this.renumbered(uidValidity, nextUid);
     this.uidValidity = uidValidity;
     this.uidNext = Math.max(this.uidNext, nextUid);
+  }
+
+  /**
+   * The uidlist has a new UIDVALIDITY (we renumbered it as UIDs reached 2^32,
+   * or another server did): every message takes its UID from it, the modseq
+   * log starts afresh for the new UIDVALIDITY, and every session with the
+   * folder open is told its UIDs mean nothing any more (it must select the
+   * folder again). A message the uidlist no longer lists is found again as new.
+   */
+  private async renumbered(uidValidity: number, nextUid: number): Promise<void> {
+    const kept: MessageMeta[] = [];
+    for (const m of this.messages) {
+      const rec = this.uidlist.recordOf(m.basename);
+      if (!rec) {
+        this.byBasename.delete(m.basename);
+        continue;
+      }
+      (m as { uid: number }).uid = rec.uid; // the same objects: caches holding them stay valid
+      kept.push(m);
+    }
+    kept.sort((a, b) => a.uid - b.uid);
+    this.messages.length = 0;
+    this.messages.push(...kept);
+    this.byUidMap.clear();
+    for (const m of kept) this.byUidMap.set(m.uid, m);
+    this.snapshot = null;
+    this.unclaimedRecent.clear();
+    this.lastScanStamp = '';
+    this.uidValidity = uidValidity;
+    this.uidNext = nextUid;
+    const views = [...this.views];
+    this.views.clear();
+    for (const v of views) v.onRenumbered();
+    if (this.modseqReady) {
+      this.modseqReady = false;
+      await this.loadModseqs();
+    }
   }
 
   private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info): MessageMeta {
