@@ -97,10 +97,23 @@ export const isRoot = (): boolean => typeof process.getuid === 'function' && pro
 /**
  * Called between listen() and open(). As root: resolves service.user/group and
  * becomes them for good (supplementary groups, then gid, then uid); without
- * service.user it throws. Not root: nothing to do (returns null).
+ * service.user it throws. Not root: nothing to do (returns null), unless
+ * service.user names someone else, which is refused.
  */
 export function dropPrivileges(cfg: Pick<Config, 'user' | 'group' | 'source'>): Identity | null {
-  if (!isRoot()) return null;
+  if (!isRoot()) {
+    // service.user given but not started as root: only root can become it. Already it is fine; anyone
+    // else would create mail files owned by the wrong user, so that is refused, never silently ignored.
+    if (cfg.user) {
+      const id = resolveServiceIdentity(cfg);
+      const uid = process.getuid!();
+      if (uid !== id.uid) {
+        const me = lookupUser(String(uid))?.name ?? String(uid);
+        throw new ConfigError(`${cfg.source}: service.user = ${id.user}, but started as ${me} (uid ${uid}), not root: cannot become ${id.user}. Start as root (it drops to ${id.user} once the ports are bound) or as ${id.user}, or remove service.user`);
+      }
+    }
+    return null;
+  }
   if (!cfg.user) throw new ConfigError(`${cfg.source}: started as root but service.user is not set; mail is never served as root: set service.user (--user) to the mail owner, e.g. vmail, or start as that user`);
   const id = resolveServiceIdentity(cfg);
   process.setgroups!([id.gid]);

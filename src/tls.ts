@@ -1,11 +1,10 @@
 // The TLS certificate: read from the PEM files at start, and read again when
 // they change or on SIGHUP, without dropping anyone: a reload only changes
 // what the next handshake uses.
-import { promises as fs } from 'node:fs';
+import { promises as fs, watch as fsWatch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { ConfigError } from './config.js';
 
@@ -18,7 +17,7 @@ const SETTLE_MS = 300;
 export class Certificates {
   private opts: tls.SecureContextOptions;
   private ctx: tls.SecureContext;
-  private watcher: FSWatcher | null = null;
+  private watchers: FSWatcher[] = [];
   private settle: NodeJS.Timeout | null = null;
   private readonly listeners: Array<() => void> = [];
 
@@ -83,27 +82,45 @@ export class Certificates {
   /**
    * Watches the directories that hold the files, not the files: certbot
    * replaces the live/ symlinks by rename, which a watch on the old link
-   * never reports. Resolves once watching (a change after that is seen).
+   * never reports. A plain fs.watch per directory: chokidar, closed right
+   * after the directory was deleted, could leave an fs.watch handle open
+   * that nothing would ever close (it kept a test process alive, 1 run in
+   * 5-8). Watching never keeps the process alive by itself.
    */
   async watch(): Promise<void> {
     const files = new Set([path.resolve(this.certFile), path.resolve(this.keyFile)]);
     const dirs = [...new Set([...files].map((f) => path.dirname(f)))];
-    this.watcher = chokidar.watch(dirs, { ignoreInitial: true, depth: 0 });
-    this.watcher.on('all', (_event, file) => {
-      if (!files.has(path.resolve(file))) return;
-      if (this.settle) clearTimeout(this.settle);
-      this.settle = setTimeout(() => {
-        this.settle = null;
-        void this.reload('file changed');
-      }, SETTLE_MS);
-    });
-    this.watcher.on('error', (err) => this.log.warn({ err: (err as Error).message, dirs }, 'cannot watch the tls files; SIGHUP still reloads them'));
-    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    for (const dir of dirs) {
+      let watcher: FSWatcher;
+      try {
+        watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
+          // No name (some file systems): any change in the directory may be ours.
+          if (name && !files.has(path.join(dir, name.toString()))) return;
+          if (this.settle) clearTimeout(this.settle);
+          this.settle = setTimeout(() => {
+            this.settle = null;
+            void this.reload('file changed');
+          }, SETTLE_MS);
+          this.settle.unref();
+        });
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, dir }, 'cannot watch the tls files; SIGHUP still reloads them');
+        continue;
+      }
+      // The directory went away (or the watch broke): SIGHUP still reloads.
+      watcher.on('error', (err) => {
+        this.log.warn({ err: err.message, dir }, 'cannot watch the tls files any more; SIGHUP still reloads them');
+        watcher.close();
+      });
+      this.watchers.push(watcher);
+    }
   }
 
   async close(): Promise<void> {
     if (this.settle) clearTimeout(this.settle);
-    await this.watcher?.close();
+    this.settle = null;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
   }
 }
 

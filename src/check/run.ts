@@ -1,12 +1,15 @@
 // `maildir-imapd check`: gathers the inputs (config, users file, stat() of the
 // Maildirs, TLS files, postconf/postmap output), runs the pure checks and
 // prints every problem with its fix. Exit status 1 when any error was found.
-import { existsSync, readFileSync, statSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, DEFAULT_CONFIG_FILE, KEYS, loadConfig, type Config } from '../config.js';
 import { isRoot, lookupUser, resolveServiceIdentity } from '../privileges.js';
 import { checkUsersText } from './users.js';
-import { checkMaildirs, type Owner, type StatInfo } from './maildirs.js';
+import { checkMaildirs, type EntriesFn, type Owner, type StatInfo } from './maildirs.js';
+import { probeAccess, type AccessProbe } from './access.js';
+import { expandMaildir } from '../auth/users.js';
 import { checkTls, type Read } from './tls.js';
 import { addressesFor, checkPostfix, isVirtual, parsePostconf, postfixList, POSTCONF_PARAMS } from './postfix.js';
 import { error, result, warn, type CheckResult } from './types.js';
@@ -38,13 +41,25 @@ function statOrNull(p: string): StatInfo | null {
   }
 }
 
+const entriesOf: EntriesFn = (dir) => {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, symlink: e.isSymbolicLink(), directory: e.isDirectory() }));
+  } catch {
+    return null;
+  }
+};
+
 /** Who serves the mail: service.user, else the current user (root with no service.user is itself a problem). */
 function serviceCheck(cfg: Config): { res: CheckResult; owner: Owner | null } {
   const res = result('service');
   if (cfg.user) {
     try {
       const id = resolveServiceIdentity(cfg);
-      res.passed.push(`serves mail as ${id.user}:${id.group} (uid ${id.uid}, gid ${id.gid})`);
+      if (!isRoot() && process.getuid!() !== id.uid) {
+        // serve refuses this too: only root can become service.user.
+        const me = lookupUser(String(process.getuid!()))?.name ?? String(process.getuid!());
+        res.problems.push(error(`${cfg.source}: service.user = ${id.user}, but this runs as ${me} (uid ${process.getuid!()}), not root: it cannot become ${id.user}, and serve refuses to start so`, `start maildir-imapd as root (it drops to ${id.user} once the ports are bound) or as ${id.user} itself, or remove service.user`));
+      } else res.passed.push(`serves mail as ${id.user}:${id.group} (uid ${id.uid}, gid ${id.gid})`);
       return { res, owner: { name: id.user, uid: id.uid, gid: id.gid } };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -192,17 +207,47 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
 
   const usersRead = readText(cfg.users);
   let users: UserEntry[] = [];
+  let usersResult: CheckResult;
   if ('error' in usersRead) {
-    const r = result('users');
-    r.problems.push(error(`users file ${cfg.users}: cannot read: ${usersRead.error}`, `create it (name:{SCHEME}password per line) or point auth.users at it; it must be readable by ${owner?.name ?? 'the service user'}`));
-    results.push(r);
+    usersResult = result('users');
+    usersResult.problems.push(error(`users file ${cfg.users}: cannot read: ${usersRead.error}`, `create it (name:{SCHEME}password per line) or point auth.users at it; it must be readable by ${owner?.name ?? 'the service user'}`));
   } else {
     const checked = checkUsersText(usersRead.text, cfg.users);
     users = checked.users;
-    results.push(checked.result);
+    usersResult = checked.result;
+  }
+  results.push(usersResult);
+
+  // As root, with a service user to become: what serve will need after dropping privileges is tried as that user.
+  let access: ((p: string) => string | null | undefined) | undefined;
+  if (owner && isRoot() && owner.uid !== 0) {
+    const probes: AccessProbe[] = [{ path: cfg.users, want: 'read' }];
+    for (const u of users) {
+      try {
+        const dir = path.resolve(expandMaildir(cfg.maildir, u));
+        for (const p of [dir, ...['cur', 'new', 'tmp'].map((s) => path.join(dir, s))]) probes.push({ path: p, want: 'rwx' });
+      } catch {
+        // a template error: reported by the Maildir check
+      }
+    }
+    const probed = probeAccess({ uid: owner.uid, gid: owner.gid }, probes);
+    if (probed.ok) {
+      access = (p) => probed.denied.get(p);
+      const denied = probed.denied.get(cfg.users);
+      if (denied && !('error' in usersRead)) {
+        usersResult.problems.push(
+          error(
+            `users file ${cfg.users}: ${owner.name} cannot read it (${denied}, tried as ${owner.name}): serve reads it after becoming ${owner.name}, and would fail to start`,
+            `chgrp ${owner.gid} ${cfg.users} && chmod g+r ${cfg.users}  (or: setfacl -m u:${owner.name}:r ${cfg.users}; and ${owner.name} must be able to enter the directories above it)`,
+          ),
+        );
+      } else if (!denied) usersResult.passed.push(`users file ${cfg.users} is readable by ${owner.name} (tried as ${owner.name})`);
+    } else {
+      usersResult.problems.push(warn(`could not try the users file and the Maildirs as ${owner.name}: ${probed.reason}`, `run: runuser -u ${owner.name} -- cat ${cfg.users} >/dev/null`));
+    }
   }
 
-  if (owner) results.push(checkMaildirs(users, cfg.maildir, owner, statOrNull, cfg.sharedMaildir));
+  if (owner) results.push(checkMaildirs(users, cfg.maildir, owner, statOrNull, { sharedAllowed: cfg.sharedMaildir, access, entries: entriesOf }));
   else {
     const r = result('maildirs');
     r.problems.push(error(`Maildir ownership not checked: no user to serve as`, `set service.user, then run check again`));

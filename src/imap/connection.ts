@@ -220,6 +220,7 @@ export class Connection {
         .finally(() => {
           if ('cmd' in item) discardSinks(item.cmd.parts); // a spooled literal no command took over
           this.running = false;
+          if (this.view?.renumbered) this.flushUpdates(true); // its BYE, after the tagged reply
           this.armTimer();
           this.framer.release();
           this.updateInput();
@@ -475,6 +476,14 @@ export class Connection {
   flushUpdates(allowExpunge: boolean): string {
     const view = this.view;
     if (!view) return '';
+    if (view.renumbered) {
+      // RFC 3501 has no way to give a selected mailbox a new UIDVALIDITY: the client must select it again.
+      // A command in progress gets its tagged reply first (an APPEND that made the renumbering is done).
+      if (this.running && !view.onChange) return '';
+      this.log.info({ user: this.user?.name, mailbox: view.mailbox.name }, 'selected mailbox renumbered; closing the session');
+      this.bye(`Mailbox ${view.mailbox.name} was given new UIDs (new UIDVALIDITY); select it again`);
+      return '';
+    }
     let out = '';
     const keywords = view.newKeywords();
     if (keywords) out += flagLines(keywords, view.readOnly, view.mailbox.keywordsFull);

@@ -141,6 +141,14 @@ export class MailboxView implements MailboxListener {
     this.changed();
   }
 
+  /** The folder's UIDs were renumbered under a new UIDVALIDITY: the session must select it again. */
+  renumbered = false;
+
+  onRenumbered(): void {
+    this.renumbered = true;
+    this.changed();
+  }
+
   onFlags(meta: MessageRef): void {
     this.pendingFlags.add(meta.uid);
     this.changed();

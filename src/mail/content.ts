@@ -26,6 +26,8 @@ export async function loadMessage(mailbox: Mailbox, meta: MessageMeta): Promise<
   if (hit) return hit;
   const data = await mailbox.withFile(meta, readCrlf);
   const msg: LoadedMessage = { root: parseMime(data), vsize: data.length, data: data.length <= KEEP_WHOLE ? data : null };
+  // A file that may still be being written is answered as it is now, and read again next time.
+  if (!mailbox.settled(meta)) return msg;
   meta.vsize ??= data.length;
   cache.set(key, msg, costOf(msg));
   return msg;
@@ -50,8 +52,10 @@ export function messageRange(mailbox: Mailbox, meta: MessageMeta, msg: LoadedMes
 export function readWithDate(mailbox: Mailbox, meta: MessageMeta): Promise<{ crlf: Buffer; mtimeMs: number }> {
   return mailbox.withFile(meta, (file) => readFileAndMtime(file)).then(({ data, mtimeMs }) => {
     const crlf = toCrlf(data);
-    meta.vsize ??= crlf.length;
-    meta.mtimeMs ??= mtimeMs;
+    if (mailbox.settled(meta)) {
+      meta.vsize ??= crlf.length;
+      meta.mtimeMs ??= mtimeMs;
+    }
     return { crlf, mtimeMs };
   });
 }

@@ -40,15 +40,25 @@ export function toCrlf(buf: Buffer, prevCR = false): Buffer {
 
 const PROBE = 64 * 1024;
 
-/**
- * CRLF size of a file. One read answers for a small file (open, read, close:
- * this is on the path of every delivery); a bigger one is counted chunk by chunk.
- */
+/** CRLF size of a file (see crlfSizeAndMtime). */
 export function crlfSizeOfFile(file: string): Promise<number> {
+  return crlfSizeAndMtime(file).then((r) => r.vsize);
+}
+
+/**
+ * CRLF size of a file, and its mtime once counted (fstat after the count: a
+ * write during the count shows). One read answers for a small file (open,
+ * read, fstat, close: this is on the path of every delivery); a bigger one is
+ * counted chunk by chunk.
+ */
+export function crlfSizeAndMtime(file: string): Promise<{ vsize: number; mtimeMs: number }> {
   return new Promise((resolve, reject) => {
     fs.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
-      const done = (e: Error | null, size?: number) => fs.close(fd, () => (e ? reject(e) : resolve(size!)));
+      const done = (e: Error | null, vsize?: number) => {
+        if (e) return fs.close(fd, () => reject(e));
+        fs.fstat(fd, (e2, st) => fs.close(fd, () => (e2 ? reject(e2) : resolve({ vsize: vsize!, mtimeMs: st.mtimeMs }))));
+      };
       const buf = Buffer.allocUnsafe(PROBE);
       fs.read(fd, buf, 0, PROBE, 0, (e1, n) => {
         if (e1) return done(e1);

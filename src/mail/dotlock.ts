@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { isDiskFull } from './errors.js';
 
 export interface DotlockOptions {
   staleMs: number;   // a lock untouched this long is taken over (Dovecot: 120 s for the uidlist)
@@ -75,8 +76,31 @@ async function linkLock(lockPath: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // No template yet (or a tmp/ cleaner removed it): write it and try again.
-    await fs.writeFile(tmpl, `${process.pid}:${HOST}\n`, { mode: 0o600 });
+    try {
+      await fs.writeFile(tmpl, `${process.pid}:${HOST}\n`, { mode: 0o600 });
+    } catch (writeErr) {
+      // Never keep a template without its owner in it: every later lock would be anonymous.
+      await fs.unlink(tmpl).catch(() => undefined);
+      if (!isDiskFull(writeErr)) throw writeErr;
+      return exclusiveLock(lockPath);
+    }
     await fs.link(tmpl, lockPath);
+  }
+}
+
+/**
+ * A full disk has no block for the template's few bytes, but a new empty file
+ * needs only an inode and a directory entry: the lock is then made with
+ * O_EXCL as Dovecot makes it, and its owner written if there is room. An
+ * empty lock is recognised as abandoned by its age alone (staleMs): a user on
+ * a full disk can still open folders and delete mail to make room.
+ */
+async function exclusiveLock(lockPath: string): Promise<void> {
+  const fh = await fs.open(lockPath, 'wx', 0o600);
+  try {
+    await fh.writeFile(`${process.pid}:${HOST}\n`).catch(() => undefined);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -68,3 +68,9 @@ export class MessageGoneError extends Error {
 export function isMessageGone(err: unknown): boolean {
   return err instanceof MessageGoneError || (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
+
+/** The disk (ENOSPC) or the user's file-system quota (EDQUOT) has no room for what was written. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

@@ -99,7 +99,7 @@ export async function headerFacts(mailbox: Mailbox, meta: MessageMeta): Promise<
   factsCache.reads++;
   const block = await mailbox.withFile(meta, readHeaderBlock);
   const header = headerFactsOf(parseHeader(block));
-  cache.set(key, { header, body: null }, headerCost(header));
+  if (mailbox.settled(meta)) cache.set(key, { header, body: null }, headerCost(header));
   return header;
 }
 
@@ -110,10 +110,11 @@ export async function bodyText(mailbox: Mailbox, meta: MessageMeta): Promise<str
   if (hit?.body != null) return hit.body;
   factsCache.reads++;
   const data = await mailbox.withFile(meta, readCrlf);
-  meta.vsize ??= data.length;
   const root = parseMime(data);
   const header = hit?.header ?? headerFactsOf(root.header);
   const body = bodyTextOf(data, root);
+  if (!mailbox.settled(meta)) return body; // still being written: not kept
+  meta.vsize ??= data.length;
   const kept = body.length <= MAX_CACHED_BODY ? body : null;
   cache.set(key, { header, body: kept }, headerCost(header) + (kept ? kept.length * 2 : 0));
   return body;

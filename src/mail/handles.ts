@@ -42,6 +42,8 @@ export interface MailboxListener {
   onFlags(meta: MessageRef): void;
   /** These new messages are \Recent in this session (it is the first read-write one). */
   claimRecent(uids: number[]): void;
+  /** The folder got a new UIDVALIDITY and its messages new UIDs: this view is detached and means nothing any more. */
+  onRenumbered(): void;
 }
 
 /** A message's content, parsed for FETCH: its MIME structure, and the bytes when small enough to keep. */
@@ -167,6 +169,8 @@ export interface MailboxHandle {
 export interface IncomingMessage extends LiteralSink {
   /** Bytes received so far. */
   readonly size: number;
+  /** Throws what stopped the message from being kept (a full disk), if anything did. */
+  throwIfFailed(): void;
 }
 
 /** The envelope of a message delivered over LMTP: what virtual(8) writes as trace header fields. */

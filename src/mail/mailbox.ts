@@ -4,9 +4,9 @@
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
-import { Uidlist, type UidRecord } from './uidlist.js';
+import { Uidlist, MAX_UID, type UidRecord, type UidlistState } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
-import { MailError, MessageGoneError } from './errors.js';
+import { MailError, MessageGoneError, isDiskFull } from './errors.js';
 import type { FlagMode, LoadedMessage, MailboxHandle, MailboxListener, MessageNeeds, MessageRef, PreparedBatch, TextHint, UidView } from './handles.js';
 import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
@@ -15,7 +15,7 @@ import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
 import { textHint } from './text-index.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
-import { crlfSizeOfFile } from './crlf.js';
+import { crlfSizeOfFile, crlfSizeAndMtime } from './crlf.js';
 import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
@@ -42,6 +42,16 @@ const WATCH_LINGER_MS = 60_000;
 
 /** Messages at most this many found at once get their size computed immediately. */
 const EAGER_SIZE_LIMIT = 200;
+
+/**
+ * A message file modified less than this long ago may still be being written
+ * (a script writing straight into new/ instead of tmp/ then a rename, as
+ * Postfix does): what is read of it is answered, but not kept — no W size in
+ * the uidlist, no index record, no cached size, date or content — until it has
+ * stayed unchanged this long. A writer pausing longer than this still wins.
+ * (Tests of the caches, whose fixtures are written just before, set it to 0.)
+ */
+export const settleOptions = { ms: 2000 };
 
 export class Mailbox implements MailboxHandle {
   readonly maildir: Maildir;
@@ -72,6 +82,16 @@ export class Mailbox implements MailboxHandle {
   private opened: Promise<void> | null = null;
   private snapshot: number[] | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
+  /**
+   * New files found while the disk was full could not be given UIDs (the
+   * uidlist could not grow): they are left out until there is room, and each
+   * periodic check retries. Set while that is so.
+   */
+  private waitingForSpace = false;
+  private spaceWarned = false;
+  /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
+  private readonly unsettled = new Set<string>();
+  private settleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly name: string,
@@ -177,6 +197,8 @@ export class Mailbox implements MailboxHandle {
   /** Stops watching; resolves once pending index records are written. */
   async close(): Promise<void> {
     this.stopWatching();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
     await Promise.all([this.uidlist.close(), this.index.close()]);
   }
 
@@ -301,14 +323,54 @@ export class Mailbox implements MailboxHandle {
 
   async vsizeOf(meta: MessageMeta): Promise<number> {
     meta.vsize ??= this.index.get(meta.basename)?.vsize ?? null;
-    if (meta.vsize === null) meta.vsize = await this.withFile(meta, crlfSizeOfFile);
-    return meta.vsize;
+    if (meta.vsize !== null) return meta.vsize;
+    const vsize = await this.withFile(meta, crlfSizeOfFile);
+    if (this.settled(meta)) meta.vsize = vsize;
+    return vsize;
   }
 
   async internalDate(meta: MessageMeta): Promise<Date> {
     meta.mtimeMs ??= this.index.get(meta.basename)?.mtimeMs ?? null;
-    if (meta.mtimeMs === null) meta.mtimeMs = (await this.withFile(meta, (f) => fs.stat(f))).mtimeMs;
-    return new Date(meta.mtimeMs);
+    if (meta.mtimeMs !== null) return new Date(meta.mtimeMs);
+    const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
+    if (this.settled(meta)) meta.mtimeMs = mtimeMs;
+    return new Date(mtimeMs);
+  }
+
+  /**
+   * Whether what is read of this message's file may be kept (cached, indexed,
+   * written to the uidlist): false while its file may still be being written
+   * (see settleOptions). Messages we saved ourselves, and files already old when
+   * found, are settled from the start.
+   */
+  settled(meta: MessageMeta): boolean {
+    return !this.unsettled.has(meta.basename);
+  }
+
+  private markUnsettled(basename: string): void {
+    this.unsettled.add(basename);
+    if (this.settleTimer) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null;
+      void this.checkUnsettled().catch((err) => this.log.warn({ err: (err as Error).message }, 'checking freshly written messages failed'));
+    }, settleOptions.ms);
+    this.settleTimer.unref();
+  }
+
+  /**
+   * Files unchanged for settleOptions.ms are settled, and their size is known
+   * from then on (a later rewrite of the uidlist writes it as W); those still
+   * being written are looked at again later.
+   */
+  private async checkUnsettled(): Promise<void> {
+    for (const basename of [...this.unsettled]) {
+      const meta = this.byBasename.get(basename);
+      const counted = meta ? await crlfSizeAndMtime(this.pathOf(meta)).catch(() => null) : null;
+      this.unsettled.delete(basename);
+      if (!meta || !counted) continue; // gone (or unreadable: nothing to keep)
+      if (Date.now() - counted.mtimeMs < settleOptions.ms) this.markUnsettled(basename);
+      else meta.vsize ??= counted.vsize;
+    }
   }
 
   // --- changes made by sessions ---
@@ -530,9 +592,18 @@ export class Mailbox implements MailboxHandle {
       }
     }
     this.forget(vanished);
+    this.waitingForSpace = false;
     await this.addNew([...found.values()]);
-    this.lastScanStamp = stamp;
-    if (this.expungedSinceRewrite > 0 && this.views.size === 0) await this.compactUidlist();
+    // Files left without UIDs (a full disk): the next periodic check must look again.
+    this.lastScanStamp = this.waitingForSpace ? '' : stamp;
+    if (this.spaceWarned && !this.waitingForSpace) {
+      this.spaceWarned = false;
+      this.log.info('disk has room again: new messages got their UIDs');
+    }
+    if (this.expungedSinceRewrite > 0 && this.views.size === 0) {
+      // Housekeeping: a full disk (or any fault) must not fail the SELECT or STATUS that triggered it.
+      await this.compactUidlist().catch((err) => this.log.warn({ err: (err as Error).message }, 'compacting dovecot-uidlist failed; it is retried later'));
+    }
   }
 
   /** Updates a known message seen at `f`; tells views if its flags changed. */
@@ -570,9 +641,10 @@ export class Mailbox implements MailboxHandle {
     if (!files.length) {
       // An empty folder still needs a UIDVALIDITY (RFC 3501: non-zero): the uidlist is created with it.
       let state = await this.uidlist.read();
-      if (!state) {
+      if (!state || state.nextUid > MAX_UID) {
+        // No uidlist yet (it is created with a UIDVALIDITY), or UIDNEXT past 32 bits (assign renumbers).
         try {
-          state = (await this.uidlist.assign([])).state;
+          state = (await this.assignUids([])).state;
         } catch (err) {
           // A folder we may read but not write (made by another user): serve it without one.
           const code = (err as NodeJS.ErrnoException).code;
@@ -580,7 +652,7 @@ export class Mailbox implements MailboxHandle {
           this.log.warn({ err }, 'cannot create dovecot-uidlist in an empty folder');
         }
       }
-      if (state) this.setHeader(state.uidValidity, state.nextUid);
+      if (state) await this.setHeader(state.uidValidity, state.nextUid);
       return;
     }
     // Arrival order: Maildir names start with the delivery time in seconds.
@@ -590,25 +662,29 @@ export class Mailbox implements MailboxHandle {
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
     // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
-    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null });
+    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, fresh: false });
     const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
       entries.map(async (e) => {
         const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
         let vsize = e.name.vsize ?? listed;
+        let fresh = false;
         if (vsize === null && eager) {
           try {
-            vsize = await crlfSizeOfFile(this.maildir.file(e.f.sub, e.f.filename));
+            const counted = await crlfSizeAndMtime(this.maildir.file(e.f.sub, e.f.filename));
+            // A file still being written must not have its size so far kept in the uidlist.
+            fresh = Date.now() - counted.mtimeMs < settleOptions.ms;
+            vsize = fresh ? null : counted.vsize;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
             // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
             this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
           }
         }
-        return { ...e, vsize };
+        return { ...e, vsize, fresh };
       }),
     ).then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
-      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null }>();
+      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null; fresh?: boolean }>();
       for (const e of list) {
         if (!e) continue;
         const prev = byName.get(e.name.basename);
@@ -619,11 +695,32 @@ export class Mailbox implements MailboxHandle {
     const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
     toAssign.catch(() => undefined);
-    const { state, records } = await this.uidlist.assign(toAssign);
-    const sized = await sizing;
-    this.setHeader(state.uidValidity, state.nextUid);
+    let state: UidlistState;
+    let records: UidRecord[];
+    let sized: Awaited<typeof sizing>;
+    try {
+      ({ state, records } = await this.assignUids(toAssign));
+      sized = await sizing;
+    } catch (err) {
+      // A full disk: a UID exists only once it is in the uidlist, so files without one wait, unseen,
+      // and the folder is served with the messages listed already (users must be able to open it
+      // and delete mail to make room). Without any uidlist there is no UIDVALIDITY to serve: a NO.
+      if (!isDiskFull(err)) throw err;
+      const current = await this.uidlist.read();
+      if (!current) throw err;
+      state = current;
+      const listed = (await sizing).filter((e) => this.uidlist.recordOf(e.name.basename));
+      if (!this.spaceWarned) this.log.warn({ count: files.length - listed.length, err: (err as Error).message }, 'disk full: new messages get their UIDs once there is room');
+      this.spaceWarned = true;
+      this.waitingForSpace = true;
+      this.lastScanStamp = '';
+      sized = listed;
+      records = listed.map((e) => this.uidlist.recordOf(e.name.basename)!);
+    }
+    await this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));
+    for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
     added.sort((a, b) => a.uid - b.uid);
     for (const v of this.views) v.onAdded(added);
     // The first read-write session owns \Recent on new arrivals and moves them to cur/.
@@ -635,9 +732,54 @@ export class Mailbox implements MailboxHandle {
     }
   }
 
-  private setHeader(uidValidity: number, nextUid: number): void {
+  /** Uidlist.assign, and a log line when it had to renumber the folder. */
+  private async assignUids(entries: Parameters<Uidlist['assign']>[0]): Promise<{ state: UidlistState; records: UidRecord[] }> {
+    const { state, records, renumbered } = await this.uidlist.assign(entries);
+    if (renumbered) this.log.warn({ ...renumbered, messages: state.records.length }, 'UIDs would pass 4294967295: the folder is renumbered from 1 under a new UIDVALIDITY');
+    return { state, records };
+  }
+
+  private async setHeader(uidValidity: number, nextUid: number): Promise<void> {
+    if (this.uidValidity !== 0 && uidValidity !== this.uidValidity) return this.renumbered(uidValidity, nextUid);
     this.uidValidity = uidValidity;
     this.uidNext = Math.max(this.uidNext, nextUid);
+  }
+
+  /**
+   * The uidlist has a new UIDVALIDITY (we renumbered it as UIDs reached 2^32,
+   * or another server did): every message takes its UID from it, the modseq
+   * log starts afresh for the new UIDVALIDITY, and every session with the
+   * folder open is told its UIDs mean nothing any more (it must select the
+   * folder again). A message the uidlist no longer lists is found again as new.
+   */
+  private async renumbered(uidValidity: number, nextUid: number): Promise<void> {
+    const kept: MessageMeta[] = [];
+    for (const m of this.messages) {
+      const rec = this.uidlist.recordOf(m.basename);
+      if (!rec) {
+        this.byBasename.delete(m.basename);
+        continue;
+      }
+      (m as { uid: number }).uid = rec.uid; // the same objects: caches holding them stay valid
+      kept.push(m);
+    }
+    kept.sort((a, b) => a.uid - b.uid);
+    this.messages.length = 0;
+    this.messages.push(...kept);
+    this.byUidMap.clear();
+    for (const m of kept) this.byUidMap.set(m.uid, m);
+    this.snapshot = null;
+    this.unclaimedRecent.clear();
+    this.lastScanStamp = '';
+    this.uidValidity = uidValidity;
+    this.uidNext = nextUid;
+    const views = [...this.views];
+    this.views.clear();
+    for (const v of views) v.onRenumbered();
+    if (this.modseqReady) {
+      this.modseqReady = false;
+      await this.loadModseqs();
+    }
   }
 
   private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info): MessageMeta {

@@ -43,7 +43,7 @@ export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keep
   let summary = cachedSummary(mailbox, meta, structure, withEnvelope);
   if (!summary && summaryWanted) {
     const stored = summarize(crlf, structure, withEnvelope);
-    mailbox.index.put(meta.basename, { mtimeMs, vsize: crlf.length, summary: stored });
+    if (mailbox.settled(meta)) mailbox.index.put(meta.basename, { mtimeMs, vsize: crlf.length, summary: stored });
     summary = StoredSummary.from(stored);
   }
   return { summary, vsize: crlf.length, mtimeMs, data: keepData ? crlf : null };
@@ -120,12 +120,16 @@ async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[
     if (!r.ok) return;
     const j = later[k];
     const meta = metas[j];
-    meta.vsize ??= r.vsize;
-    meta.mtimeMs ??= r.mtimeMs;
+    // A file that may still be being written is answered as read, never kept (see Mailbox.settled).
+    const keep = mailbox.settled(meta);
+    if (keep) {
+      meta.vsize ??= r.vsize;
+      meta.mtimeMs ??= r.mtimeMs;
+    }
     let summary: StoredSummary | null = null;
     if (r.summary) {
       const stored = Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
-      mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
+      if (keep) mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
       summary = StoredSummary.from(stored);
     } else if (needs.summary) summary = cachedSummary(mailbox, meta, needs.structure, needs.envelope);
     if (needs.summary && !summary) return;

@@ -52,10 +52,29 @@ export class MessageSpool {
   private finished = false;
   private removed = false;
 
+  /**
+   * Why the message could not be stored (a full disk, EDQUOT, EIO): the
+   * client is sending the literal all the same, so its bytes are taken and
+   * dropped, and the APPEND answers NO once it has them all (never a BYE
+   * mid-literal). The partial file is removed at once, giving its space back.
+   */
+  private failure: Error | null = null;
+
   constructor(tmpDir: string) {
     this.base = newBaseName();
     this.file = path.join(tmpDir, this.base);
-    this.fd = fs.openSync(this.file, 'wx', 0o600);
+    try {
+      this.fd = fs.openSync(this.file, 'wx', 0o600);
+    } catch (err) {
+      this.fd = null;
+      this.removed = true; // nothing was made
+      this.failure = err as Error;
+    }
+  }
+
+  /** Throws what stopped the message from being stored, if anything did. */
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   write(chunk: Buffer): void {
@@ -86,7 +105,13 @@ export class MessageSpool {
   private emit(buf: Buffer): void {
     if (!buf.length || this.fd === null) return;
     let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    try {
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    } catch (err) {
+      this.failure = err as Error;
+      this.discard();
+      return;
+    }
     this.size += buf.length;
     this.vsize += buf.length + bareLfCount(buf, this.lastOutCR);
     this.lastOutCR = buf[buf.length - 1] === CR;
@@ -109,6 +134,7 @@ export class MessageSpool {
    */
   async durable(): Promise<void> {
     this.finish();
+    this.throwIfFailed();
     const fd = this.fd;
     if (fd === null) return;
     this.fd = null;

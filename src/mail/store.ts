@@ -16,7 +16,7 @@ import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
 import { curName, type ScannedFile } from './maildir.js';
 import { systemFlag, isKeywordLetter } from './flags.js';
-import { MailError, MessageGoneError } from './errors.js';
+import { MailError, MessageGoneError, isDiskFull } from './errors.js';
 import type { DeliveryEnvelope, FolderInfo, MailUser } from './handles.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
@@ -135,11 +135,15 @@ export class MailStore implements MailUser {
           await this.createFolder(name);
           await this.subscribe(name, true);
         } catch (err) {
+          // A full disk: the user can still read and delete mail; the next session tries again.
+          if (isDiskFull(err)) return;
           if (!(err instanceof MailError)) throw err;
         }
       }
       ensuredRoots.add(this.root);
     })();
+    // A failure is this command's NO; the next command tries again (never a session that fails every command).
+    this.ready.catch(() => (this.ready = null));
     return this.ready;
   }
 
@@ -232,15 +236,21 @@ export class MailStore implements MailUser {
     if (await this.exists(name)) throw new MailError('exists', 'Mailbox already exists');
     // Stale state of a folder that was here before (deleted by someone else) must not survive.
     this.registry.drop(dir);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const sub of ['tmp', 'new']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    await fs.writeFile(path.join(dir, 'maildirfolder'), '', { mode: 0o600 });
-    const uidValidity = await nextUidValidity(this.root);
-    const guid = crypto.randomBytes(16).toString('hex');
-    const uidlist = path.join(dir, 'dovecot-uidlist');
-    await withDotlock(uidlist, LOCK, async () => {
-      await writeFileAtomically(uidlist, `3 V${uidValidity} N1 G${guid}\n`);
-    });
+    const made = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      for (const sub of ['tmp', 'new']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+      await fs.writeFile(path.join(dir, 'maildirfolder'), '', { mode: 0o600 });
+      const uidValidity = await nextUidValidity(this.root);
+      const guid = crypto.randomBytes(16).toString('hex');
+      const uidlist = path.join(dir, 'dovecot-uidlist');
+      await withDotlock(uidlist, LOCK, async () => {
+        await writeFileAtomically(uidlist, `3 V${uidValidity} N1 G${guid}\n`);
+      });
+    } catch (err) {
+      // A full disk (or any fault) before cur/ exists: the half-made folder goes, if this CREATE made it.
+      if (made !== undefined) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
     // cur/ last: a folder is listed once cur/ exists, and by then it is complete.
     try {
       await fs.mkdir(path.join(dir, 'cur'), { mode: 0o700 });

@@ -113,8 +113,9 @@ class FolderIndex {
       if (missing.length) {
         // By basename (after a load or a compaction: all of them), in slices: 50,000 cost 150 ms.
         const fresh: MessageMeta[] = [];
+        // A file that may still be being written is searched the plain way until it settles (Mailbox.settled).
         await inSlices(missing, (m) => {
-          if (!this.indexed.has(m.basename)) fresh.push(m);
+          if (!this.indexed.has(m.basename) && this.mailbox.settled(m)) fresh.push(m);
         });
         if (fresh.length) await this.index(fresh);
         const unread: MessageMeta[] = [];

@@ -31,6 +31,9 @@ export interface UidlistState {
 
 const LOCK = { staleMs: 120_000, timeoutMs: 30_000 };
 
+/** RFC 3501 §2.3.1.1: a UID is a 32-bit number. */
+export const MAX_UID = 0xffffffff;
+
 export function parseUidlist(text: string): UidlistState | null {
   const lines = text.split('\n');
   const header = lines[0]?.trim().split(' ') ?? [];
@@ -134,7 +137,16 @@ export class Uidlist {
       this.appendFd = { ino, fh };
     }
     const data = Buffer.from(text);
-    await this.appendFd.fh.write(data);
+    try {
+      const { bytesWritten } = await this.appendFd.fh.write(data);
+      // A short write to a regular file means the disk filled up mid-way.
+      if (bytesWritten !== data.length) throw Object.assign(new Error(`dovecot-uidlist: wrote ${bytesWritten} of ${data.length} bytes`), { code: 'ENOSPC' });
+    } catch (err) {
+      // A torn record would run into the next one appended and hand its UID to another
+      // message: the file is cut back to what it was (we hold the lock; truncating frees space).
+      await this.appendFd.fh.truncate(Number(size)).catch(() => undefined);
+      throw err;
+    }
     this.stamp = `${ino}:${Number(size) + data.length}`;
   }
 
@@ -185,7 +197,7 @@ export class Uidlist {
    */
   assign(
     entries: Array<{ basename: string; vsize: number | null }> | Promise<Array<{ basename: string; vsize: number | null }>>,
-  ): Promise<{ state: UidlistState; records: UidRecord[] }> {
+  ): Promise<{ state: UidlistState; records: UidRecord[]; renumbered?: { from: number; to: number } }> {
     // `entries` may still be being computed (sizes read from disk): taking the lock overlaps with that.
     return this.mutex.run(() =>
       withDotlock(this.file, LOCK, async () => {
@@ -196,6 +208,14 @@ export class Uidlist {
           this.setState(state);
         }
         const list = await entries;
+        const unlisted = new Set(list.filter((e) => !this.byName.has(e.basename)).map((e) => e.basename)).size;
+        let renumbered: { from: number; to: number } | undefined;
+        // UIDNEXT must be a 32-bit number too: UID 4294967295 itself is never handed out.
+        if (state.nextUid + unlisted > MAX_UID) {
+          renumbered = { from: state.uidValidity, to: 0 };
+          state = await this.renumber(state);
+          renumbered.to = state.uidValidity;
+        }
         const added: UidRecord[] = [];
         const fresh = new Map<string, UidRecord>();
         let next = state.nextUid;
@@ -215,9 +235,24 @@ export class Uidlist {
           for (const r of added) state.records.push(r); // no spread: 125,000+ arguments overflow the stack
           for (const r of added) this.byName.set(r.basename, r);
         }
-        return { state, records };
+        return { state, records, renumbered };
       }),
     );
+  }
+
+  /**
+   * The UIDs would pass 2^32 - 1: every record is numbered again from 1, in
+   * the same order, under a new UIDVALIDITY greater than the old one (RFC 3501
+   * §2.3.1.1 allows this, and clients then forget their UIDs). Under the lock.
+   */
+  private async renumber(old: UidlistState): Promise<UidlistState> {
+    let uidValidity = Math.max(newUidValidity(), old.uidValidity + 1);
+    if (uidValidity > MAX_UID) uidValidity = newUidValidity(); // cannot grow past 32 bits: the clock's value
+    const records = old.records.map((r, i) => ({ ...r, uid: i + 1 }));
+    const state: UidlistState = { uidValidity, nextUid: records.length + 1, guid: old.guid, records };
+    await this.writeWhole(state);
+    this.setState(state);
+    return state;
   }
 
   /**
@@ -238,15 +273,21 @@ export class Uidlist {
   }
 
   private async writeWhole(state: UidlistState): Promise<void> {
+    // One writer at a time (the mutex in this process, the dotlock across processes): the pid is unique enough.
     const tmp = `${this.file}.${process.pid}.tmp`;
     const fh = await fs.open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(formatHeader(state) + state.records.map(formatRecord).join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(formatHeader(state) + state.records.map(formatRecord).join(''));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, this.file);
+    } catch (err) {
+      await fs.unlink(tmp).catch(() => undefined); // a full disk leaves no temp file behind
+      throw err;
     }
-    await fs.rename(tmp, this.file);
     this.stamp = await this.statStamp();
   }
 }

@@ -511,9 +511,9 @@ export class ManageSieveSession {
     const penalty = this.ctx.penalty;
     const check = async () => {
       const result = await this.ctx.authenticate(login, password);
-      return { result, delay: result.ok ? 0 : penalty ? penalty.fail(group) : this.ctx.authFailDelayMs };
+      return { result, delay: result.ok ? 0 : penalty ? penalty.fail(group, login) : this.ctx.authFailDelayMs };
     };
-    const { result, delay } = penalty ? await penalty.serialize(group, check) : await check();
+    const { result, delay } = penalty ? await penalty.serialize(group, login, check) : await check();
     if (!result.ok) {
       this.failedLogins++;
       if (result.unsupported) this.log.error({ user: login.slice(0, 64), scheme: result.unsupported }, 'unsupported password scheme; this user cannot log in');
@@ -527,7 +527,8 @@ export class ManageSieveSession {
       throw new No(null, 'Authentication failed.', false);
     }
     const entry = result.entry;
-    penalty?.succeed(group);
+    // Forgives only the failures made for this name (its owner's typos), never other names' guesses from this IP.
+    penalty?.succeed(group, login);
     const userIp = this.ctx.userIp;
     if (userIp && !userIp.acquire(this, entry.name, ip)) {
       this.log.warn({ ip, user: entry.name, max: userIp.max }, 'login refused: too many connections for this user from this IP');

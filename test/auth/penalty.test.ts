@@ -34,12 +34,12 @@ test('another connection from the IP waits out the running penalty; other IPs do
   assert.equal(p.pending('198.51.100.7'), 0);
 });
 
-test('a success clears the penalty; failures are forgotten 10 minutes after the last', () => {
+test('a success clears the penalty of its own name\'s failures; failures are forgotten 10 minutes after the last', () => {
   const c = clock();
   const p = new FailurePenalty({ now: c.now });
-  p.fail('a');
-  p.fail('a');
-  p.succeed('a');
+  p.fail('a', 'bob');
+  p.fail('a', 'bob');
+  p.succeed('a', 'Bob');
   assert.equal(p.fail('a'), 2000);
   c.advance(9 * 60_000);
   assert.equal(p.fail('a'), 4000, 'still remembered after 9 minutes');
@@ -94,15 +94,15 @@ test('checks from one IP run one at a time, each after the penalty of the failur
   const started: number[] = [];
   const t0 = Date.now();
   const guess = () =>
-    p.serialize('198.51.100.9', async () => {
+    p.serialize('198.51.100.9', 'bob', async () => {
       running++;
       most = Math.max(most, running);
       started.push(Date.now() - t0);
       await new Promise((r) => setTimeout(r, 5));
       running--;
-      p.fail('198.51.100.9');
+      p.fail('198.51.100.9', 'bob');
     });
-  const other = p.serialize('203.0.113.5', async () => Date.now() - t0);
+  const other = p.serialize('203.0.113.5', 'alice', async () => Date.now() - t0);
   await Promise.all([guess(), guess(), guess(), guess()]);
   assert.equal(most, 1, 'never two checks at once from one IP');
   // Penalties 40, 80, 160 ms after the first three failures.
@@ -121,4 +121,62 @@ test('per-address limits count an IPv6 /64 as one address, IPv4 addresses one by
   assert.equal(addressGroup('::ffff:192.0.2.7'), '192.0.2.7');
   assert.equal(addressGroup('192.0.2.7'), '192.0.2.7');
   assert.equal(addressGroup(undefined), 'unknown');
+});
+
+test('a success from the IP as another user does not reset the escalation other connections\' guesses built', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now });
+  const ip = '198.51.100.7';
+  // Guesses at alice's password, and between them the attacker logs into an account of their own.
+  assert.equal(p.fail(ip, 'alice'), 2000);
+  c.advance(2000);
+  assert.equal(p.fail(ip, 'alice'), 4000);
+  c.advance(4000);
+  p.succeed(ip, 'mallory');
+  assert.equal(p.failures(ip), 2, 'mallory\'s success forgives nothing of alice\'s guesses');
+  assert.equal(p.fail(ip, 'alice'), 8000, 'the escalation goes on');
+  c.advance(8000);
+  // A user's own typos are forgiven by their success; the guesses at alice stay.
+  assert.equal(p.fail(ip, 'bob'), 15000);
+  c.advance(15000);
+  p.succeed(ip, 'bob');
+  assert.equal(p.failures(ip), 3);
+  assert.equal(p.nameFailures('bob'), 0);
+  // Only alice's own success (her password: nothing left to guess) clears the rest.
+  p.succeed(ip, 'alice');
+  assert.equal(p.failures(ip), 0);
+  assert.equal(p.pending(ip), 0);
+});
+
+test('guesses at one user name from many IPs escalate that name\'s penalty; other names are not held', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now });
+  const delays: number[] = [];
+  for (let i = 1; i <= 5; i++) {
+    delays.push(p.fail(`203.0.113.${i}`, 'alice'));
+    c.advance(100);
+  }
+  // Each IP failed once (2 s alone); the name has failed five times.
+  assert.deepEqual(delays, [2000, 4000, 8000, 15000, 15000]);
+  assert.equal(p.nameFailures('ALICE'), 5, 'counted without regard to case');
+  assert.ok(p.pending('192.0.2.99', 'alice') > 14000, 'a fresh IP waits out alice\'s penalty');
+  assert.equal(p.pending('192.0.2.99', 'bob'), 0, 'another name does not');
+  assert.equal(p.pending('192.0.2.99'), 0);
+});
+
+test('checks for one name from several IPs wait out its penalty but never queue behind each other', async () => {
+  const p = new FailurePenalty({ initialMs: 60, maxMs: 1000 });
+  p.fail('203.0.113.1', 'alice'); // alice: 60 ms from now
+  const t0 = Date.now();
+  const starts = await Promise.all(['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((ip) => p.serialize(ip, 'alice', async () => Date.now() - t0)));
+  for (const s of starts) assert.ok(s >= 50 && s < 200, starts.join(' '));
+});
+
+test('memory stays bounded with many user names', () => {
+  const c = clock();
+  const p = new FailurePenalty({ now: c.now, maxEntries: 100 });
+  for (let i = 0; i < 1000; i++) p.fail('198.51.100.1', `user${i}`);
+  assert.equal(p.nameFailures('user0'), 0, 'the stalest names are dropped');
+  assert.equal(p.nameFailures('user999'), 1);
+  assert.equal(p.failures('198.51.100.1'), 1000);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs, statSync } from 'node:fs';
+import { promises as fs, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkMaildirs, type StatFn, type StatInfo } from '../../src/check/maildirs.js';
@@ -66,6 +66,40 @@ test('a template that gives several users one Maildir is an error unless mail.sh
   assert.equal(twoDomains.problems.filter((p) => /all get the Maildir/.test(p.message)).length, 1);
   const perUser = checkMaildirs([user('bob@a.org'), user('bob@b.org')], '/m/%d/%n', me, none);
   assert.ok(!perUser.problems.some((p) => /all get the Maildir/.test(p.message)));
-  const allowed = checkMaildirs([user('bob'), user('alice')], '/var/mail/Maildir', me, none, true);
+  const allowed = checkMaildirs([user('bob'), user('alice')], '/var/mail/Maildir', me, none, { sharedAllowed: true });
   assert.ok(!allowed.problems.some((p) => /all get the Maildir/.test(p.message)));
+});
+
+test('symbolic links in a Maildir (issue "Hostile input", D.15): linked folders, message files, cur/ are named as warnings; a clean Maildir passes', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'check-md-links-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const bob = path.join(dir, 'bob', 'Maildir');
+  const alice = path.join(dir, 'alice', 'Maildir');
+  for (const m of [bob, alice]) for (const s of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(m, s), { recursive: true });
+  await fs.writeFile(path.join(alice, 'new', '1.a.host'), 'x');
+  await fs.symlink(alice, path.join(bob, '.Evil'));
+  await fs.mkdir(path.join(bob, '.Real', 'cur'), { recursive: true });
+  await fs.symlink(path.join(alice, 'new'), path.join(bob, '.Real', 'new'));
+  for (let i = 0; i < 5; i++) await fs.symlink('/etc/passwd', path.join(bob, 'new', `170000000${i}.M${i}.planted`));
+  const entries = (d: string) => {
+    try {
+      return readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, symlink: e.isSymbolicLink(), directory: e.isDirectory() }));
+    } catch {
+      return null;
+    }
+  };
+  const res = checkMaildirs([user('bob'), user('alice')], path.join(dir, '%n', 'Maildir'), me, realStat, { entries });
+  const msgs = res.problems.map((p) => `${p.severity} ${p.message}`);
+  assert.deepEqual(msgs.sort(), [
+    `warn user bob: ${bob}/.Real/new is a symbolic link: the folder is not served`,
+    `warn user bob: 5 message files are symbolic links in ${bob}/new (1700000000.M0.planted, 1700000001.M1.planted, 1700000002.M2.planted …): never served`,
+    `warn user bob: folder ${bob}/.Evil is a symbolic link: not served (a link could lead into another user's mail)`,
+  ]);
+  assert.ok(!res.passed.some((p) => p.includes('no symbolic links')));
+  for (const f of await fs.readdir(path.join(bob, 'new'))) await fs.rm(path.join(bob, 'new', f));
+  await fs.rm(path.join(bob, '.Evil'));
+  await fs.rm(path.join(bob, '.Real'), { recursive: true });
+  const clean = checkMaildirs([user('bob'), user('alice')], path.join(dir, '%n', 'Maildir'), me, realStat, { entries });
+  assert.deepEqual(clean.problems, []);
+  assert.ok(clean.passed.includes('no symbolic links among the folders and message files'));
 });

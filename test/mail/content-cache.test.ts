@@ -9,9 +9,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Mailbox } from '../../src/mail/mailbox.js';
+import { Mailbox, settleOptions } from '../../src/mail/mailbox.js';
 import { loadMessage } from '../../src/mail/content.js';
 import { MailboxView } from '../../src/imap/tracker.js';
+
+// The fixtures are written just before they are read: what is read of them may be kept at once.
+settleOptions.ms = 0;
 
 test('concurrent misses on one message leave it in the content cache', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'content-cache-'));

@@ -7,9 +7,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Mailbox } from '../../src/mail/mailbox.js';
+import { Mailbox, settleOptions } from '../../src/mail/mailbox.js';
 import type { ViewUpdate } from '../../src/imap/tracker.js';
 import { MailboxView } from '../../src/imap/tracker.js';
+
+// The fixtures are written just before they are read: what is read of them may be kept at once.
+settleOptions.ms = 0;
 
 const log = pino({ level: 'silent' });
 
@@ -49,6 +52,41 @@ test('UIDs follow arrival order; a read-write view claims \\Recent and moves new
   assert.deepEqual(await fs.readdir(path.join(dir, 'new')), []);
   assert.ok((await fs.readdir(path.join(dir, 'cur'))).includes('1700000003.c.host:2,'));
   assert.equal(box.byUid(3)?.vsize, 'Subject: new\r\n\r\nhi\r\n'.length);
+});
+
+test('a file modified within the settle time is served but its size is not kept (uidlist W, meta) until it stays unchanged', async (t) => {
+  settleOptions.ms = 300;
+  t.after(() => (settleOptions.ms = 0));
+  const { dir, box } = await makeBox(t, { 'cur/1700000001.a.host:2,': 'a\n' });
+  const view = await MailboxView.open(box, false);
+  // Written straight into new/, in two parts.
+  const file = path.join(dir, 'new', '1700000002.slow.host');
+  await fs.writeFile(file, 'Subject: x\n\n');
+  await updates(view);
+  const meta = box.byUid(2)!;
+  assert.equal(box.settled(meta), false);
+  assert.equal(meta.vsize, null, 'no size kept from the first part');
+  assert.equal(await box.vsizeOf(meta), 'Subject: x\r\n\r\n'.length, 'asked now: the size now');
+  assert.equal(meta.vsize, null);
+  const record = (await fs.readFile(path.join(dir, 'dovecot-uidlist'), 'utf8')).split('\n').find((l) => l.endsWith(':1700000002.slow.host'));
+  assert.equal(record, '2 :1700000002.slow.host', 'the uidlist record has no W');
+  await new Promise((r) => setTimeout(r, 150));
+  await fs.appendFile(box.pathOf(meta), 'the rest\n');
+  const whole = 'Subject: x\r\n\r\nthe rest\r\n'.length;
+  assert.equal(await box.vsizeOf(meta), whole);
+  // The check after 300 ms finds it written 150 ms ago: still unsettled; the next one settles it.
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(box.settled(meta), false, 'modified within the settle time at the first check');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(box.settled(meta), true);
+  assert.equal(meta.vsize, whole, 'settled: the size of the whole file is kept');
+  // An old file found is settled at once, its size kept.
+  await fs.writeFile(path.join(dir, 'tmp', 'old'), 'Subject: old\n\n');
+  await fs.utimes(path.join(dir, 'tmp', 'old'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  await fs.rename(path.join(dir, 'tmp', 'old'), path.join(dir, 'new', '1700000003.old.host'));
+  await updates(view);
+  assert.equal(box.settled(box.byUid(3)!), true);
+  assert.equal(box.byUid(3)!.vsize, 'Subject: old\r\n\r\n'.length);
 });
 
 test('a read-only view leaves new/ alone', async (t) => {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Mailbox, type MessageMeta } from '../../src/mail/mailbox.js';
+import { Mailbox, settleOptions, type MessageMeta } from '../../src/mail/mailbox.js';
 import { MailboxView } from '../../src/imap/tracker.js';
 import { parseCriteria } from '../../src/wire/search-criteria.js';
 import { searchView } from '../../src/imap/search/evaluate.js';
@@ -29,6 +29,9 @@ import {
   type Segment,
 } from '../../src/mail/text-index-tokens.js';
 import type { Token } from '../../src/wire/parser.js';
+
+// The fixtures are written just before they are read: what is read of them may be kept at once.
+settleOptions.ms = 0;
 
 // ---------------------------------------------------------------------------
 // Pure parts

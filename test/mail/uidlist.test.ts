@@ -65,6 +65,29 @@ test('rewrite keeps only live records and the next UID', async (t) => {
   assert.match(text, /^3 V\d+ N4 G[0-9a-f]{32}\n1 W1 :a\n$/);
 });
 
+test('UIDs past 32 bits: the folder is renumbered from 1 under a greater UIDVALIDITY, in order, ext fields kept', async (t) => {
+  const dir = await tmpdir(t);
+  await fs.writeFile(path.join(dir, 'dovecot-uidlist'), '3 V1000 N4294967294 Gabc\n4294967292 W10 :a\n4294967293 X1 :b\n');
+  const list = new Uidlist(dir);
+  // One more fits: UID 4294967294, UIDNEXT 4294967295.
+  const one = await list.assign([{ basename: 'c', vsize: 5 }]);
+  assert.equal(one.renumbered, undefined);
+  assert.deepEqual(one.records.map((r) => r.uid), [4294967294]);
+  // The next would make UIDNEXT 4294967296: renumbered.
+  const two = await list.assign([{ basename: 'a', vsize: null }, { basename: 'd', vsize: 7 }]);
+  assert.ok(two.renumbered);
+  assert.equal(two.renumbered.from, 1000);
+  assert.ok(two.state.uidValidity > 1000 && two.state.uidValidity <= 0xffffffff);
+  assert.deepEqual(two.records.map((r) => [r.uid, r.basename]), [[1, 'a'], [4, 'd']]);
+  const onDisk = parseUidlist(await fs.readFile(path.join(dir, 'dovecot-uidlist'), 'utf8'));
+  assert.ok(onDisk);
+  assert.equal(onDisk.uidValidity, two.state.uidValidity);
+  assert.equal(onDisk.nextUid, 5);
+  assert.equal(onDisk.guid, 'abc');
+  assert.deepEqual(onDisk.records.map((r) => [r.uid, r.basename, r.vsize, r.ext]), [[1, 'a', 10, []], [2, 'b', null, ['X1']], [3, 'c', 5, []], [4, 'd', 7, []]]);
+  await list.close();
+});
+
 test('dotlock: a lock left by a dead process of ours is taken over at once; a live one is waited for', async (t) => {
   const dir = await tmpdir(t);
   const target = path.join(dir, 'dovecot-uidlist');

@@ -367,6 +367,8 @@ export class MemoryIncoming implements IncomingMessage {
 
   finish(): void {}
 
+  throwIfFailed(): void {}
+
   discard(): void {
     this.discarded = true;
     this.chunks = [];

@@ -26,9 +26,9 @@ export interface MailTree {
   template: string;
 }
 
-/** A temp tree with users bob/bob-pass and alice/alice-pass and their empty Maildirs. */
-export async function makeMailTree(prefix = 'mimapd-'): Promise<MailTree> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+/** A temp tree with users bob/bob-pass and alice/alice-pass and their empty Maildirs (under `parent`, default the temp dir). */
+export async function makeMailTree(prefix = 'mimapd-', parent = os.tmpdir()): Promise<MailTree> {
+  const dir = await fs.mkdtemp(path.join(parent, prefix));
   const usersFile = path.join(dir, 'users');
   await fs.writeFile(usersFile, 'bob:{PLAIN}bob-pass\nalice:{PLAIN}alice-pass\n');
   const maildir = (user: string) => path.join(dir, 'mail', user, 'Maildir');

@@ -53,6 +53,7 @@ export const append: Command = {
     }
     try {
       spool.finish();
+      spool.throwIfFailed(); // a full disk: NO [OVERQUOTA], with the literal read to its end
       if (spool.size === 0) throw new NoError("Can't save a zero byte message", null);
       const mailbox = await store.mailbox(name);
       if (!mailbox) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');

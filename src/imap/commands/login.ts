@@ -9,7 +9,7 @@ const MAX_FAILURES = 3;
 
 /**
  * Checks credentials, switches the connection to authenticated, or fails
- * after the IP's penalty (2 s doubling to 15 s, see auth/penalty.ts).
+ * after the penalty of the IP and of the user name (2 s doubling to 15 s, see auth/penalty.ts).
  *
  * The failure line is for fail2ban (deploy/fail2ban/filter.d/maildir-imapd.conf);
  * keep it stable: pino JSON, level 40, fields in this order —
@@ -24,9 +24,9 @@ export async function completeLogin(conn: Connection, login: string, password: s
   // One check at a time per IP, each after the penalty of the failures before it (on any connection).
   const check = async () => {
     const result = await conn.ctx.users.authenticate(login, password);
-    return { result, delay: result.ok ? 0 : limits ? limits.penalty.fail(group) : conn.ctx.config.authFailDelayMs };
+    return { result, delay: result.ok ? 0 : limits ? limits.penalty.fail(group, login) : conn.ctx.config.authFailDelayMs };
   };
-  const { result, delay } = limits ? await limits.penalty.serialize(group, check) : await check();
+  const { result, delay } = limits ? await limits.penalty.serialize(group, login, check) : await check();
   if (!result.ok) {
     conn.failedLogins++;
     if (result.unsupported) conn.log.error({ user: login.slice(0, 64), scheme: result.unsupported }, 'unsupported password scheme; this user cannot log in');
@@ -39,7 +39,8 @@ export async function completeLogin(conn: Connection, login: string, password: s
     throw new NoError('Authentication failed', 'AUTHENTICATIONFAILED');
   }
   const entry = result.entry;
-  limits?.penalty.succeed(group);
+  // Forgives only the failures made for this name (its owner's typos), never other names' guesses from this IP.
+  limits?.penalty.succeed(group, login);
   if (limits && !limits.userIp.acquire(conn, entry.name, ip)) {
     conn.log.warn({ ip, user: entry.name, max: limits.userIp.max }, 'login refused: too many connections for this user from this IP');
     throw new NoError(`Too many connections for this user from your IP (at most ${limits.userIp.max})`, 'LIMIT');

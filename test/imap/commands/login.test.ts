@@ -59,3 +59,26 @@ test('LOGIN: a user database fault is NO [UNAVAILABLE], a bug NO [SERVERBUG]; th
   m.mock.restore();
   assert.match(await c.run('LOGIN bob bob-pass'), /^T OK /m);
 });
+
+test('LOGIN: a success as another user from the same IP does not reset the escalation that guesses on other connections built; each failure is logged', async (t) => {
+  const h = await harness(t); // failed-login pause: 50 ms, doubling to 375 ms
+  const a = await h.connect();
+  assert.match(await a.run('LOGIN bob guess1'), /^T NO \[AUTHENTICATIONFAILED\] /m); // 50 ms
+  assert.match(await a.run('LOGIN bob guess2'), /^T NO \[AUTHENTICATIONFAILED\] /m); // 100 ms
+  const b = await h.connect();
+  assert.match(await b.run('LOGIN alice alice-pass'), /^T OK /m, 'an account of the guesser’s own');
+  const c = await h.connect();
+  const t0 = Date.now();
+  assert.match(await c.run('LOGIN bob guess3'), /^T NO \[AUTHENTICATIONFAILED\] /m);
+  const took = Date.now() - t0;
+  // The third failure from this IP costs 200 ms; after a reset it cost 50.
+  assert.ok(took >= 190, `third guess answered after ${took} ms`);
+  assert.equal(h.logs().filter((l) => l.msg === 'login failed' && l.user === 'bob').length, 3, 'one fail2ban line per failure');
+  // bob's own success (his password: nothing left to guess) forgives the failures made for bob.
+  const d = await h.connect();
+  assert.match(await d.run('LOGIN bob bob-pass'), /^T OK /m);
+  const e = await h.connect();
+  const t1 = Date.now();
+  assert.match(await e.run('LOGIN alice typo'), /^T NO /m);
+  assert.ok(Date.now() - t1 < 150, 'a first failure after that costs the first delay again');
+});
