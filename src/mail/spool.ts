@@ -72,6 +72,11 @@ export class MessageSpool {
     }
   }
 
+  /** Whether opening the spool file failed with this errno code. */
+  failedWith(code: string): boolean {
+    return (this.failure as NodeJS.ErrnoException | null)?.code === code;
+  }
+
   /** Throws what stopped the message from being stored, if anything did. */
   throwIfFailed(): void {
     if (this.failure) throw this.failure;

@@ -344,13 +344,12 @@ export class MailStore implements MailUser {
    */
   openSpool(): MessageSpool {
     const tmp = path.join(this.root, 'tmp');
-    try {
-      return new MessageSpool(tmp);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(this.root, sub), { recursive: true, mode: 0o700 });
-      return new MessageSpool(tmp);
-    }
+    // A spool that could not be opened keeps its error (a full disk is a NO once the literal is read);
+    // a Maildir not made yet (a new user's first LMTP delivery) is made, and the spool opened again.
+    const spool = new MessageSpool(tmp);
+    if (!spool.failedWith('ENOENT')) return spool;
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(this.root, sub), { recursive: true, mode: 0o700 });
+    return new MessageSpool(tmp);
   }
 
   /**
