@@ -272,3 +272,18 @@ async function expandScriptPath(p: string): Promise<string[]> {
     .sort()
     .map((n) => path.join(p, n));
 }
+
+/**
+ * The envelope of a message another program delivered (Postfix's virtual(8)
+ * writes it as header fields): Return-Path for MAIL FROM, the topmost
+ * Delivered-To for RCPT TO, X-Original-To for ORCPT. `fallbackTo` when
+ * there is no Delivered-To.
+ */
+export function envelopeFromHeader(message: Buffer, fallbackTo: string): FilterEnvelope {
+  const msg = new SieveMessage(message);
+  const unbracket = (v: string | undefined) => (v ?? '').trim().replace(/^<(.*)>$/, '$1').trim();
+  const from = unbracket(msg.rawValues('return-path')[0]);
+  const to = unbracket(msg.rawValues('delivered-to')[0]) || fallbackTo;
+  const originalTo = unbracket(msg.rawValues('x-original-to')[0]) || null;
+  return { from, to, originalTo };
+}
