@@ -57,9 +57,17 @@ export interface Config {
   /** Scripts one user may keep, and bytes per script. */
   managesieveMaxScripts: number;
   managesieveMaxScriptSize: number;
-  /** Where a user's scripts are and the active-script symlink (Pigeonhole's layout): templates with ~, %u, %n, %d. */
+  /** Run Sieve at delivery (LMTP, and mail Postfix writes into INBOX's new/). */
+  sieveEnabled: boolean;
+  /** The users' scripts (Pigeonhole's sieve_dir): ~ the home (users file, else the Maildir's parent), %u %n %d. */
   sieveDir: string;
+  /** The active script (Pigeonhole's sieve = ~/.dovecot.sieve, a link into sieveDir). */
   sieveActive: string;
+  /** Global scripts run before / after the user's (Pigeonhole's sieve_before / sieve_after): files or directories. */
+  sieveBefore: string[];
+  sieveAfter: string[];
+  /** sendmail(1) for redirect and vacation. */
+  sieveSendmail: string;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -97,13 +105,17 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   managesieveListen: [],
   managesieveMaxScripts: 100,
   managesieveMaxScriptSize: 1024 * 1024,
+  sieveEnabled: true,
   sieveDir: '~/sieve',
   sieveActive: '~/.dovecot.sieve',
+  sieveBefore: [],
+  sieveAfter: [],
+  sieveSendmail: '/usr/sbin/sendmail',
 };
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars';
+type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars' | 'paths';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -135,12 +147,16 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'lmtp.socket_group', field: 'lmtpSocketGroup', kind: 'string?', flag: 'lmtp-socket-group', describe: 'Group of LMTP unix sockets (e.g. postfix)' },
   { key: 'lmtp.socket_mode', field: 'lmtpSocketMode', kind: 'mode', flag: 'lmtp-socket-mode', describe: 'Mode of LMTP unix sockets (default "0660")' },
   { key: 'lmtp.recipient_delimiter', field: 'lmtpRecipientDelimiter', kind: 'chars', flag: 'lmtp-recipient-delimiter', describe: 'Characters separating user+detail; mail to an existing folder "detail" goes there (default "+"; "" for none)' },
+  { key: 'sieve.enabled', field: 'sieveEnabled', kind: 'boolean', flag: 'sieve', describe: 'Run Sieve scripts at delivery, LMTP and mail Postfix writes into INBOX (default true)' },
+  { key: 'sieve.dir', field: 'sieveDir', kind: 'string', flag: 'sieve-dir', describe: 'Users\' scripts: ~ the home (users file, else the Maildir\'s parent), %u %n %d (default "~/sieve")' },
+  { key: 'sieve.active', field: 'sieveActive', kind: 'string', flag: 'sieve-active', describe: 'The active script, a link into sieve.dir (default "~/.dovecot.sieve")' },
+  { key: 'sieve.before', field: 'sieveBefore', kind: 'paths', flag: 'sieve-before', describe: 'Global scripts (files or directories) run before the user\'s, e.g. spam to Junk' },
+  { key: 'sieve.after', field: 'sieveAfter', kind: 'paths', flag: 'sieve-after', describe: 'Global scripts run after the user\'s, while the message is still kept' },
+  { key: 'sieve.sendmail', field: 'sieveSendmail', kind: 'string', flag: 'sieve-sendmail', describe: 'sendmail(1) for redirect and vacation (default /usr/sbin/sendmail)' },
   { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
   { key: 'managesieve.listen', field: 'managesieveListen', kind: 'listens', flag: 'managesieve-listen', describe: 'ManageSieve for editing Sieve filters: HOST:PORT or unix:PATH (e.g. 0.0.0.0:4190)' },
   { key: 'managesieve.max_scripts', field: 'managesieveMaxScripts', kind: 'number', flag: 'managesieve-max-scripts', describe: 'Sieve scripts one user may keep (default 100)' },
   { key: 'managesieve.max_script_size', field: 'managesieveMaxScriptSize', kind: 'number', flag: 'managesieve-max-script-size', describe: 'Bytes of one Sieve script (default 1048576)' },
-  { key: 'sieve.dir', field: 'sieveDir', kind: 'string', flag: 'sieve-dir', describe: "A user's Sieve scripts, NAME.sieve: ~ home (the Maildir's parent when the users file has none), %u, %n, %d (default ~/sieve)" },
-  { key: 'sieve.active', field: 'sieveActive', kind: 'string', flag: 'sieve-active', describe: 'Symlink to the active script, as Pigeonhole keeps it (default ~/.dovecot.sieve)' },
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -170,6 +186,8 @@ function expected(kind: Kind, key = ''): string {
       return 'an octal mode like "0660"';
     case 'chars':
       return 'a string of delimiter characters like "+" (or "" for none)';
+    case 'paths':
+      return 'a path or a list of paths like ["/etc/maildir-imapd/sieve/before.sieve"]';
   }
 }
 
@@ -223,6 +241,11 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
     case 'chars':
       if (typeof value !== 'string' || /[\s@]/.test(value) || [...value].length > 8) throw bad();
       return value;
+    case 'paths': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === '')) throw bad();
+      return list;
+    }
   }
 }
 

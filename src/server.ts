@@ -1,5 +1,6 @@
 // Listeners, accepting connections, and graceful shutdown.
 import net from 'node:net';
+import { promises as fs } from 'node:fs';
 import tls from 'node:tls';
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
@@ -24,6 +25,9 @@ import { SUPPORTED_EXTENSIONS, DEFAULT_LIMITS as SIEVE_LIMITS } from './sieve/in
 import { UserIpLimit } from './auth/limits.js';
 import { plaintextAuthAllowed } from './imap/capabilities.js';
 import { VERSION } from './version.js';
+import { SieveFilter, envelopeFromHeader, type FilterOutcome } from './sieve/filter.js';
+import { userSievePaths } from './sieve/user-scripts.js';
+import type { FilterDecision, MailUser } from './mail/api.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -83,8 +87,88 @@ export class ImapServer {
   ) {
     this.users = new UserDb(config.users);
     const opts = { specialUse: this.specialUse, createSpecialFolders: config.createSpecialFolders };
-    this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts });
+    this.sieve = config.sieveEnabled
+      ? new SieveFilter({
+          log: log.child({ component: 'sieve' }),
+          locations: { dir: config.sieveDir, active: config.sieveActive },
+          before: config.sieveBefore,
+          after: config.sieveAfter,
+          sendmail: config.sieveSendmail,
+          separator: config.lmtpRecipientDelimiter,
+        })
+      : null;
+    const arrivalFilter = this.sieve ? (root: string, bytes: Buffer) => this.filterArrival(root, bytes) : undefined;
+    this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts, arrivalFilter });
     this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
+  }
+
+  /** Sieve at delivery (sieve.enabled), for LMTP and for mail Postfix writes into INBOX. */
+  private readonly sieve: SieveFilter | null;
+  private maildirUsers: { at: number; map: Map<string, UserEntry> } | null = null;
+
+  /** The user whose Maildir is `root` (the users file through the template; cached a few seconds). */
+  private userByMaildir(root: string): UserEntry | undefined {
+    if (!this.maildirUsers || Date.now() - this.maildirUsers.at > 5000) {
+      const map = new Map<string, UserEntry>();
+      for (const u of this.users.all) {
+        try {
+          map.set(expandMaildir(this.config.maildir, u), u);
+        } catch {
+          // no home for a ~ template: that user has no Maildir
+        }
+      }
+      this.maildirUsers = { at: Date.now(), map };
+    }
+    return this.maildirUsers.map.get(root);
+  }
+
+  /** The watcher path: mail Postfix's virtual(8) wrote into INBOX's new/, through the user's scripts. */
+  private async filterArrival(root: string, bytes: Buffer): Promise<FilterDecision | null> {
+    const user = this.userByMaildir(root);
+    if (!user || !this.sieve) return null;
+    const env = envelopeFromHeader(bytes, user.name);
+    const outcome = await this.sieve.run({ name: user.name, home: user.home, maildir: root, store: this.mail.userStore(root) }, bytes, env, 'watcher');
+    if (!outcome.filtered) return null;
+    return { targets: outcome.targets, after: () => outcome.sideEffects(), summary: outcome.summary };
+  }
+
+  /** The LMTP path: the recipient's scripts on the message before it is written. */
+  private lmtpFilter(user: UserEntry, store: MailUser) {
+    const sieve = this.sieve;
+    if (!sieve) return undefined;
+    const maildir = expandMaildir(this.config.maildir, user);
+    return (bytes: Buffer, env: { from: string; to: string; originalTo: string | null }): Promise<FilterOutcome> =>
+      sieve.run({ name: user.name, home: user.home, maildir, store }, bytes, env, 'lmtp');
+  }
+
+  /**
+   * Users whose new mail is filtered get their INBOX watched from now on,
+   * logged in or not (a vacation reply must not wait for a login): every
+   * user when global scripts are set, else those with an active script.
+   * ManageSieve calls this after SETACTIVE.
+   */
+  async watchFilteredInbox(user: UserEntry): Promise<void> {
+    if (!this.sieve || !this.mail.watchInbox) return;
+    let root: string;
+    try {
+      root = expandMaildir(this.config.maildir, user);
+    } catch {
+      return;
+    }
+    const global = this.config.sieveBefore.length > 0 || this.config.sieveAfter.length > 0;
+    if (!global) {
+      const active = userSievePaths({ dir: this.config.sieveDir, active: this.config.sieveActive }, { name: user.name, home: user.home, maildir: root }).active;
+      if (!(await fs.stat(active).then(() => true, () => false))) return;
+    }
+    try {
+      await this.mail.watchInbox(root);
+    } catch (err) {
+      this.log.warn({ user: user.name, err: (err as Error).message }, 'cannot watch the INBOX of a user with sieve scripts');
+    }
+  }
+
+  private async watchFilteredInboxes(): Promise<void> {
+    for (const u of [...this.users.all]) await this.watchFilteredInbox(u);
   }
 
   private context(): ServerContext {
@@ -189,6 +273,7 @@ export class ImapServer {
       recipientDelimiter: c.lmtpRecipientDelimiter,
       socket: { user: c.lmtpSocketUser, group: c.lmtpSocketGroup, mode: c.lmtpSocketMode },
       limits: { maxMessageBytes: this.imap.limits.maxAppendBytes, maxRecipients: c.lmtpMaxRecipients },
+      filterFor: (user, store) => this.lmtpFilter(user, store),
     }));
     for (const spec of c.lmtpListen) {
       try {
@@ -224,7 +309,7 @@ export class ImapServer {
     await this.certs?.watch();
     this.ctx = this.context();
     this.lmtp?.open();
-    this.managesieve?.open();
+    await this.watchFilteredInboxes();
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -299,7 +384,11 @@ export class ImapServer {
       if (event !== 'add' && event !== 'change') return;
       this.users
         .load()
-        .then(() => this.log.info({ file: this.config.users, users: this.users.size }, 'users file reloaded'))
+        .then(() => {
+          this.log.info({ file: this.config.users, users: this.users.size }, 'users file reloaded');
+          this.maildirUsers = null;
+          return this.watchFilteredInboxes();
+        })
         .catch((err: Error) => this.log.error({ file: this.config.users, err: err.message }, 'users file not reloaded; keeping the previous users'));
     });
   }

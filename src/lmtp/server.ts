@@ -19,6 +19,8 @@ export interface LmtpServiceOptions<U extends { name: string }> {
   users: LmtpUsers<U>;
   /** The user's mail (throws when the Maildir template cannot be expanded for the user). */
   storeFor(user: U): MailUser;
+  /** The recipient's filter (Sieve), if deliveries to this user are filtered. */
+  filterFor?(user: U, store: MailUser): LmtpRecipient['filter'];
   /** Characters that separate a +detail from the user (Postfix's recipient_delimiter); '' for none. */
   recipientDelimiter: string;
   socket: SocketOwnership;
@@ -87,7 +89,8 @@ export class LmtpService<U extends { name: string }> {
   private resolve(address: string): LmtpRecipient | null {
     const found = resolveRecipient(address, (login) => this.opts.users.lookup(login), this.opts.recipientDelimiter);
     if (!found) return null;
-    return { user: found.user.name, store: this.opts.storeFor(found.user), folder: found.detailFolder };
+    const store = this.opts.storeFor(found.user);
+    return { user: found.user.name, store, folder: found.detailFolder, filter: this.opts.filterFor?.(found.user, store) };
   }
 
   /** Stops listening; idle sessions get 421 now, busy ones after their replies; waits up to `graceMs`. */

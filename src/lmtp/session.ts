@@ -6,7 +6,7 @@
 // (Postfix pipelines MAIL, RCPT… and DATA) are answered in order.
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { mailErrorOf, type IncomingMessage, type MailUser } from '../mail/api.js';
+import { mailErrorOf, traceHeader, type IncomingMessage, type MailUser } from '../mail/api.js';
 import { DotDecoder } from './data.js';
 import { formatReply, parseCommand, SmtpReplyError, type LmtpCommand } from './command.js';
 
@@ -34,6 +34,19 @@ export const DEFAULT_LMTP_LIMITS: LmtpLimits = {
   deliveryConcurrency: 8,
 };
 
+/** What the recipient's filter (Sieve) decided for one message. */
+export interface LmtpFilterResult {
+  /** Folders to store into (INBOX: the default place, a +detail folder if there is one); none: discard. */
+  targets: Array<{ folder: string; flags: string[]; create: boolean }>;
+  /** Refuse this recipient with 550 5.7.1 and this text. */
+  reject: string | null;
+  /** Redirect and vacation, once the message is stored; false when a redirect failed. Never rejects. */
+  sideEffects(): Promise<boolean>;
+  /** False when no script applied: deliver as without a filter. */
+  filtered: boolean;
+  summary: string;
+}
+
 /** A recipient the users file knows, with the mail to deliver into. */
 export interface LmtpRecipient {
   /** The user's canonical login (for the log). */
@@ -41,6 +54,11 @@ export interface LmtpRecipient {
   store: MailUser;
   /** A +detail's folder, or null. */
   folder: string | null;
+  /**
+   * The recipient's Sieve scripts, run on the message as it will be stored
+   * (trace header fields included) before anything is written.
+   */
+  filter?: (message: Buffer, envelope: { from: string; to: string; originalTo: string | null }) => Promise<LmtpFilterResult>;
 }
 
 export interface LmtpSessionContext {
@@ -377,10 +395,32 @@ export class LmtpSession {
 
   private async deliverOne(spool: IncomingMessage, sender: string, r: AcceptedRcpt): Promise<{ code: number; enhanced: string; text: string }> {
     const started = performance.now();
+    const envelope = { returnPath: sender, deliveredTo: r.address, originalTo: r.originalTo };
     try {
-      const { folder, uid } = await r.recipient.store.deliver(spool, { returnPath: sender, deliveredTo: r.address, originalTo: r.originalTo }, r.recipient.folder);
-      this.log.info({ from: sender, to: r.address, user: r.recipient.user, folder, uid, size: spool.size, ms: +(performance.now() - started).toFixed(1) }, 'delivered');
-      return { code: 250, enhanced: '2.0.0', text: 'Saved' };
+      const outcome = await this.filter(spool, sender, r);
+      if (outcome?.reject != null) {
+        this.log.info({ from: sender, to: r.address, user: r.recipient.user, sieve: outcome.summary }, 'lmtp: rejected by sieve');
+        return { code: 550, enhanced: '5.7.1', text: outcome.reject };
+      }
+      if (!outcome || !outcome.filtered) {
+        const { folder, uid } = await r.recipient.store.deliver(spool, envelope, r.recipient.folder);
+        this.log.info({ from: sender, to: r.address, user: r.recipient.user, folder, uid, size: spool.size, ms: +(performance.now() - started).toFixed(1) }, 'delivered');
+        return { code: 250, enhanced: '2.0.0', text: 'Saved' };
+      }
+      // Every copy is written before any side effect: a failure here is a 451 and nothing has left yet.
+      const stored: Array<{ folder: string; uid: number | null }> = [];
+      const into = async (t: { folder: string; flags: string[]; create: boolean }) =>
+        stored.push(
+          await r.recipient.store.deliver(spool, envelope, t.folder === 'INBOX' ? r.recipient.folder : t.folder, { flags: t.flags, create: t.create, filtered: true }),
+        );
+      for (const t of outcome.targets) await into(t);
+      const handedOn = await outcome.sideEffects();
+      // A redirect that failed with nothing else holding the message: INBOX, never lost.
+      if (!handedOn && !outcome.targets.length) await into({ folder: 'INBOX', flags: [], create: false });
+      const ms = +(performance.now() - started).toFixed(1);
+      if (!stored.length) this.log.info({ from: sender, to: r.address, user: r.recipient.user, sieve: outcome.summary, size: spool.size, ms }, 'discarded by sieve');
+      else this.log.info({ from: sender, to: r.address, user: r.recipient.user, stored, sieve: outcome.summary, size: spool.size, ms }, 'delivered');
+      return { code: 250, enhanced: '2.0.0', text: stored.length ? 'Saved' : 'Discarded by the recipient\'s filter' };
     } catch (err) {
       const fault = mailErrorOf(err);
       if (fault?.kind === 'quota') {
@@ -394,6 +434,20 @@ export class LmtpSession {
       // A bug, never a bounce: the client keeps the message and retries.
       this.log.error({ err, to: r.address, user: r.recipient.user }, 'lmtp: delivery failed');
       return { code: 451, enhanced: '4.3.0', text: 'Internal error; try again later' };
+    }
+  }
+
+  /** The recipient's filter on the message; null without one, and on a fault of the filter itself (logged: INBOX). */
+  private async filter(spool: IncomingMessage, sender: string, r: AcceptedRcpt): Promise<LmtpFilterResult | null> {
+    if (!r.recipient.filter) return null;
+    try {
+      const header = traceHeader({ returnPath: sender, deliveredTo: r.address, originalTo: r.originalTo });
+      const bytes = Buffer.concat([header, await spool.read()]);
+      return await r.recipient.filter(bytes, { from: sender, to: r.address, originalTo: r.originalTo });
+    } catch (err) {
+      if (mailErrorOf(err)) throw err;
+      this.log.error({ err, to: r.address, user: r.recipient.user }, 'sieve: filtering failed; delivered to INBOX');
+      return null;
     }
   }
 

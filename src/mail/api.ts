@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { MailStore, MailboxRegistry } from './store.js';
 import type { SpecialUseMap } from './special-use.js';
-import type { MailUser } from './handles.js';
+import type { ArrivalFilter, MailUser } from './handles.js';
 import { removeLockTemplates } from './dotlock.js';
 
 export type {
@@ -17,6 +17,9 @@ export type {
   MailboxListener,
   IncomingMessage,
   DeliveryEnvelope,
+  DeliveryOptions,
+  FilterDecision,
+  ArrivalFilter,
   FolderInfo,
   FlagMode,
   LoadedMessage,
@@ -44,6 +47,8 @@ export interface MailServiceOptions {
   specialUse: SpecialUseMap;
   /** Create the special-use folders at a user's first login. */
   createSpecialFolders: boolean;
+  /** Filters mail written straight into INBOX's new/ (Sieve), before any session hears of it. */
+  arrivalFilter?: ArrivalFilter;
 }
 
 /** Where the server gets each user's mail from: the Maildir store (MailService), or an in-memory one in tests. */
@@ -52,6 +57,8 @@ export interface MailProvider {
   userStore(root: string): MailUser;
   /** Flushes what is pending and stops watching (shutdown). */
   close(): Promise<void>;
+  /** Keeps watching the INBOX of the Maildir at `root` with no session (its new mail is filtered as it comes). */
+  watchInbox?(root: string): Promise<void>;
 }
 
 /** Every user's mail, sharing one set of open folders (watchers, indexes) for the whole process. */
@@ -59,7 +66,20 @@ export class MailService implements MailProvider {
   private readonly registry: MailboxRegistry;
 
   constructor(private readonly opts: MailServiceOptions) {
-    this.registry = new MailboxRegistry(opts.log, opts.rescanMs);
+    const filter = opts.arrivalFilter;
+    this.registry = new MailboxRegistry(
+      opts.log,
+      opts.rescanMs,
+      filter ? (root, inbox) => (files) => new MailStore(root, this.registry, opts.specialUse, false).filterArrivals(inbox, files, filter) : undefined,
+    );
+  }
+
+  /**
+   * Keeps the user's INBOX watched with no session (its new mail is
+   * filtered as it comes, not at the next login). For users with scripts.
+   */
+  async watchInbox(root: string): Promise<void> {
+    await this.registry.get('INBOX', root).pin();
   }
 
   /** The mail of the user whose Maildir is `root`. */

@@ -10,13 +10,19 @@ import path from 'node:path';
 import type { DeliveryEnvelope } from './handles.js';
 import { MailError } from './errors.js';
 import { newBaseName, sizedBaseName, type MessageSpool } from './spool.js';
+import { curName } from './maildir.js';
+
+/**
+ * In the base name of a message our LMTP delivered after running the
+ * user's Sieve scripts on it (an unknown `,F=` field: Dovecot reads only
+ * S and W): the watcher never filters such a file again, even if it finds
+ * it in INBOX's new/ without a UID (the server stopped before it was listed).
+ */
+export const FILTERED_MARK = ',F=1';
 
 /** Spools at most this big are read into memory once and written from there for every recipient. */
 const KEEP_WHOLE = 1024 * 1024;
 const CHUNK = 256 * 1024;
-
-/** The content of small spools, read once for all of a message's recipients. */
-const wholeContent = new WeakMap<MessageSpool, Promise<Buffer>>();
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -40,20 +46,15 @@ export function traceHeader(env: DeliveryEnvelope): Buffer {
  * on disk. Errors of the file system are thrown as they come (the caller
  * classifies them); the tmp/ file is removed first.
  */
-export async function writeDelivery(dir: string, spool: MessageSpool, header: Buffer): Promise<string> {
+export async function writeDelivery(dir: string, spool: MessageSpool, header: Buffer, opts: { info?: string; filtered?: boolean } = {}): Promise<string> {
   if (!spool.complete) throw new Error('writeDelivery: the spool is still being written');
-  const base = newBaseName();
+  const base = newBaseName() + (opts.filtered ? FILTERED_MARK : '');
   const tmp = path.join(dir, 'tmp', base);
   const fh = await fs.open(tmp, 'wx', 0o600);
   let closed = false;
   try {
     if (spool.size <= KEEP_WHOLE) {
-      let whole = wholeContent.get(spool);
-      if (!whole) {
-        whole = fs.readFile(spool.file);
-        wholeContent.set(spool, whole);
-      }
-      const body = await whole;
+      const body = await spool.read(); // read once for all of a message's recipients
       if (body.length !== spool.size) throw new Error(`spool ${spool.file} holds ${body.length} bytes, not ${spool.size}`);
       await writeAll(fh, Buffer.concat([header, body]));
     } else {
@@ -64,7 +65,9 @@ export async function writeDelivery(dir: string, spool: MessageSpool, header: Bu
     await fh.close();
     closed = true;
     const lines = countLf(header);
-    const filename = sizedBaseName(base, header.length + spool.size, header.length + lines + spool.vsize);
+    let filename = sizedBaseName(base, header.length + spool.size, header.length + lines + spool.vsize);
+    // Flags (Sieve's imap4flags) go into the name as in cur/; the file stays in new/, so it is still \Recent.
+    if (opts.info) filename = curName(filename, opts.info);
     await fs.rename(tmp, path.join(dir, 'new', filename));
     return filename;
   } catch (err) {

@@ -171,7 +171,39 @@ export interface IncomingMessage extends LiteralSink {
   readonly size: number;
   /** Throws what stopped the message from being kept (a full disk), if anything did. */
   throwIfFailed(): void;
+  /** The whole message once finished (as stored: LF line endings in a Maildir), for a delivery's filter. */
+  read(): Promise<Buffer>;
 }
+
+/** How a delivery is stored beyond its envelope: what a Sieve filter decided. */
+export interface DeliveryOptions {
+  /** Flags for the stored message (imap4flags); it stays \Recent. */
+  flags?: string[];
+  /** Create `folder` when it does not exist (fileinto :create); else a missing folder means INBOX. */
+  create?: boolean;
+  /** The message went through the user's filter already: the watcher must not filter it again. */
+  filtered?: boolean;
+}
+
+/** Where a filter puts a message: folders (INBOX for keep) with flags; none at all is a discard. */
+export interface FilterDecision {
+  targets: Array<{ folder: string; flags: string[]; create: boolean }>;
+  /**
+   * Runs once the message is in its targets (before it is removed, for a
+   * discard): redirect, vacation. False when it could not be handed on, so
+   * a message with no target is kept in INBOX instead. Never rejects.
+   */
+  after(): Promise<boolean>;
+  /** For the store's log line. */
+  summary: string;
+}
+
+/**
+ * A filter for mail another program (Postfix's virtual(8)) wrote into a
+ * user's INBOX new/: called with the user's Maildir root and the message
+ * bytes, once, before any session hears of the message. Null: leave it.
+ */
+export type ArrivalFilter = (root: string, message: Buffer) => Promise<FilterDecision | null>;
 
 /** The envelope of a message delivered over LMTP: what virtual(8) writes as trace header fields. */
 export interface DeliveryEnvelope {
@@ -205,7 +237,7 @@ export interface MailUser {
    * Fails with MailError 'temporary' (disk full, folder not writable: nothing
    * is left half-written) or 'quota'.
    */
-  deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }>;
+  deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null, options?: DeliveryOptions): Promise<{ folder: string; uid: number | null }>;
   /** UIDPLUS: the new UIDs in source order. All or nothing. */
   copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
   move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;

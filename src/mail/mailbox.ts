@@ -20,6 +20,7 @@ import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
+import { FILTERED_MARK } from './delivery.js';
 
 /** A message as the store keeps it: a MessageRef plus where its file is. */
 export interface MessageMeta extends MessageRef {
@@ -92,6 +93,15 @@ export class Mailbox implements MailboxHandle {
   /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
   private readonly unsettled = new Set<string>();
   private settleTimer: NodeJS.Timeout | null = null;
+  /**
+   * Set on a user's INBOX when mail written into new/ by another program
+   * (Postfix's virtual(8)) is filtered: called with such files before they
+   * get UIDs, it puts each where the filter says and answers the ones that
+   * stay here (maybe renamed, with flags). See MailStore.filterArrivals.
+   */
+  arrivals: ((files: ScannedFile[]) => Promise<ScannedFile[]>) | null = null;
+  /** Kept watched with no session (the filter must see deliveries as they come). */
+  private pinned = false;
 
   constructor(
     readonly name: string,
@@ -177,14 +187,30 @@ export class Mailbox implements MailboxHandle {
     });
   }
 
+  /**
+   * Keeps the folder watched with no session attached (a user's INBOX whose
+   * new mail is filtered: a vacation reply or a fileinto must not wait for
+   * the user to log in). Loads it first; idempotent.
+   */
+  async pin(): Promise<void> {
+    this.pinned = true;
+    await this.load();
+    await this.mutex.run(async () => {
+      if (this.watcher) return;
+      this.startWatching();
+      await this.fullSyncIfChanged();
+    });
+  }
+
   detach(view: MailboxListener): void {
     this.views.delete(view);
+    if (this.pinned) return;
     // Watching goes on for a while after the last session leaves: clients reconnect often (phones,
     // mbsync runs), and a folder still watched is current, so their SELECT needs no rescan.
     if (this.views.size === 0 && this.watcher && !this.lingerTimer) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = null;
-        if (this.views.size === 0) this.stopWatching();
+        if (this.views.size === 0 && !this.pinned) this.stopWatching();
       }, WATCH_LINGER_MS);
       this.lingerTimer.unref();
     }
@@ -434,7 +460,8 @@ export class Mailbox implements MailboxHandle {
     await this.load();
     return this.mutex.run(async () => {
       const unknown = files.filter((f) => !this.byBasename.has(parseName(f.filename).basename));
-      if (unknown.length) await this.addNew(unknown);
+      // Our own files (APPEND, COPY, MOVE, an LMTP delivery) are never filtered here.
+      if (unknown.length) await this.addNew(unknown, false);
       const out: MessageMeta[] = [];
       for (const f of files) {
         const meta = this.byBasename.get(parseName(f.filename).basename);
@@ -636,8 +663,32 @@ export class Mailbox implements MailboxHandle {
     for (const v of this.views) v.onExpunged(metas);
   }
 
+  /**
+   * Files in new/ that no one has seen: no UID in the uidlist (a message a
+   * session may have seen is never filtered again), not marked as filtered
+   * by our LMTP. They go through the filter; the rest, and what the filter
+   * leaves here, go on. Called with the mutex held.
+   */
+  private async filterArrivals(files: ScannedFile[]): Promise<ScannedFile[]> {
+    const candidates = files.filter((f) => f.sub === 'new' && !parseName(f.filename).basename.includes(FILTERED_MARK));
+    if (!candidates.length || !this.arrivals) return files;
+    await this.uidlist.read();
+    const fresh = candidates.filter((f) => !this.uidlist.recordOf(parseName(f.filename).basename) && !this.byBasename.has(parseName(f.filename).basename));
+    if (!fresh.length) return files;
+    let kept: ScannedFile[];
+    try {
+      kept = await this.arrivals(fresh);
+    } catch (err) {
+      this.log.error({ err }, 'filtering new mail failed; left in INBOX');
+      return files;
+    }
+    const filtered = new Set(fresh);
+    return [...files.filter((f) => !filtered.has(f)), ...kept];
+  }
+
   /** Gives files not seen before their UIDs (from the uidlist, or new ones) and announces them. */
-  private async addNew(files: ScannedFile[]): Promise<void> {
+  private async addNew(files: ScannedFile[], filter = true): Promise<void> {
+    if (filter && this.arrivals && files.length) files = await this.filterArrivals(files);
     if (!files.length) {
       // An empty folder still needs a UIDVALIDITY (RFC 3501: non-zero): the uidlist is created with it.
       let state = await this.uidlist.read();

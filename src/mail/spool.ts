@@ -154,6 +154,14 @@ export class MessageSpool {
     return this.finished;
   }
 
+  private content: Promise<Buffer> | null = null;
+
+  /** The whole message as written (LF form), read once (a delivery's filter, small deliveries' copies). */
+  read(): Promise<Buffer> {
+    if (!this.finished) return Promise.reject(new Error('MessageSpool.read: the spool is still being written'));
+    return (this.content ??= fs.promises.readFile(this.file));
+  }
+
   /** Marks the file as taken over (renamed away): discard() leaves it alone. */
   consumed(): void {
     this.removed = true;

@@ -14,10 +14,11 @@ import { nextUidValidity } from './uidvalidity.js';
 import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
 import { withDotlock } from './dotlock.js';
 import { MessageSpool, newBaseName, sizedBaseName } from './spool.js';
-import { curName, type ScannedFile } from './maildir.js';
-import { systemFlag, isKeywordLetter } from './flags.js';
+import { curName, parseName, sortLetters, type ScannedFile } from './maildir.js';
+import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
+import { KeywordTable } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
-import type { DeliveryEnvelope, FolderInfo, MailUser } from './handles.js';
+import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderInfo, MailUser } from './handles.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
 
@@ -30,12 +31,15 @@ export class MailboxRegistry {
   constructor(
     readonly log: Logger,
     private readonly rescanMs: number,
+    /** For a user's INBOX (its directory is the Maildir root): the filter of mail written into new/, if any. */
+    private readonly inboxArrivals?: (root: string, inbox: Mailbox) => (files: ScannedFile[]) => Promise<ScannedFile[]>,
   ) {}
 
   get(name: string, dir: string): Mailbox {
     let mb = this.open.get(dir);
     if (!mb) {
       mb = new Mailbox(name, dir, this.log.child({ mailbox: dir }), this.rescanMs);
+      if (name === 'INBOX' && this.inboxArrivals) mb.arrivals = this.inboxArrivals(dir, mb);
       this.open.set(dir, mb);
     }
     return mb;
@@ -362,28 +366,38 @@ export class MailStore implements MailUser {
    * open is not loaded for it: the file in new/ is found at its next open,
    * as a virtual(8) delivery is.
    */
-  async deliver(spool: MessageSpool, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }> {
+  async deliver(spool: MessageSpool, envelope: DeliveryEnvelope, folder?: string | null, options: DeliveryOptions = {}): Promise<{ folder: string; uid: number | null }> {
     const header = traceHeader(envelope);
     let name = 'INBOX';
     if (folder) {
       try {
         const wanted = normalizeName(folder);
         if (wanted !== 'INBOX' && (await this.exists(wanted))) name = wanted;
+        else if (wanted !== 'INBOX' && options.create) {
+          // fileinto :create (RFC 5490). Another delivery may create it at the same moment: that is fine.
+          await this.createFolder(wanted).catch((err) => {
+            if (!(err instanceof MailError && err.kind === 'exists')) throw err;
+          });
+          name = wanted;
+        }
       } catch (err) {
-        if (!(err instanceof MailError)) throw err; // not a folder name we could have: INBOX
+        if (!(err instanceof MailError)) throw deliveryError(err);
+        // not a folder name we could have: INBOX
+        this.registry.log.info({ folder, err: err.message }, 'delivery: no such folder; delivered to INBOX');
       }
     }
     const dir = this.dirOf(name);
+    const info = options.flags?.length ? await this.flagLetters(dir, options.flags) : '';
     // Quota (issue 10 part 3) is checked here, before a byte is written: MailError 'quota' (LMTP 552 5.2.2).
     let filename: string;
     try {
       try {
-        filename = await writeDelivery(dir, spool, header);
+        filename = await writeDelivery(dir, spool, header, { info, filtered: options.filtered });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || name !== 'INBOX') throw err;
         // A new user's first mail: the Maildir is made, as virtual(8) makes it.
         for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-        filename = await writeDelivery(dir, spool, header);
+        filename = await writeDelivery(dir, spool, header, { info, filtered: options.filtered });
       }
     } catch (err) {
       throw deliveryError(err);
@@ -399,6 +413,143 @@ export class MailStore implements MailUser {
       this.registry.log.error({ err, mailbox: dir, file: filename }, 'delivered message not announced; the watcher will find it');
       return { folder: name, uid: null };
     }
+  }
+
+  /**
+   * The filter's side of mail another program wrote into INBOX's new/ (see
+   * Mailbox.filterArrivals; called with INBOX's mutex held). Each file is
+   * read and given to `filter`; then moved, all within the Maildir and by
+   * rename, so it is in one place at every instant:
+   *  - into each other folder's new/ (flags in the name; the folder made
+   *    first for :create; a folder that does not exist means INBOX): a hard
+   *    link for all but the last, which gets the file itself unless INBOX
+   *    keeps it; a folder open in this process hears of it at once;
+   *  - kept in INBOX: stays (renamed in new/ to carry its flags);
+   *  - nowhere (discard, redirect alone): removed, but only once the
+   *    filter's side effects succeeded; a failed redirect keeps it.
+   * Answers the files that stay in INBOX. A fault keeps the file in INBOX.
+   */
+  async filterArrivals(inbox: Mailbox, files: ScannedFile[], filter: ArrivalFilter): Promise<ScannedFile[]> {
+    const kept: ScannedFile[] = [];
+    const log = this.registry.log;
+    for (const f of files) {
+      const src = inbox.maildir.file(f.sub, f.filename);
+      let bytes: Buffer;
+      try {
+        bytes = await fs.readFile(src);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone already (moved by us, or by someone else)
+        log.warn({ file: src, err: (err as Error).message }, 'cannot read new mail to filter it; left in INBOX');
+        kept.push(f);
+        continue;
+      }
+      let decision: FilterDecision | null;
+      try {
+        decision = await filter(this.root, bytes);
+      } catch (err) {
+        log.error({ err, file: src }, 'filter failed; message left in INBOX');
+        decision = null;
+      }
+      if (!decision) {
+        kept.push(f);
+        continue;
+      }
+      try {
+        const stays = await this.placeArrival(inbox, f, decision);
+        if (stays) kept.push(stays);
+      } catch (err) {
+        log.error({ err, file: src }, 'placing a filtered message failed; left where it is');
+        if (await fs.access(src).then(() => true, () => false)) kept.push(f);
+      }
+    }
+    return kept;
+  }
+
+  private async placeArrival(inbox: Mailbox, f: ScannedFile, decision: FilterDecision): Promise<ScannedFile | null> {
+    const log = this.registry.log;
+    const { basename, info: oldInfo } = parseName(f.filename);
+    const src = inbox.maildir.file(f.sub, f.filename);
+    let keep: { flags: string[] } | null = null;
+    const dests: Array<{ name: string; flags: string[] }> = [];
+    for (const t of decision.targets) {
+      let name: string | null = normalizeName(t.folder);
+      if (name === 'INBOX') {
+        keep = { flags: t.flags };
+        continue;
+      }
+      try {
+        if (!(await this.exists(name))) {
+          if (!t.create) throw new MailError('notfound', `no folder ${name}`);
+          await this.createFolder(name).catch((err) => {
+            if (!(err instanceof MailError && err.kind === 'exists')) throw err;
+          });
+        }
+      } catch (err) {
+        if (!(err instanceof MailError)) throw err;
+        log.info({ mailbox: this.root, folder: t.folder, err: err.message }, 'filter: no such folder; kept in INBOX');
+        name = null;
+      }
+      if (name === null) keep ??= { flags: t.flags };
+      else if (!dests.some((d) => d.name === name)) dests.push({ name, flags: t.flags });
+    }
+    const placed: Array<{ dir: string; file: ScannedFile }> = [];
+    for (let i = 0; i < dests.length; i++) {
+      const dir = this.dirOf(dests[i].name);
+      const info = dests[i].flags.length ? await this.flagLetters(dir, dests[i].flags) : oldInfo;
+      const file: ScannedFile = { sub: 'new', filename: info ? curName(basename, info) : basename };
+      const to = path.join(dir, 'new', file.filename);
+      if (i === dests.length - 1 && !keep) await fs.rename(src, to);
+      else {
+        await fs.link(src, to).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err; // EEXIST: linked before a crash; the same message
+        });
+      }
+      placed.push({ dir, file });
+    }
+    let stays: ScannedFile | null = null;
+    if (keep) {
+      const info = keep.flags.length ? await this.flagLetters(this.root, keep.flags) : oldInfo;
+      const filename = info ? curName(basename, info) : basename;
+      if (filename !== f.filename) await fs.rename(src, inbox.maildir.file('new', filename));
+      stays = { sub: 'new', filename };
+    }
+    // Folders open in this process hear of it now (not under INBOX's lock: their watcher would find it too).
+    for (const p of placed) {
+      const mb = this.registry.peek(p.dir);
+      if (mb) void mb.addOwn([p.file], false).catch((err) => log.warn({ err, mailbox: p.dir }, 'filtered message not announced; the watcher will find it'));
+    }
+    const handedOn = await decision.after().catch(() => false);
+    const where = [...(keep ? ['INBOX'] : []), ...dests.map((d) => d.name)];
+    if (!keep && !dests.length) {
+      if (handedOn) {
+        await fs.unlink(src);
+        log.info({ mailbox: this.root, file: f.filename, sieve: decision.summary }, 'filter: discarded');
+        return null;
+      }
+      log.info({ mailbox: this.root, file: f.filename, sieve: decision.summary }, 'filter: could not be handed on; kept in INBOX');
+      return f;
+    }
+    log.info({ mailbox: this.root, file: f.filename, folders: where, sieve: decision.summary }, 'filter: delivered');
+    return stays;
+  }
+
+  /**
+   * Maildir info letters for a delivery's flags. A keyword that no longer
+   * fits (26 per folder) is left off: the message is delivered without it.
+   */
+  async flagLetters(dir: string, flags: string[]): Promise<string> {
+    let letters = '';
+    const keywords: string[] = [];
+    for (const f of flags) {
+      const l = systemLetter(f);
+      if (l) letters += l;
+      else if (!f.startsWith('\\')) keywords.push(f);
+    }
+    if (keywords.length) {
+      const table = this.registry.peek(dir)?.keywords ?? new KeywordTable(dir);
+      for (const l of await table.lettersFor(keywords)) if (l) letters += l;
+    }
+    return sortLetters(letters);
   }
 
   /**

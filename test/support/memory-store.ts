@@ -18,6 +18,7 @@ import {
   type FolderInfo,
   type HeaderFacts,
   type DeliveryEnvelope,
+  type DeliveryOptions,
   type IncomingMessage,
   type LoadedMessage,
   type MailProvider,
@@ -369,6 +370,10 @@ export class MemoryIncoming implements IncomingMessage {
 
   throwIfFailed(): void {}
 
+  async read(): Promise<Buffer> {
+    return this.data;
+  }
+
   discard(): void {
     this.discarded = true;
     this.chunks = [];
@@ -497,17 +502,29 @@ export class MemoryUser implements MailUser {
   }
 
   /** As the Maildir store delivers: the trace header fields, then the message, into `folder` if it exists, else INBOX; \Recent. */
-  async deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null): Promise<{ folder: string; uid: number | null }> {
+  async deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null, options: DeliveryOptions = {}): Promise<{ folder: string; uid: number | null }> {
     const header = traceHeader(envelope);
     let name = 'INBOX';
     if (folder) {
-      const wanted = normalizeName(folder);
-      if (this.boxes.has(wanted)) name = wanted;
+      try {
+        const wanted = normalizeName(folder);
+        if (this.boxes.has(wanted)) name = wanted;
+        else if (wanted !== 'INBOX' && options.create) {
+          await this.create(wanted);
+          name = wanted;
+        }
+      } catch (err) {
+        if (!(err instanceof MailError)) throw err;
+      }
     }
     const box = this.boxes.get(name)!;
-    const m = box.add(Buffer.concat([header, (message as MemoryIncoming).data]));
+    const m = box.add(Buffer.concat([header, (message as MemoryIncoming).data]), options.flags ?? []);
+    this.delivered.push({ folder: name, flags: options.flags ?? [], filtered: !!options.filtered });
     return { folder: name, uid: m.uid };
   }
+
+  /** Every delivery, in order: where it went and how (for filter tests). */
+  readonly delivered: Array<{ folder: string; flags: string[]; filtered: boolean }> = [];
 
   async copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }> {
     const from = source as MemoryMailbox;
