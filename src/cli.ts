@@ -28,8 +28,11 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   await server.open();
   const urls = listeners.map((l) => l.url);
   const lmtp = server.lmtpListeners.length ? { lmtp: server.lmtpListeners } : {};
-  log.info({ urls, ...lmtp, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
-  const lmtpNote = server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '';
+  const quotaStatus = server.quotaStatusListeners.length ? { quotaStatus: server.quotaStatusListeners } : {};
+  log.info({ urls, ...lmtp, ...quotaStatus, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
+  const lmtpNote =
+    (server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '') +
+    (server.quotaStatusListeners.length ? `, quota policy on ${server.quotaStatusListeners.join(' ')}` : '');
   process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${lmtpNote} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
   const stop = async (signal: string) => {

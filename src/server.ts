@@ -9,7 +9,7 @@ import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir, sharedMaildirs } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
-import { MailService, DEFAULT_SPECIAL_USE, type MailProvider, type SpecialUseMap } from './mail/api.js';
+import { MailService, DEFAULT_SPECIAL_USE, type MailProvider, type MailUser, type QuotaLimits, type SpecialUseMap } from './mail/api.js';
 import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
@@ -18,6 +18,7 @@ import { ConfigError, parseHostPort, type Config } from './config.js';
 import { closeWorkerPools } from './runtime/worker-pool.js';
 import { LmtpService } from './lmtp/server.js';
 import { ListenSpecError } from './lmtp/listen-spec.js';
+import { QuotaStatusService } from './lmtp/quota-status.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -59,6 +60,9 @@ export class ImapServer {
   private lmtp: LmtpService<UserEntry> | null = null;
   /** Where LMTP listens (`unix:/path` or `host:port`), for the ready line. */
   readonly lmtpListeners: string[] = [];
+  /** The quota policy service for Postfix (quota_status.listen), when configured. */
+  private quotaStatus: QuotaStatusService<UserEntry> | null = null;
+  readonly quotaStatusListeners: string[] = [];
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
@@ -74,12 +78,25 @@ export class ImapServer {
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts });
   }
 
+  /** A user's quota limits: the users file's rules, else the configured default, limit by limit. */
+  quotaOf(user: UserEntry): QuotaLimits {
+    return {
+      storage: user.quota.storage !== undefined ? user.quota.storage : this.config.quotaDefaultStorage,
+      messages: user.quota.messages !== undefined ? user.quota.messages : this.config.quotaDefaultMessages,
+    };
+  }
+
+  /** A user's mail, with the user's quota. */
+  private storeFor(user: UserEntry): MailUser {
+    return this.mail.userStore(expandMaildir(this.config.maildir, user), this.quotaOf(user));
+  }
+
   private context(): ServerContext {
     return {
       config: this.imap,
       log: this.log,
       users: this.users,
-      storeFor: (user: UserEntry) => this.mail.userStore(expandMaildir(this.config.maildir, user)),
+      storeFor: (user: UserEntry) => this.storeFor(user),
       capabilities,
       tls: this.certs,
       allowPlaintext: this.config.allowPlaintext,
@@ -121,7 +138,30 @@ export class ImapServer {
       out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
     }
     await this.listenLmtp();
+    await this.listenQuotaStatus();
     return out;
+  }
+
+  /** The quota policy service (quota_status.listen) Postfix asks at RCPT time. */
+  private async listenQuotaStatus(): Promise<void> {
+    const c = this.config;
+    if (!c.quotaStatusListen.length) return;
+    const svc = (this.quotaStatus = new QuotaStatusService<UserEntry>({
+      log: this.log,
+      users: this.users,
+      storeFor: (user) => this.storeFor(user),
+      recipientDelimiter: c.lmtpRecipientDelimiter,
+      socket: { user: c.quotaStatusSocketUser, group: c.quotaStatusSocketGroup, mode: c.quotaStatusSocketMode },
+      overquota: c.quotaStatusOverquota,
+    }));
+    for (const spec of c.quotaStatusListen) {
+      try {
+        this.quotaStatusListeners.push((await svc.listen(spec)).name);
+      } catch (err) {
+        if (err instanceof ListenSpecError) throw new ConfigError(`${c.source}: quota_status.listen ${JSON.stringify(spec)}: ${err.message}`);
+        throw err;
+      }
+    }
   }
 
   /** LMTP for Postfix (lmtp.listen): same users file and Maildirs; the message size limit is APPEND's. */
@@ -131,7 +171,7 @@ export class ImapServer {
     const lmtp = (this.lmtp = new LmtpService<UserEntry>({
       log: this.log,
       users: this.users,
-      storeFor: (user) => this.mail.userStore(expandMaildir(c.maildir, user)),
+      storeFor: (user) => this.storeFor(user),
       recipientDelimiter: c.lmtpRecipientDelimiter,
       socket: { user: c.lmtpSocketUser, group: c.lmtpSocketGroup, mode: c.lmtpSocketMode },
       limits: { maxMessageBytes: this.imap.limits.maxAppendBytes, maxRecipients: c.lmtpMaxRecipients },
@@ -170,6 +210,7 @@ export class ImapServer {
     await this.certs?.watch();
     this.ctx = this.context();
     this.lmtp?.open();
+    this.quotaStatus?.open();
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -254,6 +295,7 @@ export class ImapServer {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.lmtp?.close(); // deliveries under way finish and are answered first
+    await this.quotaStatus?.close();
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();
