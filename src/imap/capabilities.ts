@@ -12,6 +12,7 @@ SESSION_EXTENSIONS.push('ESEARCH', 'SORT', 'THREAD=REFERENCES', 'THREAD=ORDEREDS
 SESSION_EXTENSIONS.push('UIDPLUS', 'MOVE', 'UNSELECT', 'NAMESPACE', 'ID', 'ENABLE', 'CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS'); // src/imap/commands/folder-commands.ts
 
 SESSION_EXTENSIONS.push('CONDSTORE', 'QRESYNC'); // src/mail/modseq.ts, commands/select.ts, fetch.ts, store.ts
+SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
 export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];
