@@ -29,10 +29,13 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   const urls = listeners.map((l) => l.url);
   const lmtp = server.lmtpListeners.length ? { lmtp: server.lmtpListeners } : {};
   const managesieve = server.managesieveListeners.length ? { managesieve: server.managesieveListeners } : {};
-  log.info({ urls, ...lmtp, ...managesieve, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
-  const lmtpNote = server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '';
-  const sieveNote = server.managesieveListeners.length ? `, ManageSieve on ${server.managesieveListeners.join(' ')}` : '';
-  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${lmtpNote}${sieveNote} (${server.users.size} users from ${cfg.users})\n`);
+  const quotaStatus = server.quotaStatusListeners.length ? { quotaStatus: server.quotaStatusListeners } : {};
+  log.info({ urls, ...lmtp, ...managesieve, ...quotaStatus, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
+  const notes =
+    (server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '') +
+    (server.managesieveListeners.length ? `, ManageSieve on ${server.managesieveListeners.join(' ')}` : '') +
+    (server.quotaStatusListeners.length ? `, quota policy on ${server.quotaStatusListeners.join(' ')}` : '');
+  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${notes} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { checkName, normalizeName } from './mail/api.js';
 import { isListenSpec } from './lmtp/listen-spec.js';
+import { parseQuotaSize, QuotaRuleError } from './auth/quota-rules.js';
 
 export interface Config {
   /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */
@@ -68,6 +69,16 @@ export interface Config {
   sieveAfter: string[];
   /** sendmail(1) for redirect and vacation. */
   sieveSendmail: string;
+  /** Quota of users whose users-file line sets none (userdb_quota_rule=*:storage=…): bytes, messages; null for no limit. */
+  quotaDefaultStorage: number | null;
+  quotaDefaultMessages: number | null;
+  /** Postfix policy service (check_policy_service) answering whether a recipient's mailbox is full. */
+  quotaStatusListen: string[];
+  quotaStatusSocketUser: string | null;
+  quotaStatusSocketGroup: string | null;
+  quotaStatusSocketMode: number;
+  /** The action for a full mailbox (Dovecot's quota_status_overquota). */
+  quotaStatusOverquota: string;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -111,11 +122,18 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   sieveBefore: [],
   sieveAfter: [],
   sieveSendmail: '/usr/sbin/sendmail',
+  quotaDefaultStorage: null,
+  quotaDefaultMessages: null,
+  quotaStatusListen: [],
+  quotaStatusSocketUser: null,
+  quotaStatusSocketGroup: null,
+  quotaStatusSocketMode: 0o660,
+  quotaStatusOverquota: '552 5.2.2 Mailbox full',
 };
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars' | 'paths';
+type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars' | 'paths' | 'size' | 'count' | 'action';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -153,6 +171,13 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'sieve.before', field: 'sieveBefore', kind: 'paths', flag: 'sieve-before', describe: 'Global scripts (files or directories) run before the user\'s, e.g. spam to Junk' },
   { key: 'sieve.after', field: 'sieveAfter', kind: 'paths', flag: 'sieve-after', describe: 'Global scripts run after the user\'s, while the message is still kept' },
   { key: 'sieve.sendmail', field: 'sieveSendmail', kind: 'string', flag: 'sieve-sendmail', describe: 'sendmail(1) for redirect and vacation (default /usr/sbin/sendmail)' },
+  { key: 'quota.default_storage', field: 'quotaDefaultStorage', kind: 'size', flag: 'quota-default-storage', describe: 'Storage limit of users the users file gives none (e.g. "1G"; a bare number is KiB, as Dovecot\'s storage=; "0" for none)' },
+  { key: 'quota.default_messages', field: 'quotaDefaultMessages', kind: 'count', flag: 'quota-default-messages', describe: 'Message-count limit of users the users file gives none (0 for none)' },
+  { key: 'quota_status.listen', field: 'quotaStatusListen', kind: 'listens', flag: 'quota-status-listen', describe: 'Postfix policy service for quota (check_policy_service): unix:PATH or HOST:PORT (e.g. 127.0.0.1:10993)' },
+  { key: 'quota_status.socket_user', field: 'quotaStatusSocketUser', kind: 'string?', flag: 'quota-status-socket-user', describe: 'Owner of the policy unix socket (e.g. postfix)' },
+  { key: 'quota_status.socket_group', field: 'quotaStatusSocketGroup', kind: 'string?', flag: 'quota-status-socket-group', describe: 'Group of the policy unix socket (e.g. postfix)' },
+  { key: 'quota_status.socket_mode', field: 'quotaStatusSocketMode', kind: 'mode', flag: 'quota-status-socket-mode', describe: 'Mode of the policy unix socket (default "0660")' },
+  { key: 'quota_status.overquota', field: 'quotaStatusOverquota', kind: 'action', flag: 'quota-status-overquota', describe: 'Answer for a full mailbox (default "552 5.2.2 Mailbox full")' },
   { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
   { key: 'managesieve.listen', field: 'managesieveListen', kind: 'listens', flag: 'managesieve-listen', describe: 'ManageSieve for editing Sieve filters: HOST:PORT or unix:PATH (e.g. 0.0.0.0:4190)' },
   { key: 'managesieve.max_scripts', field: 'managesieveMaxScripts', kind: 'number', flag: 'managesieve-max-scripts', describe: 'Sieve scripts one user may keep (default 100)' },
@@ -188,6 +213,12 @@ function expected(kind: Kind, key = ''): string {
       return 'a string of delimiter characters like "+" (or "" for none)';
     case 'paths':
       return 'a path or a list of paths like ["/etc/maildir-imapd/sieve/before.sieve"]';
+    case 'size':
+      return 'a size like "1G", "500M" or "10240K" (a bare number counts KiB; "0" for no limit)';
+    case 'count':
+      return 'a whole number (0 for no limit)';
+    case 'action':
+      return 'a Postfix access(5) action on one line, e.g. "552 5.2.2 Mailbox full" or "DEFER_IF_PERMIT Mailbox full"';
   }
 }
 
@@ -246,6 +277,25 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === '')) throw bad();
       return list;
     }
+    case 'size': {
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) throw bad();
+      try {
+        const n = parseQuotaSize(String(value), 1024);
+        return n === 0 ? null : n;
+      } catch (err) {
+        if (err instanceof QuotaRuleError) throw bad();
+        throw err;
+      }
+    }
+    case 'count': {
+      const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad();
+      return n === 0 ? null : n;
+    }
+    case 'action':
+      // eslint-disable-next-line no-control-regex
+      if (typeof value !== 'string' || value.trim() === '' || /[\x00-\x1f\x7f]/.test(value)) throw bad();
+      return value.trim();
   }
 }
 

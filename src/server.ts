@@ -10,7 +10,7 @@ import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir, sharedMaildirs } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
 import type { UserEntry } from './auth/passwd-file.js';
-import { MailService, DEFAULT_SPECIAL_USE, type MailProvider, type SpecialUseMap } from './mail/api.js';
+import { MailService, DEFAULT_SPECIAL_USE, type MailProvider, type MailUser, type QuotaLimits, type SpecialUseMap } from './mail/api.js';
 import { DEFAULT_LIMITS, PREAUTH_LIMITS } from './wire/parser.js';
 import { DEFAULT_PREAUTH_LIMITS, PreauthGuard } from './imap/preauth-guard.js';
 import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
@@ -27,7 +27,8 @@ import { plaintextAuthAllowed } from './imap/capabilities.js';
 import { VERSION } from './version.js';
 import { SieveFilter, envelopeFromHeader, type FilterOutcome } from './sieve/filter.js';
 import { userSievePaths } from './sieve/user-scripts.js';
-import type { FilterDecision, MailUser } from './mail/api.js';
+import type { FilterDecision } from './mail/api.js';
+import { QuotaStatusService } from './lmtp/quota-status.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -75,6 +76,9 @@ export class ImapServer {
   readonly managesieveListeners: string[] = [];
   /** Failed-login penalty and per-user-IP cap: one penalty for IMAP and ManageSieve, so a guesser gains nothing by switching. */
   private readonly logins: LoginLimits;
+  /** The quota policy service for Postfix (quota_status.listen), when configured. */
+  private quotaStatus: QuotaStatusService<UserEntry> | null = null;
+  readonly quotaStatusListeners: string[] = [];
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
 
@@ -171,12 +175,25 @@ export class ImapServer {
     for (const u of [...this.users.all]) await this.watchFilteredInbox(u);
   }
 
+  /** A user's quota limits: the users file's rules, else the configured default, limit by limit. */
+  quotaOf(user: UserEntry): QuotaLimits {
+    return {
+      storage: user.quota.storage !== undefined ? user.quota.storage : this.config.quotaDefaultStorage,
+      messages: user.quota.messages !== undefined ? user.quota.messages : this.config.quotaDefaultMessages,
+    };
+  }
+
+  /** A user's mail, with the user's quota. */
+  private storeFor(user: UserEntry): MailUser {
+    return this.mail.userStore(expandMaildir(this.config.maildir, user), this.quotaOf(user));
+  }
+
   private context(): ServerContext {
     return {
       config: this.imap,
       log: this.log,
       users: this.users,
-      storeFor: (user: UserEntry) => this.mail.userStore(expandMaildir(this.config.maildir, user)),
+      storeFor: (user: UserEntry) => this.storeFor(user),
       capabilities,
       tls: this.certs,
       allowPlaintext: this.config.allowPlaintext,
@@ -219,6 +236,7 @@ export class ImapServer {
     }
     await this.listenLmtp();
     await this.listenManageSieve();
+    await this.listenQuotaStatus();
     return out;
   }
 
@@ -262,6 +280,28 @@ export class ImapServer {
     }
   }
 
+  /** The quota policy service (quota_status.listen) Postfix asks at RCPT time. */
+  private async listenQuotaStatus(): Promise<void> {
+    const c = this.config;
+    if (!c.quotaStatusListen.length) return;
+    const svc = (this.quotaStatus = new QuotaStatusService<UserEntry>({
+      log: this.log,
+      users: this.users,
+      storeFor: (user) => this.storeFor(user),
+      recipientDelimiter: c.lmtpRecipientDelimiter,
+      socket: { user: c.quotaStatusSocketUser, group: c.quotaStatusSocketGroup, mode: c.quotaStatusSocketMode },
+      overquota: c.quotaStatusOverquota,
+    }));
+    for (const spec of c.quotaStatusListen) {
+      try {
+        this.quotaStatusListeners.push((await svc.listen(spec)).name);
+      } catch (err) {
+        if (err instanceof ListenSpecError) throw new ConfigError(`${c.source}: quota_status.listen ${JSON.stringify(spec)}: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+
   /** LMTP for Postfix (lmtp.listen): same users file and Maildirs; the message size limit is APPEND's. */
   private async listenLmtp(): Promise<void> {
     const c = this.config;
@@ -269,7 +309,7 @@ export class ImapServer {
     const lmtp = (this.lmtp = new LmtpService<UserEntry>({
       log: this.log,
       users: this.users,
-      storeFor: (user) => this.mail.userStore(expandMaildir(c.maildir, user)),
+      storeFor: (user) => this.storeFor(user),
       recipientDelimiter: c.lmtpRecipientDelimiter,
       socket: { user: c.lmtpSocketUser, group: c.lmtpSocketGroup, mode: c.lmtpSocketMode },
       limits: { maxMessageBytes: this.imap.limits.maxAppendBytes, maxRecipients: c.lmtpMaxRecipients },
@@ -310,6 +350,7 @@ export class ImapServer {
     this.ctx = this.context();
     this.lmtp?.open();
     await this.watchFilteredInboxes();
+    this.quotaStatus?.open();
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -399,6 +440,7 @@ export class ImapServer {
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.lmtp?.close(); // deliveries under way finish and are answered first
     await this.managesieve?.close();
+    await this.quotaStatus?.close();
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();

@@ -2,6 +2,8 @@
 // The same file an existing Dovecot install uses, so it can be pointed at as is.
 import { promises as fs } from 'node:fs';
 import { verifyScheme, UnsupportedScheme } from './schemes.js';
+import type { QuotaLimits } from '../mail/api.js';
+import { isQuotaRuleField, parseQuotaRule, QuotaRuleError } from './quota-rules.js';
 
 export interface UserEntry {
   name: string;
@@ -10,6 +12,8 @@ export interface UserEntry {
   uid: number | null;
   gid: number | null;
   home: string | null;
+  /** Quota limits the extra fields set (`userdb_quota_rule=*:storage=1G`); unset ones take the configured default. */
+  quota: Partial<QuotaLimits>;
 }
 
 export class UsersFileError extends Error {}
@@ -28,9 +32,31 @@ export function parseUsersFile(text: string, file: string): Map<string, UserEntr
     const scheme = m ? m[1].toUpperCase() : 'CRYPT';
     const secret = m ? m[2] : pw;
     const num = (s: string | undefined) => (s && /^\d+$/.test(s) ? Number(s) : null);
-    users.set(name, { name, scheme, secret, uid: num(fields[2]), gid: num(fields[3]), home: fields[5] || null });
+    let quota: Partial<QuotaLimits> = {};
+    try {
+      quota = quotaOfExtraFields(fields.slice(7).join(':'));
+    } catch (err) {
+      if (err instanceof QuotaRuleError) throw new UsersFileError(`${file}:${i + 1}: ${err.message}`);
+      throw err;
+    }
+    users.set(name, { name, scheme, secret, uid: num(fields[2]), gid: num(fields[3]), home: fields[5] || null, quota });
   });
   return users;
+}
+
+/**
+ * The quota limits in a line's extra fields: space-separated name=value
+ * pairs after the shell field (`userdb_quota_rule=*:storage=1G
+ * userdb_quota_rule2=*:messages=1000`), later rules overriding earlier ones.
+ */
+export function quotaOfExtraFields(extra: string): Partial<QuotaLimits> {
+  const out: Partial<QuotaLimits> = {};
+  for (const field of extra.split(/\s+/)) {
+    const eq = field.indexOf('=');
+    if (eq <= 0 || !isQuotaRuleField(field.slice(0, eq))) continue;
+    Object.assign(out, parseQuotaRule(field.slice(eq + 1)) ?? {});
+  }
+  return out;
 }
 
 export async function loadUsersFile(file: string): Promise<Map<string, UserEntry>> {

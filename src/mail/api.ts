@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { MailStore, MailboxRegistry } from './store.js';
 import type { SpecialUseMap } from './special-use.js';
-import type { ArrivalFilter, MailUser } from './handles.js';
+import type { ArrivalFilter, MailUser, QuotaLimits } from './handles.js';
 import { removeLockTemplates } from './dotlock.js';
 
 export type {
@@ -29,6 +29,8 @@ export type {
   Outcome,
   TextHint,
   UidView,
+  QuotaLimits,
+  QuotaStatus,
 } from './handles.js';
 export { MailError, MessageGoneError, mailErrorOf, isMessageGone, type MailErrorKind } from './errors.js';
 export { HIERARCHY_SEPARATOR, normalizeName, checkName } from './store.js';
@@ -39,6 +41,7 @@ export type { HeaderFacts } from './facts.js';
 export { factsOfMessage } from './facts.js';
 export { folderTree } from './folder-tree.js';
 export { traceHeader } from './delivery.js';
+export { fits as quotaFits, NO_LIMITS, MAILDIRSIZE } from './quota.js';
 
 export interface MailServiceOptions {
   log: Logger;
@@ -53,8 +56,8 @@ export interface MailServiceOptions {
 
 /** Where the server gets each user's mail from: the Maildir store (MailService), or an in-memory one in tests. */
 export interface MailProvider {
-  /** The mail of the user whose mail location (a Maildir path) is `root`. */
-  userStore(root: string): MailUser;
+  /** The mail of the user whose mail location (a Maildir path) is `root`, with the user's quota limits. */
+  userStore(root: string, quota?: QuotaLimits): MailUser;
   /** Flushes what is pending and stops watching (shutdown). */
   close(): Promise<void>;
   /** Keeps watching the INBOX of the Maildir at `root` with no session (its new mail is filtered as it comes). */
@@ -83,8 +86,8 @@ export class MailService implements MailProvider {
   }
 
   /** The mail of the user whose Maildir is `root`. */
-  userStore(root: string): MailUser {
-    return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders);
+  userStore(root: string, quota?: QuotaLimits): MailUser {
+    return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders, quota);
   }
 
   /** Flushes every open folder's index to disk and stops watching (shutdown). */

@@ -124,6 +124,8 @@ export interface MailboxHandle {
   /** IMAP flags, without \Recent (that belongs to a view). */
   flagsOf(meta: MessageRef): string[];
   isSeen(meta: MessageRef): boolean;
+  /** Whether the message carries \\Deleted (STATUS DELETED). */
+  isDeleted(meta: MessageRef): boolean;
   vsizeOf(meta: MessageRef): Promise<number>;
   internalDate(meta: MessageRef): Promise<Date>;
   /** Throws the fault if the message cannot be read (before a streamed literal is announced). */
@@ -215,8 +217,29 @@ export interface DeliveryEnvelope {
   originalTo?: string | null;
 }
 
+/** A user's quota limits: bytes of storage (the files' sizes) and messages; null is no limit. */
+export interface QuotaLimits {
+  storage: number | null;
+  messages: number | null;
+}
+
+/** A user's quota as IMAP QUOTA and the policy service report it. */
+export interface QuotaStatus {
+  limits: QuotaLimits;
+  /** Bytes the user's messages take (their file sizes, as Maildir++ counts them); 0 when nothing is limited (not tracked). */
+  bytes: number;
+  /** Messages in all the user's folders; 0 when nothing is limited. */
+  messages: number;
+}
+
 /** One user's mail. */
 export interface MailUser {
+  /**
+   * The user's quota (Maildir++ `maildirsize`): limits and usage. APPEND,
+   * COPY and deliver fail with MailError 'quota' when the message would not
+   * fit; MOVE never does (it takes no more room). EXPUNGE and DELETE free room.
+   */
+  quota(): Promise<QuotaStatus>;
   folders(): Promise<FolderInfo[]>;
   subscriptions(): Promise<Set<string>>;
   subscribe(name: string, on: boolean): Promise<void>;

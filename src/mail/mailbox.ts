@@ -21,6 +21,7 @@ import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
 import { FILTERED_MARK } from './delivery.js';
+import type { QuotaSink } from './quota.js';
 
 /** A message as the store keeps it: a MessageRef plus where its file is. */
 export interface MessageMeta extends MessageRef {
@@ -32,6 +33,8 @@ export interface MessageMeta extends MessageRef {
   info: string;
   /** CRLF size, once known. */
   vsize: number | null;
+  /** File size (,S= in the name, or stat'ed when the quota needs it), once known. */
+  size: number | null;
   /** INTERNALDATE: the file's mtime, once stat'ed. */
   mtimeMs: number | null;
   /** CONDSTORE mod-sequence of the message's last change (RFC 7162); 0 until the folder is loaded. */
@@ -102,12 +105,20 @@ export class Mailbox implements MailboxHandle {
   arrivals: ((files: ScannedFile[]) => Promise<ScannedFile[]>) | null = null;
   /** Kept watched with no session (the filter must see deliveries as they come). */
   private pinned = false;
+  /**
+   * Messages coming and going are told to the user's quota once the first
+   * read is done (what was there before, the quota's own recalculation
+   * counts): ours and the watcher's alike, so each is counted once however
+   * the news reaches us.
+   */
+  private reporting = false;
 
   constructor(
     readonly name: string,
     root: string,
     private readonly log: Logger,
     private readonly rescanMs: number,
+    private readonly quota: QuotaSink | null = null,
   ) {
     this.maildir = new Maildir(root);
     this.uidlist = new Uidlist(root);
@@ -126,6 +137,7 @@ export class Mailbox implements MailboxHandle {
       await this.loadModseqs();
       // Records of messages gone while we were away (and superseded ones) go; the file is rewritten if mostly garbage.
       await this.index.compact(this.messages.map((m) => m.basename));
+      this.reporting = true;
     });
     return this.opened;
   }
@@ -262,7 +274,7 @@ export class Mailbox implements MailboxHandle {
     this.stopWatching();
     void this.mutex
       .run(async () => {
-        this.forget([...this.messages]);
+        this.forget([...this.messages], false); // DELETE counts what it frees; RENAME frees nothing
         await this.uidlist.close();
       })
       .catch((err) => this.log.error({ err }, 'closing a vanished mailbox failed'));
@@ -517,6 +529,10 @@ export class Mailbox implements MailboxHandle {
     return meta.info.includes('S');
   }
 
+  isDeleted(meta: MessageMeta): boolean {
+    return meta.info.includes('T');
+  }
+
   // --- content (the functions live beside their caches; these are the handle's face of them) ---
 
   loadMessage(meta: MessageMeta): Promise<LoadedMessage> {
@@ -560,7 +576,11 @@ export class Mailbox implements MailboxHandle {
   expunge(uids: Set<number> | null): Promise<MessageMeta[]> {
     return this.mutex.run(async () => {
       const doomed = this.messages.filter((m) => m.info.includes('T') && (!uids || uids.has(m.uid)));
-      for (const m of doomed) await this.maildir.remove(m);
+      for (const m of doomed) {
+        // The quota is told what is freed: a name without ,S= is sized before it goes.
+        if (m.size === null && this.quota?.active) m.size = (await fs.lstat(this.pathOf(m)).catch(() => null))?.size ?? null;
+        await this.maildir.remove(m);
+      }
       this.forget(doomed);
       return doomed;
     });
@@ -646,8 +666,9 @@ export class Mailbox implements MailboxHandle {
     }
   }
 
-  private forget(metas: MessageMeta[]): void {
+  private forget(metas: MessageMeta[], report = true): void {
     if (!metas.length) return;
+    if (report) this.report(metas, -1);
     const gone = new Set(metas.map((m) => m.uid));
     for (const m of metas) {
       this.byUidMap.delete(m.uid);
@@ -713,29 +734,36 @@ export class Mailbox implements MailboxHandle {
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
     // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
-    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, fresh: false });
+    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, size: e.name.size, fresh: false });
+    // The quota counts file sizes: a new name without ,S= (virtual(8)'s) is stat'ed, when it is one of a few.
+    const wantSize = eager && this.reporting && !!this.quota?.active;
     const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
       entries.map(async (e) => {
         const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
         let vsize = e.name.vsize ?? listed;
+        let size = e.name.size;
         let fresh = false;
-        if (vsize === null && eager) {
+        if ((vsize === null && eager) || (size === null && wantSize)) {
           try {
-            const counted = await crlfSizeAndMtime(this.maildir.file(e.f.sub, e.f.filename));
-            // A file still being written must not have its size so far kept in the uidlist.
-            fresh = Date.now() - counted.mtimeMs < settleOptions.ms;
-            vsize = fresh ? null : counted.vsize;
+            const file = this.maildir.file(e.f.sub, e.f.filename);
+            if (size === null && wantSize) size = (await fs.stat(file)).size;
+            if (vsize === null) {
+              const counted = await crlfSizeAndMtime(file);
+              // A file still being written must not have its size so far kept in the uidlist.
+              fresh = Date.now() - counted.mtimeMs < settleOptions.ms;
+              vsize = fresh ? null : counted.vsize;
+            }
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
             // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
             this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
           }
         }
-        return { ...e, vsize, fresh };
+        return { ...e, vsize, size, fresh };
       }),
     ).then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
-      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null; fresh?: boolean }>();
+      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null; size: number | null; fresh?: boolean }>();
       for (const e of list) {
         if (!e) continue;
         const prev = byName.get(e.name.basename);
@@ -770,9 +798,10 @@ export class Mailbox implements MailboxHandle {
     }
     await this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
-    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info));
+    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info, e.size));
     for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
     added.sort((a, b) => a.uid - b.uid);
+    this.report(added, 1);
     for (const v of this.views) v.onAdded(added);
     // The first read-write session owns \Recent on new arrivals and moves them to cur/.
     const owner = [...this.views].find((v) => !v.readOnly);
@@ -788,6 +817,19 @@ export class Mailbox implements MailboxHandle {
     const { state, records, renumbered } = await this.uidlist.assign(entries);
     if (renumbered) this.log.warn({ ...renumbered, messages: state.records.length }, 'UIDs would pass 4294967295: the folder is renumbered from 1 under a new UIDVALIDITY');
     return { state, records };
+  }
+
+  /** Tells the quota of messages added (sign 1) or removed (-1). */
+  private report(metas: MessageMeta[], sign: 1 | -1): void {
+    if (!this.reporting || !this.quota?.active || !metas.length) return;
+    let bytes = 0;
+    let unknown = false;
+    for (const m of metas) {
+      if (m.size === null) unknown = true;
+      else bytes += m.size;
+    }
+    this.quota.changed(sign * bytes, sign * metas.length);
+    if (unknown) this.quota.unknownChange();
   }
 
   private async setHeader(uidValidity: number, nextUid: number): Promise<void> {
@@ -833,7 +875,7 @@ export class Mailbox implements MailboxHandle {
     }
   }
 
-  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info): MessageMeta {
+  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info, size: number | null = null): MessageMeta {
     const meta: MessageMeta = {
       uid: rec.uid,
       basename: rec.basename,
@@ -841,6 +883,7 @@ export class Mailbox implements MailboxHandle {
       filename: f.filename,
       info,
       vsize: vsize ?? rec.vsize,
+      size,
       mtimeMs: null,
       modseq: 0,
     };

@@ -159,6 +159,9 @@ export class ModseqStore {
         this.lines += batch.length;
       }
       if (this.lines > this.live.size + this.expunged.length + COMPACT_SLACK) await this.rewrite();
+    } catch (err) {
+      // The folder was deleted (or renamed away) meanwhile: there is no log to keep any more.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     } finally {
       this.flushing = null;
       if (this.pending.length) this.schedule();

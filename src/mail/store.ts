@@ -18,7 +18,8 @@ import { curName, parseName, sortLetters, type ScannedFile } from './maildir.js'
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { KeywordTable } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
-import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderInfo, MailUser } from './handles.js';
+import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderInfo, MailUser, QuotaLimits, QuotaStatus } from './handles.js';
+import { MaildirQuota, NO_LIMITS, folderUsage, sizeInName } from './quota.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
 
@@ -27,6 +28,8 @@ export { HIERARCHY_SEPARATOR };
 /** Every open Mailbox, shared across all sessions of all users (keyed by path). */
 export class MailboxRegistry {
   private readonly open = new Map<string, Mailbox>();
+  /** Each user's quota usage, by Maildir root: one per process, shared by the user's sessions and deliveries. */
+  private readonly quotas = new Map<string, MaildirQuota>();
 
   constructor(
     readonly log: Logger,
@@ -35,10 +38,17 @@ export class MailboxRegistry {
     private readonly inboxArrivals?: (root: string, inbox: Mailbox) => (files: ScannedFile[]) => Promise<ScannedFile[]>,
   ) {}
 
-  get(name: string, dir: string): Mailbox {
+  /** The quota usage of the user whose Maildir is `root`. */
+  quotaOf(root: string): MaildirQuota {
+    let q = this.quotas.get(root);
+    if (!q) this.quotas.set(root, (q = new MaildirQuota(root, this.log)));
+    return q;
+  }
+
+  get(name: string, dir: string, quota: MaildirQuota | null = null): Mailbox {
     let mb = this.open.get(dir);
     if (!mb) {
-      mb = new Mailbox(name, dir, this.log.child({ mailbox: dir }), this.rescanMs);
+      mb = new Mailbox(name, dir, this.log.child({ mailbox: dir }), this.rescanMs, quota);
       if (name === 'INBOX' && this.inboxArrivals) mb.arrivals = this.inboxArrivals(dir, mb);
       this.open.set(dir, mb);
     }
@@ -106,6 +116,8 @@ const ensuredRoots = new Set<string>();
 
 export class MailStore implements MailUser {
   private ready: Promise<void> | null = null;
+  /** The user's quota usage (shared with every session and delivery of the user in this process). */
+  readonly usage: MaildirQuota;
 
   constructor(
     readonly root: string,
@@ -113,7 +125,16 @@ export class MailStore implements MailUser {
     readonly specialUse: SpecialUseMap = DEFAULT_SPECIAL_USE,
     /** Create the special-use folders when missing (Dovecot's `auto = subscribe`). */
     private readonly autoCreate = true,
-  ) {}
+    /** The user's quota limits (users file, else the configured default). */
+    limits: QuotaLimits = NO_LIMITS,
+  ) {
+    this.usage = registry.quotaOf(root);
+    this.usage.setLimits(limits);
+  }
+
+  quota(): Promise<QuotaStatus> {
+    return this.usage.status();
+  }
 
   /** The folder's directory; rejects any name that could leave the Maildir. */
   dirOf(name: string): string {
@@ -218,7 +239,7 @@ export class MailStore implements MailUser {
       if (canonical !== 'INBOX') return null;
       for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(this.root, sub), { recursive: true, mode: 0o700 });
     }
-    const mb = this.registry.get(canonical, this.dirOf(canonical));
+    const mb = this.registry.get(canonical, this.dirOf(canonical), this.usage);
     await mb.load();
     return mb;
   }
@@ -285,6 +306,12 @@ export class MailStore implements MailUser {
       throw err;
     }
     this.registry.drop(dir);
+    // What the folder held leaves the quota (its open Mailbox, dropped, reports nothing: RENAME drops too).
+    if (this.usage.active) {
+      const freed = await folderUsage(trash).catch(() => null);
+      if (freed) this.usage.changed(-freed.bytes, -freed.messages);
+      else this.usage.unknownChange();
+    }
     await fs.rm(trash, { recursive: true, force: true });
   }
 
@@ -388,7 +415,8 @@ export class MailStore implements MailUser {
     }
     const dir = this.dirOf(name);
     const info = options.flags?.length ? await this.flagLetters(dir, options.flags) : '';
-    // Quota (issue 10 part 3) is checked here, before a byte is written: MailError 'quota' (LMTP 552 5.2.2).
+    // The quota is checked before a byte is written: MailError 'quota' (LMTP 552 5.2.2).
+    await this.usage.check(header.length + spool.size, 1);
     let filename: string;
     try {
       try {
@@ -405,7 +433,11 @@ export class MailStore implements MailUser {
     // From here the message is delivered: a failure to announce it must not fail the delivery
     // (the client would retry, and the message would be there twice). The watcher finds it then.
     const mailbox = this.registry.peek(dir);
-    if (!mailbox) return { folder: name, uid: null };
+    if (!mailbox) {
+      // Nobody has the folder open: no Mailbox will count it, so the quota is told here.
+      this.usage.changed(header.length + spool.size, 1);
+      return { folder: name, uid: null };
+    }
     try {
       const [meta] = await mailbox.addOwn([{ sub: 'new', filename }], false);
       return { folder: name, uid: meta?.uid ?? null };
@@ -560,6 +592,7 @@ export class MailStore implements MailUser {
    */
   async append(mailbox: Mailbox, spool: MessageSpool, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }> {
     await spool.durable();
+    await this.usage.check(spool.size, 1);
     const info = await mailbox.lettersOf(flags);
     const filename = curName(sizedBaseName(spool.base, spool.size, spool.vsize), info);
     const when = date ?? new Date();
@@ -578,6 +611,7 @@ export class MailStore implements MailUser {
    * made so far are removed. Returns the destination UIDs in source order.
    */
   async copy(source: Mailbox, metas: MessageMeta[], dest: Mailbox): Promise<{ uids: number[]; uidValidity: number }> {
+    if (this.usage.active) await this.usage.check(await this.sizeOf(source, metas), metas.length);
     const made: ScannedFile[] = [];
     try {
       for (const meta of metas) {
@@ -599,6 +633,24 @@ export class MailStore implements MailUser {
     }
     const added = await dest.addOwn(made, true);
     return { uids: added.map((m) => m.uid), uidValidity: dest.uidValidity };
+  }
+
+  /** The file sizes of messages (from ,S= in their names, else stat'ed): what a COPY adds to the quota. */
+  private async sizeOf(source: Mailbox, metas: MessageMeta[]): Promise<number> {
+    let total = 0;
+    for (const meta of metas) {
+      let size = meta.size ?? sizeInName(meta.filename);
+      if (size === null) {
+        try {
+          size = (await source.withFile(meta, (f) => fs.stat(f))).size;
+        } catch (err) {
+          throw goneAsExpunged(err);
+        }
+        meta.size = size;
+      }
+      total += size;
+    }
+    return total;
   }
 
   /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { checkMaildirs, type StatFn, type StatInfo } from '../../src/check/maildirs.js';
 import type { UserEntry } from '../../src/auth/passwd-file.js';
 
-const user = (name: string, home: string | null = null): UserEntry => ({ name, scheme: 'PLAIN', secret: 'x', uid: null, gid: null, home });
+const user = (name: string, home: string | null = null): UserEntry => ({ name, scheme: 'PLAIN', secret: 'x', uid: null, gid: null, home, quota: {} });
 const me = { name: 'me', uid: process.getuid!(), gid: process.getgid!() };
 const realStat: StatFn = (p) => {
   try {

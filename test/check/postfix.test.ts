@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { addressesFor, checkPostfix, parsePostconf, type PostfixInput } from '../../src/check/postfix.js';
 import type { UserEntry } from '../../src/auth/passwd-file.js';
 
-const user = (name: string, home: string | null = null): UserEntry => ({ name, scheme: 'PLAIN', secret: 'x', uid: null, gid: null, home });
+const user = (name: string, home: string | null = null): UserEntry => ({ name, scheme: 'PLAIN', secret: 'x', uid: null, gid: null, home, quota: {} });
 const service = { name: 'vmail', uid: 999, gid: 995 };
 
 // What `postconf -x mail_version virtual_mailbox_domains …` prints for a postfix-up.sh style instance.

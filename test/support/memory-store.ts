@@ -14,6 +14,10 @@ import {
   mailErrorOf,
   normalizeName,
   traceHeader,
+  quotaFits,
+  NO_LIMITS,
+  type QuotaLimits,
+  type QuotaStatus,
   type FlagMode,
   type FolderInfo,
   type HeaderFacts,
@@ -113,6 +117,17 @@ export class MemoryMailbox implements MailboxHandle {
 
   isSeen(meta: MessageRef): boolean {
     return this.stored(meta)?.flags.has('\\Seen') ?? false;
+  }
+
+  isDeleted(meta: MessageRef): boolean {
+    return this.stored(meta)?.flags.has('\\Deleted') ?? false;
+  }
+
+  /** Bytes and messages held (the quota's usage: in memory a message's size is its CRLF form's). */
+  usage(): { bytes: number; messages: number } {
+    let bytes = 0;
+    for (const m of this.messages) bytes += m.data.length;
+    return { bytes, messages: this.messages.length };
   }
 
   async vsizeOf(meta: MessageRef): Promise<number> {
@@ -390,6 +405,8 @@ export class MemoryUser implements MailUser {
   /** Every APPEND literal received, kept or not (a test checks none is left behind). */
   readonly spools: MemoryIncoming[] = [];
   private ready = false;
+  /** Quota limits (set by userStore() from the users file, or by a test). */
+  limits: QuotaLimits = NO_LIMITS;
 
   constructor(
     private readonly specialUse: SpecialUseMap,
@@ -406,6 +423,23 @@ export class MemoryUser implements MailUser {
       this.boxes.set(name, new MemoryMailbox(name));
       this.subscribed.add(name);
     }
+  }
+
+  /** Usage summed over the folders (the Maildir store keeps it in maildirsize instead). */
+  async quota(): Promise<QuotaStatus> {
+    let bytes = 0;
+    let messages = 0;
+    for (const b of this.boxes.values()) {
+      const u = b.usage();
+      bytes += u.bytes;
+      messages += u.messages;
+    }
+    return { limits: { ...this.limits }, bytes, messages };
+  }
+
+  /** As the Maildir store: MailError 'quota' unless the message(s) fit. */
+  private async checkQuota(bytes: number, messages: number): Promise<void> {
+    if (!quotaFits(await this.quota(), bytes, messages)) throw new MailError('quota', 'Quota exceeded (mailbox for user is full)');
   }
 
   async folders(): Promise<FolderInfo[]> {
@@ -496,8 +530,10 @@ export class MemoryUser implements MailUser {
   }
 
   async append(mailbox: MailboxHandle, message: IncomingMessage, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }> {
-    const box = mailbox as MemoryMailbox;
-    const m = box.add((message as MemoryIncoming).data, flags, date);
+    const box = mailbox as unknown as MemoryMailbox;
+    const data = (message as MemoryIncoming).data;
+    await this.checkQuota(toCrlf(data).length, 1);
+    const m = box.add(data, flags, date);
     return { uid: m.uid, uidValidity: box.uidValidity };
   }
 
@@ -518,7 +554,9 @@ export class MemoryUser implements MailUser {
       }
     }
     const box = this.boxes.get(name)!;
-    const m = box.add(Buffer.concat([header, (message as MemoryIncoming).data]), options.flags ?? []);
+    const data = Buffer.concat([header, (message as MemoryIncoming).data]);
+    await this.checkQuota(toCrlf(data).length, 1);
+    const m = box.add(data, options.flags ?? []);
     this.delivered.push({ folder: name, flags: options.flags ?? [], filtered: !!options.filtered });
     return { folder: name, uid: m.uid };
   }
@@ -526,9 +564,13 @@ export class MemoryUser implements MailUser {
   /** Every delivery, in order: where it went and how (for filter tests). */
   readonly delivered: Array<{ folder: string; flags: string[]; filtered: boolean }> = [];
 
-  async copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }> {
-    const from = source as MemoryMailbox;
-    const to = dest as MemoryMailbox;
+  copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }> {
+    return this.transfer(source, metas, dest, true);
+  }
+
+  private async transfer(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle, quota: boolean): Promise<{ uids: number[]; uidValidity: number }> {
+    const from = source as unknown as MemoryMailbox;
+    const to = dest as unknown as MemoryMailbox;
     // All or nothing: every message is read before any is added.
     const contents = metas.map((m) => {
       try {
@@ -538,13 +580,15 @@ export class MemoryUser implements MailUser {
         throw err;
       }
     });
+    if (quota) await this.checkQuota(contents.reduce((n, c) => n + c.data.length, 0), contents.length);
     const uids = contents.map((c) => to.add(c.data, c.flags, new Date(c.mtimeMs)).uid);
     return { uids, uidValidity: to.uidValidity };
   }
 
+  /** MOVE takes no more room: never refused by the quota (as the Maildir store and Dovecot). */
   async move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }> {
-    const result = await this.copy(source, metas, dest);
-    (source as MemoryMailbox).forget(metas);
+    const result = await this.transfer(source, metas, dest, false);
+    (source as unknown as MemoryMailbox).forget(metas);
     return result;
   }
 }
@@ -555,9 +599,10 @@ export class MemoryMail implements MailProvider {
 
   constructor(private readonly opts: { specialUse: SpecialUseMap; createSpecialFolders: boolean }) {}
 
-  userStore(root: string): MemoryUser {
+  userStore(root: string, quota?: QuotaLimits): MemoryUser {
     let u = this.users.get(root);
     if (!u) this.users.set(root, (u = new MemoryUser(this.opts.specialUse, this.opts.createSpecialFolders)));
+    if (quota) u.limits = { ...quota };
     return u;
   }
 

@@ -15,12 +15,15 @@ import { expunge } from './expunge.js';
 import { fetch } from './fetch.js';
 import { store } from './store.js';
 import { idle } from './idle.js';
+import { getquota } from './getquota.js';
+import { getquotaroot } from './getquotaroot.js';
+import { setquota } from './setquota.js';
 import { SEARCH_COMMANDS } from './search.js';
 import { FOLDER_COMMANDS } from './folder-commands.js';
 
 export type { CommandContext, Command } from './types.js';
 
-const ALL: Command[] = [capability, starttls, noop, check, logout, login, authenticate, unauthenticate, select, list, status, close, expunge, fetch, store, idle];
+const ALL: Command[] = [capability, starttls, noop, check, logout, login, authenticate, unauthenticate, select, list, status, close, expunge, fetch, store, idle, getquota, getquotaroot, setquota];
 
 ALL.push(...SEARCH_COMMANDS);
 ALL.push(...FOLDER_COMMANDS);

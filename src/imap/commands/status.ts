@@ -1,4 +1,6 @@
-// STATUS (RFC 3501 §6.3.10), and APPENDLIMIT (RFC 7889 §3).
+// STATUS (RFC 3501 §6.3.10), and APPENDLIMIT (RFC 7889 §3), SIZE (RFC 8438:
+// the sum of RFC822.SIZE), DELETED and DELETED-STORAGE (RFC 9208 §4.2: the
+// messages with \Deleted, and their size in units of 1024 bytes).
 import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
@@ -6,7 +8,7 @@ import type { MailboxHandle } from '../../mail/api.js';
 import { mailboxName } from './mailbox-name.js';
 import { AUTHED, type Command } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
 
 /** Status item names from a parenthesised list; BAD for an unknown one. */
 export function statusItems(list: Token[]): string[] {
@@ -20,7 +22,16 @@ export function statusItems(list: Token[]): string[] {
 /** `* STATUS name (items)` for a mailbox, brought up to date first. */
 export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number): Promise<string> {
   await mailbox.refresh();
-  const value = (item: string): number => {
+  /** CRLF sizes, from what the store knows (a size it does not know yet is computed once and kept). */
+  const sizeOf = async (deletedOnly: boolean): Promise<number> => {
+    let total = 0;
+    for (const m of mailbox.all.slice()) {
+      if (deletedOnly && !mailbox.isDeleted(m)) continue;
+      total += m.vsize ?? (await mailbox.vsizeOf(m).catch(() => 0));
+    }
+    return total;
+  };
+  const value = async (item: string): Promise<number> => {
     switch (item) {
       case 'MESSAGES':
         return mailbox.count;
@@ -34,11 +45,19 @@ export async function statusLine(name: string, mailbox: MailboxHandle, items: st
         return mailbox.all.reduce((n, m) => n + (mailbox.isSeen(m) ? 0 : 1), 0);
       case 'HIGHESTMODSEQ':
         return mailbox.highestModseq;
+      case 'SIZE':
+        return sizeOf(false);
+      case 'DELETED':
+        return mailbox.all.reduce((n, m) => n + (mailbox.isDeleted(m) ? 1 : 0), 0);
+      case 'DELETED-STORAGE':
+        return Math.floor((await sizeOf(true)) / 1024);
       default:
         return appendLimit;
     }
   };
-  return `* STATUS ${mailboxName(name)} (${items.map((i) => `${i} ${value(i)}`).join(' ')})\r\n`;
+  const parts: string[] = [];
+  for (const i of items) parts.push(`${i} ${await value(i)}`);
+  return `* STATUS ${mailboxName(name)} (${parts.join(' ')})\r\n`;
 }
 
 export const status: Command = {
