@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { checkName, normalizeName } from './mail/api.js';
+import { isListenSpec } from './listen-spec.js';
 
 export interface Config {
   /** Plain IMAP listeners (STARTTLS offered when a certificate is configured). */
@@ -41,6 +42,12 @@ export interface Config {
   group: string | null;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Postfix SMTP AUTH (the Dovecot auth protocol): `unix:/path` or HOST:PORT listeners. */
+  saslListen: string[];
+  /** Owner, group and mode of the unix sockets in saslListen (Postfix must be able to write to them). */
+  saslSocketOwner: string | null;
+  saslSocketGroup: string | null;
+  saslSocketMode: number;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -69,11 +76,15 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   group: null,
   logLevel: 'info',
   logFormat: 'json',
+  saslListen: [],
+  saslSocketOwner: null,
+  saslSocketGroup: null,
+  saslSocketMode: 0o660,
 };
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format';
+type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listen' | 'mode';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -100,6 +111,10 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'service.group', field: 'group', kind: 'string?', flag: 'group', describe: 'Group to run as when started as root' },
   { key: 'log.level', field: 'logLevel', kind: 'level', flag: 'log-level', describe: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'log.format', field: 'logFormat', kind: 'format', flag: 'log-format', describe: 'json (one pino line per event) or pretty' },
+  { key: 'sasl.listen', field: 'saslListen', kind: 'listen', flag: 'sasl-listen', describe: 'Postfix SMTP AUTH (smtpd_sasl_type = dovecot): unix:/var/spool/postfix/private/auth or 127.0.0.1:PORT' },
+  { key: 'sasl.socket_owner', field: 'saslSocketOwner', kind: 'string?', flag: 'sasl-socket-owner', describe: 'Owner of the SASL unix socket (e.g. postfix; needs a root start)' },
+  { key: 'sasl.socket_group', field: 'saslSocketGroup', kind: 'string?', flag: 'sasl-socket-group', describe: 'Group of the SASL unix socket (e.g. postfix)' },
+  { key: 'sasl.socket_mode', field: 'saslSocketMode', kind: 'mode', flag: 'sasl-socket-mode', describe: 'Permissions of the SASL unix socket, octal (default "0660")' },
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -121,6 +136,10 @@ function expected(kind: Kind): string {
       return `one of ${LEVELS.join(', ')}`;
     case 'format':
       return '"json" or "pretty"';
+    case 'listen':
+      return 'a list of "unix:/absolute/path" or "HOST:PORT" like ["unix:/var/spool/postfix/private/auth"]';
+    case 'mode':
+      return 'octal permissions as a string like "0660"';
   }
 }
 
@@ -156,6 +175,16 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
     case 'format':
       if (value !== 'json' && value !== 'pretty') throw bad();
       return value;
+    case 'listen': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || !isListenSpec(v))) throw bad();
+      return list;
+    }
+    case 'mode': {
+      // Only a string: a TOML integer 660 or 400 would be decimal, and 0o660 cannot be told from 432.
+      if (typeof value !== 'string' || !/^0?[0-7]{3}$/.test(value)) throw bad();
+      return parseInt(value, 8);
+    }
   }
 }
 
