@@ -27,8 +27,10 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   if (as) log.info({ user: as.user, uid: as.uid, group: as.group, gid: as.gid }, 'dropped privileges');
   await server.open();
   const urls = listeners.map((l) => l.url);
-  log.info({ urls, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
-  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')} (${server.users.size} users from ${cfg.users})\n`);
+  const sasl = server.saslListeners;
+  log.info({ urls, ...(sasl.length ? { sasl } : {}), users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
+  const saslText = sasl.length ? `; Postfix SMTP AUTH (smtpd_sasl_type = dovecot) on ${sasl.map((w) => (w.startsWith('unix:') ? w : `inet:${w}`)).join(' ')}` : '';
+  process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${saslText} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -54,7 +56,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-      process.stderr.write(`maildir-imapd: cannot listen on ${e.address}:${e.port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}\n`);
+      process.stderr.write(`maildir-imapd: cannot listen on ${e.address}${e.port !== undefined ? `:${e.port}` : ''}: ${e.code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}\n`);
       process.exit(2);
     }
     throw err;

@@ -16,6 +16,7 @@ import { capabilities, inNetworks, networkList } from './imap/capabilities.js';
 import { Certificates } from './tls.js';
 import { ConfigError, parseHostPort, type Config } from './config.js';
 import { closeWorkerPools } from './runtime/worker-pool.js';
+import { SaslServer } from './sasl/server.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -55,6 +56,9 @@ export class ImapServer {
   private usersWatcher: FSWatcher | null = null;
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
+  /** Postfix SMTP AUTH (sasl.listen), and where it listens once listen() has run. */
+  private sasl: SaslServer | null = null;
+  saslListeners: string[] = [];
 
   constructor(
     readonly config: Config,
@@ -114,6 +118,12 @@ export class ImapServer {
       const address = await this.listenOn(server, spec);
       out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
     }
+    if (this.config.saslListen.length) {
+      const c = this.config;
+      const keys = { owner: 'sasl.socket_owner', group: 'sasl.socket_group' };
+      this.sasl = new SaslServer({ specs: c.saslListen, log: this.log, socket: { owner: c.saslSocketOwner, group: c.saslSocketGroup, mode: c.saslSocketMode, keys, source: c.source } });
+      this.saslListeners = await this.sasl.listen();
+    }
     return out;
   }
 
@@ -140,6 +150,12 @@ export class ImapServer {
     await this.watchUsersFile();
     await this.certs?.watch();
     this.ctx = this.context();
+    // SMTP AUTH shares the users and the failure penalty with IMAP: one brute force, one penalty.
+    this.sasl?.open({
+      verify: { users: this.users, limits: this.ctx.logins ?? null, replyWithinMs: this.sasl.limits.replyWithinMs, failDelayMs: this.imap.authFailDelayMs },
+      allowPlaintext: this.config.allowPlaintext,
+      plaintextNetworks: this.ctx.plaintextNetworks,
+    });
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -223,6 +239,7 @@ export class ImapServer {
   async stop(reason = 'Server shutting down'): Promise<void> {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
+    await this.sasl?.stop();
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();
