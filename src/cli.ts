@@ -30,11 +30,13 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   const lmtp = server.lmtpListeners.length ? { lmtp: server.lmtpListeners } : {};
   const managesieve = server.managesieveListeners.length ? { managesieve: server.managesieveListeners } : {};
   const quotaStatus = server.quotaStatusListeners.length ? { quotaStatus: server.quotaStatusListeners } : {};
-  log.info({ urls, ...lmtp, ...managesieve, ...quotaStatus, users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
+  const sasl = server.saslListeners;
+  log.info({ urls, ...lmtp, ...managesieve, ...quotaStatus, ...(sasl.length ? { sasl } : {}), users: server.users.size, maildir: cfg.maildir, config: cfg.source }, 'ready');
   const notes =
     (server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '') +
     (server.managesieveListeners.length ? `, ManageSieve on ${server.managesieveListeners.join(' ')}` : '') +
-    (server.quotaStatusListeners.length ? `, quota policy on ${server.quotaStatusListeners.join(' ')}` : '');
+    (server.quotaStatusListeners.length ? `, quota policy on ${server.quotaStatusListeners.join(' ')}` : '') +
+    (sasl.length ? `, Postfix SMTP AUTH (smtpd_sasl_type = dovecot) on ${sasl.map((w) => (w.startsWith('unix:') ? w : `inet:${w}`)).join(' ')}` : '');
   process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${notes} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -61,7 +63,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-      process.stderr.write(`maildir-imapd: cannot listen on ${e.address}:${e.port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}\n`);
+      process.stderr.write(`maildir-imapd: cannot listen on ${e.address}${e.port !== undefined ? `:${e.port}` : ''}: ${e.code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}\n`);
       process.exit(2);
     }
     throw err;

@@ -79,6 +79,12 @@ export interface Config {
   quotaStatusSocketMode: number;
   /** The action for a full mailbox (Dovecot's quota_status_overquota). */
   quotaStatusOverquota: string;
+  /** Postfix SMTP AUTH (the Dovecot auth protocol): `unix:/path` or HOST:PORT listeners. */
+  saslListen: string[];
+  /** Owner, group and mode of the unix sockets in saslListen (Postfix must be able to write to them). */
+  saslSocketOwner: string | null;
+  saslSocketGroup: string | null;
+  saslSocketMode: number;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -129,6 +135,10 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   quotaStatusSocketGroup: null,
   quotaStatusSocketMode: 0o660,
   quotaStatusOverquota: '552 5.2.2 Mailbox full',
+  saslListen: [],
+  saslSocketOwner: null,
+  saslSocketGroup: null,
+  saslSocketMode: 0o660,
 };
 
 export class ConfigError extends Error {}
@@ -178,6 +188,10 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'quota_status.socket_group', field: 'quotaStatusSocketGroup', kind: 'string?', flag: 'quota-status-socket-group', describe: 'Group of the policy unix socket (e.g. postfix)' },
   { key: 'quota_status.socket_mode', field: 'quotaStatusSocketMode', kind: 'mode', flag: 'quota-status-socket-mode', describe: 'Mode of the policy unix socket (default "0660")' },
   { key: 'quota_status.overquota', field: 'quotaStatusOverquota', kind: 'action', flag: 'quota-status-overquota', describe: 'Answer for a full mailbox (default "552 5.2.2 Mailbox full")' },
+  { key: 'sasl.listen', field: 'saslListen', kind: 'listens', flag: 'sasl-listen', describe: 'Postfix SMTP AUTH (smtpd_sasl_type = dovecot): unix:/var/spool/postfix/private/auth or 127.0.0.1:PORT' },
+  { key: 'sasl.socket_owner', field: 'saslSocketOwner', kind: 'string?', flag: 'sasl-socket-owner', describe: 'Owner of the SASL unix socket (e.g. postfix; needs a root start)' },
+  { key: 'sasl.socket_group', field: 'saslSocketGroup', kind: 'string?', flag: 'sasl-socket-group', describe: 'Group of the SASL unix socket (e.g. postfix)' },
+  { key: 'sasl.socket_mode', field: 'saslSocketMode', kind: 'mode', flag: 'sasl-socket-mode', describe: 'Permissions of the SASL unix socket, octal (default "0660")' },
   { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
   { key: 'managesieve.listen', field: 'managesieveListen', kind: 'listens', flag: 'managesieve-listen', describe: 'ManageSieve for editing Sieve filters: HOST:PORT or unix:PATH (e.g. 0.0.0.0:4190)' },
   { key: 'managesieve.max_scripts', field: 'managesieveMaxScripts', kind: 'number', flag: 'managesieve-max-scripts', describe: 'Sieve scripts one user may keep (default 100)' },

@@ -29,6 +29,7 @@ import { SieveFilter, envelopeFromHeader, type FilterOutcome } from './sieve/fil
 import { userSievePaths } from './sieve/user-scripts.js';
 import type { FilterDecision } from './mail/api.js';
 import { QuotaStatusService } from './lmtp/quota-status.js';
+import { SaslServer } from './sasl/server.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -81,6 +82,9 @@ export class ImapServer {
   readonly quotaStatusListeners: string[] = [];
   private nextId = 1;
   private readonly idPrefix = crypto.randomBytes(3).toString('hex');
+  /** Postfix SMTP AUTH (sasl.listen), and where it listens once listen() has run. */
+  private sasl: SaslServer | null = null;
+  saslListeners: string[] = [];
 
   constructor(
     readonly config: Config,
@@ -237,6 +241,12 @@ export class ImapServer {
     await this.listenLmtp();
     await this.listenManageSieve();
     await this.listenQuotaStatus();
+    if (this.config.saslListen.length) {
+      const c = this.config;
+      const keys = { owner: 'sasl.socket_owner', group: 'sasl.socket_group' };
+      this.sasl = new SaslServer({ specs: c.saslListen, log: this.log, socket: { owner: c.saslSocketOwner, group: c.saslSocketGroup, mode: c.saslSocketMode, keys, source: c.source } });
+      this.saslListeners = await this.sasl.listen();
+    }
     return out;
   }
 
@@ -351,6 +361,12 @@ export class ImapServer {
     this.lmtp?.open();
     await this.watchFilteredInboxes();
     this.quotaStatus?.open();
+    // SMTP AUTH shares the users and the failure penalty with IMAP: one brute force, one penalty.
+    this.sasl?.open({
+      verify: { users: this.users, limits: this.ctx.logins ?? null, replyWithinMs: this.sasl.limits.replyWithinMs, failDelayMs: this.imap.authFailDelayMs },
+      allowPlaintext: this.config.allowPlaintext,
+      plaintextNetworks: this.ctx.plaintextNetworks,
+    });
   }
 
   /** Several users in one Maildir read each other's mail: refused unless mail.shared_maildir says it is meant. */
@@ -441,6 +457,7 @@ export class ImapServer {
     await this.lmtp?.close(); // deliveries under way finish and are answered first
     await this.managesieve?.close();
     await this.quotaStatus?.close();
+    await this.sasl?.stop();
     await this.mail.close(); // index appends reach the disk before exit
     await closeWorkerPools();
     await this.usersWatcher?.close();

@@ -132,3 +132,33 @@ test('[managesieve] and [sieve]: listeners, quotas, script locations; mistakes n
   const fromExample = await loadConfig({}, await file(t, BASE + sections.replace(/^# ((?:listen|max_scripts|max_script_size|dir|active) = .*)$/gm, '$1')));
   assert.deepEqual([fromExample.managesieveListen, fromExample.sieveDir, fromExample.sieveActive], [['0.0.0.0:4190'], '~/sieve', '~/.dovecot.sieve']);
 });
+
+test('[sasl]: listen takes unix:/path and HOST:PORT; socket_mode is octal text, 0660 by default; mistakes name key and file', async (t) => {
+  const f = await file(t, BASE + '[sasl]\nlisten = ["unix:/var/spool/postfix/private/auth", "127.0.0.1:12345"]\nsocket_owner = "postfix"\nsocket_mode = "0666"\n');
+  const cfg = await loadConfig({}, f);
+  assert.deepEqual(cfg.saslListen, ['unix:/var/spool/postfix/private/auth', '127.0.0.1:12345']);
+  assert.equal(cfg.saslSocketOwner, 'postfix');
+  assert.equal(cfg.saslSocketGroup, null);
+  assert.equal(cfg.saslSocketMode, 0o666);
+  const dflt = await loadConfig({ 'sasl-listen': ['unix:/run/auth'] }, await file(t, BASE));
+  assert.deepEqual(dflt.saslListen, ['unix:/run/auth'], 'the flag alone');
+  assert.equal(dflt.saslSocketMode, 0o660);
+  assert.equal((await loadConfig({ 'sasl-socket-mode': '600' }, await file(t, BASE))).saslSocketMode, 0o600);
+  const cases: Array<[string, RegExp]> = [
+    [BASE + '[sasl]\nlisten = "unix:private/auth"\n', /sasl\.listen must be a list like/],
+    [BASE + '[sasl]\nlisten = ["localhost"]\n', /sasl\.listen must be/],
+    [BASE + `[sasl]\nlisten = "unix:/${'x'.repeat(120)}"\n`, /sasl\.listen must be/],
+    [BASE + '[sasl]\nsocket_mode = 660\n', /sasl\.socket_mode must be an octal mode/],
+    [BASE + '[sasl]\nsocket_mode = "0999"\n', /sasl\.socket_mode must be an octal mode/],
+    [BASE + '[sasl]\nsocket_mode = "rw-rw----"\n', /sasl\.socket_mode must be an octal mode/],
+  ];
+  for (const [text, re] of cases) {
+    const bad = await file(t, text);
+    await assert.rejects(loadConfig({}, bad), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(bad), err.message);
+      return true;
+    });
+  }
+  await assert.rejects(loadConfig({ 'sasl-listen': ['unix:auth'] }, await file(t, BASE)), /command line: --sasl-listen must be/);
+});

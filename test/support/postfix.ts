@@ -40,7 +40,18 @@ async function ensureVmail(): Promise<{ uid: number; gid: number }> {
  * instead of virtual(8) (e.g. `lmtp:inet:127.0.0.1:PORT`, `lmtp:unix:/path`);
  * `recipientDelimiter` lets `user+detail` match the user's entry.
  */
-export async function startPostfix(opts: { mailRoot: string; stateDir: string; users: string[]; domain?: string; virtualTransport?: string; recipientDelimiter?: string }): Promise<PostfixPeer> {
+export async function startPostfix(opts: {
+  mailRoot: string;
+  stateDir: string;
+  users: string[];
+  domain?: string;
+  virtualTransport?: string;
+  recipientDelimiter?: string;
+  /** More main.cf lines, after (and overriding) the ones here. */
+  extraMain?: string[];
+  /** More master.cf lines (e.g. a second smtpd with -o overrides). */
+  extraServices?: string[];
+}): Promise<PostfixPeer> {
   const domain = opts.domain ?? 'localdomain';
   const port = await freePort();
   const { uid, gid } = await ensureVmail();
@@ -96,6 +107,7 @@ export async function startPostfix(opts: { mailRoot: string; stateDir: string; u
       'alias_database =',
       'default_transport = error:outbound mail disabled',
       'relay_transport = error:outbound mail disabled',
+      ...(opts.extraMain ?? []),
       '',
     ].join('\n'),
   );
@@ -122,6 +134,7 @@ export async function startPostfix(opts: { mailRoot: string; stateDir: string; u
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
+    ...(opts.extraServices ?? []),
   ];
   await fs.writeFile(path.join(cfg, 'master.cf'), services.join('\n') + '\n');
   await fs.writeFile(logFile, '');
@@ -212,4 +225,38 @@ export function sendMail(port: number, from: string, to: string | string[], mess
 function dotStuff(message: string): string {
   const crlf = message.replace(/\r?\n/g, '\r\n');
   return (crlf.endsWith('\r\n') ? crlf : crlf + '\r\n').replace(/^\./gm, '..');
+}
+
+/**
+ * One SMTP conversation, line by line: each line is sent once the reply to the
+ * previous one (or the banner) is complete. Returns every reply (its lines
+ * joined by LF), the banner's first.
+ */
+export function smtpDialog(port: number, lines: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const replies: string[] = [];
+    let buf = '';
+    let reply: string[] = [];
+    s.on('data', (d) => {
+      buf += d.toString();
+      const parts = buf.split('\r\n');
+      buf = parts.pop()!;
+      for (const line of parts) {
+        reply.push(line);
+        if (!/^\d{3} /.test(line)) continue;
+        replies.push(reply.join('\n'));
+        reply = [];
+        const next = lines[replies.length - 1];
+        if (next === undefined) {
+          s.end();
+          return resolve(replies);
+        }
+        s.write(next + '\r\n');
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(replies));
+    s.setTimeout(30_000, () => s.destroy(new Error(`SMTP dialog timed out after ${replies.length} replies: ${replies.join(' | ')}`)));
+  });
 }
