@@ -103,6 +103,11 @@ export function checkPostfix(input: PostfixInput): CheckResult {
         continue;
       }
       const entry = input.mapEntries.get(hit)!;
+      // Delivered over LMTP (virtual_transport = lmtp:…): the map only says the address exists; we write the file.
+      if ((params.virtual_transport ?? '').startsWith('lmtp:')) {
+        good++;
+        continue;
+      }
       if (!entry.endsWith('/')) {
         res.problems.push(error(`user ${u.name}: ${maps} maps ${hit} to "${entry}", which has no trailing slash: Postfix delivers mbox there, not Maildir`, `end the entry with a slash: "${hit} ${entry}/"`));
         continue;
@@ -122,12 +127,15 @@ export function checkPostfix(input: PostfixInput): CheckResult {
       good++;
     }
     const uidMap = /^static:(\d+)$/.exec(params.virtual_uid_maps ?? '');
-    if (!uidMap) {
+    const overLmtp = (params.virtual_transport ?? '').startsWith('lmtp:');
+    if (overLmtp) {
+      // virtual(8) does not write the files: its uid does not matter.
+    } else if (!uidMap) {
       res.problems.push(warn(`virtual_uid_maps = "${params.virtual_uid_maps ?? ''}": cannot tell which uid Postfix writes mail as`, `use one mail owner: ${postconfCmd} -e virtual_uid_maps=static:${service.uid} virtual_gid_maps=static:${service.gid}`));
     } else if (Number(uidMap[1]) !== service.uid) {
       res.problems.push(error(`Postfix writes mail as uid ${uidMap[1]} (virtual_uid_maps) but maildir-imapd serves as ${service.name} (uid ${service.uid}): new mail would not be writable by us`, `${postconfCmd} -e virtual_uid_maps=static:${service.uid} virtual_gid_maps=static:${service.gid}  (or set service.user to uid ${uidMap[1]})`));
     }
-    if (good) res.passed.push(`${version} (virtual) delivers into the Maildirs we serve for ${good} user${good === 1 ? '' : 's'}`);
+    if (good) res.passed.push(overLmtp ? `${version} knows the addresses of ${good} user${good === 1 ? '' : 's'} (delivery over LMTP: see the wiring check)` : `${version} (virtual) delivers into the Maildirs we serve for ${good} user${good === 1 ? '' : 's'}`);
     return res;
   }
   const home = params.home_mailbox ?? '';

@@ -12,6 +12,7 @@ import { probeAccess, type AccessProbe } from './access.js';
 import { expandMaildir } from '../auth/users.js';
 import { checkTls, type Read } from './tls.js';
 import { addressesFor, checkPostfix, isVirtual, parsePostconf, postfixList, POSTCONF_PARAMS } from './postfix.js';
+import { checkPostfixWiring, WIRING_PARAMS } from './postfix-wiring.js';
 import { error, result, warn, type CheckResult } from './types.js';
 import type { UserEntry } from '../auth/passwd-file.js';
 
@@ -77,20 +78,20 @@ function serviceCheck(cfg: Config): { res: CheckResult; owner: Owner | null } {
   return { res, owner: { name, uid, gid: process.getgid!() } };
 }
 
-function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir: string | undefined): CheckResult {
+function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir: string | undefined): CheckResult[] {
   const c = postconfDir ? ['-c', postconfDir] : [];
   const postconfCmd = postconfDir ? `postconf -c ${postconfDir}` : 'postconf';
-  const pc = spawnSync('postconf', [...c, '-x', ...POSTCONF_PARAMS], { encoding: 'utf8' });
+  const pc = spawnSync('postconf', [...c, '-x', ...POSTCONF_PARAMS, ...WIRING_PARAMS], { encoding: 'utf8' });
   if ((pc.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     const res = result('postfix');
     res.passed.push('Postfix not installed (no postconf on PATH): delivery not checked');
-    return res;
+    return [res];
   }
   if (pc.status !== 0) {
     const res = result('postfix');
     const why = (pc.stderr || '').split('\n').find((l) => l.includes('fatal')) ?? pc.stderr.trim();
     res.problems.push(warn(`${postconfCmd} failed: ${why}`, postconfDir ? `check that ${postconfDir}/main.cf exists` : `configure Postfix (/etc/postfix/main.cf), or pass --postconf-dir for another instance`));
-    return res;
+    return [res];
   }
   const params = parsePostconf(pc.stdout);
   const mapEntries = new Map<string, string | null>();
@@ -133,7 +134,8 @@ function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir
     },
   });
   for (const l of [...new Set(lookupProblems)]) res.problems.push(warn(l, `check virtual_mailbox_maps (${params.virtual_mailbox_maps})`));
-  return res;
+  const wiring = checkPostfixWiring(params, { lmtp: cfg.lmtpListen, sasl: cfg.saslListen, quotaStatus: cfg.quotaStatusListen }, postconfCmd, cfg.source);
+  return wiring.passed.length || wiring.problems.length ? [res, wiring] : [res];
 }
 
 function print(results: CheckResult[], out: (s: string) => void): { errors: number; warnings: number; passed: number } {
@@ -256,7 +258,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
 
   results.push(checkTls(cfg.tlsCert ? readText(cfg.tlsCert) : null, cfg.tlsKey ? readText(cfg.tlsKey) : null, now, owner?.name ?? 'the service user'));
 
-  if (owner) results.push(postfixCheck(cfg, users, owner, opts.postconfDir));
+  if (owner) results.push(...postfixCheck(cfg, users, owner, opts.postconfDir));
 
   const { errors, warnings, passed } = print(results, out);
   if (errors === 0) {

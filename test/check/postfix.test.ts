@@ -67,3 +67,13 @@ test('local: home_mailbox = Maildir/ with the ~ template; mbox default is an err
   assert.equal(mbox.problems[0].message, 'Postfix 3.7.11 delivers to mbox files in /var/mail (no virtual_mailbox_maps, no home_mailbox), not into Maildirs');
   assert.match(mbox.problems[0].fix, /^postconf -c \/x -e home_mailbox=Maildir\//);
 });
+
+test('virtual over LMTP: the map only has to know the address (its paths and uid are not what writes the files)', () => {
+  const params = parsePostconf(VIRTUAL.replace('static:999', 'static:5000') + 'virtual_transport = lmtp:inet:127.0.0.1:24\n');
+  const res = checkPostfix(input({ params, users: [user('bob'), user('carol')], mapEntries: new Map([['bob@localdomain', 'vhosts/bob/'], ['carol@localdomain', null]]) }));
+  assert.deepEqual(
+    res.problems.map((p) => p.message),
+    ['user carol: Postfix 3.7.11 has no virtual_mailbox_maps entry for carol@localdomain: mail to them is rejected ("User unknown in virtual mailbox table")'],
+  );
+  assert.deepEqual(res.passed, ['Postfix 3.7.11 knows the addresses of 1 user (delivery over LMTP: see the wiring check)']);
+});
