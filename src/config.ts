@@ -245,7 +245,8 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       if (typeof value !== 'string' || value === '') throw bad();
       return value;
     case 'strings': {
-      const list = typeof value === 'string' ? [value] : value;
+      // An empty string is no listener: `--tls-listen ''` turns off the file's tls_listen for one run.
+      const list = typeof value === 'string' ? (value === '' ? [] : [value]) : Array.isArray(value) ? value.filter((v) => v !== '') : value;
       if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) throw bad();
       for (const v of list as string[]) {
         const why = hostPortProblem(v, key.includes('tls') ? 993 : 143);

@@ -162,3 +162,11 @@ test('[sasl]: listen takes unix:/path and HOST:PORT; socket_mode is octal text, 
   }
   await assert.rejects(loadConfig({ 'sasl-listen': ['unix:auth'] }, await file(t, BASE)), /command line: --sasl-listen must be/);
 });
+
+test("--tls-listen '' turns off the file's implicit-TLS listener for one run (migration beside Dovecot)", async (t) => {
+  const f = await file(t, BASE.replace('listen = "127.0.0.1:143"', 'listen = "127.0.0.1:143"\ntls_listen = ["0.0.0.0:993"]'));
+  assert.deepEqual((await loadConfig({}, f)).tlsListen, ['0.0.0.0:993']);
+  const cfg = await loadConfig({ listen: ['127.0.0.1:10143'], 'tls-listen': [''] }, f);
+  assert.deepEqual([cfg.listen, cfg.tlsListen], [['127.0.0.1:10143'], []]);
+  await assert.rejects(loadConfig({ listen: [''], 'tls-listen': [''] }, f), /no listener/);
+});
