@@ -164,7 +164,7 @@ test('[sasl]: listen takes unix:/path and HOST:PORT; socket_mode is octal text, 
 });
 
 test("--tls-listen '' turns off the file's implicit-TLS listener for one run (migration beside Dovecot)", async (t) => {
-  const f = await file(t, BASE.replace('listen = "127.0.0.1:143"', 'listen = "127.0.0.1:143"\ntls_listen = ["0.0.0.0:993"]'));
+  const f = await file(t, BASE.replace('listen = "127.0.0.1:143"', 'listen = "127.0.0.1:143"\ntls_listen = ["0.0.0.0:993"]') + '[tls]\ncert = "/etc/ssl/c.pem"\nkey = "/etc/ssl/k.pem"\n');
   assert.deepEqual((await loadConfig({}, f)).tlsListen, ['0.0.0.0:993']);
   const cfg = await loadConfig({ listen: ['127.0.0.1:10143'], 'tls-listen': [''] }, f);
   assert.deepEqual([cfg.listen, cfg.tlsListen], [['127.0.0.1:10143'], []]);
