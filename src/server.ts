@@ -359,6 +359,7 @@ export class ImapServer {
     await this.certs?.watch();
     this.ctx = this.context();
     this.lmtp?.open();
+    this.managesieve?.open();
     await this.watchFilteredInboxes();
     this.quotaStatus?.open();
     // SMTP AUTH shares the users and the failure penalty with IMAP: one brute force, one penalty.

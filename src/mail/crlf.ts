@@ -51,13 +51,15 @@ export function crlfSizeOfFile(file: string): Promise<number> {
  * read, fstat, close: this is on the path of every delivery); a bigger one is
  * counted chunk by chunk.
  */
-export function crlfSizeAndMtime(file: string): Promise<{ vsize: number; mtimeMs: number }> {
+export function crlfSizeAndMtime(file: string): Promise<{ vsize: number; mtimeMs: number; placed: boolean }> {
   return new Promise((resolve, reject) => {
     fs.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
       const done = (e: Error | null, vsize?: number) => {
         if (e) return fs.close(fd, () => reject(e));
-        fs.fstat(fd, (e2, st) => fs.close(fd, () => (e2 ? reject(e2) : resolve({ vsize: vsize!, mtimeMs: st.mtimeMs }))));
+        // `placed`: the inode changed after its last write (ctime > mtime): it was linked or renamed into
+        // the folder once written (tmp/ then new/, as Postfix does), so it is whole, however new.
+        fs.fstat(fd, (e2, st) => fs.close(fd, () => (e2 ? reject(e2) : resolve({ vsize: vsize!, mtimeMs: st.mtimeMs, placed: st.ctimeMs > st.mtimeMs }))));
       };
       const buf = Buffer.allocUnsafe(PROBE);
       fs.read(fd, buf, 0, PROBE, 0, (e1, n) => {

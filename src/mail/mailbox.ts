@@ -53,6 +53,8 @@ const EAGER_SIZE_LIMIT = 200;
  * Postfix does): what is read of it is answered, but not kept — no W size in
  * the uidlist, no index record, no cached size, date or content — until it has
  * stayed unchanged this long. A writer pausing longer than this still wins.
+ * A file linked or renamed into place after its last write (ctime > mtime: the
+ * tmp/-then-new/ way of Postfix and every Maildir writer) is whole at once.
  * (Tests of the caches, whose fixtures are written just before, set it to 0.)
  */
 export const settleOptions = { ms: 2000 };
@@ -406,7 +408,7 @@ export class Mailbox implements MailboxHandle {
       const counted = meta ? await crlfSizeAndMtime(this.pathOf(meta)).catch(() => null) : null;
       this.unsettled.delete(basename);
       if (!meta || !counted) continue; // gone (or unreadable: nothing to keep)
-      if (Date.now() - counted.mtimeMs < settleOptions.ms) this.markUnsettled(basename);
+      if (!counted.placed && Date.now() - counted.mtimeMs < settleOptions.ms) this.markUnsettled(basename);
       else meta.vsize ??= counted.vsize;
     }
   }
@@ -749,8 +751,9 @@ export class Mailbox implements MailboxHandle {
             if (size === null && wantSize) size = (await fs.stat(file)).size;
             if (vsize === null) {
               const counted = await crlfSizeAndMtime(file);
-              // A file still being written must not have its size so far kept in the uidlist.
-              fresh = Date.now() - counted.mtimeMs < settleOptions.ms;
+              // A file still being written (straight into new/, not moved there once whole) must not have
+              // its size so far kept in the uidlist.
+              fresh = !counted.placed && Date.now() - counted.mtimeMs < settleOptions.ms;
               vsize = fresh ? null : counted.vsize;
             }
           } catch (err) {
