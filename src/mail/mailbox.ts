@@ -244,7 +244,7 @@ export class Mailbox implements MailboxHandle {
 
   private startWatching(): void {
     this.watcher = new FolderWatcher(this.maildir, (events) => {
-      this.mutex.run(() => this.applyEvents(events)).catch((err) => this.log.error({ err }, 'applying folder events failed'));
+      this.mutex.run(() => this.applyEvents(events)).catch((err) => this.backgroundFault(err, 'applying folder events failed'));
     }, (err) => {
       this.log.warn({ err }, 'folder watch failed; rescanning');
       this.requestFullSync();
@@ -279,13 +279,30 @@ export class Mailbox implements MailboxHandle {
         this.forget([...this.messages], false); // DELETE counts what it frees; RENAME frees nothing
         await this.uidlist.close();
       })
-      .catch((err) => this.log.error({ err }, 'closing a vanished mailbox failed'));
+      .catch((err) => this.backgroundFault(err, 'closing a vanished mailbox failed'));
+  }
+
+  /**
+   * A background step (watcher events, a rescan) failed. A folder deleted or
+   * renamed meanwhile (another session's DELETE/RENAME, a tool) is no fault:
+   * its store drops this object and sessions hear it expunged; logged at
+   * debug. Anything else is an error worth a line.
+   */
+  private backgroundFault(err: unknown, what: string): void {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+      void fs.access(this.maildir.root).then(
+        () => this.log.error({ err }, what),
+        () => this.log.debug({ err: (err as Error).message }, `${what}: the folder is gone`),
+      );
+      return;
+    }
+    this.log.error({ err }, what);
   }
 
   private requestFullSync(onlyIfChanged = false): void {
     this.mutex
       .run(() => (onlyIfChanged ? this.fullSyncIfChanged() : this.fullSync()))
-      .catch((err) => this.log.error({ err }, 'mailbox rescan failed'));
+      .catch((err) => this.backgroundFault(err, 'mailbox rescan failed'));
   }
 
   // --- queries ---
