@@ -34,6 +34,8 @@ export interface MimePart {
   children: MimePart[];
   /** message/rfc822 and message/global: the encapsulated message (absolute offsets). */
   message: MimePart | null;
+  /** A multipart (with a boundary) or message part that parseMime's limits left unopened: its body is opaque. */
+  unopened: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -230,6 +232,7 @@ interface Delimiter {
 class Part implements MimePart {
   children: MimePart[] = [];
   message: MimePart | null = null;
+  unopened = false;
   end = 0;
   /** Start of the line where the header scan stopped: the blank line, a boundary line that cut the header off, or EOF. */
   headerScanEnd = 0;
@@ -331,7 +334,9 @@ class Walker {
     // (a line break that ends a close delimiter or a header line is not the boundary's)
     let minEnd = bodyStart;
     const boundary = param(ct, 'boundary');
-    if (ct.type === 'multipart' && boundary && depth < this.maxDepth && !this.full) {
+    const room = depth < this.maxDepth && !this.full;
+    if (((ct.type === 'multipart' && boundary) || isMessage(ct)) && !room) part.unopened = true;
+    if (ct.type === 'multipart' && boundary && room) {
       this.stack.push(Buffer.from('--' + boundary));
       const level = this.stack.length - 1;
       let d = this.nextDelimiter(bodyStart); // skips the preamble
@@ -347,7 +352,7 @@ class Walker {
         d = this.nextDelimiter(d.lineEnd);
       }
       term = d;
-    } else if (isMessage(ct) && depth < this.maxDepth && !this.full) {
+    } else if (isMessage(ct) && room) {
       // parsed whatever its encoding, as Dovecot does (base64 just yields a junk header)
       const inner = this.part(bodyStart, depth + 1, false);
       part.message = inner.part;

@@ -77,6 +77,9 @@ test(`nesting stops at ${MAX_MIME_DEPTH + 1} levels: deeper is the opaque body o
   const leaf = lastLeaf(root);
   assert.equal(leaf.contentType.type, 'multipart', 'the last level is a multipart left unopened');
   assert.equal(leaf.children.length, 0);
+  assert.ok(leaf.unopened);
+  // Sent as Dovecot sends it: application/octet-stream with the parameters as written.
+  assert.match(encodeToString(bodystructure(leaf, true)), /^\("application" "octet-stream" \("boundary" "b99x"\) NIL NIL "7bit" \d+ NIL NIL NIL NIL\)$/);
   assert.ok(msg.subarray(leaf.bodyStart, leaf.end).toString().includes('leaf'), 'the deeper levels are its body');
   assert.ok(leaf.end < msg.length, 'its parent\'s boundary ends it');
   // Rendered, BODYSTRUCTURE nests no deeper than the limit.
