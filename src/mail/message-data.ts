@@ -11,6 +11,7 @@ import type { Mailbox, MessageMeta } from './mailbox.js';
 import type { MessageNeeds, Outcome, Prepared, PreparedBatch } from './handles.js';
 import { MailError, mailErrorOf, isMessageGone } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { promises as fs } from 'node:fs';
 
 /** Messages bigger than this are streamed by the general path, never held whole. */
 export const WHOLE_LIMIT = 1024 * 1024;
@@ -20,7 +21,7 @@ const READS_IN_FLIGHT = 16;
 /** Fewer file reads than this in a batch are done here; more go to the loader's worker threads. */
 const POOL_MIN = 8;
 /**
- * A message read here that is bigger than this is summarised in a loader
+ * A message to read here that is bigger than this is summarised in a loader
  * thread all the same: a summary costs ~0.1 ms per KiB at worst (50,000 MIME
  * parts, 100,000 header lines), and on the event loop every other session
  * waits for it (issue 13 F).
@@ -49,25 +50,38 @@ export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keep
   const { crlf, mtimeMs } = await readWithDate(mailbox, meta);
   let summary = cachedSummary(mailbox, meta, structure, withEnvelope);
   if (!summary && summaryWanted) {
-    const stored = await summarizeOffLoop(mailbox, meta, crlf, structure, withEnvelope);
+    const stored = summarize(crlf, structure, withEnvelope);
     if (mailbox.settled(meta)) mailbox.index.put(meta.basename, { mtimeMs, vsize: crlf.length, summary: stored });
     summary = StoredSummary.from(stored);
   }
   return { summary, vsize: crlf.length, mtimeMs, data: keepData ? crlf : null };
 }
 
-/** The summary of `crlf` (the message at `meta`), from a loader thread when it is big; here if that fails. */
-async function summarizeOffLoop(mailbox: Mailbox, meta: MessageMeta, crlf: Buffer, structure: boolean, withEnvelope: boolean): Promise<Buffer> {
-  if (crlf.length > SUMMARIZE_HERE_MAX) {
-    try {
-      const r = await bigLoader.load({ file: mailbox.pathOf(meta), summary: structure ? 'full' : withEnvelope ? 'envelope' : 'header', data: false, maxData: 0 });
-      // The same content (a file is never rewritten, but it may have been replaced or be growing).
-      if (r?.ok && r.summary && r.vsize === crlf.length) return Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
-    } catch {
-      // a worker died: done here
-    }
+/**
+ * A message too big to summarise on the event loop, summarised in the
+ * one-thread loader (its file read there too); null when it is small, or the
+ * thread could not do it (renamed meanwhile, a worker that died): then it is
+ * read and summarised here.
+ */
+async function summarizeBig(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds): Promise<Prepared | null> {
+  if (!needs.summary || needs.whole || cachedSummary(mailbox, meta, needs.structure, needs.envelope)) return null;
+  const size = (await mailbox.withFile(meta, (f) => fs.stat(f))).size;
+  if (size <= SUMMARIZE_HERE_MAX) return null;
+  let r;
+  try {
+    r = await bigLoader.load({ file: mailbox.pathOf(meta), summary: needs.structure ? 'full' : needs.envelope ? 'envelope' : 'header', data: false, maxData: 0 });
+  } catch {
+    return null;
   }
-  return summarize(crlf, structure, withEnvelope);
+  if (!r.ok || !r.summary) return null;
+  const stored = Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
+  // A file that may still be being written is answered as read, never kept (see Mailbox.settled).
+  if (mailbox.settled(meta)) {
+    meta.vsize ??= r.vsize;
+    meta.mtimeMs ??= r.mtimeMs;
+    mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
+  }
+  return { summary: StoredSummary.from(stored), vsize: r.vsize, mtimeMs: r.mtimeMs, data: null };
 }
 
 function prepareNow(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds): Prepared | null {
@@ -92,6 +106,8 @@ async function prepareLater(mailbox: Mailbox, meta: MessageMeta, needs: MessageN
     const mtimeMs = needs.date ? (await mailbox.internalDate(meta)).getTime() : 0;
     return { summary: null, vsize, mtimeMs, data: null };
   }
+  const big = await summarizeBig(mailbox, meta, needs);
+  if (big) return big;
   const p = await readAndSummarize(mailbox, meta, needs.whole, needs.summary, needs.structure, needs.envelope);
   if (p.data && p.data.length > WHOLE_LIMIT) return 'slow';
   return p;
