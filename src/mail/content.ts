@@ -5,7 +5,7 @@ import { READ_MESSAGE } from './message-file.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import fsCb from 'node:fs';
 import { crlfRange, readCrlf, toCrlf } from './crlf.js';
-import { parseMime } from '../wire/mime.js';
+import { parseMime, type MimePart } from '../wire/mime.js';
 import type { LoadedMessage } from './handles.js';
 import { ByteLru } from '../runtime/lru.js';
 
@@ -18,7 +18,19 @@ const CACHE_BYTES = 64 * 1024 * 1024;
  * misses on one message each store it: the LRU replaces, never adds up.
  */
 const cache = new ByteLru<string, LoadedMessage>(CACHE_BYTES);
-const costOf = (msg: LoadedMessage): number => (msg.data?.length ?? 0) + 2048;
+/**
+ * What a cached message holds: its bytes if kept whole, and its parsed tree,
+ * which for a hostile message (10,000 parts, 100,000 header lines) is tens of
+ * MB even when the bytes are not kept; counted roughly per part and field.
+ */
+const costOf = (msg: LoadedMessage): number => (msg.data?.length ?? 0) + 2048 + treeCost(msg.root);
+
+function treeCost(part: MimePart): number {
+  let n = 512 + part.header.length * 64;
+  for (const c of part.children) n += treeCost(c);
+  if (part.message) n += treeCost(part.message);
+  return n;
+}
 
 export async function loadMessage(mailbox: Mailbox, meta: MessageMeta): Promise<LoadedMessage> {
   const key = `${mailbox.maildir.root}\0${meta.basename}`;

@@ -31,3 +31,27 @@ export const loaderPool = {
     return (await Promise.all(parts)).flat();
   },
 };
+
+/**
+ * One thread, with a small heap, for messages too big to summarise on the
+ * event loop but read there (fewer than a batch's worth): a message from
+ * outside with 100,000 header lines or 50,000 MIME parts costs 30–60 MB of
+ * heap while it is parsed, and four at once in the pool above grew RSS by
+ * 300 MiB (issue 13 F). One at a time, a small young generation, and the
+ * thread ends soon after, so its heap goes back too.
+ */
+const bigPool = new WorkerPool<LoadJob[], LoadResult[]>({
+  name: 'big message loader',
+  script: new URL('./loader-worker.js', import.meta.url),
+  maxThreads: 1,
+  idleMs: 2_000,
+  resourceLimits: { maxYoungGenerationSizeMb: 4 },
+});
+
+export const bigLoader = {
+  /** The result of `job`; rejects if the worker died (the caller then works in-process). */
+  async load(job: LoadJob): Promise<LoadResult> {
+    const [r] = await bigPool.run([job]);
+    return r;
+  },
+};

@@ -8,9 +8,10 @@
 //    parameters (e.g. `garbage` → "garbage" ""), and is not treated as text.
 //  - A multipart with no parts (no boundary, or boundary never seen) gets one
 //    empty text/plain part, since the grammar needs at least one.
-//  - message/rfc822 that was not parsed (base64/QP encoded) gets an all-NIL
-//    envelope and an empty text/plain body. message/global is sent as a plain
-//    leaf: RFC 3501's body-type-msg only covers message/rfc822.
+//  - A multipart or message/rfc822 part left unopened (past the nesting or
+//    part limit of parseMime) is sent as "application" "octet-stream" with its
+//    parameters as written, as Dovecot does (checked in the MIME differential). message/global is
+//    sent as a plain leaf: RFC 3501's body-type-msg only covers message/rfc822.
 
 import { headerValue, type HeaderField } from './header.js';
 import { Lexer, type MimePart, parseRawContentType, parseTokenParams } from './mime.js';
@@ -26,7 +27,7 @@ export function bodystructure(part: MimePart, extended: boolean): ImapValue {
   const ctValue = headerValue(h, 'content-type');
   const raw = ctValue === null ? null : parseRawContentType(ctValue);
 
-  if (part.contentType.type === 'multipart') {
+  if (part.contentType.type === 'multipart' && !part.unopened) {
     const children = part.children.length > 0 ? part.children.map((c) => bodystructure(c, extended)) : [emptyText(extended)];
     const out: ImapValue[] = [adjacent(children), raw?.subtype ?? part.contentType.subtype];
     if (extended) {
@@ -46,6 +47,11 @@ export function bodystructure(part: MimePart, extended: boolean): ImapValue {
   } else {
     ({ type, subtype } = raw);
     params = raw.valid ? raw.params : null;
+  }
+  if (part.unopened) {
+    // parseMime's limits: no parts, envelope or body to describe
+    type = 'application';
+    subtype = 'octet-stream';
   }
   const text = type.toLowerCase() === 'text';
   if (text && params && !params.some(([k]) => k.toLowerCase() === 'charset')) params = [...params, ['charset', 'us-ascii']];

@@ -12,6 +12,12 @@
 //    between addresses.
 //  - Without a display name, the last comment names the address:
 //    `joe@x (Joe)` → ("Joe" NIL "joe" "x").
+//  - Bounded: each address field lists at most MAX_ENVELOPE_ADDRESSES
+//    addresses (all its lines together), the rest is left out and not even
+//    parsed (a group cut off still gets its end marker). Anyone who can send
+//    mail could otherwise make one ENVELOPE 100,000 addresses and 10 MB long
+//    (Dovecot CVE-2024-23184 class). Our choice, not checked against Dovecot;
+//    no real list of recipients in one header comes near it.
 
 import type { HeaderField } from './header.js';
 import { atom, encodeToString, type ImapValue } from './encoder.js';
@@ -26,6 +32,8 @@ export interface Address {
 
 const ADDRESS_FIELDS = ['from', 'sender', 'reply-to', 'to', 'cc', 'bcc'] as const;
 type AddressField = (typeof ADDRESS_FIELDS)[number];
+/** Addresses (group markers included) kept per ENVELOPE address field. */
+export const MAX_ENVELOPE_ADDRESSES = 1000;
 const STRING_FIELDS = ['date', 'subject', 'in-reply-to', 'message-id'] as const;
 type StringField = (typeof STRING_FIELDS)[number];
 
@@ -40,7 +48,8 @@ export function envelope(header: HeaderField[]): ImapValue {
       // (20 s for 40,000; Dovecot CVE-2024-23184 was the same walk of the list per line).
       let list = addr.get(key);
       if (!list) addr.set(key, (list = []));
-      for (const a of parseAddressList(f.value)) list.push(a);
+      const room = MAX_ENVELOPE_ADDRESSES - list.length;
+      if (room > 0) for (const a of parseAddressList(f.value, room)) list.push(a);
     }
   }
   const list = (k: AddressField): ImapValue => {
@@ -93,7 +102,14 @@ class AddressParser {
   i = 0;
   out: Address[] = [];
   lastComment: string | null = null;
-  constructor(readonly s: string) {}
+  constructor(
+    readonly s: string,
+    /** Addresses wanted at most; a group's end marker may come on top. */
+    readonly limit: number,
+  ) {}
+  get full(): boolean {
+    return this.out.length >= this.limit;
+  }
 
   get done(): boolean {
     return this.i >= this.s.length;
@@ -190,7 +206,7 @@ class AddressParser {
   /** address-list; whatever parsed before the first garbage is kept. */
   list(): Address[] {
     this.skip();
-    while (!this.done) {
+    while (!this.done && !this.full) {
       this.address();
       if (this.peek() !== ',') break;
       this.i++;
@@ -212,7 +228,7 @@ class AddressParser {
     this.skip();
     this.out.push({ name: null, route: null, mailbox: name, host: null });
     if (!this.done && this.peek() !== ';') {
-      for (;;) {
+      while (!this.full) {
         this.mailbox(); // a broken member does not end the group
         if (this.peek() !== ',') break;
         this.i++;
@@ -302,7 +318,7 @@ class AddressParser {
   }
 }
 
-/** Parses an address-list header value into ENVELOPE addresses (groups as markers). */
-export function parseAddressList(value: string): Address[] {
-  return new AddressParser(value).list();
+/** Parses an address-list header value into ENVELOPE addresses (groups as markers), the first `limit` of them. */
+export function parseAddressList(value: string, limit = Infinity): Address[] {
+  return new AddressParser(value, limit).list();
 }

@@ -28,7 +28,7 @@ export function parseHeader(block: Buffer): HeaderField[] {
   let start = -1; // start of the field being collected, -1 when none
   let pos = 0;
   const flush = (end: number): void => {
-    if (start >= 0) fields.push(makeField(block.subarray(start, end)));
+    if (start >= 0) fields.push(makeField(block, start, end));
     start = -1;
   };
   while (pos < block.length) {
@@ -49,23 +49,33 @@ export function parseHeader(block: Buffer): HeaderField[] {
   return fields;
 }
 
-function makeField(raw: Buffer): HeaderField {
-  const colon = raw.indexOf(COLON);
-  let nameEnd = colon;
-  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === HT)) nameEnd--;
-  const name = raw.toString('utf8', 0, nameEnd);
-  return new Field(name, name.toLowerCase(), raw, colon);
+function makeField(block: Buffer, start: number, end: number): HeaderField {
+  const colon = block.indexOf(COLON, start) - start;
+  let nameEnd = start + colon;
+  while (nameEnd > start && (block[nameEnd - 1] === SP || block[nameEnd - 1] === HT)) nameEnd--;
+  const name = block.toString('utf8', start, nameEnd);
+  return new Field(name, name.toLowerCase(), block, start, end, colon);
 }
 
-/** A header field whose unfolded value is worked out only when asked for (most never are). */
+/**
+ * A header field whose unfolded value, and even its bytes as a Buffer, are
+ * worked out only when asked for (most never are): a view per field made
+ * 100,000 header lines cost tens of MB (issue 13 F).
+ */
 class Field implements HeaderField {
   private unfolded: string | undefined;
   constructor(
     readonly name: string,
     readonly lower: string,
-    readonly raw: Buffer,
+    private readonly block: Buffer,
+    private readonly start: number,
+    private readonly end: number,
     private readonly colon: number,
   ) {}
+
+  get raw(): Buffer {
+    return this.block.subarray(this.start, this.end);
+  }
 
   get value(): string {
     return (this.unfolded ??= this.raw

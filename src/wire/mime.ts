@@ -34,6 +34,8 @@ export interface MimePart {
   children: MimePart[];
   /** message/rfc822 and message/global: the encapsulated message (absolute offsets). */
   message: MimePart | null;
+  /** A multipart (with a boundary) or message part that parseMime's limits left unopened: its body is opaque. */
+  unopened: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -230,6 +232,7 @@ interface Delimiter {
 class Part implements MimePart {
   children: MimePart[] = [];
   message: MimePart | null = null;
+  unopened = false;
   end = 0;
   /** Start of the line where the header scan stopped: the blank line, a boundary line that cut the header off, or EOF. */
   headerScanEnd = 0;
@@ -255,10 +258,18 @@ class Part implements MimePart {
 
 class Walker {
   private readonly stack: Buffer[] = []; // "--boundary" of each open multipart, outermost first
+  /** Parts made so far, the top one included. */
+  private parts = 0;
   constructor(
     private readonly buf: Buffer,
     private readonly maxDepth: number,
+    private readonly maxParts: number,
   ) {}
+
+  /** Once `maxParts` parts exist no boundary is recognised any more: the part being read runs to EOF, and so do its ancestors. */
+  private get full(): boolean {
+    return this.parts >= this.maxParts;
+  }
 
   private lineEnd(p: number): number {
     const lf = this.buf.indexOf(LF, p);
@@ -268,7 +279,7 @@ class Walker {
   /** The boundary line starting at `p`, if any: longest matching delimiter, innermost on ties. */
   private delimiterAt(p: number): Delimiter | null {
     const b = this.buf;
-    if (b[p] !== DASH || b[p + 1] !== DASH) return null;
+    if (b[p] !== DASH || b[p + 1] !== DASH || this.full) return null;
     let level = -1;
     for (let k = this.stack.length - 1; k >= 0; k--) {
       const d = this.stack[k];
@@ -281,7 +292,7 @@ class Walker {
 
   /** The next boundary line at or after line start `p`; null means the part runs to EOF. */
   private nextDelimiter(p: number): Delimiter | null {
-    if (this.stack.length === 0) return null;
+    if (this.stack.length === 0 || this.full) return null;
     const here = this.delimiterAt(p);
     if (here) return here;
     for (let nl = this.buf.indexOf(NL_DASHES, p); nl >= 0; nl = this.buf.indexOf(NL_DASHES, nl + 1)) {
@@ -294,6 +305,7 @@ class Walker {
   /** Parses the part starting at `start`; returns it and the delimiter that ended it. */
   part(start: number, depth: number, digestChild: boolean): { part: Part; term: Delimiter | null } {
     const b = this.buf;
+    this.parts++;
     let p = start;
     let bodyStart = b.length;
     let blankLine = false;
@@ -322,7 +334,9 @@ class Walker {
     // (a line break that ends a close delimiter or a header line is not the boundary's)
     let minEnd = bodyStart;
     const boundary = param(ct, 'boundary');
-    if (ct.type === 'multipart' && boundary && depth < this.maxDepth) {
+    const room = depth < this.maxDepth && !this.full;
+    if (((ct.type === 'multipart' && boundary) || isMessage(ct)) && !room) part.unopened = true;
+    if (ct.type === 'multipart' && boundary && room) {
       this.stack.push(Buffer.from('--' + boundary));
       const level = this.stack.length - 1;
       let d = this.nextDelimiter(bodyStart); // skips the preamble
@@ -338,7 +352,7 @@ class Walker {
         d = this.nextDelimiter(d.lineEnd);
       }
       term = d;
-    } else if (isMessage(ct) && depth < this.maxDepth) {
+    } else if (isMessage(ct) && room) {
       // parsed whatever its encoding, as Dovecot does (base64 just yields a junk header)
       const inner = this.part(bodyStart, depth + 1, false);
       part.message = inner.part;
@@ -365,7 +379,21 @@ function crlfBefore(b: Buffer, p: number): number {
   return p;
 }
 
-/** Parses the MIME tree of a CRLF message. Nesting deeper than `maxDepth` is left opaque. */
-export function parseMime(crlf: Buffer, maxDepth = 32): MimePart {
-  return new Walker(crlf, maxDepth).part(0, 0, false).part;
+/**
+ * Dovecot 2.3's bounds since CVE-2020-12100 (message-parser's max_nested_mime_parts
+ * and max_total_mime_parts): 100 levels counting the top one, 10,000 parts in all.
+ * They bound the time and memory of one parse whatever a sender wrote.
+ */
+export const MAX_MIME_DEPTH = 99;
+export const MAX_MIME_PARTS = 10_000;
+
+/**
+ * Parses the MIME tree of a CRLF message. A multipart or message/rfc822 part
+ * at depth `maxDepth` is left opaque (outer boundaries still end it). Once
+ * `maxParts` parts exist, no boundary is recognised any more: the part being
+ * read, and every part around it, runs to the end of the message, so no byte
+ * is lost and BODY[] is the whole file. Never an error.
+ */
+export function parseMime(crlf: Buffer, maxDepth = MAX_MIME_DEPTH, maxParts = MAX_MIME_PARTS): MimePart {
+  return new Walker(crlf, maxDepth, maxParts).part(0, 0, false).part;
 }

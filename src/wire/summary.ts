@@ -53,6 +53,14 @@ const DROPPED = new Set([
   'x-gm-message-state',
 ]);
 const MAX_KEPT_FIELD = 2048;
+/**
+ * A header of more fields than this keeps none (HEADER.FIELDS goes to the
+ * file): 100,000 `To:` lines made a 2.6 MB summary, kept in the index and
+ * copied out of the loader thread (issue 13 F). Real mail has a few dozen.
+ */
+const MAX_KEPT_FIELDS = 1000;
+/** From, To and Cc are kept for SORT, which reads only their first address: the first 16 KiB of each do. */
+const MAX_RAW_FACT = 16 * 1024;
 const PLAIN_NAME = /^[\x21-\x39\x3b-\x7e]{1,200}$/;
 /** In the dropped list: any field may be missing from the kept ones. */
 const ANY = '*';
@@ -87,8 +95,8 @@ export function summarize(crlf: Buffer, structure = true, withEnvelope = true): 
   const names: string[] = [];
   let dropped: string[] = [];
   for (const f of root.header) {
-    if (!PLAIN_NAME.test(f.lower)) {
-      // A name we could not store faithfully: every HEADER.FIELDS of this message goes to the file.
+    if (!PLAIN_NAME.test(f.lower) || names.length >= MAX_KEPT_FIELDS) {
+      // A name we could not store faithfully, or too many fields: every HEADER.FIELDS of this message goes to the file.
       kept.length = 0;
       names.length = 0;
       dropped = [ANY];
@@ -142,13 +150,17 @@ function sortFactsOf(header: HeaderField[]): SortFacts {
     sentMs: date === null ? null : (parseRfc2822Date(date)?.ms ?? null),
     subject,
     base: baseSubject(subject ?? ''),
-    fromRaw: headerValue(header, 'from'),
-    toRaw: headerValue(header, 'to'),
-    ccRaw: headerValue(header, 'cc'),
+    fromRaw: firstPart(headerValue(header, 'from')),
+    toRaw: firstPart(headerValue(header, 'to')),
+    ccRaw: firstPart(headerValue(header, 'cc')),
     messageId: mid === null ? null : (parseMsgIds(mid)[0] ?? null),
     references: refs === null ? [] : parseMsgIds(refs),
     inReplyTo: irt === null ? null : (parseMsgIds(irt)[0] ?? null),
   };
+}
+
+function firstPart(v: string | null): string | null {
+  return v !== null && v.length > MAX_RAW_FACT ? v.slice(0, MAX_RAW_FACT) : v;
 }
 
 function wire(value: Parameters<typeof encode>[0]): Buffer {

@@ -522,3 +522,18 @@ add(
   ]),
 );
 
+
+// Past Dovecot's nesting limit (100 levels, CVE-2020-12100): multipart and
+// message/rfc822 alternating, 104 deep; the deepest levels are one opaque body.
+{
+  let inner = 'Content-Type: text/plain\n\nleaf text\n';
+  for (let i = 103; i >= 0; i--) inner = i % 2 ? `Content-Type: message/rfc822\n\nSubject: level ${i}\n${inner}` : `Content-Type: multipart/mixed; boundary="n${i}x"\n\n--n${i}x\n${inner}\n--n${i}x--\n`;
+  add('nesting-past-the-limit', `X-Corpus: nesting-past-the-limit\nFrom: deep@example.org\nSubject: deep\nMIME-Version: 1.0\n${inner}`);
+}
+
+// The same with multiparts only: the part at the limit is a multipart left unopened.
+{
+  let inner = 'Content-Type: text/plain\n\nleaf text\n';
+  for (let i = 103; i >= 0; i--) inner = `Content-Type: multipart/mixed; boundary="m${i}x"\n\n--m${i}x\n${inner}\n--m${i}x--\n`;
+  add('multipart-nesting-past-the-limit', `X-Corpus: multipart-nesting-past-the-limit\nFrom: deep@example.org\nSubject: deep\nMIME-Version: 1.0\n${inner}`);
+}
