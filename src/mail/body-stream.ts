@@ -7,7 +7,7 @@
 // delimiter line cuts a header off), but line by line instead of by offsets
 // into a whole buffer. Text comes out unfolded, in pieces, through `out`.
 import { parseHeader, headerValue } from '../wire/header.js';
-import { parseContentType, param, type ContentType } from '../wire/mime.js';
+import { parseContentType, param, MAX_MIME_DEPTH, MAX_MIME_PARTS, type ContentType } from '../wire/mime.js';
 import { decodeWords } from '../wire/header-values.js';
 import { HtmlText } from './html-text.js';
 import { charsetDecoder, transferDecoder, type ByteDecoder, type TextDecoder } from './body-decode.js';
@@ -76,10 +76,14 @@ export class BodyTextStream {
   /** Skipping the rest of a delimiter line. */
   private skipping = false;
   private segments = 0;
+  /** Parts begun so far (mime.ts counts the same way): past maxParts no boundary is recognised. */
+  private parts = 0;
 
   constructor(
     private readonly out: (text: string) => void,
-    private readonly maxDepth = 32,
+    // The same limits as parseMime, so the streamed text is the whole-file text.
+    private readonly maxDepth = MAX_MIME_DEPTH,
+    private readonly maxParts = MAX_MIME_PARTS,
   ) {
     this.startPart(0, false, false);
   }
@@ -99,6 +103,7 @@ export class BodyTextStream {
   }
 
   private startPart(depth: number, digestChild: boolean, encapsulated: boolean): void {
+    this.parts++;
     this.header = { depth, digestChild, encapsulated, chunks: [], bytes: 0 };
     this.atLineStart = true;
   }
@@ -158,7 +163,7 @@ export class BodyTextStream {
 
   /** The delimiter line starting at `p`, if any: longest matching boundary, innermost on ties (mime.ts). */
   private delimiterAt(b: Buffer, p: number): Delimiter | null {
-    if (b[p] !== DASH || b[p + 1] !== DASH) return null;
+    if (b[p] !== DASH || b[p + 1] !== DASH || this.parts >= this.maxParts) return null;
     let level = -1;
     for (let k = this.boundaries.length - 1; k >= 0; k--) {
       const d = this.boundaries[k];
