@@ -105,7 +105,7 @@ export class ImapServer {
           separator: config.lmtpRecipientDelimiter,
         })
       : null;
-    const arrivalFilter = this.sieve ? (root: string, bytes: Buffer) => this.filterArrival(root, bytes) : undefined;
+    const arrivalFilter = this.sieve ? (root: string, read: () => Promise<Buffer>) => this.filterArrival(root, read) : undefined;
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts, arrivalFilter });
     this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
   }
@@ -131,9 +131,11 @@ export class ImapServer {
   }
 
   /** The watcher path: mail Postfix's virtual(8) wrote into INBOX's new/, through the user's scripts. */
-  private async filterArrival(root: string, bytes: Buffer): Promise<FilterDecision | null> {
+  private async filterArrival(root: string, read: () => Promise<Buffer>): Promise<FilterDecision | null> {
     const user = this.userByMaildir(root);
     if (!user || !this.sieve) return null;
+    if (!(await this.sieve.hasScripts({ name: user.name, home: user.home, maildir: root }))) return null;
+    const bytes = await read();
     const env = envelopeFromHeader(bytes, user.name);
     const outcome = await this.sieve.run({ name: user.name, home: user.home, maildir: root, store: this.mail.userStore(root) }, bytes, env, 'watcher');
     if (!outcome.filtered) return null;

@@ -202,10 +202,11 @@ export interface FilterDecision {
 
 /**
  * A filter for mail another program (Postfix's virtual(8)) wrote into a
- * user's INBOX new/: called with the user's Maildir root and the message
- * bytes, once, before any session hears of the message. Null: leave it.
+ * user's INBOX new/: called with the user's Maildir root and a reader of the
+ * message bytes (read only if the user has something to filter with), once,
+ * before any session hears of the message. Null: leave it.
  */
-export type ArrivalFilter = (root: string, message: Buffer) => Promise<FilterDecision | null>;
+export type ArrivalFilter = (root: string, read: () => Promise<Buffer>) => Promise<FilterDecision | null>;
 
 /** The envelope of a message delivered over LMTP: what virtual(8) writes as trace header fields. */
 export interface DeliveryEnvelope {

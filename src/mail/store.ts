@@ -466,21 +466,22 @@ export class MailStore implements MailUser {
     const log = this.registry.log;
     for (const f of files) {
       const src = inbox.maildir.file(f.sub, f.filename);
-      let bytes: Buffer;
-      try {
-        bytes = await fs.readFile(src);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone already (moved by us, or by someone else)
-        log.warn({ file: src, err: (err as Error).message }, 'cannot read new mail to filter it; left in INBOX');
-        kept.push(f);
-        continue;
-      }
+      let readError: NodeJS.ErrnoException | null = null;
+      const read = () =>
+        fs.readFile(src).catch((err: NodeJS.ErrnoException) => {
+          readError = err;
+          throw err;
+        });
       let decision: FilterDecision | null;
       try {
-        decision = await filter(this.root, bytes);
+        decision = await filter(this.root, read);
       } catch (err) {
-        log.error({ err, file: src }, 'filter failed; message left in INBOX');
-        decision = null;
+        if (readError) {
+          if ((readError as NodeJS.ErrnoException).code === 'ENOENT') continue; // gone already (moved by us, or by someone else)
+          log.warn({ file: src, err: (readError as Error).message }, 'cannot read new mail to filter it; left in INBOX');
+        } else log.error({ err, file: src }, 'filter failed; message left in INBOX');
+        kept.push(f);
+        continue;
       }
       if (!decision) {
         kept.push(f);

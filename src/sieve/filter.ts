@@ -81,8 +81,21 @@ export class SieveFilter {
 
   constructor(private readonly opts: SieveFilterOptions) {}
 
+  /**
+   * Whether any script would run for this user (global ones, or an active
+   * one): a stat of each, from the cache. Mail of a user without scripts is
+   * not even read — the watcher path must not slow every push for nothing.
+   */
+  async hasScripts(user: SieveUser): Promise<boolean> {
+    try {
+      return (await this.scripts(user, this.opts.log.child({ user: user.name }))).length > 0;
+    } catch {
+      return true; // unreadable: run() says so and keeps the message
+    }
+  }
+
   /** The scripts for a user, in order; compile failures are logged and left out. */
-  private async scripts(user: FilterUser, log: Logger): Promise<LoadedScript[]> {
+  private async scripts(user: SieveUser, log: Logger): Promise<LoadedScript[]> {
     const out: LoadedScript[] = [];
     const add = (s: LoadedScript | null) => {
       if (!s) return;

@@ -29,7 +29,8 @@ interface Setup {
 
 /** A filter by Subject: "junk" → Junk, "seen" → INBOX with \Seen and $Label, "drop" → nowhere, "both" → A and B, else keep. */
 const bySubject = (seen: string[], after: () => Promise<boolean> = async () => true): ArrivalFilter => {
-  return async (_root, bytes): Promise<FilterDecision | null> => {
+  return async (_root, read): Promise<FilterDecision | null> => {
+    const bytes = await read();
     const subject = /^Subject: (.*)$/m.exec(bytes.toString())?.[1] ?? '';
     seen.push(subject);
     const d = (targets: FilterDecision['targets']): FilterDecision => ({ targets, after, summary: subject });
