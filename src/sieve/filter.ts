@@ -76,6 +76,9 @@ export interface FilterUser extends SieveUser {
   store: MailUser;
 }
 
+/** How long "this user has no scripts" is believed on the watcher path. */
+const NO_SCRIPTS_RECHECK_MS = 1000;
+
 export class SieveFilter {
   readonly cache = new ScriptCache();
 
@@ -87,12 +90,27 @@ export class SieveFilter {
    * not even read — the watcher path must not slow every push for nothing.
    */
   async hasScripts(user: SieveUser): Promise<boolean> {
+    // A user found without scripts is not looked at again for a second: a burst of deliveries costs one
+    // stat, and a script activated meanwhile applies from the next second on (LMTP's run() always looks).
+    const key = `${user.name}\0${user.maildir}`;
+    const until = this.noScriptsUntil.get(key);
+    if (until !== undefined && until > Date.now()) return false;
+    let has: boolean;
     try {
-      return (await this.scripts(user, this.opts.log.child({ user: user.name }))).length > 0;
+      has = (await this.scripts(user, this.opts.log.child({ user: user.name }))).length > 0;
     } catch {
       return true; // unreadable: run() says so and keeps the message
     }
+    if (has) this.noScriptsUntil.delete(key);
+    else {
+      if (this.noScriptsUntil.size > 10_000) this.noScriptsUntil.clear();
+      this.noScriptsUntil.set(key, Date.now() + NO_SCRIPTS_RECHECK_MS);
+    }
+    return has;
   }
+
+  /** Users seen without any script, until when that answer stands. */
+  private readonly noScriptsUntil = new Map<string, number>();
 
   /** The scripts for a user, in order; compile failures are logged and left out. */
   private async scripts(user: SieveUser, log: Logger): Promise<LoadedScript[]> {
