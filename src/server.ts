@@ -27,7 +27,7 @@ import { plaintextAuthAllowed } from './imap/capabilities.js';
 import { VERSION } from './version.js';
 import { SieveFilter, envelopeFromHeader, type FilterOutcome } from './sieve/filter.js';
 import { userSievePaths } from './sieve/user-scripts.js';
-import type { FilterDecision } from './mail/api.js';
+import type { ArrivalFilter, FilterDecision } from './mail/api.js';
 import { QuotaStatusService } from './lmtp/quota-status.js';
 import { SaslServer } from './sasl/server.js';
 
@@ -105,7 +105,9 @@ export class ImapServer {
           separator: config.lmtpRecipientDelimiter,
         })
       : null;
-    const arrivalFilter = this.sieve ? (root: string, read: () => Promise<Buffer>) => this.filterArrival(root, read) : undefined;
+    const arrivalFilter: ArrivalFilter | undefined = this.sieve
+      ? Object.assign((root: string, read: () => Promise<Buffer>) => this.filterArrival(root, read), { wanted: (root: string) => this.filterWanted(root) })
+      : undefined;
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts, arrivalFilter });
     this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
   }
@@ -128,6 +130,13 @@ export class ImapServer {
       this.maildirUsers = { at: Date.now(), map };
     }
     return this.maildirUsers.map.get(root);
+  }
+
+  /** Whether mail into the INBOX of the Maildir at `root` has any script to go through (from the filter's cache). */
+  private filterWanted(root: string): boolean | Promise<boolean> {
+    const user = this.userByMaildir(root);
+    if (!user || !this.sieve) return false;
+    return this.sieve.hasScripts({ name: user.name, home: user.home, maildir: root });
   }
 
   /** The watcher path: mail Postfix's virtual(8) wrote into INBOX's new/, through the user's scripts. */

@@ -73,7 +73,12 @@ export class MailService implements MailProvider {
     this.registry = new MailboxRegistry(
       opts.log,
       opts.rescanMs,
-      filter ? (root, inbox) => (files) => new MailStore(root, this.registry, opts.specialUse, false).filterArrivals(inbox, files, filter) : undefined,
+      filter
+        ? (root, inbox) => ({
+            wanted: () => filter.wanted?.(root) ?? true,
+            place: (files) => new MailStore(root, this.registry, opts.specialUse, false).filterArrivals(inbox, files, filter),
+          })
+        : undefined,
     );
   }
 

@@ -46,28 +46,47 @@ export function crlfSizeOfFile(file: string): Promise<number> {
 }
 
 /**
- * CRLF size of a file, and its mtime once counted (fstat after the count: a
- * write during the count shows). One read answers for a small file (open,
- * read, fstat, close: this is on the path of every delivery); a bigger one is
- * counted chunk by chunk.
+ * CRLF size of a file, and its mtime. This is on the path of every delivery,
+ * so a small file costs two thread-pool round trips: open, then the one read
+ * and the fstat side by side (the answer does not wait for the close). A
+ * bigger file is counted chunk by chunk and fstat'ed after the count, so a
+ * write during the count shows in the mtime.
  */
 export function crlfSizeAndMtime(file: string): Promise<{ vsize: number; mtimeMs: number; placed: boolean }> {
   return new Promise((resolve, reject) => {
     fs.open(file, READ_MESSAGE, (err, fd) => {
       if (err) return reject(err);
-      const done = (e: Error | null, vsize?: number) => {
-        if (e) return fs.close(fd, () => reject(e));
-        // `placed`: the inode changed after its last write (ctime > mtime): it was linked or renamed into
-        // the folder once written (tmp/ then new/, as Postfix does), so it is whole, however new.
-        fs.fstat(fd, (e2, st) => fs.close(fd, () => (e2 ? reject(e2) : resolve({ vsize: vsize!, mtimeMs: st.mtimeMs, placed: st.ctimeMs > st.mtimeMs }))));
-      };
+      const closeThen = (then: () => void) => fs.close(fd, then);
+      // `placed`: the inode changed after its last write (ctime > mtime): it was linked or renamed into
+      // the folder once written (tmp/ then new/, as Postfix does), so it is whole, however new.
+      const answer = (vsize: number, st: fs.Stats) => ({ vsize, mtimeMs: st.mtimeMs, placed: st.ctimeMs > st.mtimeMs });
       const buf = Buffer.allocUnsafe(PROBE);
-      fs.read(fd, buf, 0, PROBE, 0, (e1, n) => {
-        if (e1) return done(e1);
-        const first = n + bareLfCount(buf.subarray(0, n), false);
-        if (n < PROBE) return done(null, first);
+      let probe: { n: number } | Error | null = null;
+      let stat: fs.Stats | Error | null = null;
+      const bothDone = () => {
+        if (probe === null || stat === null) return;
+        if (probe instanceof Error || stat instanceof Error) {
+          const e = probe instanceof Error ? probe : (stat as Error);
+          return closeThen(() => reject(e));
+        }
+        const first = probe.n + bareLfCount(buf.subarray(0, probe.n), false);
+        if (probe.n < PROBE) {
+          resolve(answer(first, stat));
+          return closeThen(() => undefined);
+        }
         const rest = fs.createReadStream('', { fd, autoClose: false, start: PROBE, highWaterMark: 256 * 1024 });
-        countStream(rest, buf[n - 1] === CR).then((m) => done(null, first + m), done);
+        countStream(rest, buf[probe.n - 1] === CR).then(
+          (m) => fs.fstat(fd, (e2, st) => closeThen(() => (e2 ? reject(e2) : resolve(answer(first + m, st))))),
+          (e3) => closeThen(() => reject(e3)),
+        );
+      };
+      fs.read(fd, buf, 0, PROBE, 0, (e1, n) => {
+        probe = e1 ?? { n };
+        bothDone();
+      });
+      fs.fstat(fd, (e1, st) => {
+        stat = e1 ?? st;
+        bothDone();
       });
     });
   });

@@ -206,7 +206,15 @@ export interface FilterDecision {
  * message bytes (read only if the user has something to filter with), once,
  * before any session hears of the message. Null: leave it.
  */
-export type ArrivalFilter = (root: string, read: () => Promise<Buffer>) => Promise<FilterDecision | null>;
+export interface ArrivalFilter {
+  (root: string, read: () => Promise<Buffer>): Promise<FilterDecision | null>;
+  /**
+   * Whether mail for the Maildir at `root` would be filtered at all; asked
+   * first, so a user with nothing to filter with costs no uidlist read on
+   * the push path. Absent: always.
+   */
+  wanted?(root: string): boolean | Promise<boolean>;
+}
 
 /** The envelope of a message delivered over LMTP: what virtual(8) writes as trace header fields. */
 export interface DeliveryEnvelope {

@@ -59,6 +59,14 @@ const EAGER_SIZE_LIMIT = 200;
  */
 export const settleOptions = { ms: 2000 };
 
+/** A user's INBOX filter of mail written into new/ (see Mailbox.arrivals). */
+export interface InboxArrivals {
+  /** Whether anything would be filtered now (cheap, cached by the filter). */
+  wanted(): boolean | Promise<boolean>;
+  /** Puts each file where the filter says; answers the ones that stay in INBOX. */
+  place(files: ScannedFile[]): Promise<ScannedFile[]>;
+}
+
 export class Mailbox implements MailboxHandle {
   readonly maildir: Maildir;
   readonly uidlist: Uidlist;
@@ -104,7 +112,7 @@ export class Mailbox implements MailboxHandle {
    * get UIDs, it puts each where the filter says and answers the ones that
    * stay here (maybe renamed, with flags). See MailStore.filterArrivals.
    */
-  arrivals: ((files: ScannedFile[]) => Promise<ScannedFile[]>) | null = null;
+  arrivals: InboxArrivals | null = null;
   /** Kept watched with no session (the filter must see deliveries as they come). */
   private pinned = false;
   /**
@@ -711,13 +719,13 @@ export class Mailbox implements MailboxHandle {
    */
   private async filterArrivals(files: ScannedFile[]): Promise<ScannedFile[]> {
     const candidates = files.filter((f) => f.sub === 'new' && !parseName(f.filename).basename.includes(FILTERED_MARK));
-    if (!candidates.length || !this.arrivals) return files;
+    if (!candidates.length || !this.arrivals || !(await this.arrivals.wanted())) return files;
     await this.uidlist.read();
     const fresh = candidates.filter((f) => !this.uidlist.recordOf(parseName(f.filename).basename) && !this.byBasename.has(parseName(f.filename).basename));
     if (!fresh.length) return files;
     let kept: ScannedFile[];
     try {
-      kept = await this.arrivals(fresh);
+      kept = await this.arrivals.place(fresh);
     } catch (err) {
       this.log.error({ err }, 'filtering new mail failed; left in INBOX');
       return files;

@@ -8,7 +8,7 @@ import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Mailbox, type MessageMeta } from './mailbox.js';
+import { Mailbox, type InboxArrivals, type MessageMeta } from './mailbox.js';
 import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
@@ -35,7 +35,7 @@ export class MailboxRegistry {
     readonly log: Logger,
     private readonly rescanMs: number,
     /** For a user's INBOX (its directory is the Maildir root): the filter of mail written into new/, if any. */
-    private readonly inboxArrivals?: (root: string, inbox: Mailbox) => (files: ScannedFile[]) => Promise<ScannedFile[]>,
+    private readonly inboxArrivals?: (root: string, inbox: Mailbox) => InboxArrivals,
   ) {}
 
   /** The quota usage of the user whose Maildir is `root`. */

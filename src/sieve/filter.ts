@@ -89,12 +89,17 @@ export class SieveFilter {
    * one): a stat of each, from the cache. Mail of a user without scripts is
    * not even read — the watcher path must not slow every push for nothing.
    */
-  async hasScripts(user: SieveUser): Promise<boolean> {
+  hasScripts(user: SieveUser): boolean | Promise<boolean> {
     // A user found without scripts is not looked at again for a second: a burst of deliveries costs one
     // stat, and a script activated meanwhile applies from the next second on (LMTP's run() always looks).
+    // That answer is given synchronously: it is on the path of every push.
     const key = `${user.name}\0${user.maildir}`;
     const until = this.noScriptsUntil.get(key);
     if (until !== undefined && until > Date.now()) return false;
+    return this.lookForScripts(user, key);
+  }
+
+  private async lookForScripts(user: SieveUser, key: string): Promise<boolean> {
     let has: boolean;
     try {
       has = (await this.scripts(user, this.opts.log.child({ user: user.name }))).length > 0;
