@@ -44,7 +44,7 @@ async function measure(client: IdleClient, smtpPort: number, count: number, time
 /** Runs the chain against maildir-imapd over TLS, and against Dovecot if `dovecot` is given. */
 export async function benchSmtpChain(
   count: number,
-  dovecot: { count: number; start: (o: { mailRoot: string; stateDir: string }) => Promise<{ port: number; stop(): unknown }> } | null,
+  dovecot: { count: number; start: (o: { mailRoot: string; stateDir: string; lmtp?: boolean }) => Promise<{ port: number; lmtpPort?: number; stop(): unknown }> } | null,
   log: (msg: string) => void,
 ): Promise<ChainResult[] | string> {
   if (!postfixAvailable()) return 'skipped: needs root and Debian postfix';
@@ -75,7 +75,8 @@ export async function benchSmtpChain(
       await server.stop();
     }
     if (dovecot) {
-      const peer = await dovecot.start({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'dovecot') });
+      // Dovecot's own LMTP (Debian's dovecot-lmtpd) when installed: the delivery path the anchors use.
+      const peer = await dovecot.start({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'dovecot'), lmtp: true });
       try {
         const client = await IdleClient.connect(peer.port);
         await client.command('a', 'LOGIN bob bob-pass');
@@ -83,7 +84,14 @@ export async function benchSmtpChain(
         await client.idle('c');
         log(`dovecot: SMTP 250 -> EXISTS over plain IMAP, ${dovecot.count} deliveries`);
         const r = await measure(client, postfix.port, dovecot.count, 5000);
-        out.push({ server: 'dovecot', transport: 'IMAP (plain)', summary: summarize(r.samples), misses: r.misses, samples: r.samples });
+        out.push({ server: 'dovecot', transport: 'IMAP (plain), virtual(8)', summary: summarize(r.samples), misses: r.misses, samples: r.samples });
+        if (peer.lmtpPort) {
+          await postfix.postconf({ virtual_transport: `lmtp:inet:127.0.0.1:${peer.lmtpPort}` });
+          log(`dovecot: SMTP 250 -> Dovecot LMTP -> EXISTS over plain IMAP, ${dovecot.count} deliveries`);
+          const l = await measure(client, postfix.port, dovecot.count, 5000);
+          out.push({ server: 'dovecot', transport: 'IMAP (plain), Dovecot LMTP', summary: summarize(l.samples), misses: l.misses, samples: l.samples });
+          await postfix.postconf({ virtual_transport: 'virtual' });
+        } else log('dovecot: no dovecot-lmtpd installed; its LMTP row is left out');
         await client.logout();
       } finally {
         await peer.stop();

@@ -16,6 +16,8 @@ const run = promisify(execFile);
 
 export interface DovecotPeer {
   port: number;
+  /** Dovecot's LMTP on 127.0.0.1, when asked for (startDovecot's `lmtp`) and dovecot-lmtpd is installed. */
+  lmtpPort?: number;
   stop(): Promise<void>;
   log(): Promise<string>;
 }
@@ -143,7 +145,12 @@ process.on('exit', () => {
   }
 });
 
-function confText(o: { instance: string; base: string; stateDir: string; logPath: string; usersFile: string; mailRoot: string; port: number; owner: Owner }): string {
+/** True when Debian's dovecot-lmtpd is installed (Dovecot's LMTP, for side-by-side delivery benchmarks). */
+export function dovecotLmtpAvailable(): boolean {
+  return ['/usr/lib/dovecot/lmtp', '/usr/libexec/dovecot/lmtp'].some((p) => existsSync(p));
+}
+
+function confText(o: { instance: string; base: string; stateDir: string; logPath: string; usersFile: string; mailRoot: string; port: number; owner: Owner; lmtpPort?: number }): string {
   const priv = isRoot()
     ? // Login processes as dovenull (chrooted), internals as dovecot, as in a stock install.
       'default_internal_user = dovecot\ndefault_login_user = dovenull\n'
@@ -155,7 +162,7 @@ base_dir = ${o.base}
 state_dir = ${path.join(o.stateDir, 'state')}
 log_path = ${o.logPath}
 info_log_path = ${o.logPath}
-protocols = imap
+protocols = imap${o.lmtpPort ? ' lmtp' : ''}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -189,7 +196,17 @@ service imap-login {
 ${chroot}}
 service anvil {
 ${chroot}}
-`;
+${
+  o.lmtpPort
+    ? `service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${o.lmtpPort}
+  }
+}
+`
+    : ''
+}`;
 }
 
 /**
@@ -199,7 +216,7 @@ ${chroot}}
  * as user `vmail` (created with useradd --system if missing) and the whole
  * mailRoot is chown -R'd to vmail first.
  */
-export async function startDovecot(opts: { mailRoot: string; stateDir: string; port?: number }): Promise<DovecotPeer> {
+export async function startDovecot(opts: { mailRoot: string; stateDir: string; port?: number; lmtp?: boolean }): Promise<DovecotPeer> {
   const bin = findDovecot();
   if (!bin) throw new Error('dovecot is not installed (apt-get install dovecot-imapd)');
   await fs.mkdir(opts.mailRoot, { recursive: true });
@@ -239,9 +256,10 @@ export async function startDovecot(opts: { mailRoot: string; stateDir: string; p
   // A port from freePort() can be taken between probing and Dovecot's bind; retry then.
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
-    await fs.writeFile(confPath, confText({ instance: `mimapd-dovecot-${id}-${port}`, base, stateDir, logPath, usersFile, mailRoot, port, owner }));
+    const lmtpPort = opts.lmtp && dovecotLmtpAvailable() ? await freePort() : undefined;
+    await fs.writeFile(confPath, confText({ instance: `mimapd-dovecot-${id}-${port}`, base, stateDir, logPath, usersFile, mailRoot, port, owner, lmtpPort }));
     try {
-      return await launch(bin, confPath, base, logPath, port);
+      return { ...(await launch(bin, confPath, base, logPath, port)), lmtpPort };
     } catch (e) {
       if (opts.port !== undefined || attempt >= 2 || !/Address already in use/.test(String(e))) {
         await fs.rm(base, { recursive: true, force: true });
