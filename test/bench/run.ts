@@ -9,16 +9,20 @@
 //   load  rows 7-9: mixed load, push fan-out to 1,000 idling sessions,
 //         10,000 TLS IDLE sessions                          (bench-results/load.json)
 //   push  row 8 in detail: link() into new/ -> EXISTS, empty and 100,000-message
-//         INBOX, and SMTP through Postfix -> EXISTS         (bench-results/push.json)
+//         INBOX, and SMTP through Postfix -> EXISTS (virtual(8), our LMTP,
+//         Dovecot's LMTP)                                   (bench-results/push.json)
+//   services  what Postfix asks us: SASL AUTH (smtpd_sasl_type = dovecot) and
+//         the quota-status policy, beside Dovecot's auth and quota-status
+//                                                           (bench-results/services.json)
 //
-//   node dist/test/bench/run.js [--suites=sync,load,push] [--quick] [suite options…]
+//   node dist/test/bench/run.js [--suites=sync,load,push,services] [--quick] [suite options…]
 //
 // Options other than --suites go to every suite (each ignores what it does not know).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['sync', 'load', 'push'];
+const SUITES = ['sync', 'load', 'push', 'services'];
 
 function runSuite(name: string, args: string[]): Promise<number> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);

@@ -150,7 +150,7 @@ export function dovecotLmtpAvailable(): boolean {
   return ['/usr/lib/dovecot/lmtp', '/usr/libexec/dovecot/lmtp'].some((p) => existsSync(p));
 }
 
-function confText(o: { instance: string; base: string; stateDir: string; logPath: string; usersFile: string; mailRoot: string; port: number; owner: Owner; lmtpPort?: number }): string {
+function confText(o: { instance: string; base: string; stateDir: string; logPath: string; usersFile: string; mailRoot: string; port: number; owner: Owner; lmtpPort?: number; extraConf?: string }): string {
   const priv = isRoot()
     ? // Login processes as dovenull (chrooted), internals as dovecot, as in a stock install.
       'default_internal_user = dovecot\ndefault_login_user = dovenull\n'
@@ -206,7 +206,7 @@ ${
 }
 `
     : ''
-}`;
+}${o.extraConf ?? ''}`;
 }
 
 /**
@@ -216,7 +216,14 @@ ${
  * as user `vmail` (created with useradd --system if missing) and the whole
  * mailRoot is chown -R'd to vmail first.
  */
-export async function startDovecot(opts: { mailRoot: string; stateDir: string; port?: number; lmtp?: boolean }): Promise<DovecotPeer> {
+export async function startDovecot(opts: {
+  mailRoot: string;
+  stateDir: string;
+  port?: number;
+  lmtp?: boolean;
+  /** Appended to the generated dovecot.conf (extra services and plugins, for benchmarks). */
+  extraConf?: string;
+}): Promise<DovecotPeer> {
   const bin = findDovecot();
   if (!bin) throw new Error('dovecot is not installed (apt-get install dovecot-imapd)');
   await fs.mkdir(opts.mailRoot, { recursive: true });
@@ -257,7 +264,7 @@ export async function startDovecot(opts: { mailRoot: string; stateDir: string; p
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
     const lmtpPort = opts.lmtp && dovecotLmtpAvailable() ? await freePort() : undefined;
-    await fs.writeFile(confPath, confText({ instance: `mimapd-dovecot-${id}-${port}`, base, stateDir, logPath, usersFile, mailRoot, port, owner, lmtpPort }));
+    await fs.writeFile(confPath, confText({ instance: `mimapd-dovecot-${id}-${port}`, base, stateDir, logPath, usersFile, mailRoot, port, owner, lmtpPort, extraConf: opts.extraConf }));
     try {
       return { ...(await launch(bin, confPath, base, logPath, port)), lmtpPort };
     } catch (e) {
