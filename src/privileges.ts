@@ -15,6 +15,8 @@ export interface Account {
 export interface GroupEntry {
   name: string;
   gid: number;
+  /** Users listed as supplementary members. */
+  members?: string[];
 }
 
 /** Parses /etc/passwd text (name:x:uid:gid:gecos:home:shell). */
@@ -36,7 +38,7 @@ export function parseGroup(text: string): GroupEntry[] {
     if (!line || line.startsWith('#')) continue;
     const f = line.split(':');
     if (f.length < 3 || !/^\d+$/.test(f[2])) continue;
-    out.push({ name: f[0], gid: Number(f[2]) });
+    out.push({ name: f[0], gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) });
   }
   return out;
 }
@@ -61,6 +63,13 @@ export function lookupUser(nameOrId: string, passwd = readOr('/etc/passwd')): Ac
 export function lookupGroup(nameOrId: string, group = readOr('/etc/group')): GroupEntry | undefined {
   const all = parseGroup(group);
   return all.find((g) => g.name === nameOrId) ?? (/^\d+$/.test(nameOrId) ? all.find((g) => g.gid === Number(nameOrId)) : undefined);
+}
+
+/** The groups a user is in: the primary one and every group listing the user as a member. */
+export function groupsOfUser(user: Account, group = readOr('/etc/group')): number[] {
+  const gids = new Set([user.gid]);
+  for (const g of parseGroup(group)) if (g.members?.includes(user.name)) gids.add(g.gid);
+  return [...gids];
 }
 
 export interface Identity {

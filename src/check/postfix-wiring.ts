@@ -18,12 +18,43 @@ export const WIRING_PARAMS = [
   'smtpd_recipient_restrictions',
   'smtpd_relay_restrictions',
   'smtpd_end_of_data_restrictions',
+  'mail_owner',
 ];
 
 export interface Listeners {
   lmtp: string[];
   sasl: string[];
   quotaStatus: string[];
+}
+
+/** How one of our unix sockets will be handed over (config, or the user the server starts as). */
+export interface SocketSetup {
+  owner: { name: string; uid: number };
+  group: { name: string; gid: number };
+  mode: number;
+  /** The config keys to name in a fix. */
+  keys: { owner: string; group: string; mode: string };
+}
+
+/** Who connects from Postfix's side: its mail_owner (smtpd, lmtp and the policy client run as it). */
+export interface PostfixUser {
+  name: string;
+  uid: number;
+  gids: number[];
+}
+
+/** Sockets of ours per service, and Postfix's user; given, unix sockets Postfix could not open are errors. */
+export interface SocketAccess {
+  sockets: Partial<Record<keyof Listeners, SocketSetup>>;
+  postfix: PostfixUser | null;
+}
+
+/** Whether `who` may connect to a unix socket set up as `sock` (connect needs write permission). */
+export function socketAllows(sock: SocketSetup, who: PostfixUser): boolean {
+  if (who.uid === 0) return true;
+  if (sock.owner.uid === who.uid) return (sock.mode & 0o200) !== 0;
+  if (who.gids.includes(sock.group.gid)) return (sock.mode & 0o020) !== 0;
+  return (sock.mode & 0o002) !== 0;
 }
 
 /** Where a Postfix endpoint leads: a unix socket path, or host:port. Relative unix paths are under the queue directory. */
@@ -69,8 +100,21 @@ function policyServices(params: Record<string, string>): string[] {
   return out;
 }
 
-export function checkPostfixWiring(params: Record<string, string>, ours: Listeners, postconfCmd: string, source: string): CheckResult {
+export function checkPostfixWiring(params: Record<string, string>, ours: Listeners, postconfCmd: string, source: string, access?: SocketAccess): CheckResult {
   const res = result('postfix wiring');
+  /** A unix socket of ours that Postfix is pointed at but could not open (e.g. root:root 0660 when started as root). */
+  const reachable = (kind: keyof Listeners, hit: string, what: string): boolean => {
+    const sock = access?.sockets[kind];
+    const who = access?.postfix;
+    if (!hit.startsWith('unix:') || !sock || !who || socketAllows(sock, who)) return true;
+    res.problems.push(
+      error(
+        `${what}: Postfix runs as ${who.name}, but the socket ${hit.slice(5)} will be ${sock.owner.name}:${sock.group.name} mode ${sock.mode.toString(8).padStart(4, '0')}, which ${who.name} cannot open`,
+        `in ${source}: ${sock.keys.owner} = "${who.name}" (or ${sock.keys.group} = "${who.name}" with ${sock.keys.mode} = "0660"), then restart maildir-imapd`,
+      ),
+    );
+    return false;
+  };
   const queueDir = params.queue_directory || '/var/spool/postfix';
   const list = (specs: string[]) => (specs.length ? specs.map((s) => JSON.stringify(s)).join(', ') : 'nothing');
 
@@ -80,7 +124,9 @@ export function checkPostfixWiring(params: Record<string, string>, ours: Listene
     if (!v.startsWith('lmtp:')) continue;
     const target = v.slice('lmtp:'.length);
     const hit = servedBy(postfixEndpoint(target, queueDir), ours.lmtp);
-    if (hit) res.passed.push(`${param} = ${v}: Postfix delivers over LMTP to maildir-imapd (lmtp.listen ${JSON.stringify(hit)})`);
+    if (hit) {
+      if (reachable('lmtp', hit, `${param} = ${v}`)) res.passed.push(`${param} = ${v}: Postfix delivers over LMTP to maildir-imapd (lmtp.listen ${JSON.stringify(hit)})`);
+    }
     else
       res.problems.push(
         error(
@@ -97,7 +143,9 @@ export function checkPostfixWiring(params: Record<string, string>, ours: Listene
   if ((params.smtpd_sasl_type ?? '').trim() === 'dovecot' && saslOn) {
     const p = (params.smtpd_sasl_path ?? '').trim() || 'smtpd';
     const hit = servedBy(postfixEndpoint(p, queueDir), ours.sasl);
-    if (hit) res.passed.push(`smtpd_sasl_type = dovecot, smtpd_sasl_path = ${p}: SMTP AUTH is checked by maildir-imapd (sasl.listen ${JSON.stringify(hit)})`);
+    if (hit) {
+      if (reachable('sasl', hit, `smtpd_sasl_path = ${p}`)) res.passed.push(`smtpd_sasl_type = dovecot, smtpd_sasl_path = ${p}: SMTP AUTH is checked by maildir-imapd (sasl.listen ${JSON.stringify(hit)})`);
+    }
     else
       res.problems.push(
         error(
@@ -113,7 +161,7 @@ export function checkPostfixWiring(params: Record<string, string>, ours: Listene
   for (const svc of policyServices(params)) {
     const hit = servedBy(postfixEndpoint(svc, queueDir), ours.quotaStatus);
     if (hit) {
-      res.passed.push(`check_policy_service ${svc}: the quota policy is maildir-imapd's (quota_status.listen ${JSON.stringify(hit)})`);
+      if (reachable('quotaStatus', hit, `check_policy_service ${svc}`)) res.passed.push(`check_policy_service ${svc}: the quota policy is maildir-imapd's (quota_status.listen ${JSON.stringify(hit)})`);
       continue;
     }
     if (!/quota|12340/i.test(svc)) continue; // another policy service (postgrey, policyd-spf): not ours to judge

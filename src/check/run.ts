@@ -5,14 +5,14 @@ import { existsSync, readFileSync, readdirSync, statSync, realpathSync } from 'n
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, DEFAULT_CONFIG_FILE, KEYS, loadConfig, type Config } from '../config.js';
-import { isRoot, lookupUser, resolveServiceIdentity } from '../privileges.js';
+import { groupsOfUser, isRoot, lookupGroup, lookupUser, resolveServiceIdentity } from '../privileges.js';
 import { checkUsersText } from './users.js';
 import { checkMaildirs, type EntriesFn, type Owner, type StatInfo } from './maildirs.js';
 import { probeAccess, type AccessProbe } from './access.js';
 import { expandMaildir } from '../auth/users.js';
 import { checkTls, type Read } from './tls.js';
 import { addressesFor, checkPostfix, isVirtual, parsePostconf, postfixList, POSTCONF_PARAMS } from './postfix.js';
-import { checkPostfixWiring, WIRING_PARAMS } from './postfix-wiring.js';
+import { checkPostfixWiring, WIRING_PARAMS, type SocketAccess, type SocketSetup } from './postfix-wiring.js';
 import { error, result, warn, type CheckResult } from './types.js';
 import type { UserEntry } from '../auth/passwd-file.js';
 
@@ -78,6 +78,47 @@ function serviceCheck(cfg: Config): { res: CheckResult; owner: Owner | null } {
   return { res, owner: { name, uid, gid: process.getgid!() } };
 }
 
+/**
+ * How our unix sockets will be owned, and who Postfix runs as. With no
+ * owner/group set a socket belongs to the user serve starts as (the unit
+ * starts it as service.user) and takes its directory's group when that
+ * directory is setgid (README's `install -d -o vmail -g postfix -m 2750`).
+ */
+function socketAccess(cfg: Config, params: Record<string, string>): SocketAccess {
+  const starter = lookupUser(cfg.user ?? String(process.getuid!()));
+  const fallback = { name: starter?.name ?? String(process.getuid!()), uid: starter?.uid ?? process.getuid!(), gid: starter?.gid ?? process.getgid!() };
+  const groupName = (gid: number) => lookupGroup(String(gid))?.name ?? String(gid);
+  const setup = (listen: string[], owner: string | null, group: string | null, mode: number, prefix: string, ownerKey: string): SocketSetup => {
+    const u = owner ? lookupUser(owner) : undefined;
+    const g = group ? lookupGroup(group) : undefined;
+    let gid = fallback.gid;
+    const unix = listen.find((l) => l.startsWith('unix:'));
+    if (unix) {
+      try {
+        const dir = statSync(path.dirname(unix.slice(5)));
+        if (dir.mode & 0o2000) gid = dir.gid;
+      } catch {
+        // not made yet: serve makes no directories, the listener's own error says so
+      }
+    }
+    return {
+      owner: u ? { name: u.name, uid: u.uid } : { name: fallback.name, uid: fallback.uid },
+      group: g ? { name: g.name, gid: g.gid } : { name: groupName(gid), gid },
+      mode,
+      keys: { owner: `${prefix}.${ownerKey}`, group: `${prefix}.socket_group`, mode: `${prefix}.socket_mode` },
+    };
+  };
+  const pf = lookupUser((params.mail_owner ?? '').trim() || 'postfix');
+  return {
+    sockets: {
+      lmtp: setup(cfg.lmtpListen, cfg.lmtpSocketUser, cfg.lmtpSocketGroup, cfg.lmtpSocketMode, 'lmtp', 'socket_user'),
+      sasl: setup(cfg.saslListen, cfg.saslSocketOwner, cfg.saslSocketGroup, cfg.saslSocketMode, 'sasl', 'socket_owner'),
+      quotaStatus: setup(cfg.quotaStatusListen, cfg.quotaStatusSocketUser, cfg.quotaStatusSocketGroup, cfg.quotaStatusSocketMode, 'quota_status', 'socket_user'),
+    },
+    postfix: pf ? { name: pf.name, uid: pf.uid, gids: groupsOfUser(pf) } : null,
+  };
+}
+
 function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir: string | undefined): CheckResult[] {
   const c = postconfDir ? ['-c', postconfDir] : [];
   const postconfCmd = postconfDir ? `postconf -c ${postconfDir}` : 'postconf';
@@ -134,7 +175,7 @@ function postfixCheck(cfg: Config, users: UserEntry[], owner: Owner, postconfDir
     },
   });
   for (const l of [...new Set(lookupProblems)]) res.problems.push(warn(l, `check virtual_mailbox_maps (${params.virtual_mailbox_maps})`));
-  const wiring = checkPostfixWiring(params, { lmtp: cfg.lmtpListen, sasl: cfg.saslListen, quotaStatus: cfg.quotaStatusListen }, postconfCmd, cfg.source);
+  const wiring = checkPostfixWiring(params, { lmtp: cfg.lmtpListen, sasl: cfg.saslListen, quotaStatus: cfg.quotaStatusListen }, postconfCmd, cfg.source, socketAccess(cfg, params));
   return wiring.passed.length || wiring.problems.length ? [res, wiring] : [res];
 }
 

@@ -50,3 +50,31 @@ test('virtual(8) delivery and SASL switched off: nothing to say', () => {
   const res = checkPostfixWiring({ virtual_transport: 'virtual', smtpd_sasl_type: 'dovecot', smtpd_sasl_auth_enable: 'no' }, NONE, 'postconf', 'c');
   assert.deepEqual([res.problems, res.passed], [[], []]);
 });
+
+test("a unix socket of ours that Postfix's user could not open is an error naming the key to set (root:root 0660 when started as root)", () => {
+  const ours = { lmtp: ['unix:/var/spool/postfix/private/dovecot-lmtp'], sasl: ['unix:/var/spool/postfix/private/auth'], quotaStatus: ['unix:/var/spool/postfix/private/quota-status'] };
+  const postfix = { name: 'postfix', uid: 101, gids: [102, 8] };
+  const root = { owner: { name: 'root', uid: 0 }, group: { name: 'root', gid: 0 }, mode: 0o660 };
+  const keys = (p: string, o: string) => ({ owner: `${p}.${o}`, group: `${p}.socket_group`, mode: `${p}.socket_mode` });
+  const bad = checkPostfixWiring(DOVECOT_GUIDE, ours, 'postconf', '/etc/maildir-imapd/config.toml', {
+    sockets: { lmtp: { ...root, keys: keys('lmtp', 'socket_user') }, sasl: { ...root, keys: keys('sasl', 'socket_owner') }, quotaStatus: { ...root, mode: 0o666, keys: keys('quota_status', 'socket_user') } },
+    postfix,
+  });
+  const texts = bad.problems.map((p) => `${p.severity}: ${p.message} → ${p.fix}`);
+  assert.equal(bad.problems.length, 2, texts.join('\n'));
+  assert.match(texts[0], /^error: virtual_transport = .*Postfix runs as postfix, but the socket \/var\/spool\/postfix\/private\/dovecot-lmtp will be root:root mode 0660.* → in \/etc\/maildir-imapd\/config.toml: lmtp.socket_user = "postfix"/);
+  assert.match(texts[1], /^error: smtpd_sasl_path = private\/auth: .* → .*sasl.socket_owner = "postfix"/);
+  assert.equal(bad.passed.length, 1, 'the 0666 policy socket is open to anyone');
+
+  // Owned by postfix, or in one of postfix's groups with g+w: reachable.
+  const good = checkPostfixWiring(DOVECOT_GUIDE, ours, 'postconf', 'c', {
+    sockets: {
+      lmtp: { owner: { name: 'postfix', uid: 101 }, group: { name: 'root', gid: 0 }, mode: 0o600, keys: keys('lmtp', 'socket_user') },
+      sasl: { ...root, group: { name: 'mail', gid: 8 }, keys: keys('sasl', 'socket_owner') },
+      quotaStatus: { ...root, group: { name: 'mail', gid: 8 }, mode: 0o640, keys: keys('quota_status', 'socket_user') },
+    },
+    postfix,
+  });
+  assert.deepEqual(good.problems.map((p) => p.message), [`check_policy_service unix:private/quota-status: Postfix runs as postfix, but the socket /var/spool/postfix/private/quota-status will be root:mail mode 0640, which postfix cannot open`]);
+  assert.equal(good.passed.length, 2);
+});
