@@ -1,6 +1,7 @@
-// Which literals are streamed to disk instead of memory: the message of an
+// Which literals are streamed to disk instead of memory: the messages of an
 // APPEND (not its mailbox name, which may be a literal too). The store gives
-// the sink (a spool file in the user's tmp/); the limit is APPENDLIMIT.
+// the sink (a spool file in the user's tmp/); the limit is APPENDLIMIT per
+// message, and MULTIAPPEND_MAX_BYTES for all the messages of one command.
 import type { LiteralSinkOffer, LiteralSinkRequest } from '../wire/parser.js';
 import type { MailUser } from '../mail/api.js';
 
@@ -8,8 +9,12 @@ const APPEND_START = /^[^ ]+ APPEND /i;
 /** Nothing but the command name yet: this literal is the mailbox name. */
 const MAILBOX_LITERAL = /^[^ ]+ APPEND $/i;
 
+/** One MULTIAPPEND (RFC 3502) spools at most this many APPENDLIMITs to disk before it is refused with [TOOBIG]. */
+export const MULTIAPPEND_LIMIT_FACTOR = 4;
+
 export function appendLiteralSink(store: MailUser | null, maxBytes: number, req: LiteralSinkRequest): LiteralSinkOffer | null {
   if (!store || !APPEND_START.test(req.text)) return null;
   if (req.index === 0 && MAILBOX_LITERAL.test(req.text)) return null;
-  return { maxBytes, open: () => store.openSpool() };
+  const left = maxBytes * MULTIAPPEND_LIMIT_FACTOR - req.streamedBytes;
+  return { maxBytes: Math.min(maxBytes, left), open: () => store.openSpool() };
 }
