@@ -1,13 +1,13 @@
 // Which literals are streamed to disk instead of memory: the messages of an
-// APPEND (not its mailbox name, which may be a literal too). The store gives
+// APPEND or REPLACE (RFC 8508; not the mailbox name, which may be a literal too). The store gives
 // the sink (a spool file in the user's tmp/); the limit is APPENDLIMIT per
-// message, and MULTIAPPEND_MAX_BYTES for all the messages of one command.
+// message, and MULTIAPPEND_LIMIT_FACTOR x APPENDLIMIT for all the messages of one command.
 import type { LiteralSinkOffer, LiteralSinkRequest } from '../wire/parser.js';
 import type { MailUser } from '../mail/api.js';
 
-const APPEND_START = /^[^ ]+ APPEND /i;
-/** Nothing but the command name yet: this literal is the mailbox name. */
-const MAILBOX_LITERAL = /^[^ ]+ APPEND $/i;
+const APPEND_START = /^[^ ]+ (APPEND|(UID )?REPLACE) /i;
+/** Nothing but the command name (and REPLACE's message number) yet: this literal is the mailbox name. */
+const MAILBOX_LITERAL = /^[^ ]+ (APPEND|(UID )?REPLACE [^ ]+) $/i;
 
 /** One MULTIAPPEND (RFC 3502) spools at most this many APPENDLIMITs to disk before it is refused with [TOOBIG]. */
 export const MULTIAPPEND_LIMIT_FACTOR = 4;

@@ -93,3 +93,16 @@ test('differential: the same MULTIAPPEND / literal8 APPEND script gives replies 
   const mine = (await runScript(await ours(t))).map(shape);
   for (let i = 2; i < SCRIPT.length; i++) assert.equal(mine[i], theirs[i], `${JSON.stringify(SCRIPT[i]!.slice(0, 60))}`);
 });
+
+test('end to end: REPLACE and UID REPLACE on the real server (RFC 8508 §3.4; Dovecot 2.3 has no REPLACE to compare with)', { timeout: 60_000 }, async (t) => {
+  const c = await RawImap.connect(await ours(t));
+  t.after(() => c.close());
+  await c.command('r1', 'LOGIN bob bob-pass');
+  await c.command('r2', 'SELECT Drafts');
+  assert.match(await c.command('r3', `APPEND Drafts (\\Draft) ${lit(MSG(1))} (\\Draft) ${lit(MSG(2))}`), /^r3 OK \[APPENDUID (\d+) 1:2\] /m);
+  const validity = /APPENDUID (\d+) 3\]/.exec(await c.command('r4', `REPLACE 1 Drafts (\\Draft \\Seen) ${lit(MSG(3))}`));
+  assert.ok(validity, 'the replacement gets UID 3');
+  assert.match(await c.command('r5', `UID REPLACE 2 INBOX ${lit(MSG(4))}`), /^\* OK \[APPENDUID \d+ 1\] Replacement Message ready\r\n\* 1 EXPUNGE\r\nr5 OK Replace completed/m);
+  assert.match(await c.command('r6', 'UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'), /^\* 1 FETCH \(UID 3 FLAGS \([^)]*\\Seen[^)]*\) BODY\[HEADER.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: m3\r\n\r\n\)\r\nr6 OK /m);
+  assert.match(await c.command('r7', 'STATUS INBOX (MESSAGES)'), /MESSAGES 1\)/);
+});

@@ -27,32 +27,32 @@ export function parseDateTime(s: string): Date | null {
 export const MULTIAPPEND_MAX_MESSAGES = 50;
 
 /** One message of the command, parsed: what to save and how. */
-interface AppendMessage {
+export interface AppendMessage {
   flags: string[];
   date: Date | null;
   literal: Token & { type: 'string' };
 }
 
 /** RFC 3502 §6: append-message = append-opts SP append-data; append-opts = [SP flag-list] [SP date-time]. */
-function readMessage(r: ArgReader): AppendMessage {
+export function readMessage(r: ArgReader): AppendMessage {
   let flags: string[] = [];
   let date: Date | null = null;
   if (r.peek()?.type === 'list') flags = flagList(r.any('flag list'), 'APPEND');
   const next = r.peek();
   if (next && next.type === 'string' && !next.literal) {
     date = parseDateTime(next.value.toString('latin1'));
-    if (!date) throw new BadError('APPEND: invalid date-time');
+    if (!date) throw new BadError('Invalid date-time');
     r.any();
   }
   const literal = r.any('message literal');
   // RFC 3516 §4.4: append-data = literal / literal8; the token keeps which one it was.
-  if (literal.type !== 'string' || !literal.literal) throw new BadError('APPEND: the message must be a literal');
-  if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('APPEND: invalid system flag');
+  if (literal.type !== 'string' || !literal.literal) throw new BadError('The message must be a literal');
+  if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('Invalid system flag');
   return { flags, date, literal };
 }
 
 /** The message's spool: the framer's (a streamed literal), or one filled from the buffered bytes. */
-function spoolOf(store: MailUser, literal: AppendMessage['literal']): IncomingMessage {
+export function spoolOf(store: MailUser, literal: AppendMessage['literal']): IncomingMessage {
   // A streamed literal's sink is always the store's (append-literal.ts opens it with openSpool()).
   if (literal.sink) return literal.sink as IncomingMessage;
   const spool = store.openSpool();
