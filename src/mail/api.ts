@@ -16,6 +16,7 @@ export type {
   MessageRef,
   MailboxListener,
   IncomingMessage,
+  AppendItem,
   DeliveryEnvelope,
   DeliveryOptions,
   FilterDecision,

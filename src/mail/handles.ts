@@ -177,6 +177,13 @@ export interface IncomingMessage extends LiteralSink {
   read(): Promise<Buffer>;
 }
 
+/** One message of an APPEND: its spool, flags and INTERNALDATE (null: now). */
+export interface AppendItem {
+  message: IncomingMessage;
+  flags: string[];
+  date: Date | null;
+}
+
 /** How a delivery is stored beyond its envelope: what a Sieve filter decided. */
 export interface DeliveryOptions {
   /** Flags for the stored message (imap4flags); it stays \Recent. */
@@ -260,6 +267,13 @@ export interface MailUser {
   /** Somewhere to receive a message into before append(). */
   openSpool(): IncomingMessage;
   append(mailbox: MailboxHandle, message: IncomingMessage, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }>;
+  /**
+   * MULTIAPPEND (RFC 3502): every message or none. The quota is checked for
+   * all of them at once; their UIDs are assigned together, ascending in the
+   * order given, only once every message is in place, so a failure leaves
+   * no message and no UID used. The spools are consumed only on success.
+   */
+  appendMany(mailbox: MailboxHandle, messages: AppendItem[]): Promise<{ uids: number[]; uidValidity: number }>;
   /**
    * A delivery (LMTP): `message` (a spool from any user's openSpool(), read,
    * not consumed: one message goes to several recipients) is written with the

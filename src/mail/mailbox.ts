@@ -493,11 +493,15 @@ export class Mailbox implements MailboxHandle {
    * comes (which then finds them known and does nothing). With `recent`, the
    * first read-write session gets \Recent on them. (A file put into new/, a
    * delivery, is \Recent by where it is, as a watcher-found one: pass false.) Returns their metadata in
-   * the order given (a file gone again meanwhile is left out).
+   * the order given (a file gone again meanwhile is left out). `files` may be
+   * a function that places them (under the folder's lock) and returns them.
    */
-  async addOwn(files: ScannedFile[], recent: boolean): Promise<MessageMeta[]> {
+  async addOwn(files: ScannedFile[] | (() => Promise<ScannedFile[]>), recent: boolean): Promise<MessageMeta[]> {
     await this.load();
     return this.mutex.run(async () => {
+      // A function puts the files in place under the lock (MULTIAPPEND's renames): the
+      // watcher cannot find them first and announce them as old, not \Recent, messages.
+      if (typeof files === 'function') files = await files();
       const unknown = files.filter((f) => !this.byBasename.has(parseName(f.filename).basename));
       // Our own files (APPEND, COPY, MOVE, an LMTP delivery) are never filtered here.
       if (unknown.length) await this.addNew(unknown, false);

@@ -592,17 +592,45 @@ export class MailStore implements MailUser {
    * tagged OK. Returns the new UID and the folder's UIDVALIDITY.
    */
   async append(mailbox: Mailbox, spool: MessageSpool, flags: string[], date: Date | null): Promise<{ uid: number; uidValidity: number }> {
-    await spool.durable();
-    await this.usage.check(spool.size, 1);
-    const info = await mailbox.lettersOf(flags);
-    const filename = curName(sizedBaseName(spool.base, spool.size, spool.vsize), info);
-    const when = date ?? new Date();
-    await fs.utimes(spool.file, when, when);
-    await fs.rename(spool.file, mailbox.maildir.file('cur', filename));
-    spool.consumed();
-    const [meta] = await mailbox.addOwn([{ sub: 'cur', filename }], true);
-    if (!meta) throw new MailError('temporary', 'Message vanished while being saved');
-    return { uid: meta.uid, uidValidity: mailbox.uidValidity };
+    const { uids, uidValidity } = await this.appendMany(mailbox, [{ message: spool, flags, date }]);
+    return { uid: uids[0]!, uidValidity };
+  }
+
+  /**
+   * MULTIAPPEND: each spool renamed into cur/ as append() does, then all of
+   * them given UIDs in one step. A failure before that step renames the files
+   * already placed back to tmp/ (the spools discard them), so no UID is used.
+   */
+  async appendMany(mailbox: Mailbox, items: Array<{ message: MessageSpool; flags: string[]; date: Date | null }>): Promise<{ uids: number[]; uidValidity: number }> {
+    for (const it of items) await it.message.durable();
+    await this.usage.check(
+      items.reduce((n, it) => n + it.message.size, 0),
+      items.length,
+    );
+    // Keyword letters first: a folder out of keyword room fails the command before any file moves.
+    const files: ScannedFile[] = [];
+    for (const { message: spool, flags } of items)
+      files.push({ sub: 'cur', filename: curName(sizedBaseName(spool.base, spool.size, spool.vsize), await mailbox.lettersOf(flags)) });
+    const placed: Array<{ spool: MessageSpool; file: ScannedFile }> = [];
+    const place = async (): Promise<ScannedFile[]> => {
+      try {
+        for (const [i, { message: spool, date }] of items.entries()) {
+          const file = files[i]!;
+          const when = date ?? new Date();
+          await fs.utimes(spool.file, when, when);
+          await fs.rename(spool.file, mailbox.maildir.file(file.sub, file.filename));
+          placed.push({ spool, file });
+        }
+      } catch (err) {
+        for (const p of placed.reverse()) await fs.rename(mailbox.maildir.file(p.file.sub, p.file.filename), p.spool.file).catch(() => undefined);
+        throw err;
+      }
+      for (const p of placed) p.spool.consumed();
+      return placed.map((p) => p.file);
+    };
+    const metas = await mailbox.addOwn(place, true);
+    if (metas.length !== items.length) throw new MailError('temporary', 'Message vanished while being saved');
+    return { uids: metas.map((m) => m.uid), uidValidity: mailbox.uidValidity };
   }
 
   /**

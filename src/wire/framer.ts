@@ -63,6 +63,8 @@ export interface LiteralSinkRequest {
   index: number;
   size: number;
   nonSync: boolean;
+  /** Bytes of this command's literals already streamed to sinks (a MULTIAPPEND's earlier messages). */
+  streamedBytes: number;
 }
 
 export interface LiteralSinkOffer {
@@ -74,7 +76,8 @@ export interface LiteralSinkOffer {
 export type CommandPart =
   | { kind: 'text'; text: string }
   /** `data` is empty when the literal went to `sink`. */
-  | { kind: 'literal'; data: Buffer; nonSync: boolean; sink?: LiteralSink };
+  /** `binary`: a literal8, `~{n}` (RFC 3516), which may hold NUL. */
+  | { kind: 'literal'; data: Buffer; nonSync: boolean; binary?: boolean; sink?: LiteralSink };
 
 /**
  * A complete command. Parts produced by the framer always alternate
@@ -124,10 +127,11 @@ type Mode =
   | 'dead'; //   after a fatal error
 
 interface LiteralMarker {
-  /** Offset of '{' in the line. */
+  /** Offset of '{' in the line, or of the '~' of a literal8. */
   start: number;
   size: number;
   nonSync: boolean;
+  binary: boolean;
 }
 
 export class CommandFramer {
@@ -150,6 +154,9 @@ export class CommandFramer {
   private litBuf: Buffer = EMPTY;
   private litFilled = 0;
   private litNonSync = false;
+  private litBinary = false;
+  /** Bytes of the command in progress streamed to sinks so far. */
+  private streamedBytes = 0;
   /** Set while a literal streams to a sink; then litBuf stays empty and litSize counts. */
   private litSink: LiteralSink | null = null;
   private litSize = 0;
@@ -303,7 +310,7 @@ export class CommandFramer {
     let offer: LiteralSinkOffer | null = null;
     if (this.hooks.literalSink && this.literalCount <= l.maxLiterals) {
       const textSoFar = this.parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
-      offer = this.hooks.literalSink({ tag: this.tag, text: textSoFar, index: this.literalCount - 1, size: marker.size, nonSync: marker.nonSync });
+      offer = this.hooks.literalSink({ tag: this.tag, text: textSoFar, index: this.literalCount - 1, size: marker.size, nonSync: marker.nonSync, streamedBytes: this.streamedBytes });
     }
     if (this.literalCount > l.maxLiterals) {
       this.refuse({ kind: 'too-many-literals', tag: this.tag }, marker);
@@ -318,10 +325,12 @@ export class CommandFramer {
         this.fatal(`Cannot store literal: ${(err as Error).message}`);
         return;
       }
+      this.streamedBytes += marker.size;
       this.litBuf = EMPTY;
       this.litSize = marker.size;
       this.litFilled = 0;
       this.litNonSync = marker.nonSync;
+      this.litBinary = marker.binary;
       this.mode = 'literal';
       if (marker.size === 0) this.finishLiteral();
       if (!marker.nonSync) this.hooks.onContinuation();
@@ -335,6 +344,7 @@ export class CommandFramer {
       this.litSize = marker.size;
       this.litFilled = 0;
       this.litNonSync = marker.nonSync;
+      this.litBinary = marker.binary;
       this.mode = 'literal';
       if (marker.size === 0) this.finishLiteral();
       // Set state first: the hook may write to the socket, and the client may answer fast.
@@ -393,8 +403,8 @@ export class CommandFramer {
         this.fatal(`Cannot store literal: ${(err as Error).message}`);
         return;
       }
-      this.addPart({ kind: 'literal', data: EMPTY, nonSync: this.litNonSync, sink }, 0);
-    } else this.addPart({ kind: 'literal', data, nonSync: this.litNonSync }, data.length);
+      this.addPart({ kind: 'literal', data: EMPTY, nonSync: this.litNonSync, ...(this.litBinary && { binary: true }), sink }, 0);
+    } else this.addPart({ kind: 'literal', data, nonSync: this.litNonSync, ...(this.litBinary && { binary: true }) }, data.length);
     this.mode = 'line';
   }
 
@@ -469,6 +479,7 @@ export class CommandFramer {
     this.partBytes = 0;
     this.cmdBytes = 0;
     this.literalCount = 0;
+    this.streamedBytes = 0;
     this.tag = null;
     this.firstLine = true;
   }
@@ -486,7 +497,7 @@ export class CommandFramer {
   }
 }
 
-/** `{n}` or `{n+}` at the very end of a line (CR already removed). */
+/** `{n}` or `{n+}` at the very end of a line (CR already removed), or a literal8 `~{n}` / `~{n+}`. */
 function matchLiteralMarker(line: Buffer): LiteralMarker | null {
   let i = line.length - 1;
   if (i < 2 || line[i] !== 0x7d /* } */) return null;
@@ -499,7 +510,8 @@ function matchLiteralMarker(line: Buffer): LiteralMarker | null {
   if (digits === 0 || digits > 10 || i < 0 || line[i] !== 0x7b /* { */) return null;
   const size = Number(line.toString('latin1', i + 1, digitsEnd));
   if (size > MAX_LITERAL_SIZE) return null;
-  return { start: i, size, nonSync };
+  const binary = i > 0 && line[i - 1] === 0x7e; /* ~ */
+  return { start: binary ? i - 1 : i, size, nonSync, binary };
 }
 
 /** Keep the last TAIL_BYTES bytes of a discarded line, enough to spot a literal marker. */

@@ -17,7 +17,8 @@ export type Token =
   /** Atoms include NIL, numbers, flags (\Seen, \*), sequence sets, wildcards and FETCH items like BODY[1]<0.10>. */
   | { type: 'atom'; value: string }
   /** A quoted string (unescaped) or a literal. */
-  | { type: 'string'; value: Buffer; literal: boolean; sink?: LiteralSink }
+  /** `binary`: a literal8 (RFC 3516 `~{n}`). */
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean; sink?: LiteralSink }
   | { type: 'list'; items: Token[] };
 
 export interface ParsedCommand {
@@ -55,7 +56,7 @@ type State =
   | 'space' // after SP: expect a token (or a tolerated trailing space at the very end)
   | 'open'; // after '(': expect a token or ')'
 
-type Peek = { kind: 'char'; c: number } | { kind: 'literal'; data: Buffer; sink?: LiteralSink } | { kind: 'end' };
+type Peek = { kind: 'char'; c: number } | { kind: 'literal'; data: Buffer; binary?: boolean; sink?: LiteralSink } | { kind: 'end' };
 
 class Tokenizer {
   private pi = 0; // index into parts
@@ -84,7 +85,7 @@ class Tokenizer {
     const t = this.text();
     if (t !== null) return { kind: 'char', c: t.charCodeAt(this.pos) };
     const p = this.parts[this.pi];
-    return p && p.kind === 'literal' ? { kind: 'literal', data: p.data, sink: p.sink } : { kind: 'end' };
+    return p && p.kind === 'literal' ? { kind: 'literal', data: p.data, binary: p.binary, sink: p.sink } : { kind: 'end' };
   }
 
   advance(): void {
@@ -235,7 +236,10 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
     // state is 'space' or 'open': a token may start here.
     if (p.kind === 'literal') {
       tk.advance();
-      top().push(p.sink ? { type: 'string', value: p.data, literal: true, sink: p.sink } : { type: 'string', value: p.data, literal: true });
+      const tok: Token = { type: 'string', value: p.data, literal: true };
+      if (p.binary) tok.binary = true;
+      if (p.sink) tok.sink = p.sink;
+      top().push(tok);
       state = 'sep';
       continue;
     }

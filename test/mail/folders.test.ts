@@ -160,3 +160,35 @@ test('APPEND spools CRLF → LF with ,S= ,W= and flags in the name, the date as 
   assert.equal((await fs.stat(path.join(root, '.Archive', 'cur', copied))).nlink, 2, 'a hard link');
   assert.deepEqual(archive.flagsOf(archive.all[0]).sort(), ['$Forwarded', '\\Flagged', '\\Seen']);
 });
+
+test('MULTIAPPEND (RFC 3502) on disk: UIDs in order, one step; a failure midway puts the placed files back, no UID used', async (t) => {
+  const { root, store } = await setup(t);
+  const inbox = (await store.mailbox('INBOX'))!;
+  const spoolOf = (text: string) => {
+    const s = store.openSpool();
+    s.write(Buffer.from(text));
+    s.finish();
+    return s;
+  };
+  const first = [spoolOf('Subject: 1\r\n\r\none\r\n'), spoolOf('Subject: 2\r\n\r\ntwo\r\n')];
+  const { uids } = await store.appendMany(inbox, [
+    { message: first[0]!, flags: ['\\Seen'], date: null },
+    { message: first[1]!, flags: [], date: new Date('2024-01-05T09:11:12Z') },
+  ]);
+  assert.deepEqual(uids, [1, 2]);
+  assert.equal((await fs.readdir(path.join(root, 'cur'))).length, 2);
+
+  // The second spool's file is gone (as a full disk or a cleaner would make it): the first goes back to tmp/.
+  const failing = [spoolOf('Subject: 3\r\n\r\nthree\r\n'), spoolOf('Subject: 4\r\n\r\nfour\r\n')];
+  await fs.rm(failing[1]!.file);
+  await assert.rejects(store.appendMany(inbox, failing.map((message) => ({ message, flags: [], date: null }))));
+  assert.equal((await fs.readdir(path.join(root, 'cur'))).length, 2, 'nothing left in cur/');
+  assert.ok((await fs.stat(failing[0]!.file)).isFile(), 'the placed message is back in tmp/ for the spool to discard');
+  for (const s of failing) s.discard();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // discard() unlinks in the background
+  assert.deepEqual(await fs.readdir(path.join(root, 'tmp')).then((l) => l.filter((n) => !n.startsWith('.'))), []);
+  assert.equal(inbox.count, 2);
+  assert.equal(inbox.uidNext, 3, 'no UID used by the failed command');
+  const again = await store.appendMany(inbox, [{ message: spoolOf('Subject: 5\r\n\r\nfive\r\n'), flags: [], date: null }]);
+  assert.deepEqual(again.uids, [3]);
+});

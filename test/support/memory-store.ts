@@ -24,6 +24,7 @@ import {
   type DeliveryEnvelope,
   type DeliveryOptions,
   type IncomingMessage,
+  type AppendItem,
   type LoadedMessage,
   type MailProvider,
   type MailUser,
@@ -535,6 +536,18 @@ export class MemoryUser implements MailUser {
     await this.checkQuota(toCrlf(data).length, 1);
     const m = box.add(data, flags, date);
     return { uid: m.uid, uidValidity: box.uidValidity };
+  }
+
+  /** As the Maildir store: the quota for all at once, then every message added, or none. */
+  async appendMany(mailbox: MailboxHandle, items: AppendItem[]): Promise<{ uids: number[]; uidValidity: number }> {
+    const box = mailbox as unknown as MemoryMailbox;
+    const datas = items.map((it) => (it.message as MemoryIncoming).data);
+    await this.checkQuota(
+      datas.reduce((n, d) => n + toCrlf(d).length, 0),
+      items.length,
+    );
+    const uids = items.map((it, i) => box.add(datas[i]!, it.flags, it.date).uid);
+    return { uids, uidValidity: box.uidValidity };
   }
 
   /** As the Maildir store delivers: the trace header fields, then the message, into `folder` if it exists, else INBOX; \Recent. */

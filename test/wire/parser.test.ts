@@ -440,3 +440,23 @@ describe('parseCommand', () => {
     assert.equal(isAtom(undefined, 'NIL'), false);
   });
 });
+
+describe('literal8 (RFC 3516 §4.4 / §9 literal8 = "~{" number ["+"] "}" CRLF *OCTET)', () => {
+  it('frames ~{n} and ~{n+} as binary literals holding NUL; the parser keeps the mark on the token', () => {
+    const input = Buffer.concat([Buffer.from('a1 APPEND INBOX ~{3}\r\n'), Buffer.from([0x61, 0x00, 0x62]), Buffer.from(' ~{2+}\r\n'), Buffer.from([0x00, 0x00]), Buffer.from(' {1}\r\nx\r\n')]);
+    const events = frameAll(input);
+    assert.deepEqual(events.map((e) => e.ev), ['continuation', 'continuation', 'command']);
+    const [c] = commands(events);
+    assert.deepEqual(c!.parts, [
+      text('a1 APPEND INBOX '),
+      { kind: 'literal', data: Buffer.from([0x61, 0x00, 0x62]), nonSync: false, binary: true },
+      text(' '),
+      { kind: 'literal', data: Buffer.from([0, 0]), nonSync: true, binary: true },
+      text(' '),
+      lit('x'),
+      text(''),
+    ]);
+    const parsed = parseCommand(c!);
+    assert.deepEqual(parsed.args.map((a) => a.type === 'string' && a.binary === true), [false, true, true, false]);
+  });
+});

@@ -3,7 +3,9 @@
 // by the framer (see ../append-literal.ts); here it is only renamed into place.
 import { ArgReader, flagList } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
-import type { IncomingMessage } from '../../mail/api.js';
+import type { IncomingMessage, MailUser } from '../../mail/api.js';
+import type { Token } from '../../wire/parser.js';
+import { formatSet } from '../../wire/sequence-set.js';
 import { AUTHED, type Command } from './types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -21,6 +23,43 @@ export function parseDateTime(s: string): Date | null {
   return new Date(ms);
 }
 
+/** Messages in one MULTIAPPEND (RFC 3502); more is NO [LIMIT], none of them saved. */
+export const MULTIAPPEND_MAX_MESSAGES = 50;
+
+/** One message of the command, parsed: what to save and how. */
+export interface AppendMessage {
+  flags: string[];
+  date: Date | null;
+  literal: Token & { type: 'string' };
+}
+
+/** RFC 3502 §6: append-message = append-opts SP append-data; append-opts = [SP flag-list] [SP date-time]. */
+export function readMessage(r: ArgReader): AppendMessage {
+  let flags: string[] = [];
+  let date: Date | null = null;
+  if (r.peek()?.type === 'list') flags = flagList(r.any('flag list'), 'APPEND');
+  const next = r.peek();
+  if (next && next.type === 'string' && !next.literal) {
+    date = parseDateTime(next.value.toString('latin1'));
+    if (!date) throw new BadError('Invalid date-time');
+    r.any();
+  }
+  const literal = r.any('message literal');
+  // RFC 3516 §4.4: append-data = literal / literal8; the token keeps which one it was.
+  if (literal.type !== 'string' || !literal.literal) throw new BadError('The message must be a literal');
+  if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('Invalid system flag');
+  return { flags, date, literal };
+}
+
+/** The message's spool: the framer's (a streamed literal), or one filled from the buffered bytes. */
+export function spoolOf(store: MailUser, literal: AppendMessage['literal']): IncomingMessage {
+  // A streamed literal's sink is always the store's (append-literal.ts opens it with openSpool()).
+  if (literal.sink) return literal.sink as IncomingMessage;
+  const spool = store.openSpool();
+  spool.write(literal.value);
+  return spool;
+}
+
 export const append: Command = {
   names: ['APPEND'],
   states: AUTHED,
@@ -29,38 +68,31 @@ export const append: Command = {
     const store = conn.store!;
     const r = new ArgReader(ctx.args, 'APPEND');
     const name = r.astring('mailbox name');
-    let flags: string[] = [];
-    let date: Date | null = null;
-    if (r.peek()?.type === 'list') flags = flagList(r.any('flag list'), 'APPEND');
-    const next = r.peek();
-    if (next && next.type === 'string' && !next.literal) {
-      date = parseDateTime(next.value.toString('latin1'));
-      if (!date) throw new BadError('APPEND: invalid date-time');
-      r.any();
-    }
-    const msg = r.any('message literal');
-    if (msg.type !== 'string' || !msg.literal) throw new BadError('APPEND: the message must be a literal');
-    if (!r.done) throw new BadError('APPEND: MULTIAPPEND is not supported');
-    if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('APPEND: invalid system flag');
+    const messages: AppendMessage[] = [readMessage(r)];
+    while (!r.done) messages.push(readMessage(r));
 
-    let spool: IncomingMessage;
-    // A streamed literal's sink is always the store's (append-literal.ts opens it with openSpool()).
-    if (msg.sink) spool = msg.sink as IncomingMessage;
-    else {
-      // Not streamed (a framer without the hook): spool the buffered bytes the same way.
-      spool = store.openSpool();
-      spool.write(msg.value);
-    }
+    const spools = messages.map((m) => spoolOf(store, m.literal));
     try {
-      spool.finish();
-      spool.throwIfFailed(); // a full disk: NO [OVERQUOTA], with the literal read to its end
-      if (spool.size === 0) throw new NoError("Can't save a zero byte message", null);
+      if (messages.length > MULTIAPPEND_MAX_MESSAGES) throw new NoError(`Too many messages in one APPEND (at most ${MULTIAPPEND_MAX_MESSAGES})`, 'LIMIT');
+      for (const spool of spools) {
+        spool.finish();
+        spool.throwIfFailed(); // a full disk: NO [OVERQUOTA], with the literal read to its end
+        if (spool.size === 0) throw new NoError("Can't save a zero byte message", null);
+      }
       const mailbox = await store.mailbox(name);
       if (!mailbox) throw new NoError("Mailbox doesn't exist", 'TRYCREATE');
-      const { uid, uidValidity } = await store.append(mailbox, spool, flags, date);
-      return { code: `APPENDUID ${uidValidity} ${uid}`, text: 'Append completed' };
+      if (spools.length === 1) {
+        const { uid, uidValidity } = await store.append(mailbox, spools[0]!, messages[0]!.flags, messages[0]!.date);
+        return { code: `APPENDUID ${uidValidity} ${uid}`, text: 'Append completed' };
+      }
+      // RFC 3502 §6.3.11: all or none; RFC 4315 §3: APPENDUID with the UIDs as a uid-set, in order.
+      const { uids, uidValidity } = await store.appendMany(
+        mailbox,
+        messages.map((m, i) => ({ message: spools[i]!, flags: m.flags, date: m.date })),
+      );
+      return { code: `APPENDUID ${uidValidity} ${formatSet(uids)}`, text: 'Append completed' };
     } finally {
-      spool.discard(); // no-op once renamed into place
+      for (const spool of spools) spool.discard(); // no-op once renamed into place
     }
   },
 };

@@ -20,6 +20,7 @@ import { getquotaroot } from './getquotaroot.js';
 import { setquota } from './setquota.js';
 import { SEARCH_COMMANDS } from './search.js';
 import { FOLDER_COMMANDS } from './folder-commands.js';
+import { replace } from './replace.js';
 
 export type { CommandContext, Command } from './types.js';
 
@@ -27,5 +28,6 @@ const ALL: Command[] = [capability, starttls, noop, check, logout, login, authen
 
 ALL.push(...SEARCH_COMMANDS);
 ALL.push(...FOLDER_COMMANDS);
+ALL.push(replace); // RFC 8508
 
 export const COMMANDS = new Map<string, Command>(ALL.flatMap((c) => c.names.map((n) => [n, c] as const)));

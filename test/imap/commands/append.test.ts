@@ -41,7 +41,7 @@ test('APPEND: state and argument errors; a missing target is NO [TRYCREATE] and 
   assert.match(await pre.run(`APPEND INBOX ${lit(MSG)}`), /^T BAD APPEND is not allowed before login/m);
   const c = await h.session(null);
   for (const bad of ['APPEND', 'APPEND INBOX', 'APPEND INBOX "not a literal"', `APPEND INBOX "yesterday" ${lit(MSG)}`,
-    `APPEND INBOX (\\Seen ${lit(MSG)}`, `APPEND INBOX ${lit(MSG)} ${lit(MSG)}`])
+    `APPEND INBOX (\\Seen ${lit(MSG)}`, `APPEND INBOX ${lit(MSG)} "junk"`])
     assert.match(await c.run(bad), /^T BAD /m, bad);
   assert.match(await c.run(`APPEND Nowhere ${lit(MSG)}`), /^T NO \[TRYCREATE\] /m);
   assert.doesNotMatch(await c.run('LIST "" Nowhere'), /^\* LIST/m, 'APPEND MUST NOT create the mailbox');
