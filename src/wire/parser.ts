@@ -17,7 +17,7 @@ export type Token =
   /** Atoms include NIL, numbers, flags (\Seen, \*), sequence sets, wildcards and FETCH items like BODY[1]<0.10>. */
   | { type: 'atom'; value: string }
   /** A quoted string (unescaped) or a literal. */
-  | { type: 'string'; value: Buffer; literal: boolean; sink?: LiteralSink }
+  | { type: 'string'; value: Buffer; literal: boolean; sink?: LiteralSink; /** Sent as ~{n} (literal8: RFC 3516 §4.2, RFC 6855 §4). */ literal8?: boolean }
   | { type: 'list'; items: Token[] };
 
 export interface ParsedCommand {
@@ -93,6 +93,13 @@ class Tokenizer {
       this.pi++;
       this.pos = 0;
     }
+  }
+
+  /** At a "~" that ends this text part, with a literal right after it: a literal8. */
+  literal8Ahead(): boolean {
+    const t = this.text();
+    if (t === null || this.pos !== t.length - 1 || t.charCodeAt(this.pos) !== 0x7e) return false;
+    return this.parts[this.pi + 1]?.kind === 'literal';
   }
 
   /** Characters up to SP or the end of the current text part. */
@@ -254,6 +261,13 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
       closeList(); // empty list
     } else if (c === 0x22 /* " */) {
       top().push({ type: 'string', value: tk.readQuoted(), literal: false });
+      state = 'sep';
+    } else if (c === 0x7e /* ~ */ && tk.literal8Ahead()) {
+      tk.advance();
+      const lit = tk.peek();
+      tk.advance();
+      if (lit.kind !== 'literal') tk.fail('Invalid literal8');
+      top().push({ type: 'string', value: lit.data, literal: true, literal8: true, ...(lit.sink ? { sink: lit.sink } : {}) });
       state = 'sep';
     } else if (c === 0x7b /* { */) {
       tk.fail('Invalid literal (a literal marker must end the line)');

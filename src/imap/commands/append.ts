@@ -5,6 +5,7 @@ import { ArgReader, flagList } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { IncomingMessage } from '../../mail/api.js';
 import { AUTHED, type Command } from './types.js';
+import { fromClient } from './mailbox-name.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -28,7 +29,7 @@ export const append: Command = {
     const { conn } = ctx;
     const store = conn.store!;
     const r = new ArgReader(ctx.args, 'APPEND');
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), conn.extensions.utf8);
     let flags: string[] = [];
     let date: Date | null = null;
     if (r.peek()?.type === 'list') flags = flagList(r.any('flag list'), 'APPEND');
@@ -38,7 +39,14 @@ export const append: Command = {
       if (!date) throw new BadError('APPEND: invalid date-time');
       r.any();
     }
-    const msg = r.any('message literal');
+    let msg = r.any('message literal');
+    if (msg.type === 'atom' && msg.value.toUpperCase() === 'UTF8') {
+      // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")" — a message with UTF-8 headers, stored as it came.
+      if (!conn.extensions.utf8) throw new BadError('APPEND: UTF8 needs ENABLE UTF8=ACCEPT first');
+      const items = r.list('UTF8 data');
+      if (items.length !== 1 || items[0].type !== 'string' || !items[0].literal8) throw new BadError('APPEND: UTF8 takes one literal8: UTF8 (~{n}...)');
+      msg = items[0];
+    } else if (msg.type === 'string' && msg.literal8) throw new BadError('APPEND: a ~{n} literal is only allowed inside UTF8 (...)');
     if (msg.type !== 'string' || !msg.literal) throw new BadError('APPEND: the message must be a literal');
     if (!r.done) throw new BadError('APPEND: MULTIAPPEND is not supported');
     if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('APPEND: invalid system flag');
