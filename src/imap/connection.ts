@@ -3,6 +3,8 @@
 // writing responses with backpressure.
 import { schedulePush } from './push-queue.js';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DeflateStream } from './deflate-stream.js';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { CommandFramer, parseCommand, ParseError, discardSinks, type FramedCommand, type FrameError, type Token } from '../wire/parser.js';
@@ -65,13 +67,19 @@ export class Connection {
   /** Waiting for the socket to drain before the next command runs. */
   private outputBlocked = false;
 
+  /** The client's byte stream: the TCP socket, TLS over it, or DEFLATE over either. */
+  socket: Duplex;
+  /** COMPRESS=DEFLATE is on (RFC 4978). */
+  private compressed = false;
+
   constructor(
-    public socket: Socket,
+    socket: Socket,
     readonly ctx: ServerContext,
     readonly id: string,
     /** Implicit TLS; becomes true after STARTTLS. */
     private secure = false,
   ) {
+    this.socket = socket;
     this.log = ctx.log.child({ cid: id });
     this.remoteAddress = socket.remoteAddress;
     this.framer = this.newFramer();
@@ -86,7 +94,12 @@ export class Connection {
   private newFramer(): CommandFramer {
     const framer: CommandFramer = new CommandFramer(
       {
-        onCommand: (cmd) => this.framer === framer && this.enqueue({ cmd }),
+        onCommand: (cmd) => {
+          if (this.framer !== framer) return;
+          // What follows COMPRESS may already be compressed: it stays unframed until the command has run.
+          if (isCompressCommand(cmd)) framer.hold();
+          this.enqueue({ cmd });
+        },
         onContinuation: () => this.framer === framer && this.write('+ Ready for literal data\r\n'),
         onError: (error) => this.framer === framer && this.enqueue({ error }),
         // APPEND's message literal streams to a spool file, never into memory.
@@ -152,6 +165,30 @@ export class Connection {
       this.log.debug({ protocol: socket.getProtocol() }, 'tls started');
     });
     socket.once('close', () => clearTimeout(timer));
+  }
+
+  get isCompressed(): boolean {
+    return this.compressed;
+  }
+
+  /**
+   * COMPRESS DEFLATE (RFC 4978 §3), once its tagged OK is written: from here
+   * on both directions are compressed. Input the framer held back after the
+   * command is the start of the client's compressed stream.
+   */
+  async startCompression(tag: string): Promise<void> {
+    // A command can run inside the framer's push(), before it has kept the rest of that chunk: let it finish.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return;
+    this.write(`${tag} OK DEFLATE active\r\n`);
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    const stream = new DeflateStream(raw, this.framer.takeHeld());
+    this.socket = stream;
+    this.compressed = true;
+    stream.on('data', this.onData);
+    stream.on('error', (err) => this.log.info({ ip: this.remoteAddress, err: err.message }, 'compressed stream failed; closing'));
+    stream.on('close', () => this.cleanup());
   }
 
   greet(): void {
@@ -578,6 +615,11 @@ export class Connection {
     }
     this.ctx.onClose(this);
   }
+}
+
+function isCompressCommand(cmd: FramedCommand): boolean {
+  const first = cmd.parts[0];
+  return cmd.parts.length === 1 && first?.kind === 'text' && /^\S+ COMPRESS( |$)/i.test(first.text);
 }
 
 function stateText(state: ConnState): string {

@@ -3,7 +3,7 @@
 // connection owns one, commands read and change it through conn.extensions.
 
 /** Capability names a client may ENABLE (upper-case). */
-export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC']);
+export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
 
 export class EnabledExtensions {
   private readonly names = new Set<string>();
@@ -22,6 +22,11 @@ export class EnabledExtensions {
 
   get condstore(): boolean {
     return this.names.has('CONDSTORE');
+  }
+
+  /** RFC 6855: mailbox names in UTF-8, UTF-8 in quoted strings. */
+  get utf8(): boolean {
+    return this.names.has('UTF8=ACCEPT');
   }
 
   get qresync(): boolean {

@@ -206,6 +206,13 @@ export class CommandFramer {
     if (held) this.push(held, true);
   }
 
+  /** Takes the input kept back by hold() away unframed (the client's first compressed bytes after COMPRESS). */
+  takeHeld(): Buffer | null {
+    const held = this.held;
+    this.held = null;
+    return held;
+  }
+
   get isHolding(): boolean {
     return this.holding;
   }

@@ -7,6 +7,7 @@ import type { IncomingMessage, MailUser } from '../../mail/api.js';
 import type { Token } from '../../wire/parser.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { AUTHED, type Command } from './types.js';
+import { fromClient } from './mailbox-name.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -34,7 +35,7 @@ export interface AppendMessage {
 }
 
 /** RFC 3502 §6: append-message = append-opts SP append-data; append-opts = [SP flag-list] [SP date-time]. */
-export function readMessage(r: ArgReader): AppendMessage {
+export function readMessage(r: ArgReader, utf8 = false): AppendMessage {
   let flags: string[] = [];
   let date: Date | null = null;
   if (r.peek()?.type === 'list') flags = flagList(r.any('flag list'), 'APPEND');
@@ -44,7 +45,14 @@ export function readMessage(r: ArgReader): AppendMessage {
     if (!date) throw new BadError('Invalid date-time');
     r.any();
   }
-  const literal = r.any('message literal');
+  let literal = r.any('message literal');
+  if (literal.type === 'atom' && literal.value.toUpperCase() === 'UTF8') {
+    // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")" — a message with UTF-8 headers, stored as it came.
+    if (!utf8) throw new BadError('APPEND: UTF8 needs ENABLE UTF8=ACCEPT first');
+    const items = r.list('UTF8 data');
+    if (items.length !== 1 || items[0].type !== 'string' || !items[0].binary) throw new BadError('APPEND: UTF8 takes one literal8: UTF8 (~{n}...)');
+    literal = items[0];
+  }
   // RFC 3516 §4.4: append-data = literal / literal8; the token keeps which one it was.
   if (literal.type !== 'string' || !literal.literal) throw new BadError('The message must be a literal');
   if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('Invalid system flag');
@@ -67,9 +75,9 @@ export const append: Command = {
     const { conn } = ctx;
     const store = conn.store!;
     const r = new ArgReader(ctx.args, 'APPEND');
-    const name = r.astring('mailbox name');
-    const messages: AppendMessage[] = [readMessage(r)];
-    while (!r.done) messages.push(readMessage(r));
+    const name = fromClient(r.astring('mailbox name'), conn.extensions.utf8);
+    const messages: AppendMessage[] = [readMessage(r, conn.extensions.utf8)];
+    while (!r.done) messages.push(readMessage(r, conn.extensions.utf8));
 
     const spools = messages.map((m) => spoolOf(store, m.literal));
     try {

@@ -7,6 +7,7 @@ import { resolveMessages } from './messages.js';
 import type { MessageRef } from '../../mail/api.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { SELECTED, type Command } from './types.js';
+import { fromClient } from './mailbox-name.js';
 
 export const copy: Command = {
   names: ['COPY', 'MOVE'],
@@ -18,7 +19,7 @@ export const copy: Command = {
     const move = ctx.name === 'MOVE';
     const r = new ArgReader(ctx.args, ctx.name);
     const set = r.atom('sequence set');
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), conn.extensions.utf8);
     r.end();
     if (move && view.readOnly) throw new NoError('Mailbox is read-only', 'READ-ONLY');
     const uids = resolveMessages(view, set, ctx.uid).sort((a, b) => a - b);

@@ -1,13 +1,14 @@
 // CREATE (RFC 3501 §6.3.3): a Maildir++ folder, as Dovecot makes it.
 import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
+import { fromClient } from './mailbox-name.js';
 
 export const create: Command = {
   names: ['CREATE'],
   states: AUTHED,
   async run(ctx) {
     const r = new ArgReader(ctx.args, 'CREATE');
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
     await ctx.conn.store!.create(name);
   },

@@ -2,13 +2,14 @@
 // loses its messages and stays as a \Noselect parent (Dovecot's Maildir++ way).
 import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
+import { fromClient } from './mailbox-name.js';
 
 export const del: Command = {
   names: ['DELETE'],
   states: AUTHED,
   async run(ctx) {
     const r = new ArgReader(ctx.args, 'DELETE');
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
     await ctx.conn.store!.delete(name);
   },

@@ -13,7 +13,11 @@ export const enable: Command = {
     for (const t of ctx.args) {
       if (t.type !== 'atom') throw new BadError('ENABLE: expected capability names');
       const name = t.value.toUpperCase();
-      if (ENABLABLE.has(name) && ctx.conn.enableExtension(name as 'CONDSTORE' | 'QRESYNC')) now.push(name);
+      if (!ENABLABLE.has(name)) continue;
+      if (name === 'UTF8=ACCEPT') {
+        // RFC 6855 §3: only in the authenticated state (a selected folder's responses were already sent in the old form).
+        if (ctx.conn.state === 'auth' && ctx.conn.extensions.enable(name)) now.push(name);
+      } else if (ctx.conn.enableExtension(name as 'CONDSTORE' | 'QRESYNC')) now.push(name);
     }
     ctx.conn.write(`* ENABLED${now.map((n) => ' ' + n).join('')}\r\n`);
   },

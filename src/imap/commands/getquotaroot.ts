@@ -6,7 +6,7 @@
 import { ArgReader } from '../../wire/args.js';
 import { quote } from '../../wire/encoder.js';
 import { normalizeName } from '../../mail/api.js';
-import { mailboxName } from './mailbox-name.js';
+import { fromClient, mailboxName } from './mailbox-name.js';
 import { QUOTA_ROOT, hasQuotaRoot, quotaLine } from './getquota.js';
 import { AUTHED, type Command } from './types.js';
 
@@ -15,14 +15,14 @@ export const getquotaroot: Command = {
   states: AUTHED,
   async run(ctx) {
     const r = new ArgReader(ctx.args, 'GETQUOTAROOT');
-    const name = normalizeName(r.astring('mailbox name'));
+    const name = normalizeName(fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8));
     r.end();
     const q = await ctx.conn.store!.quota();
     if (!hasQuotaRoot(q)) {
-      ctx.conn.write(`* QUOTAROOT ${mailboxName(name)}\r\n`);
+      ctx.conn.write(`* QUOTAROOT ${mailboxName(name, ctx.conn.extensions.utf8)}\r\n`);
       return { text: 'No quota' };
     }
-    ctx.conn.write(`* QUOTAROOT ${mailboxName(name)} ${quote(QUOTA_ROOT)}\r\n${quotaLine(q)}`);
+    ctx.conn.write(`* QUOTAROOT ${mailboxName(name, ctx.conn.extensions.utf8)} ${quote(QUOTA_ROOT)}\r\n${quotaLine(q)}`);
     return { text: 'Getquotaroot completed' };
   },
 };

@@ -7,7 +7,7 @@ import { quote } from '../../wire/encoder.js';
 import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { HIERARCHY_SEPARATOR, normalizeName, type FolderInfo } from '../../mail/api.js';
-import { mailboxName } from './mailbox-name.js';
+import { mailboxName, toClient } from './mailbox-name.js';
 import { ListPattern, MAX_PATTERN_LENGTH } from '../../wire/list-pattern.js';
 import { statusItems, statusLine } from './status.js';
 import { AUTHED, type Command, type CommandContext } from './types.js';
@@ -33,6 +33,13 @@ interface ListOptions {
   retSubscribed: boolean;
   retChildren: boolean;
   retStatus: string[] | null;
+}
+
+/** A UTF-8 pattern in NFC, as fromClient() spells names, checked the same way (RFC 6855 §3). */
+function clientPattern(pattern: string, utf8: boolean): string {
+  if (!utf8) return pattern;
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(pattern)) throw new BadError('LIST: control character in pattern');
+  return pattern.normalize('NFC');
 }
 
 function atomsOf(list: Token[], what: string): string[] {
@@ -102,8 +109,10 @@ export const list: Command = {
       return;
     }
     const store = conn.store!;
-    const matchers = patterns.map((p) => matcher(reference + p));
-    const matches = (n: string) => matchers.some((m) => m(n));
+    // With UTF8=ACCEPT the patterns are UTF-8 and match the names as the client reads them (RFC 6855 §3).
+    const utf8 = conn.extensions.utf8;
+    const matchers = patterns.map((p) => matcher(clientPattern(reference + p, utf8)));
+    const matches = (n: string) => matchers.some((m) => m(toClient(n, utf8)));
     const folders = await store.folders();
     const byName = new Map<string, FolderInfo>(folders.map((f) => [f.name, f]));
     const subscribed = opts.selSubscribed || opts.retSubscribed ? await store.subscriptions() : new Set<string>();
@@ -138,10 +147,10 @@ export const list: Command = {
         attrs.push(children ? '\\HasChildren' : '\\HasNoChildren');
       }
       if (f) attrs.push(...f.specialUse);
-      out += `* LIST (${attrs.join(' ')}) ${sep} ${mailboxName(name)}${childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : ''}\r\n`;
+      out += `* LIST (${attrs.join(' ')}) ${sep} ${mailboxName(name, utf8)}${childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : ''}\r\n`;
       if (opts.retStatus && exists) {
         const mb = await store.mailbox(name).catch(() => null);
-        if (mb) out += await statusLine(name, mb, opts.retStatus, conn.ctx.config.limits.maxAppendBytes);
+        if (mb) out += await statusLine(name, mb, opts.retStatus, conn.ctx.config.limits.maxAppendBytes, utf8);
       }
     }
     conn.write(out);
@@ -160,7 +169,9 @@ async function lsub(ctx: CommandContext): Promise<void> {
     conn.write(`* LSUB (\\Noselect) ${sep} ""\r\n`);
     return;
   }
-  const matches = matcher(reference + pattern);
+  const utf8 = conn.extensions.utf8;
+  const matchPattern = matcher(clientPattern(reference + pattern, utf8));
+  const matches = (n: string) => matchPattern(toClient(n, utf8));
   const subscribed = await conn.store!.subscriptions();
   subscribed.add('INBOX'); // listed whether or not the file names it: clients that only show LSUB must see it
   const names = ['INBOX', ...[...subscribed].filter((n) => n !== 'INBOX').sort()];
@@ -177,6 +188,6 @@ async function lsub(ctx: CommandContext): Promise<void> {
     }
   }
   let out = '';
-  for (const [n, attrs] of lines) out += `* LSUB (${attrs}) ${sep} ${mailboxName(n)}\r\n`;
+  for (const [n, attrs] of lines) out += `* LSUB (${attrs}) ${sep} ${mailboxName(n, utf8)}\r\n`;
   conn.write(out);
 }

@@ -18,7 +18,7 @@ const MAX_FAILURES = 3;
 export async function completeLogin(conn: Connection, login: string, password: string): Promise<CommandResult> {
   if (login.length > 256 || password.length > 1024) throw new BadError('Credentials too long');
   const limits = conn.ctx.logins;
-  const ip = clientIp(conn.socket.remoteAddress);
+  const ip = clientIp(conn.remoteAddress);
   // The penalty counts per IPv4 address or IPv6 /64; the log names the address itself (fail2ban bans it).
   const group = addressGroup(ip);
   // One check at a time per IP, each after the penalty of the failures before it (on any connection).

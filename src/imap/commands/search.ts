@@ -1,6 +1,7 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8), with ESEARCH's RETURN
 // options (RFC 4731). Non-UID SEARCH answers with sequence numbers; the
 // connection holds EXPUNGE responses back while it runs (RFC 3501 §7.4.1).
+import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
 import { esearchLine, parseReturn } from '../search/esearch.js';
@@ -16,6 +17,8 @@ export const search: Command = {
     const { conn } = ctx;
     const view = conn.view!;
     const { returns, rest: args } = parseReturn(ctx.args, 'SEARCH');
+    // RFC 6855 §3: after ENABLE UTF8=ACCEPT everything is UTF-8; a CHARSET label would conflict with that.
+    if (conn.extensions.utf8 && args[0]?.type === 'atom' && args[0].value.toUpperCase() === 'CHARSET') throw new BadError('SEARCH: CHARSET is not allowed after ENABLE UTF8=ACCEPT');
     const key = charsetAndCriteria(args, 'SEARCH', false);
     const withModseq = CriteriaParser.usesModseq(key);
     if (withModseq) conn.enableExtension('CONDSTORE'); // RFC 7162 §3.1: CONDSTORE-enabling

@@ -9,6 +9,7 @@ import type { Connection } from '../connection.js';
 import type { Token } from '../../wire/parser.js';
 import { AUTHED, type Command } from './types.js';
 import { MailboxView } from '../tracker.js';
+import { fromClient } from './mailbox-name.js';
 
 interface QresyncParams {
   uidValidity: number;
@@ -69,7 +70,7 @@ export const select: Command = {
   async run(ctx) {
     const { conn } = ctx;
     const r = new ArgReader(ctx.args, ctx.name);
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), conn.extensions.utf8);
     const params = r.done ? null : parseSelectParams(r.list('select parameters'), conn);
     r.end();
     const readOnly = ctx.name === 'EXAMINE';

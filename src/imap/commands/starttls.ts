@@ -11,6 +11,8 @@ export const starttls: Command = {
   async run({ conn, tag, args }) {
     new ArgReader(args, 'STARTTLS').end();
     if (conn.isSecure) throw new BadError('TLS is already active');
+    // TLS inside DEFLATE would leak through the compressed sizes what TLS should hide (RFC 4978 §6): TLS goes first.
+    if (conn.isCompressed) throw new BadError('STARTTLS after COMPRESS is not allowed');
     const tls = conn.ctx.tls;
     if (!tls) {
       // Not offered in CAPABILITY, but some clients try it anyway (fetchmail does by default, and gives

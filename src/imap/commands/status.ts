@@ -5,7 +5,7 @@ import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import type { MailboxHandle } from '../../mail/api.js';
-import { mailboxName } from './mailbox-name.js';
+import { fromClient, mailboxName } from './mailbox-name.js';
 import { AUTHED, type Command } from './types.js';
 
 const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
@@ -20,7 +20,7 @@ export function statusItems(list: Token[]): string[] {
 }
 
 /** `* STATUS name (items)` for a mailbox, brought up to date first. */
-export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number): Promise<string> {
+export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number, utf8 = false): Promise<string> {
   await mailbox.refresh();
   /** CRLF sizes, from what the store knows (a size it does not know yet is computed once and kept). */
   const sizeOf = async (deletedOnly: boolean): Promise<number> => {
@@ -57,7 +57,7 @@ export async function statusLine(name: string, mailbox: MailboxHandle, items: st
   };
   const parts: string[] = [];
   for (const i of items) parts.push(`${i} ${await value(i)}`);
-  return `* STATUS ${mailboxName(name)} (${parts.join(' ')})\r\n`;
+  return `* STATUS ${mailboxName(name, utf8)} (${parts.join(' ')})\r\n`;
 }
 
 export const status: Command = {
@@ -66,11 +66,11 @@ export const status: Command = {
   async run(ctx) {
     const { conn } = ctx;
     const r = new ArgReader(ctx.args, 'STATUS');
-    const name = r.astring('mailbox name');
+    const name = fromClient(r.astring('mailbox name'), conn.extensions.utf8);
     const items = statusItems(r.list('status items'));
     r.end();
     const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
-    conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes));
+    conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes, conn.extensions.utf8));
   },
 };

@@ -1,0 +1,101 @@
+// COMPRESS=DEFLATE (RFC 4978), in-process over loopback with a zlib client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, type Client } from '../../support/command-harness.js';
+import { DeflateClient } from '../../support/deflate-client.js';
+import type { RawImap } from '../../support/raw-imap.js';
+
+const rawOf = (c: Client) => (c as unknown as { raw: RawImap }).raw;
+
+test('COMPRESS: advertised after login only; BAD for another mechanism, no argument, or before login (RFC 4978 §3, §5)', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.doesNotMatch(await pre.run('CAPABILITY'), /COMPRESS/);
+  await pre.run('COMPRESS DEFLATE');
+  assert.match(pre.status, /^\S+ BAD /);
+  const c = await h.session(null);
+  assert.match(await c.run('CAPABILITY'), /^\* CAPABILITY .* COMPRESS=DEFLATE( |\r)/m);
+  await c.run('COMPRESS LZW');
+  assert.match(c.status, /^\S+ BAD /);
+  await c.run('COMPRESS');
+  assert.match(c.status, /^\S+ BAD /);
+  await c.run('COMPRESS DEFLATE extra');
+  assert.match(c.status, /^\S+ BAD /);
+  // Nothing was switched on by the refusals: plain text still works.
+  assert.match(await c.run('NOOP'), /^T OK /m);
+});
+
+test('COMPRESS DEFLATE: OK in the clear, then raw DEFLATE both ways; a second COMPRESS is NO [COMPRESSIONACTIVE] (RFC 4978 §3)', async (t) => {
+  const h = await harness(t);
+  await h.deliver('Subject: hello\r\n\r\nbody\r\n');
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  const sel = await z.command('a1', 'SELECT INBOX');
+  assert.match(sel, /^\* 1 EXISTS\r\n/m);
+  assert.match(sel, /^a1 OK \[READ-WRITE\]/m);
+  assert.match(await z.command('a2', 'FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]'), /Subject: hello/);
+  assert.match(await z.command('a3', 'COMPRESS DEFLATE'), /^a3 NO \[COMPRESSIONACTIVE\] /m);
+  assert.match(await z.command('a4', 'NOOP'), /^a4 OK /m, 'the session goes on compressed');
+  assert.equal(z.inflateError, null);
+});
+
+test('COMPRESS: a command compressed in the same packet as COMPRESS is run (RFC 4978 §3: the client compresses right after the command)', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket, 'Z1', 'p1 NOOP\r\np2 LIST "" INBOX\r\n');
+  assert.match(await z.readUntil(/p2 OK [^\r]*\r\n/), /^p1 OK [^\r]*\r\n\* LIST \([^)]*\) "." INBOX\r\n/m);
+});
+
+test('COMPRESS: responses are compressed (a 100-message FETCH takes a fraction of its plain size on the wire) (RFC 4978 §4)', async (t) => {
+  const h = await harness(t);
+  for (let i = 0; i < 100; i++) await h.deliver(`From: sender@example.org\r\nSubject: message ${i}\r\n\r\nbody ${i}\r\n`);
+  const c = await h.session();
+  const z = await DeflateClient.start(rawOf(c).socket);
+  const before = z.wireIn;
+  const plainBefore = z.plainIn;
+  const out = await z.command('f1', 'FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)');
+  assert.equal(out.match(/^\* \d+ FETCH /gm)?.length, 100);
+  const wire = z.wireIn - before;
+  const plain = z.plainIn - plainBefore;
+  assert.ok(wire * 4 < plain, `compressed ${wire} bytes vs ${plain} plain`);
+});
+
+test('COMPRESS: IDLE updates are flushed at once, each push readable without more input (RFC 4978 §4: sync flush)', async (t) => {
+  const h = await harness(t);
+  const c = await h.session();
+  const z = await DeflateClient.start(rawOf(c).socket);
+  z.send('i1 IDLE\r\n');
+  await z.readUntil(/^\+ [^\r]*\r\n/m);
+  for (let n = 1; n <= 3; n++) {
+    const t0 = Date.now();
+    await h.deliver(`Subject: push ${n}\r\n\r\nbody\r\n`);
+    await z.readUntil(`* ${n} EXISTS\r\n`, 2000);
+    assert.ok(Date.now() - t0 < 500, `push ${n} took ${Date.now() - t0} ms`);
+  }
+  z.send('DONE\r\n');
+  assert.match(await z.readUntil(/i1 [^\r]*\r\n/), /i1 OK /);
+});
+
+test('COMPRESS: a decompression bomb meets the line limit after inflation; the session goes on (RFC 4978 §6)', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  // 64 MiB of one line inflates from ~64 KiB: the line limit answers it, nothing is kept whole.
+  const rssBefore = process.memoryUsage().rss;
+  const piece = Buffer.alloc(1 << 20, 0x61);
+  z.deflater.write('b1 NOOP ');
+  for (let i = 0; i < 64; i++) z.deflater.write(piece);
+  z.send('\r\n');
+  assert.match(await z.readUntil(/\r\n/, 30_000), /BAD [^\r]*too long/i);
+  const grown = process.memoryUsage().rss - rssBefore;
+  assert.ok(grown < 48 * 1024 * 1024, `RSS grew ${grown} bytes`);
+  assert.match(await z.command('b2', 'NOOP'), /^b2 OK /m);
+});
+
+test('COMPRESS: input that is not DEFLATE data closes the connection', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  z.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  assert.equal(await c.closed(3000), true);
+});
