@@ -54,25 +54,31 @@ async function* slice(chunks: AsyncIterable<Buffer>, from: number, to: number): 
   }
 }
 
+/**
+ * Whether decoded content goes out as a literal8: RFC 3516 §4.2 needs one for
+ * NUL; as Dovecot 2.3 does, any byte outside 7-bit text (NUL or 8-bit) in the
+ * whole part makes it one, for a partial range too.
+ */
+function notText(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] === 0 || b[i]! >= 0x80) return true;
+  return false;
+}
+
 export async function binaryValue(mailbox: MailboxHandle, meta: MessageRef, msg: LoadedMessage, item: BinaryItem): Promise<ImapValue> {
   const src = sourceOf(msg, item.part);
   if (!src) return item.size ? 0 : new Literal(Buffer.alloc(0));
   let size = 0;
-  let nul = false;
+  let raw = false;
   let kept: Buffer[] | null = [];
   for await (const c of decoded(mailbox, meta, msg, src)) {
     size += c.length;
-    if (!nul && c.includes(0)) nul = true;
+    if (!raw && notText(c)) raw = true;
     if (kept && size <= KEEP_BYTES) kept.push(Buffer.from(c));
     else kept = null;
   }
   if (item.size) return size;
   const from = Math.min(item.partial?.origin ?? 0, size);
   const to = item.partial ? Math.min(from + item.partial.count, size) : size;
-  if (kept) {
-    const data = Buffer.concat(kept).subarray(from, to);
-    return new Literal(data, data.includes(0));
-  }
-  // §4.2: a literal8 when the content holds NUL (the partial range may not, but one check of the whole is enough).
-  return new StreamLiteral(to - from, () => slice(decoded(mailbox, meta, msg, src), from, to), nul);
+  if (kept) return new Literal(Buffer.concat(kept).subarray(from, to), raw);
+  return new StreamLiteral(to - from, () => slice(decoded(mailbox, meta, msg, src), from, to), raw);
 }
