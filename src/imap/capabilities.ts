@@ -17,6 +17,7 @@ SESSION_EXTENSIONS.push('MULTIAPPEND'); // commands/append.ts; MailUser.appendMa
 SESSION_EXTENSIONS.push('REPLACE'); // commands/replace.ts (RFC 8508)
 SESSION_EXTENSIONS.push('COMPRESS=DEFLATE'); // commands/compress.ts, deflate-stream.ts
 SESSION_EXTENSIONS.push('UTF8=ACCEPT'); // commands/mailbox-name.ts, enable.ts, append.ts (UTF8 data item)
+SESSION_EXTENSIONS.push('BINARY'); // fetch/binary.ts; literal8 in wire/framer.ts (RFC 3516)
 SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */

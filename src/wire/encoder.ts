@@ -7,8 +7,12 @@ export class Atom {
 }
 
 /** A literal whose bytes are already in memory. */
+/** `binary`: sent as a literal8 `~{n}` (RFC 3516 §4.2: content that may hold NUL). */
 export class Literal {
-  constructor(readonly data: Buffer) {}
+  constructor(
+    readonly data: Buffer,
+    readonly binary = false,
+  ) {}
 }
 
 /** A literal streamed from elsewhere (a message body); `size` is exact. */
@@ -16,6 +20,7 @@ export class StreamLiteral {
   constructor(
     readonly size: number,
     readonly open: () => AsyncIterable<Buffer>,
+    readonly binary = false,
   ) {}
 }
 
@@ -60,9 +65,9 @@ export function encode(value: ImapValue, out: Array<string | Buffer | StreamLite
   } else if (value instanceof Atom) {
     out.push(value.value);
   } else if (value instanceof Literal) {
-    out.push(`{${value.data.length}}\r\n`, value.data);
+    out.push(`${value.binary ? '~' : ''}{${value.data.length}}\r\n`, value.data);
   } else if (value instanceof StreamLiteral) {
-    out.push(`{${value.size}}\r\n`, value);
+    out.push(`${value.binary ? '~' : ''}{${value.size}}\r\n`, value);
   } else {
     out.push('(');
     value.forEach((item, i) => {

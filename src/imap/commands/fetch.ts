@@ -6,6 +6,7 @@ import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence
 import type { Token } from '../../wire/parser.js';
 import { parseFetchItems, type FetchItem, type SectionItem } from '../fetch/items.js';
 import { sectionData, applyPartial } from '../fetch/section.js';
+import { binaryValue } from '../fetch/binary.js';
 import { envelope } from '../../wire/envelope.js';
 import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
@@ -18,7 +19,10 @@ import { SELECTED, type Command, type CommandContext } from './types.js';
 /** Items that need the parsed message, not just its metadata. */
 function needsContent(items: FetchItem[]): boolean {
   return items.some(
-    (i) => (i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY')) || (i.kind === 'section' && !(i.text === '' && !i.part.length)),
+    (i) =>
+      (i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY')) ||
+      (i.kind === 'section' && !(i.text === '' && !i.part.length)) ||
+      i.kind === 'binary',
   );
 }
 
@@ -49,7 +53,7 @@ export const fetch: Command = {
     if (modifiers) uids = uids.filter((u) => (view.meta(u)?.modseq ?? 0) > modifiers.changedSince);
 
     // BODY[...] without PEEK, RFC822 and RFC822.TEXT set \Seen (§6.4.5).
-    const setsSeen = !view.readOnly && items.some((i) => i.kind === 'section' && !i.peek);
+    const setsSeen = !view.readOnly && items.some((i) => (i.kind === 'section' || i.kind === 'binary') && !i.peek); // BINARY too (RFC 3516 §4.2)
     const seenChanged = new Set<number>();
     if (setsSeen) {
       const unseen = uids.map((u) => view.meta(u)).filter((m): m is MessageRef => !!m && !view.isExpunged(m.uid) && !view.mailbox.isSeen(m));
@@ -147,6 +151,10 @@ async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMes
   for (const item of items) {
     if (item.kind === 'section') {
       out.push(atom(item.label), await sectionValue(ctx, meta, msg, item));
+      continue;
+    }
+    if (item.kind === 'binary') {
+      out.push(atom(item.label), await binaryValue(mailbox, meta, msg!, item));
       continue;
     }
     out.push(atom(item.name));

@@ -39,7 +39,7 @@ export function fastPlan(items: FetchItem[]): FastPlan | null {
       steps.push({ k: it.name });
       continue;
     }
-    if (it.part.length || it.text === 'MIME') return null;
+    if (it.kind === 'binary' || it.part.length || it.text === 'MIME') return null;
     if (it.text === 'HEADER.FIELDS' || it.text === 'HEADER.FIELDS.NOT') {
       steps.push({ k: 'fields', item: it, selector: new FieldSelector(new Set(it.fields.map((f) => f.toLowerCase())), it.text === 'HEADER.FIELDS.NOT') });
     } else steps.push({ k: 'whole', item: it });

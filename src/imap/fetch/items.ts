@@ -18,7 +18,18 @@ export interface SectionItem {
 }
 
 export type SimpleName = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ';
-export type FetchItem = { kind: 'simple'; name: SimpleName } | SectionItem;
+/** RFC 3516 §4.2: BINARY[part]<partial>, BINARY.PEEK[…], BINARY.SIZE[part]: a part's content, transfer encoding undone. */
+export interface BinaryItem {
+  kind: 'binary';
+  peek: boolean;
+  /** BINARY.SIZE: the decoded size only. */
+  size: boolean;
+  part: number[];
+  partial: { origin: number; count: number } | null;
+  label: string;
+}
+
+export type FetchItem = { kind: 'simple'; name: SimpleName } | SectionItem | BinaryItem;
 
 const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ']);
 const MACROS: Record<string, SimpleName[]> = {
@@ -47,6 +58,8 @@ function parseItem(raw: string): FetchItem {
   if (up === 'RFC822') return section(false, [], '', [], null, 'RFC822');
   if (up === 'RFC822.HEADER') return section(true, [], 'HEADER', [], null, 'RFC822.HEADER');
   if (up === 'RFC822.TEXT') return section(false, [], 'TEXT', [], null, 'RFC822.TEXT');
+  const b = /^(BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i.exec(raw);
+  if (b) return binaryItem(b[1]!.toUpperCase(), b[2]!, b[3], b[4]);
   const m = /^(BODY|BODY\.PEEK)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i.exec(raw);
   if (!m) throw new BadError(`FETCH: unknown attribute ${raw.slice(0, 40)}`);
   const peek = m[1].toUpperCase() === 'BODY.PEEK';
@@ -63,6 +76,24 @@ function parseItem(raw: string): FetchItem {
   const specText = [spec.part.join('.'), spec.text].filter((s) => s !== '').join('.');
   const label = `BODY[${specText}${fieldsText}]${partial ? `<${partial.origin}>` : ''}`;
   return section(peek, spec.part, spec.text, spec.fields, partial, label);
+}
+
+/** RFC 3516 §9: section-binary = "[" [section-part] "]"; BINARY.SIZE takes no partial. */
+function binaryItem(name: string, spec: string, origin: string | undefined, count: string | undefined): BinaryItem {
+  if (spec !== '' && !/^[1-9]\d*(\.[1-9]\d*)*$/.test(spec)) throw new BadError('FETCH: invalid BINARY section (part numbers only)');
+  const part = spec === '' ? [] : spec.split('.').map(Number);
+  if (part.length > 32 || part.some((n) => n > 0xffffffff)) throw new BadError('FETCH: invalid section part');
+  const size = name === 'BINARY.SIZE';
+  let partial: BinaryItem['partial'] = null;
+  if (origin !== undefined) {
+    if (size) throw new BadError('FETCH: BINARY.SIZE takes no partial');
+    const o = Number(origin);
+    const c = Number(count);
+    if (!Number.isSafeInteger(o) || !Number.isSafeInteger(c) || c === 0 || o > 0xffffffff || c > 0xffffffff) throw new BadError('FETCH: invalid partial range');
+    partial = { origin: o, count: c };
+  }
+  const label = `${size ? 'BINARY.SIZE' : 'BINARY'}[${spec}]${partial ? `<${partial.origin}>` : ''}`;
+  return { kind: 'binary', peek: name !== 'BINARY', size, part, partial, label };
 }
 
 function section(peek: boolean, part: number[], text: SectionText, fields: string[], partial: SectionItem['partial'], label: string): SectionItem {
