@@ -128,3 +128,24 @@ test('COMPRESS: stays on through UNAUTHENTICATE, and STARTTLS after it is BAD (T
   assert.match(await z.command('u3', 'LOGIN bob bob-pass'), /^u3 OK /m);
   assert.match(await z.command('u4', 'COMPRESS DEFLATE'), /^u4 NO \[COMPRESSIONACTIVE\] /m);
 });
+
+test('COMPRESS: an 8 MiB APPEND literal streams through the inflater to the spool and reads back byte for byte', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  const lines: string[] = [];
+  for (let i = 0; lines.length * 40 < 8 * 1024 * 1024; i++) lines.push(`${String(i).padStart(8, '0')} ${'x'.repeat(29)}\r\n`);
+  const message = `Subject: big\r\n\r\n${lines.join('')}`;
+  z.send(`a1 APPEND INBOX {${message.length}+}\r\n`);
+  z.send(message);
+  z.send('\r\n');
+  const t0 = Date.now();
+  assert.match(await z.readUntil(/a1 [^\r]*\r\n/, 30_000), /a1 OK \[APPENDUID \d+ 1\]/);
+  t.diagnostic(`APPEND of ${message.length} bytes compressed: ${Date.now() - t0} ms`);
+  await z.command('a2', 'SELECT INBOX');
+  const t1 = Date.now();
+  z.send('a3 FETCH 1 BODY.PEEK[]\r\n');
+  const got = await z.readUntil(/a3 OK [^\r]*\r\n/, 30_000);
+  t.diagnostic(`FETCH of it compressed: ${Date.now() - t1} ms`);
+  assert.ok(got.includes(`BODY[] {${message.length}}\r\n${message})`), 'the same bytes back');
+});
