@@ -5,7 +5,9 @@ import zlib from 'node:zlib';
 import type { Duplex } from 'node:stream';
 
 export class DeflateClient {
-  private text = '';
+  private chunks: string[] = [];
+  /** Chunks searched without a match. */
+  private scanned = 0;
   private waiters: Array<() => void> = [];
   readonly deflater = zlib.createDeflateRaw();
   private readonly inflater = zlib.createInflateRaw();
@@ -26,10 +28,12 @@ export class DeflateClient {
       this.wireIn += d.length;
       this.inflater.write(d);
     });
-    socket.on('close', () => ((this.ended = true), this.wake()));
+    // Closed only once the inflater has given out what the socket brought before it closed.
+    socket.on('close', () => this.inflater.end());
+    this.inflater.on('close', () => ((this.ended = true), this.wake()));
     this.inflater.on('data', (d: Buffer) => {
       this.plainIn += d.length;
-      this.text += d.toString('latin1');
+      this.chunks.push(d.toString('latin1'));
       this.wake();
     });
     this.inflater.on('error', (err) => ((this.inflateError = err), this.wake()));
@@ -72,18 +76,31 @@ export class DeflateClient {
     this.deflater.flush(zlib.constants.Z_SYNC_FLUSH);
   }
 
+  /** Everything up to and including the first match of `marker`, which is consumed. */
   async readUntil(marker: string | RegExp, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = typeof marker === 'string' ? (this.text.includes(marker) ? { index: this.text.indexOf(marker), 0: marker } : null) : marker.exec(this.text);
-      if (m) {
-        const end = m.index + m[0].length;
-        const out = this.text.slice(0, end);
-        this.text = this.text.slice(end);
+      // Each chunk is searched once (with the end of the one before, for a marker split between them):
+      // an 8 MiB response stays linear, no whole-text rescans or flattening.
+      for (; this.scanned < this.chunks.length; this.scanned++) {
+        const i = this.scanned;
+        const before = i > 0 ? this.chunks[i - 1].slice(-1024) : '';
+        const region = before + this.chunks[i];
+        const at = typeof marker === 'string' ? region.indexOf(marker) : -1;
+        const m = typeof marker === 'string' ? (at >= 0 ? { index: at, 0: marker } : null) : marker.exec(region);
+        if (!m) continue;
+        const endInChunk = m.index + m[0].length - before.length;
+        const out = this.chunks.slice(0, i).join('') + this.chunks[i].slice(0, endInChunk);
+        const rest = this.chunks[i].slice(endInChunk);
+        this.chunks = rest ? [rest] : [];
+        this.scanned = 0;
         return out;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || this.ended || this.inflateError) throw new Error(`no ${marker} (${this.inflateError?.message ?? (this.ended ? 'closed' : 'timed out')}); have: ${JSON.stringify(this.text.slice(0, 300))}`);
+      if (left <= 0 || this.ended || this.inflateError) {
+        const have = this.chunks.join('').slice(0, 300);
+        throw new Error(`no ${marker} (${this.inflateError?.message ?? (this.ended ? 'closed' : 'timed out')}); have: ${JSON.stringify(have)}`);
+      }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => (clearTimeout(t), resolve()));

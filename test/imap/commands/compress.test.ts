@@ -1,6 +1,11 @@
 // COMPRESS=DEFLATE (RFC 4978), in-process over loopback with a zlib client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
 import { harness, type Client } from '../../support/command-harness.js';
 import { DeflateClient } from '../../support/deflate-client.js';
 import type { RawImap } from '../../support/raw-imap.js';
@@ -98,4 +103,49 @@ test('COMPRESS: input that is not DEFLATE data closes the connection', async (t)
   const z = await DeflateClient.start(rawOf(c).socket);
   z.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
   assert.equal(await c.closed(3000), true);
+});
+
+test('COMPRESS: LOGOUT\'s BYE and tagged OK arrive compressed and complete before the close (RFC 4978 §3, RFC 3501 §6.1.3)', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  const out = await z.command('o1', 'LOGOUT');
+  assert.match(out, /^\* BYE [^\r]*\r\no1 OK [^\r]*\r\n$/);
+  assert.equal(await c.closed(3000), true);
+});
+
+test('COMPRESS: stays on through UNAUTHENTICATE, and STARTTLS after it is BAD (TLS must be outside compression: RFC 4978 §6)', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-compress-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const tlsCert = path.join(dir, 'cert.pem');
+  const tlsKey = path.join(dir, 'key.pem');
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', tlsKey, '-out', tlsCert]);
+  const h = await harness(t, { tlsCert, tlsKey });
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  assert.match(await z.command('u1', 'UNAUTHENTICATE'), /^u1 OK /m);
+  assert.match(await z.command('u2', 'STARTTLS'), /^u2 BAD STARTTLS after COMPRESS/m);
+  assert.match(await z.command('u3', 'LOGIN bob bob-pass'), /^u3 OK /m);
+  assert.match(await z.command('u4', 'COMPRESS DEFLATE'), /^u4 NO \[COMPRESSIONACTIVE\] /m);
+});
+
+test('COMPRESS: an 8 MiB APPEND literal streams through the inflater to the spool and reads back byte for byte', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const z = await DeflateClient.start(rawOf(c).socket);
+  const lines: string[] = [];
+  for (let i = 0; lines.length * 40 < 8 * 1024 * 1024; i++) lines.push(`${String(i).padStart(8, '0')} ${'x'.repeat(29)}\r\n`);
+  const message = `Subject: big\r\n\r\n${lines.join('')}`;
+  z.send(`a1 APPEND INBOX {${message.length}+}\r\n`);
+  z.send(message);
+  z.send('\r\n');
+  const t0 = Date.now();
+  assert.match(await z.readUntil(/a1 [^\r]*\r\n/, 30_000), /a1 OK \[APPENDUID \d+ 1\]/);
+  t.diagnostic(`APPEND of ${message.length} bytes compressed: ${Date.now() - t0} ms`);
+  await z.command('a2', 'SELECT INBOX');
+  const t1 = Date.now();
+  z.send('a3 FETCH 1 BODY.PEEK[]\r\n');
+  const got = await z.readUntil(/a3 OK [^\r]*\r\n/, 30_000);
+  t.diagnostic(`FETCH of it compressed: ${Date.now() - t1} ms`);
+  assert.ok(got.includes(`BODY[] {${message.length}}\r\n${message})`), 'the same bytes back');
 });
