@@ -14,6 +14,7 @@ SESSION_EXTENSIONS.push('UIDPLUS', 'MOVE', 'UNSELECT', 'NAMESPACE', 'ID', 'ENABL
 SESSION_EXTENSIONS.push('CONDSTORE', 'QRESYNC'); // src/mail/modseq.ts, commands/select.ts, fetch.ts, store.ts
 SESSION_EXTENSIONS.push('UNAUTHENTICATE'); // commands/unauthenticate.ts
 SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
+SESSION_EXTENSIONS.push('SEARCHRES'); // RFC 5182: search/saved-result.ts, "$" in commands/messages.ts and search-criteria.ts
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
 export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];

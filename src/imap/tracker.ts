@@ -26,6 +26,12 @@ export class MailboxView implements MailboxListener {
   readonly recent = new Set<number>();
   /** Keywords this session has been told of (FLAGS at SELECT, or since). */
   private readonly announced = new Set<string>();
+  /**
+   * RFC 5182 search result variable ("$"): the UIDs the last SEARCH … RETURN (SAVE)
+   * kept, ascending. It lives on the view, so SELECT/EXAMINE (a new view) empties it;
+   * expunged messages drop out when "$" is resolved (§2.1).
+   */
+  savedSearch: readonly number[] = [];
   /** Called whenever an update is queued, so an idling connection can write it at once. */
   onChange: (() => void) | null = null;
 
@@ -99,6 +105,11 @@ export class MailboxView implements MailboxListener {
 
   uidAt(seq: number): number | undefined {
     return seq >= 1 && seq <= this.len ? this.uids[seq - 1] : undefined;
+  }
+
+  /** The saved search result (RFC 5182 "$") still numbered in this view, ascending UIDs. */
+  savedUids(): number[] {
+    return this.savedSearch.filter((u) => this.seqOf(u) > 0);
   }
 
   /** The message behind a uid of this view, even if expunged meanwhile. */

@@ -4,8 +4,8 @@ import { BadError } from '../../wire/errors.js';
 import { isAtom, type Token } from '../../wire/parser.js';
 import { formatSet } from '../../wire/sequence-set.js';
 
-export type ReturnOpt = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
-const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT']);
+export type ReturnOpt = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+const RETURN_OPTS = new Set<string>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
 
 /** `RETURN (opts)` at the start of `args`: the options and the arguments after them; null options when there is no RETURN. */
 export function parseReturn(args: Token[], what: string): { returns: Set<ReturnOpt> | null; rest: Token[] } {
@@ -20,6 +20,25 @@ export function parseReturn(args: Token[], what: string): { returns: Set<ReturnO
   }
   if (!returns.size) returns.add('ALL'); // RETURN () means RETURN (ALL), RFC 4731 §3.1
   return { returns, rest: args.slice(2) };
+}
+
+/** RFC 5182 §2.1: SAVE alone suppresses the (E)SEARCH response. */
+export function onlySave(returns: Set<ReturnOpt>): boolean {
+  return returns.size === 1 && returns.has('SAVE');
+}
+
+/**
+ * What RETURN (SAVE …) keeps of `found` (in the order returned), RFC 5182
+ * §2.4: with MIN and/or MAX and neither ALL nor COUNT, only those messages;
+ * otherwise all of them.
+ */
+export function savedPart<T>(returns: Set<ReturnOpt>, found: readonly T[]): T[] {
+  if (returns.has('ALL') || returns.has('COUNT') || !(returns.has('MIN') || returns.has('MAX'))) return [...found];
+  if (!found.length) return [];
+  const out: T[] = [];
+  if (returns.has('MIN')) out.push(found[0]);
+  if (returns.has('MAX') && (found.length > 1 || !out.length)) out.push(found[found.length - 1]);
+  return out;
 }
 
 /**
