@@ -2,6 +2,7 @@
 // and the changes it has not been told about yet. RFC 3501 §7.4.1: EXPUNGE
 // responses wait until the session may receive them; EXISTS may go any time.
 import type { MailboxHandle, MailboxListener, MessageRef } from '../mail/api.js';
+import { SearchContexts } from './search/context.js';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number; uid: number }
@@ -32,6 +33,8 @@ export class MailboxView implements MailboxListener {
    * expunged messages drop out when "$" is resolved (§2.1).
    */
   savedSearch: readonly number[] = [];
+  /** RFC 5267 searches kept live with RETURN (UPDATE); a new SELECT ends them with this view. */
+  readonly contexts = new SearchContexts();
   /** Called whenever an update is queued, so an idling connection can write it at once. */
   onChange: (() => void) | null = null;
 
@@ -167,6 +170,11 @@ export class MailboxView implements MailboxListener {
 
   private changed(): void {
     this.onChange?.();
+  }
+
+  /** UIDs expunged from the mailbox that this view has not announced yet, ascending. */
+  pendingExpunges(): number[] {
+    return [...this.gone.keys()].sort((a, b) => a - b);
   }
 
   get hasPending(): boolean {

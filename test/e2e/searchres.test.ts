@@ -3,13 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { makeMailTree, startServer, deliver, type MailTree } from '../support/server.js';
+import { makeMailTree, startServer, type MailTree } from '../support/server.js';
 import { dovecotAvailable } from '../support/dovecot.js';
-import { differential, runScript } from '../support/peer-diff.js';
+import { differential, seedInOrder, runScript } from '../support/peer-diff.js';
 
 async function seed(tree: MailTree): Promise<void> {
-  for (let i = 1; i <= 6; i++)
-    await deliver(tree.maildir('bob'), `From: u${i % 3}@example.org\nSubject: note ${i}\nDate: ${10 - i} Dec 2026 10:00:00 +0000\nMessage-ID: <n${i}@example.org>\n\nbody ${i}\n`);
+  const notes = Array.from({ length: 6 }, (_, k) => k + 1).map(
+    (i) => `From: u${i % 3}@example.org\nSubject: note ${i}\nDate: ${10 - i} Dec 2026 10:00:00 +0000\nMessage-ID: <n${i}@example.org>\n\nbody ${i}\n`,
+  );
+  await seedInOrder(tree, notes);
 }
 
 /** RFC 5182 §2.2's examples, in our words: SAVE, then "$" in FETCH, STORE, COPY, MOVE, SEARCH; expunges; reset by SELECT. */

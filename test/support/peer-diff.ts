@@ -9,6 +9,20 @@ import { makeMailTree, startServer, type MailTree } from './server.js';
 import { RawImap } from './raw-imap.js';
 import { startDovecot } from './dovecot.js';
 
+/**
+ * Puts `messages` in bob's new/ under names that sort in the order given (so
+ * both servers number them 1..n in that order, whatever ran before in this
+ * process: server.ts's deliver() counts in unpadded hex).
+ */
+export async function seedInOrder(tree: MailTree, messages: string[]): Promise<void> {
+  const dir = tree.maildir('bob');
+  for (const [i, text] of messages.entries()) {
+    const name = `${1_765_000_000 + i}.M${String(i).padStart(6, '0')}P1.diff`;
+    await fs.writeFile(path.join(dir, 'tmp', name), text);
+    await fs.rename(path.join(dir, 'tmp', name), path.join(dir, 'new', name));
+  }
+}
+
 /** One reply made comparable: tag → T, tagged text dropped after the code, flags sorted, `normalise` applied per line. */
 export function comparable(reply: string, tag: string, normalise: (line: string) => string = (l) => l): string {
   return reply
@@ -23,6 +37,7 @@ export function comparable(reply: string, tag: string, normalise: (line: string)
       return l.replace(/FLAGS \(([^)]*)\)/g, (_, f: string) => `FLAGS (${f.split(' ').filter(Boolean).sort().join(' ')})`);
     })
     .map((l) => normalise(l.replace(/\(TAG "[^"]+"\)/, '(TAG)')))
+    .filter((l) => l !== '') // a line `normalise` drops
     .join('\n')
     .replace(/(^|\n)(\* \d+ EXPUNGE(\n|$))+/g, (run, lead: string) => `${lead}${expungedSet(run)}\n`)
     .replace(/\n$/, '');
@@ -39,20 +54,31 @@ function expungedSet(run: string): string {
   return `* EXPUNGED ${removed.sort((a, b) => a - b).join(',')}`;
 }
 
-/** Runs `script` after LOGIN bob; returns command → comparable reply. */
+/** Prefix of a script line that runs in a second session of bob's (logged in at its first use). */
+export const OTHER = '2> ';
+
+/** Runs `script` after LOGIN bob (lines starting with OTHER in a second session); returns command → comparable reply. */
 export async function runScript(port: number, script: string[], normalise?: (line: string) => string): Promise<Map<string, string>> {
-  const c = await RawImap.connect(port);
+  const sessions: RawImap[] = [];
+  const session = async (i: number): Promise<RawImap> => {
+    if (!sessions[i]) {
+      sessions[i] = await RawImap.connect(port);
+      assert.match(await sessions[i].command('l', 'LOGIN bob bob-pass'), /^l OK/m);
+    }
+    return sessions[i];
+  };
   try {
-    assert.match(await c.command('l', 'LOGIN bob bob-pass'), /^l OK/m);
     const out = new Map<string, string>();
     let n = 0;
-    for (const cmd of script) {
+    for (const line of script) {
       const tag = `d${++n}`;
-      out.set(`${n} ${cmd}`, comparable(await c.command(tag, cmd), tag, normalise));
+      const other = line.startsWith(OTHER);
+      const c = await session(other ? 1 : 0);
+      out.set(`${n} ${line}`, comparable(await c.command(tag, other ? line.slice(OTHER.length) : line), tag, normalise));
     }
     return out;
   } finally {
-    c.close();
+    for (const c of sessions) c?.close();
   }
 }
 

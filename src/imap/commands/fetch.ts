@@ -56,6 +56,7 @@ export const fetch: Command = {
     if (setsSeen) {
       const unseen = uids.map((u) => view.meta(u)).filter((m): m is MessageRef => !!m && !view.isExpunged(m.uid) && !view.mailbox.isSeen(m));
       for (const m of await view.mailbox.setFlags(unseen, 'add', ['\\Seen'], view)) seenChanged.add(m.uid);
+      view.contexts.touch(seenChanged);
     }
     const wantsFlags = items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
     const withContent = needsContent(items);

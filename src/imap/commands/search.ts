@@ -3,11 +3,12 @@
 // connection holds EXPUNGE responses back while it runs (RFC 3501 §7.4.1).
 import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
-import { esearchLine, onlySave, parseReturn, savedPart, type ReturnOpt } from '../search/esearch.js';
-import { keepingResult } from '../search/saved-result.js';
+import { esearchLine, onlySave, parseReturn, savedPart, type ReturnSet } from '../search/esearch.js';
+import { keepingResult, keepLive } from '../search/saved-result.js';
 import type { Token } from '../../wire/parser.js';
 import { sort } from './sort.js';
 import { thread } from './thread.js';
+import { cancelupdate } from './cancelupdate.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 export const search: Command = {
@@ -20,7 +21,7 @@ export const search: Command = {
   },
 };
 
-async function runSearch(ctx: CommandContext, returns: Set<ReturnOpt> | null, args: Token[]): Promise<number[]> {
+async function runSearch(ctx: CommandContext, returns: ReturnSet | null, args: Token[]): Promise<number[]> {
   const { conn } = ctx;
   const view = conn.view!;
   const key = charsetAndCriteria(args, 'SEARCH', false);
@@ -40,9 +41,10 @@ async function runSearch(ctx: CommandContext, returns: Set<ReturnOpt> | null, ar
     await conn.untagged(nums.length ? `SEARCH ${nums.join(' ')}${highest ? ` (MODSEQ ${highest})` : ''}` : 'SEARCH');
     return [];
   }
+  if (returns.has('UPDATE')) keepLive(ctx, key, null, found.map((c) => c.uid));
   if (!onlySave(returns)) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums, highest));
   return savedPart(returns, found).map((c) => c.uid);
 }
 
-/** SEARCH, SORT and THREAD, for the command table. */
-export const SEARCH_COMMANDS: Command[] = [search, sort, thread];
+/** SEARCH, SORT, THREAD and CANCELUPDATE, for the command table. */
+export const SEARCH_COMMANDS: Command[] = [search, sort, thread, cancelupdate];

@@ -2,7 +2,7 @@
 // search-key…`, with ESORT's RETURN options (RFC 5267 §3) answered as ESEARCH,
 // and SAVE (RFC 5182) kept for "$".
 import { esearchLine, onlySave, parseReturn, savedPart } from '../search/esearch.js';
-import { keepingResult } from '../search/saved-result.js';
+import { keepingResult, keepLive } from '../search/saved-result.js';
 import { parseSortCriteria, collectSortData, sortBy, type SortKeyName } from '../search/sort.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
@@ -27,6 +27,7 @@ export const sort: Command = {
         await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
         return [];
       }
+      if (returns.has('UPDATE')) keepLive(ctx, key, keys, sorted.map((d) => d.uid));
       if (!onlySave(returns)) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
       // RFC 5182 §2.4 with RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
       return savedPart(returns, sorted).map((d) => d.uid);
