@@ -321,6 +321,7 @@ export class Connection {
       const result = await command.run(ctx);
       if (this.closed) return;
       this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
+      await this.updateContexts();
       if (result !== 'done') {
         const code = result?.code ? `[${result.code}] ` : '';
         this.write(`${tag} OK ${code}${result?.text ?? `${uid ? 'UID ' : ''}${name} completed`}\r\n`);
@@ -336,6 +337,7 @@ export class Connection {
       }
       if ((err instanceof NoError || err instanceof BadError) && !this.midLiteral) {
         this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
+        await this.updateContexts();
         const code = err.code ? `[${err.code}] ` : '';
         this.write(`${tag} ${err instanceof NoError ? 'NO' : 'BAD'} ${code}${err.message}\r\n`);
       } else this.serverBug(tag, name, thrown);
@@ -525,8 +527,13 @@ export class Connection {
     const keywords = view.newKeywords();
     if (keywords) out += flagLines(keywords, view.readOnly, view.mailbox.keywordsFull);
     const { condstore, qresync } = this.extensions;
+    // RFC 5267 §4.3: live searches hear of their expunged messages first, numbered as the client knows them.
+    const removals = allowExpunge ? view.contexts.expunging(view, view.pendingExpunges()) : '';
     const vanished: number[] = [];
-    for (const u of view.flush(allowExpunge)) {
+    const lastUid = view.uidAt(view.exists) ?? 0;
+    const updates = view.flush(allowExpunge);
+    if (view.contexts.size) view.contexts.touch(updates.flatMap((u) => (u.kind === 'flags' ? [u.uid] : u.kind === 'exists' ? view.uidList.filter((x) => x > lastUid) : [])));
+    for (const u of updates) {
       if (u.kind === 'expunge') {
         // RFC 7162 §3.2.10: with QRESYNC enabled, VANISHED (by UID) replaces EXPUNGE.
         if (qresync) vanished.push(u.uid);
@@ -536,8 +543,21 @@ export class Connection {
       else out += `* ${u.seq} FETCH (UID ${u.uid} ${condstore ? `MODSEQ (${u.modseq}) ` : ''}FLAGS (${u.flags.join(' ')}))\r\n`;
     }
     if (vanished.length) out = `* VANISHED ${compressUids(vanished)}\r\n` + out;
+    out = removals + out;
     if (out) this.write(out);
     return out;
+  }
+
+  /** Writes what the live searches (RFC 5267 UPDATE) make of the changes flushed so far. */
+  async updateContexts(): Promise<void> {
+    const view = this.view;
+    if (!view?.contexts.size) return;
+    try {
+      const text = await view.contexts.refresh(view);
+      if (text && this.view === view && !this.closed) this.write(text);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, user: this.user?.name, mailbox: view.mailbox.name }, 'live search update failed');
+    }
   }
 
   /** While idling, updates are written as soon as the mailbox reports them (one write per turn). */
@@ -550,6 +570,7 @@ export class Connection {
           schedulePush(() => {
             this.idleFlushScheduled = false;
             const sent = this.flushUpdates(true);
+            void this.updateContexts();
             // One line per push at debug (the demo's level): what an idling client was sent, unasked.
             if (sent && this.log.isLevelEnabled('debug')) this.log.debug({ user: this.user?.name, mailbox: this.view?.mailbox.name, sent: sent.trimEnd().split('\r\n') }, 'push');
           });

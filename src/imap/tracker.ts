@@ -2,6 +2,7 @@
 // and the changes it has not been told about yet. RFC 3501 §7.4.1: EXPUNGE
 // responses wait until the session may receive them; EXISTS may go any time.
 import type { MailboxHandle, MailboxListener, MessageRef } from '../mail/api.js';
+import { SearchContexts } from './search/context.js';
 
 export type ViewUpdate =
   | { kind: 'expunge'; seq: number; uid: number }
@@ -26,6 +27,14 @@ export class MailboxView implements MailboxListener {
   readonly recent = new Set<number>();
   /** Keywords this session has been told of (FLAGS at SELECT, or since). */
   private readonly announced = new Set<string>();
+  /**
+   * RFC 5182 search result variable ("$"): the UIDs the last SEARCH … RETURN (SAVE)
+   * kept, ascending. It lives on the view, so SELECT/EXAMINE (a new view) empties it;
+   * expunged messages drop out when "$" is resolved (§2.1).
+   */
+  savedSearch: readonly number[] = [];
+  /** RFC 5267 searches kept live with RETURN (UPDATE); a new SELECT ends them with this view. */
+  readonly contexts = new SearchContexts();
   /** Called whenever an update is queued, so an idling connection can write it at once. */
   onChange: (() => void) | null = null;
 
@@ -101,6 +110,11 @@ export class MailboxView implements MailboxListener {
     return seq >= 1 && seq <= this.len ? this.uids[seq - 1] : undefined;
   }
 
+  /** The saved search result (RFC 5182 "$") still numbered in this view, ascending UIDs. */
+  savedUids(): number[] {
+    return this.savedSearch.filter((u) => this.seqOf(u) > 0);
+  }
+
   /** The message behind a uid of this view, even if expunged meanwhile. */
   meta(uid: number): MessageRef | undefined {
     return this.mailbox.byUid(uid) ?? this.gone.get(uid);
@@ -156,6 +170,11 @@ export class MailboxView implements MailboxListener {
 
   private changed(): void {
     this.onChange?.();
+  }
+
+  /** UIDs expunged from the mailbox that this view has not announced yet, ascending. */
+  pendingExpunges(): number[] {
+    return [...this.gone.keys()].sort((a, b) => a - b);
   }
 
   get hasPending(): boolean {

@@ -19,6 +19,7 @@ export type SearchKey =
   | { k: 'seq'; set: Range[] }
   | { k: 'uid'; set: Range[] }
   | { k: 'modseq'; n: number } // RFC 7162 §3.1.5: mod-sequence at least n
+  | { k: 'saved' } // RFC 5182 "$": the messages of the last RETURN (SAVE), as a sequence or UID set
   | { k: 'not'; key: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; keys: SearchKey[] };
@@ -201,8 +202,12 @@ export class CriteriaParser {
       case 'LARGER':
       case 'SMALLER':
         return { k: 'size', larger: name === 'LARGER', n: this.number('size') };
-      case 'UID':
-        return { k: 'uid', set: parseSequenceSet(this.atom('UID set')) };
+      case 'UID': {
+        const set = this.atom('UID set');
+        return set === '$' ? { k: 'saved' } : { k: 'uid', set: parseSequenceSet(set) };
+      }
+      case '$':
+        return { k: 'saved' };
       case 'MODSEQ':
         return this.modseq();
       case 'NOT':

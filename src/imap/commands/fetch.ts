@@ -10,7 +10,7 @@ import { binaryValue } from '../fetch/binary.js';
 import { envelope } from '../../wire/envelope.js';
 import { bodystructure } from '../../wire/bodystructure.js';
 import { imapDateTime } from '../fetch/date.js';
-import { resolveMessages } from './messages.js';
+import { resolveMessages, SAVED_RESULT } from './messages.js';
 import { fastPlan, fastFetch } from '../fetch/fast.js';
 import { type LoadedMessage, isMessageGone, type MailError, type MessageRef } from '../../mail/api.js';
 import { noFor } from '../mail-errors.js';
@@ -47,7 +47,9 @@ export const fetch: Command = {
     conn.announceKeywords(); // one another session added is in FLAGS before a FETCH shows it
     if (modifiers?.vanished) {
       // RFC 7162 §3.2.6: expunged UIDs in the set, since the modseq, before the FETCH responses.
-      const gone = resolveUids(parseSequenceSet(set), view.mailbox.expungedSince(modifiers.changedSince));
+      const expunged = view.mailbox.expungedSince(modifiers.changedSince);
+      const saved = set === SAVED_RESULT ? new Set(view.savedSearch) : null;
+      const gone = saved ? expunged.filter((u) => saved.has(u)) : resolveUids(parseSequenceSet(set), expunged);
       if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
     }
     if (modifiers) uids = uids.filter((u) => (view.meta(u)?.modseq ?? 0) > modifiers.changedSince);
@@ -58,6 +60,7 @@ export const fetch: Command = {
     if (setsSeen) {
       const unseen = uids.map((u) => view.meta(u)).filter((m): m is MessageRef => !!m && !view.isExpunged(m.uid) && !view.mailbox.isSeen(m));
       for (const m of await view.mailbox.setFlags(unseen, 'add', ['\\Seen'], view)) seenChanged.add(m.uid);
+      view.contexts.touch(seenChanged);
     }
     const wantsFlags = items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
     const withContent = needsContent(items);

@@ -1,6 +1,8 @@
 // SORT and UID SORT (RFC 5256 §3): `SORT [RETURN (opts)] (criteria) charset
-// search-key…`, with ESORT's RETURN options (RFC 5267 §3) answered as ESEARCH.
-import { esearchLine, parseReturn } from '../search/esearch.js';
+// search-key…`, with ESORT's RETURN options (RFC 5267 §3) answered as ESEARCH,
+// and SAVE (RFC 5182) kept for "$".
+import { esearchLine, onlySave, parseReturn, savedPart } from '../search/esearch.js';
+import { keepingResult, keepLive } from '../search/saved-result.js';
 import { parseSortCriteria, collectSortData, sortBy, type SortKeyName } from '../search/sort.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
@@ -11,15 +13,24 @@ export const sort: Command = {
   states: SELECTED,
   uid: true,
   async run(ctx: CommandContext) {
-    const { conn } = ctx;
-    const view = conn.view!;
     const { returns, rest } = parseReturn(ctx.args, 'SORT');
-    const keys = parseSortCriteria(rest[0]);
-    const key = charsetAndCriteria(rest.slice(1), 'SORT', true);
-    const found = await searchView(view, key);
-    const data = await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key)));
-    const nums = sortBy(data, keys).map((d) => (ctx.uid ? d.uid : d.seq));
-    if (returns) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
-    else await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
+    await keepingResult(ctx, returns, async () => {
+      const { conn } = ctx;
+      const view = conn.view!;
+      const keys = parseSortCriteria(rest[0]);
+      const key = charsetAndCriteria(rest.slice(1), 'SORT', true);
+      const found = await searchView(view, key);
+      const data = await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key)));
+      const sorted = sortBy(data, keys);
+      const nums = sorted.map((d) => (ctx.uid ? d.uid : d.seq));
+      if (!returns) {
+        await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
+        return [];
+      }
+      if (returns.has('UPDATE')) keepLive(ctx, key, keys, sorted.map((d) => d.uid));
+      if (!onlySave(returns)) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
+      // RFC 5182 §2.4 with RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
+      return savedPart(returns, sorted).map((d) => d.uid);
+    });
   },
 };

@@ -45,6 +45,7 @@ export const store: Command = {
     const metas = uids.map((u) => view.meta(u)).filter((x): x is MessageRef => !!x && !view.isExpunged(x.uid));
     const cond = unchangedSince === null ? undefined : { unchangedSince, modified: [] as number[] };
     const changed = new Set(await view.mailbox.setFlags(metas, mode, flags, view, cond));
+    view.contexts.touch([...changed].map((m) => m.uid)); // live searches see this session's changes too (RFC 5267 §4.3)
     conn.announceKeywords(); // a keyword new to the folder is in FLAGS before a FETCH shows it
     const { condstore, qresync } = conn.extensions;
     const modified = new Set(cond?.modified ?? []);

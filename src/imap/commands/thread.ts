@@ -1,13 +1,14 @@
-// THREAD and UID THREAD (RFC 5256 §4): `THREAD algorithm charset search-key…`.
+// THREAD and UID THREAD (RFC 5256 §4): `THREAD algorithm charset search-key…`;
+// algorithms REFERENCES, ORDEREDSUBJECT and REFS (search/thread.ts).
 import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
-import type { ThreadMsg } from '../search/thread.js';
+import { ALGORITHMS, type ThreadAlgorithm, type ThreadMsg } from '../search/thread.js';
 import { threadData } from '../search/threader.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
-export const THREAD_ALGORITHMS = ['REFERENCES', 'ORDEREDSUBJECT'];
+export const THREAD_ALGORITHMS = Object.keys(ALGORITHMS);
 
 export const thread: Command = {
   names: ['THREAD'],
@@ -35,7 +36,7 @@ export const thread: Command = {
         inReplyTo: f.inReplyTo,
       };
     });
-    const threadsText = await threadData(algorithm as 'REFERENCES' | 'ORDEREDSUBJECT', msgs);
+    const threadsText = await threadData(algorithm as ThreadAlgorithm, msgs);
     await conn.untagged(threadsText ? `THREAD ${threadsText}` : 'THREAD');
   },
 };

@@ -41,7 +41,7 @@ class Subject {
  */
 export async function searchView(view: MailboxView, key: SearchKey): Promise<Candidate[]> {
   const uids = view.uidList;
-  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0, now: Date.now(), merged: new Map() };
+  const ctx: EvalContext = { exists: uids.length, maxUid: uids.length ? uids[uids.length - 1] : 0, now: Date.now(), merged: new Map(), saved: new Set(view.savedSearch) };
   const program = simplify(key);
   if (program.k === 'all') {
     // SORT/THREAD … ALL, SEARCH ALL: every message still there, with no per-message await.
@@ -113,6 +113,8 @@ interface EvalContext {
   now: number;
   /** Each sequence set of the program merged once per search, not scanned range by range per message. */
   merged: Map<Range[], Range[]>;
+  /** The saved result (RFC 5182 "$") as it was when this search began. */
+  saved: Set<number>;
 }
 
 /** Orders AND lists cheapest first, so a flag test can spare a file read. */
@@ -157,6 +159,8 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return inRanges(c.uid, key.set, ctx.maxUid, ctx);
     case 'modseq':
       return c.meta.modseq >= key.n;
+    case 'saved':
+      return ctx.saved.has(c.uid);
     case 'size': {
       const size = await view.mailbox.vsizeOf(c.meta);
       return key.larger ? size > key.n : size < key.n;

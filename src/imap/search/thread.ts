@@ -15,6 +15,8 @@ export interface ThreadMsg {
   inReplyTo: string | null;
 }
 
+export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT' | 'REFS';
+
 export interface ThreadNode {
   msg: ThreadMsg | null; // null: a dummy
   children: ThreadNode[];
@@ -97,7 +99,8 @@ function cmpNodes(a: Container, b: Container): number {
   return byDate(x, y);
 }
 
-export function references(msgs: ThreadMsg[]): ThreadNode[] {
+/** REFERENCES steps (1) to (4): the messages linked by References/In-Reply-To, dummies pruned; the roots. */
+function linkedRoots(msgs: ThreadMsg[]): Container[] {
   const ordered = [...msgs].sort((a, b) => a.seq - b.seq);
   const table = new Map<string, Container>();
   const all: Container[] = [];
@@ -163,7 +166,19 @@ export function references(msgs: ThreadMsg[]): ThreadNode[] {
     }
     return out;
   };
-  roots = prune(roots, true, null);
+  return prune(roots, true, null);
+}
+
+/** Every set of siblings by sent date (then mailbox order), deepest first. */
+function sortDeep(nodes: Container[]): void {
+  for (const n of nodes) sortDeep(n.children);
+  nodes.sort(cmpNodes);
+}
+
+const strip = (c: Container): ThreadNode => ({ msg: c.msg, children: c.children.map(strip) });
+
+export function references(msgs: ThreadMsg[]): ThreadNode[] {
+  let roots = linkedRoots(msgs);
 
   // (5) sort the top level by sent date; a dummy by its (sorted) children's first
   for (const r of roots) if (!r.msg) r.children.sort(cmpNodes);
@@ -217,14 +232,28 @@ export function references(msgs: ThreadMsg[]): ThreadNode[] {
   roots = roots.filter((r) => !removed.has(r)).map((r) => replaced.get(r) ?? r);
 
   // (7) sort every set of siblings by sent date, deepest first
-  const sortDeep = (nodes: Container[]): void => {
-    for (const n of nodes) sortDeep(n.children);
-    nodes.sort(cmpNodes);
-  };
   sortDeep(roots);
-
-  const strip = (c: Container): ThreadNode => ({ msg: c.msg, children: c.children.map(strip) });
   return roots.map(strip);
+}
+
+// ---------------------------------------------------------------------------
+// REFS (draft-ietf-morg-inthread §5, as Dovecot implements it): REFERENCES
+// without the base-subject merging, and threads ordered by their newest
+// message (sent date, else arrival), so the thread with the latest reply
+// comes last; ties go by the root's mailbox order, a dummy root first.
+
+function newest(c: Container): number {
+  let max = c.msg ? c.msg.date : -Infinity;
+  for (const k of c.children) max = Math.max(max, newest(k));
+  return max;
+}
+
+export function refs(msgs: ThreadMsg[]): ThreadNode[] {
+  const roots = linkedRoots(msgs);
+  sortDeep(roots);
+  const keyed = roots.map((r) => ({ r, latest: newest(r), seq: r.msg ? r.msg.seq : 0 }));
+  keyed.sort((a, b) => a.latest - b.latest || a.seq - b.seq);
+  return keyed.map((k) => strip(k.r));
 }
 
 // ---------------------------------------------------------------------------
@@ -243,3 +272,6 @@ function members(n: ThreadNode): string {
 export function formatThreads(threads: ThreadNode[]): string {
   return threads.map((t) => `(${members(t)})`).join('');
 }
+
+/** Each algorithm by its THREAD name. */
+export const ALGORITHMS: Record<ThreadAlgorithm, (msgs: ThreadMsg[]) => ThreadNode[]> = { REFERENCES: references, ORDEREDSUBJECT: orderedSubject, REFS: refs };

@@ -1,7 +1,7 @@
 // THREAD's algorithms, run here for small folders and in a worker thread
 // (thread-worker.ts) for big ones, so the event loop is never held for long.
 import { WorkerPool } from '../../runtime/worker-pool.js';
-import { orderedSubject, references, formatThreads, type ThreadMsg } from './thread.js';
+import { ALGORITHMS, formatThreads, type ThreadAlgorithm, type ThreadMsg } from './thread.js';
 import type { ThreadRequest } from './thread-worker.js';
 
 /** Below this many messages threading takes a few ms: not worth a worker's round trip. */
@@ -10,8 +10,8 @@ const IN_PROCESS_MAX = 2000;
 const pool = new WorkerPool<ThreadRequest, string>({ name: 'thread', script: new URL('./thread-worker.js', import.meta.url), maxThreads: 1 });
 
 /** The data of `* THREAD` for `msgs` (an empty string when there are none). */
-export async function threadData(algorithm: 'REFERENCES' | 'ORDEREDSUBJECT', msgs: ThreadMsg[]): Promise<string> {
-  const inProcess = () => formatThreads(algorithm === 'REFERENCES' ? references(msgs) : orderedSubject(msgs));
+export async function threadData(algorithm: ThreadAlgorithm, msgs: ThreadMsg[]): Promise<string> {
+  const inProcess = () => formatThreads(ALGORITHMS[algorithm](msgs));
   if (msgs.length <= IN_PROCESS_MAX) return inProcess();
   try {
     return await pool.run({ algorithm, msgs });

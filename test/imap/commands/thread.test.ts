@@ -1,4 +1,4 @@
-// THREAD and UID THREAD (RFC 5256 §4, §5): ORDEREDSUBJECT and REFERENCES.
+// THREAD and UID THREAD (RFC 5256 §4, §5): ORDEREDSUBJECT and REFERENCES; REFS (draft-ietf-morg-inthread §5, Dovecot's THREAD=REFS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
@@ -49,4 +49,19 @@ test('THREAD: a store failure is the NO of its kind, an unexpected one NO [SERVE
   fail(new TypeError('a bug'));
   assert.match(await c.run('THREAD REFERENCES UTF-8 LARGER 1'), /^T NO \[SERVERBUG\] /m);
   assert.match(await c.run('NOOP'), /^T OK /m);
+});
+
+test('THREAD=REFS: no threads merged by subject; threads ordered by their newest message, so a thread with a new reply goes last (draft-ietf-morg-inthread §5)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('a', 'hello', 1));
+  await h.deliver(msg('b', 'other', 2));
+  await h.deliver(msg('c', 'Re: hello', 3)); // the subject says reply, the headers do not
+  await h.deliver(msg('d', 'Re: hello', 5, 'a')); // a reply to the first thread, newest of all
+  await h.deliver(msg('e', 'third', 4));
+  const c = await h.session();
+  assert.match(await c.run('CAPABILITY'), / THREAD=REFS\b/);
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 (3)(4))(2)(5)\r\nT OK THREAD completed\r\n', 'REFERENCES merges 3 by subject, sorts by first message');
+  assert.equal(await c.run('THREAD REFS UTF-8 ALL'), '* THREAD (2)(3)(5)(1 4)\r\nT OK THREAD completed\r\n');
+  assert.equal(await c.run('UID THREAD REFS UTF-8 NOT SUBJECT other'), '* THREAD (3)(5)(1 4)\r\nT OK UID THREAD completed\r\n');
+  assert.match(await c.run('THREAD refs UTF-8 ALL'), /^\* THREAD \(2\)/m, 'the algorithm name in any case');
 });
