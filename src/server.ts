@@ -30,6 +30,7 @@ import { userSievePaths } from './sieve/user-scripts.js';
 import type { FilterDecision } from './mail/api.js';
 import { QuotaStatusService } from './lmtp/quota-status.js';
 import { SaslServer } from './sasl/server.js';
+import { Autoexpunger, autoexpungeRules } from './housekeeping/autoexpunge.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -77,6 +78,8 @@ export class ImapServer {
   readonly managesieveListeners: string[] = [];
   /** Failed-login penalty and per-user-IP cap: one penalty for IMAP and ManageSieve, so a guesser gains nothing by switching. */
   private readonly logins: LoginLimits;
+  /** Expunges old mail from \\Trash, \\Junk and named folders for every user (autoexpunge.*). */
+  private readonly autoexpunger: Autoexpunger;
   /** The quota policy service for Postfix (quota_status.listen), when configured. */
   private quotaStatus: QuotaStatusService<UserEntry> | null = null;
   readonly quotaStatusListeners: string[] = [];
@@ -107,6 +110,13 @@ export class ImapServer {
       : null;
     const arrivalFilter = this.sieve ? (root: string, read: () => Promise<Buffer>) => this.filterArrival(root, read) : undefined;
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts, arrivalFilter });
+    this.autoexpunger = new Autoexpunger({
+      rules: autoexpungeRules(config),
+      intervalMs: config.autoexpungeInterval,
+      batch: config.autoexpungeBatch,
+      log: log.child({ component: 'autoexpunge' }),
+      users: () => this.housekeepingUsers(),
+    });
     this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
   }
 
@@ -187,6 +197,19 @@ export class ImapServer {
       storage: user.quota.storage !== undefined ? user.quota.storage : this.config.quotaDefaultStorage,
       messages: user.quota.messages !== undefined ? user.quota.messages : this.config.quotaDefaultMessages,
     };
+  }
+
+  /** Every user with a Maildir, with a store for the server's own work (it creates no folder). */
+  *housekeepingUsers(): Iterable<{ name: string; store: () => MailUser }> {
+    for (const u of [...this.users.all]) {
+      let root: string;
+      try {
+        root = expandMaildir(this.config.maildir, u);
+      } catch {
+        continue; // no home for a ~ template: no Maildir
+      }
+      yield { name: u.name, store: () => this.mail.userStore(root, this.quotaOf(u), true) };
+    }
   }
 
   /** A user's mail, with the user's quota. */
@@ -363,6 +386,7 @@ export class ImapServer {
     this.lmtp?.open();
     this.managesieve?.open();
     await this.watchFilteredInboxes();
+    this.autoexpunger.start();
     this.quotaStatus?.open();
     // SMTP AUTH shares the users and the failure penalty with IMAP: one brute force, one penalty.
     this.sasl?.open({
@@ -458,6 +482,7 @@ export class ImapServer {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.lmtp?.close(); // deliveries under way finish and are answered first
+    await this.autoexpunger.stop();
     await this.managesieve?.close();
     await this.quotaStatus?.close();
     await this.sasl?.stop();

@@ -149,6 +149,19 @@ export interface MailboxHandle {
   expunge(uids: Set<number> | null): Promise<MessageRef[]>;
   /** UIDs expunged after `modseq` (QRESYNC's VANISHED (EARLIER)). */
   expungedSince(modseq: number): number[];
+  /**
+   * When the message came into this folder (ms), as well as the store knows
+   * it (Dovecot's save date); INTERNALDATE where it knows nothing better.
+   * The Maildir store answers the file's ctime (see Mailbox.arrivedAt).
+   */
+  arrivedAt(meta: MessageRef): Promise<number>;
+  /**
+   * Removes those of `metas` that arrived in this folder before `cutoffMs`,
+   * whatever their flags (autoexpunge, the admin command), judged and removed
+   * under the folder's lock so that a message made younger meanwhile stays.
+   * Every listener hears of it as of any EXPUNGE. Returns those removed.
+   */
+  expungeArrivedBefore(metas: readonly MessageRef[], cutoffMs: number): Promise<MessageRef[]>;
 
   // Content. A message gone meanwhile throws what isMessageGone() recognises.
   loadMessage(meta: MessageRef): Promise<LoadedMessage>;

@@ -605,6 +605,40 @@ export class Mailbox implements MailboxHandle {
     });
   }
 
+  /**
+   * When the message came into this folder: its file's ctime, as Dovecot's
+   * Maildir answers a save date it has not cached. A rename sets the ctime,
+   * so a message moved here (MOVE, a client's drag to Trash, our filter)
+   * counts from its move, not from its delivery (the mtime, INTERNALDATE,
+   * travels with it). A flag change renames the file too and so makes the
+   * message look younger: never older. A link (COPY) does the same to both copies.
+   */
+  async arrivedAt(meta: MessageMeta): Promise<number> {
+    return (await this.withFile(meta, (f) => fs.stat(f))).ctimeMs;
+  }
+
+  /**
+   * Removes those of `metas` whose file's ctime is before `cutoffMs` (see
+   * arrivedAt), flags or not; judged under the mutex, so no flag change
+   * slips between the look and the unlink. A file gone or renamed meanwhile
+   * is left for the watcher. Every view is told, as for EXPUNGE.
+   */
+  expungeArrivedBefore(metas: readonly MessageMeta[], cutoffMs: number): Promise<MessageMeta[]> {
+    return this.mutex.run(async () => {
+      const doomed: MessageMeta[] = [];
+      for (const m of metas) {
+        if (this.byUidMap.get(m.uid) !== m) continue;
+        const st = await fs.lstat(this.pathOf(m)).catch(() => null);
+        if (!st || !(st.ctimeMs < cutoffMs)) continue;
+        m.size ??= st.size;
+        await this.maildir.remove(m);
+        doomed.push(m);
+      }
+      this.forget(doomed);
+      return doomed;
+    });
+  }
+
   /** Moves a message file to `sub` with `info`; updates the meta first so our own watcher event is a no-op. */
   private async renameTo(meta: MessageMeta, sub: Sub, info: string): Promise<boolean> {
     const from: ScannedFile = { sub: meta.sub, filename: meta.filename };
