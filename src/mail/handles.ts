@@ -275,6 +275,14 @@ export interface MailUser {
    * is left half-written) or 'quota'.
    */
   deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null, options?: DeliveryOptions): Promise<{ folder: string; uid: number | null }>;
+  /** Counts the usage afresh from the folders (Maildir++: maildirsize rewritten); with no limit set, counts it anyway. */
+  recalculateQuota(): Promise<QuotaStatus>;
+  /**
+   * Drops and rebuilds the store's caches of `folder` (every folder when
+   * null): never UIDs, flags or anything else that is state. Returns each
+   * folder done with its message count. MailError 'notfound' for no such folder.
+   */
+  reindex(folder: string | null): Promise<Array<{ folder: string; messages: number }>>;
   /** UIDPLUS: the new UIDs in source order. All or nothing. */
   copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
   move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;

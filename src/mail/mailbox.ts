@@ -12,7 +12,7 @@ import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
 import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
 import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
-import { textHint } from './text-index.js';
+import { dropTextIndex, textHint } from './text-index.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile, crlfSizeAndMtime } from './crlf.js';
@@ -637,6 +637,34 @@ export class Mailbox implements MailboxHandle {
       this.forget(doomed);
       return doomed;
     });
+  }
+
+  /**
+   * Drops what this process knows about the messages beyond the Maildir and
+   * the uidlist — the message index (sizes, dates, summaries), the sizes and
+   * dates kept in memory, the text index — and rebuilds the message index
+   * as a FETCH of everything would, `batch` messages at a time. UIDs,
+   * flags and modseqs are state, not cache: they stay. Returns the count.
+   */
+  async rebuildCaches(batch = 100): Promise<number> {
+    await this.load();
+    await this.mutex.run(async () => {
+      await this.index.clear();
+      for (const m of this.messages) {
+        m.vsize = null;
+        m.mtimeMs = null;
+      }
+    });
+    await dropTextIndex(this);
+    const needs = { summary: true, structure: true, envelope: true, size: true, date: true, whole: false };
+    let done = 0;
+    for (let i = 0; i < this.messages.length; i += batch) {
+      const metas = this.messages.slice(i, i + batch);
+      await this.prepareBatch(metas, needs);
+      done += metas.length;
+    }
+    await this.index.flush();
+    return done;
   }
 
   /** Moves a message file to `sub` with `info`; updates the meta first so our own watcher event is a no-op. */

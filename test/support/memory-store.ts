@@ -463,6 +463,22 @@ export class MemoryUser implements MailUser {
     if (!quotaFits(await this.quota(), bytes, messages)) throw new MailError('quota', 'Quota exceeded (mailbox for user is full)');
   }
 
+  /** Nothing is cached in memory: the usage is counted each time anyway. */
+  recalculateQuota(): Promise<QuotaStatus> {
+    return this.quota();
+  }
+
+  /** No caches to drop: the folders and their counts, or 'notfound' as the Maildir store. */
+  async reindex(folder: string | null): Promise<Array<{ folder: string; messages: number }>> {
+    this.init();
+    const names = folder === null ? [...this.boxes.keys()].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : 1)) : [normalizeName(folder)];
+    return names.map((name) => {
+      const box = this.boxes.get(name);
+      if (!box) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
+      return { folder: name, messages: box.count };
+    });
+  }
+
   async folders(): Promise<FolderInfo[]> {
     this.init();
     return folderTree(this.boxes.keys(), this.specialUse);
