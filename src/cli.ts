@@ -108,7 +108,8 @@ await yargs(hideBin(process.argv))
       run(async () => {
         const demo = await prepareDemo(path.resolve(argv.dir));
         const cfg = await loadConfig(
-          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat },
+          // No admin socket: the default one may belong to an installed server.
+          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat, 'admin-socket': '' },
           null,
         );
         await serve({ ...cfg, source: 'demo' }, (url) => demoBanner(url, demo, process.cwd()));
