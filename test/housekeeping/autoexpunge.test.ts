@@ -12,6 +12,7 @@ import { Autoexpunger, autoexpungeRules, foldersToExpunge } from '../../src/hous
 import { expungeArrivedBefore } from '../../src/housekeeping/expunge-old.js';
 import { MemoryMail } from '../support/memory-store.js';
 import { parseAge } from '../../src/config.js';
+import { settleOptions } from '../../src/mail/mailbox.js';
 
 const DAY = 86_400_000;
 
@@ -132,4 +133,37 @@ test('Maildir store: judged by the file ctime (arrival in the folder), not the m
   assert.deepEqual((await fs.readdir(cur)).length, 1);
   const q = await user.quota();
   assert.equal(q.messages, 0); // no limits set: nothing tracked, and nothing broke
+});
+
+test('Maildir store: reindex drops and rebuilds the message index (UIDs, flags kept); quota recalc counts the files', async (t) => {
+  // The fixtures are written just before: what is read of them may be kept at once.
+  settleOptions.ms = 0;
+  t.after(() => (settleOptions.ms = 2000));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reindex-'));
+  const root = path.join(dir, 'Maildir');
+  const mail = new MailService({ log: pino({ level: 'silent' }), rescanMs: 60_000, specialUse: DEFAULT_SPECIAL_USE, createSpecialFolders: false });
+  t.after(async () => {
+    await mail.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(root, sub), { recursive: true });
+  for (const n of [1, 2, 3]) await fs.writeFile(path.join(root, 'cur', `170000000${n}.r${n}.host:2,${n === 2 ? 'F' : ''}`), `Subject: r${n}\n\nbody ${n}\n`);
+  const user = mail.userStore(root, { storage: 1 << 20, messages: null }, true);
+  const inbox = (await user.mailbox('INBOX'))!;
+  const index = path.join(root, 'maildir-imapd-index');
+  // A damaged cache: garbage where the index was.
+  await fs.writeFile(index, 'not an index at all');
+  const done = await user.reindex(null);
+  assert.deepEqual(done, [{ folder: 'INBOX', messages: 3 }]);
+  const bytes = await fs.readFile(index);
+  assert.equal(bytes.subarray(0, 8).toString(), 'MIMIDX1\n');
+  for (const n of [1, 2, 3]) assert.ok(bytes.includes(`170000000${n}.r${n}.host`), `record for message ${n}`);
+  assert.deepEqual(inbox.all.map((m) => [m.uid, inbox.flagsOf(m)]), [[1, []], [2, ['\\Flagged']], [3, []]]);
+  assert.equal(inbox.all[0].vsize, 'Subject: r1\r\n\r\nbody 1\r\n'.length);
+  await assert.rejects(user.reindex('Nope'), /doesn't exist/);
+  // A file dropped in by hand into a folder nobody watches: recalc counts it and rewrites maildirsize.
+  await fs.writeFile(path.join(root, 'cur', '1700000009.r9.host:2,'), 'Subject: r9\n\nx\n');
+  const q = await user.recalculateQuota();
+  assert.equal(q.messages, 4);
+  assert.match(await fs.readFile(path.join(root, 'maildirsize'), 'utf8'), /^1048576S\n\d+ 4\n$/);
 });
