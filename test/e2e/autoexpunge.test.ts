@@ -23,7 +23,7 @@ async function folderWithOldFiles(maildir: string, name: string, n: number, tag:
   }
 }
 
-test('autoexpunge: the IDLE session on Trash hears EXPUNGE, a never-logged-in user is cleaned, old mtimes alone expunge nothing', async (t) => {
+test('autoexpunge: the IDLE sessions on Trash hear EXPUNGE (and VANISHED with QRESYNC), a never-logged-in user is cleaned, old mtimes alone expunge nothing', async (t) => {
   const { tree, server } = await serveTree(
     t,
     async (tree) => {
@@ -38,11 +38,29 @@ test('autoexpunge: the IDLE session on Trash hears EXPUNGE, a never-logged-in us
   assert.match(await c.command('a2', 'SELECT Trash'), /\* 0 EXISTS/);
   c.send('a3 IDLE\r\n');
   await c.readUntil('+ idling');
+  // A second session of bob's with QRESYNC hears VANISHED instead (RFC 7162).
+  const q = await RawImap.connect(server.port);
+  t.after(() => q.close());
+  await q.command('q1', 'LOGIN bob bob-pass');
+  await q.command('q2', 'ENABLE QRESYNC');
+  await q.command('q3', 'SELECT Trash');
+  q.send('q4 IDLE\r\n');
+  await q.readUntil('+ idling');
   await folderWithOldFiles(tree.maildir('bob'), 'Trash', 3, 'trash');
   await c.readUntil('* 3 EXISTS\r\n', 10_000);
   // Three seconds after they came into Trash (and within a run of the 1 s timer), they go.
   const expunges = await c.readUntil(/(\* 1 EXPUNGE\r\n[^]*){3}/, 20_000);
   assert.equal(expunges.match(/\* 1 EXPUNGE/g)?.length, 3);
+  // Every UID vanished, in one VANISHED line or a few (a run may find some old enough a moment before the others).
+  const vanished = new Set<number>();
+  while (vanished.size < 3) {
+    const line = await q.readUntil(/\* VANISHED [^\r]*\r\n/, 10_000);
+    for (const part of /\* VANISHED (\S+)\r\n/.exec(line.slice(line.lastIndexOf('* VANISHED')))![1].split(',')) {
+      const [a, b = a] = part.split(':').map(Number);
+      for (let u = a; u <= b; u++) vanished.add(u);
+    }
+  }
+  assert.deepEqual([...vanished].sort(), [1, 2, 3]);
   c.send('DONE\r\n');
   await c.readUntil(/a3 OK[^\r]*\r\n/);
   assert.deepEqual(await fs.readdir(path.join(tree.maildir('bob'), '.Trash', 'cur')), []);
