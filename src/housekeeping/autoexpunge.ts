@@ -14,6 +14,9 @@ export interface AutoexpungeRule {
   maxAgeMs: number;
 }
 
+/** The longest wait for the first run after start. */
+const FIRST_RUN_MS = 60_000;
+
 export interface AutoexpungeOptions {
   rules: AutoexpungeRule[];
   intervalMs: number;
@@ -56,13 +59,17 @@ export class Autoexpunger {
 
   constructor(private readonly opts: AutoexpungeOptions) {}
 
-  /** Runs every intervalMs (the first run one interval after start), never two at once. */
+  /**
+   * Runs every intervalMs, never two at once. The first run comes a minute
+   * after start (sooner for a shorter interval): a server restarted more
+   * often than the interval must still clean up.
+   */
   start(): void {
     if (!this.opts.rules.length) return;
-    this.schedule();
+    this.schedule(Math.min(this.opts.intervalMs, FIRST_RUN_MS));
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.opts.intervalMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -72,7 +79,7 @@ export class Autoexpunger {
           this.running = null;
           this.schedule();
         });
-    }, this.opts.intervalMs);
+    }, delayMs);
     this.timer.unref();
   }
 
