@@ -9,7 +9,7 @@ export const configOptions: Record<string, Options> = Object.fromEntries(
     k.flag,
     {
       describe: `${k.describe} [${k.key}]`,
-      type: k.kind === 'number' ? 'number' : k.kind === 'boolean' ? 'boolean' : k.kind === 'strings' || k.kind === 'listens' || k.kind === 'paths' ? 'array' : 'string',
+      type: k.kind === 'number' ? 'number' : k.kind === 'boolean' ? 'boolean' : k.kind === 'strings' || k.kind === 'listens' || k.kind === 'paths' || k.kind === 'ages' ? 'array' : 'string',
       group: 'Settings (override the config file):',
     } satisfies Options,
   ]),
@@ -26,7 +26,7 @@ export function flagValues(argv: Record<string, unknown>): Record<string, unknow
   return Object.fromEntries(
     KEYS.map((k) => {
       const v = argv[k.flag];
-      const list = k.kind === 'strings' || k.kind === 'cidrs' || k.kind === 'listens' || k.kind === 'paths';
+      const list = k.kind === 'strings' || k.kind === 'cidrs' || k.kind === 'listens' || k.kind === 'paths' || k.kind === 'ages';
       return [k.flag, !list && Array.isArray(v) ? v[v.length - 1] : v];
     }),
   );

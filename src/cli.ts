@@ -13,6 +13,7 @@ import { configOptions, configFileOption, flagValues } from './cli-options.js';
 import { dropPrivileges } from './privileges.js';
 import { runCheck } from './check/run.js';
 import { LoopStats } from './loop-stats.js';
+import { adminCommands } from './admin/cli.js';
 
 async function serve(cfg: Config, banner?: (url: string) => string): Promise<void> {
   const log = createLogger(cfg.logLevel, cfg.logFormat);
@@ -36,6 +37,7 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
     (server.lmtpListeners.length ? `, LMTP on ${server.lmtpListeners.join(' ')}` : '') +
     (server.managesieveListeners.length ? `, ManageSieve on ${server.managesieveListeners.join(' ')}` : '') +
     (server.quotaStatusListeners.length ? `, quota policy on ${server.quotaStatusListeners.join(' ')}` : '') +
+    (server.adminListener ? `, admin on ${server.adminListener}` : '') +
     (sasl.length ? `, Postfix SMTP AUTH (smtpd_sasl_type = dovecot) on ${sasl.map((w) => (w.startsWith('unix:') ? w : `inet:${w}`)).join(' ')}` : '');
   process.stderr.write(banner ? banner(urls[0]) : `maildir-imapd ready on ${urls.join(' ')}${notes} (${server.users.size} users from ${cfg.users})\n`);
   let stopping = false;
@@ -71,7 +73,7 @@ async function run(fn: () => Promise<void>): Promise<void> {
 }
 
 /** Every command below, for the message shown when none is named. */
-const COMMANDS = ['serve', 'check', 'demo', 'passwd'];
+const COMMANDS = ['serve', 'check', 'demo', 'passwd', 'admin'];
 
 await yargs(hideBin(process.argv))
   .scriptName('maildir-imapd')
@@ -106,7 +108,8 @@ await yargs(hideBin(process.argv))
       run(async () => {
         const demo = await prepareDemo(path.resolve(argv.dir));
         const cfg = await loadConfig(
-          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat },
+          // No admin socket: the default one may belong to an installed server.
+          { listen: [argv.listen], users: demo.usersFile, maildir: demo.maildirTemplate, 'log-level': argv.logLevel, 'log-format': argv.logFormat, 'admin-socket': '' },
           null,
         );
         await serve({ ...cfg, source: 'demo' }, (url) => demoBanner(url, demo, process.cwd()));
@@ -132,6 +135,7 @@ await yargs(hideBin(process.argv))
       });
     },
   )
+  .command('admin', 'Operator commands (as doveadm): who, kick, expunge, reindex, quota, sieve test', (y) => adminCommands(y))
   .demandCommand(1, `Name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)} (maildir-imapd COMMAND --help shows its flags)`)
   .strict()
   .help()

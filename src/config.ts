@@ -85,11 +85,26 @@ export interface Config {
   saslSocketOwner: string | null;
   saslSocketGroup: string | null;
   saslSocketMode: number;
+  /** Autoexpunge (Dovecot's `autoexpunge = 30d`): the longest a message stays in the \\Trash / \\Junk folder, ms; null for ever. */
+  autoexpungeTrash: number | null;
+  autoexpungeJunk: number | null;
+  /** …and in folders named here (folder name → ms). */
+  autoexpungeFolders: Record<string, number>;
+  /** How often every user's folders are looked at, ms. */
+  autoexpungeInterval: number;
+  /** Messages judged (and expunged) per step: the memory a run holds, whatever the folder's size. */
+  autoexpungeBatch: number;
+  /** Where the admin command reaches the running server: `unix:/path`; '' for no admin socket. */
+  adminSocket: string;
+  /** Mode of the admin socket: who may use it (0600 the service user and root; 0660 its group too). */
+  adminSocketMode: number;
   /** Where the settings came from, for messages. */
   source: string;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/maildir-imapd/config.toml';
+/** Beside the other runtime state: systemd's RuntimeDirectory=maildir-imapd (the unit sets it). */
+export const DEFAULT_ADMIN_SOCKET = 'unix:/run/maildir-imapd/admin.sock';
 
 export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   listen: [],
@@ -139,11 +154,18 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   saslSocketOwner: null,
   saslSocketGroup: null,
   saslSocketMode: 0o660,
+  autoexpungeTrash: null,
+  autoexpungeJunk: null,
+  autoexpungeFolders: {},
+  autoexpungeInterval: 60 * 60_000,
+  autoexpungeBatch: 500,
+  adminSocket: DEFAULT_ADMIN_SOCKET,
+  adminSocketMode: 0o600,
 };
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars' | 'paths' | 'size' | 'count' | 'action';
+type Kind = 'age' | 'ages' | 'socket' | 'string' | 'string?' | 'strings' | 'cidrs' | 'number' | 'boolean' | 'level' | 'format' | 'listens' | 'mode' | 'chars' | 'paths' | 'size' | 'count' | 'action';
 
 /** TOML key (section.key) → Config field, its kind, and the CLI flag that overrides it. */
 export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: string; describe: string }> = [
@@ -195,6 +217,13 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'lmtp.max_recipients', field: 'lmtpMaxRecipients', kind: 'number', flag: 'lmtp-max-recipients', describe: 'Recipients per LMTP message (default 100; more are deferred with 452)' },
   { key: 'managesieve.listen', field: 'managesieveListen', kind: 'listens', flag: 'managesieve-listen', describe: 'ManageSieve for editing Sieve filters: HOST:PORT or unix:PATH (e.g. 0.0.0.0:4190)' },
   { key: 'managesieve.max_scripts', field: 'managesieveMaxScripts', kind: 'number', flag: 'managesieve-max-scripts', describe: 'Sieve scripts one user may keep (default 100)' },
+  { key: 'autoexpunge.trash', field: 'autoexpungeTrash', kind: 'age', flag: 'autoexpunge-trash', describe: 'Expunge messages that came into the \\Trash folder longer ago than this, e.g. "30d" (default: never)' },
+  { key: 'autoexpunge.junk', field: 'autoexpungeJunk', kind: 'age', flag: 'autoexpunge-junk', describe: 'The same for the \\Junk folder, e.g. "30d" (default: never)' },
+  { key: 'autoexpunge.folders', field: 'autoexpungeFolders', kind: 'ages', flag: 'autoexpunge-folders', describe: 'The same for folders by name: a table { "Archive.Old" = "365d" } (flag: NAME=AGE)' },
+  { key: 'autoexpunge.interval', field: 'autoexpungeInterval', kind: 'age', flag: 'autoexpunge-interval', describe: 'How often every user\'s folders are looked at (default "1h")' },
+  { key: 'autoexpunge.batch', field: 'autoexpungeBatch', kind: 'number', flag: 'autoexpunge-batch', describe: 'Messages judged per step, the memory a run holds (default 500)' },
+  { key: 'admin.socket', field: 'adminSocket', kind: 'socket', flag: 'admin-socket', describe: 'The admin command\'s unix socket (default "unix:/run/maildir-imapd/admin.sock"; "" for none)' },
+  { key: 'admin.socket_mode', field: 'adminSocketMode', kind: 'mode', flag: 'admin-socket-mode', describe: 'Mode of the admin socket: the access control (default "0600"; "0660" lets the service group in)' },
   { key: 'managesieve.max_script_size', field: 'managesieveMaxScriptSize', kind: 'number', flag: 'managesieve-max-script-size', describe: 'Bytes of one Sieve script (default 1048576)' },
 ];
 
@@ -202,6 +231,12 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function expected(kind: Kind, key = ''): string {
   switch (kind) {
+    case 'age':
+      return 'an age like "30d", "12h", "2w" or "90s" (units s, m, h, d, w; "0" for never)';
+    case 'ages':
+      return 'a table of folder names and ages like { "Archive.Old" = "365d" }';
+    case 'socket':
+      return 'unix:/absolute/path (or "" for none)';
     case 'string':
     case 'string?':
       return 'a string';
@@ -240,6 +275,39 @@ function expected(kind: Kind, key = ''): string {
 function coerce(kind: Kind, value: unknown, key: string, where: string): unknown {
   const bad = () => new ConfigError(`${where}: ${key} must be ${expected(kind, key)}, got ${JSON.stringify(value)}`);
   switch (kind) {
+    case 'age': {
+      const ms = parseAge(value);
+      if (ms === undefined) throw bad();
+      if (key.endsWith('interval') && ms === null) throw bad();
+      return ms;
+    }
+    case 'ages': {
+      // The CLI gives NAME=AGE strings; the file a table.
+      const entries = Array.isArray(value) || typeof value === 'string'
+        ? [value].flat().map((v) => (typeof v === 'string' && v.includes('=') ? [v.slice(0, v.lastIndexOf('=')), v.slice(v.lastIndexOf('=') + 1)] : [v, undefined]))
+        : typeof value === 'object' && value !== null ? Object.entries(value) : null;
+      if (!entries) throw bad();
+      const out: Record<string, number> = {};
+      for (const [name, age] of entries) {
+        if (typeof name !== 'string') throw bad();
+        const ms = parseAge(age);
+        if (ms === undefined) throw new ConfigError(`${where}: ${key} ${JSON.stringify(name)} must be ${expected('age')}, got ${JSON.stringify(age)}`);
+        const folder = normalizeName(name);
+        if (folder !== 'INBOX') {
+          try {
+            checkName(folder);
+          } catch (err) {
+            throw new ConfigError(`${where}: ${key} ${JSON.stringify(name)} is not a usable folder name (${(err as Error).message})`);
+          }
+        }
+        if (ms !== null) out[folder] = ms;
+      }
+      return out;
+    }
+    case 'socket':
+      if (value === '') return '';
+      if (typeof value !== 'string' || !value.startsWith('unix:/') || !isListenSpec(value)) throw bad();
+      return value;
     case 'string':
     case 'string?':
       if (typeof value !== 'string' || value === '') throw bad();
@@ -312,6 +380,22 @@ function coerce(kind: Kind, value: unknown, key: string, where: string): unknown
       if (typeof value !== 'string' || value.trim() === '' || /[\x00-\x1f\x7f]/.test(value)) throw bad();
       return value.trim();
   }
+}
+
+const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * Dovecot's time values: a whole number and a unit (s, sec(s), second(s), m,
+ * min(s), minute(s), h, hour(s), d, day(s), w, week(s)); "0" is null (never).
+ * Undefined when it is none of these.
+ */
+export function parseAge(value: unknown): number | null | undefined {
+  if (value === 0 || value === '0') return null;
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{1,9})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?|w|weeks?)$/i.exec(value.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * AGE_UNITS[m[2][0].toLowerCase()];
+  return n === 0 ? null : n;
 }
 
 export function isCidr(v: string): boolean {

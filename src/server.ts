@@ -30,6 +30,13 @@ import { userSievePaths } from './sieve/user-scripts.js';
 import type { ArrivalFilter, FilterDecision } from './mail/api.js';
 import { QuotaStatusService } from './lmtp/quota-status.js';
 import { SaslServer } from './sasl/server.js';
+import { Autoexpunger, autoexpungeRules } from './housekeeping/autoexpunge.js';
+import { AdminService } from './admin/server.js';
+import { runAdmin, type AdminDeps } from './admin/actions.js';
+import { AdminError } from './admin/protocol.js';
+import { DEFAULT_ADMIN_SOCKET } from './config.js';
+import path from 'node:path';
+import { lookupUser } from './privileges.js';
 
 
 export const DEFAULT_IMAP_CONFIG: ImapConfig = {
@@ -77,6 +84,11 @@ export class ImapServer {
   readonly managesieveListeners: string[] = [];
   /** Failed-login penalty and per-user-IP cap: one penalty for IMAP and ManageSieve, so a guesser gains nothing by switching. */
   private readonly logins: LoginLimits;
+  /** Expunges old mail from \\Trash, \\Junk and named folders for every user (autoexpunge.*). */
+  private readonly autoexpunger: Autoexpunger;
+  /** The admin command's socket (admin.socket), once listening. */
+  private admin: AdminService | null = null;
+  adminListener: string | null = null;
   /** The quota policy service for Postfix (quota_status.listen), when configured. */
   private quotaStatus: QuotaStatusService<UserEntry> | null = null;
   readonly quotaStatusListeners: string[] = [];
@@ -109,6 +121,13 @@ export class ImapServer {
       ? Object.assign((root: string, read: () => Promise<Buffer>) => this.filterArrival(root, read), { wanted: (root: string) => this.filterWanted(root) })
       : undefined;
     this.mail = mail ? mail(opts) : new MailService({ log, rescanMs: config.rescanSeconds * 1000, ...opts, arrivalFilter });
+    this.autoexpunger = new Autoexpunger({
+      rules: autoexpungeRules(config),
+      intervalMs: config.autoexpungeInterval,
+      batch: config.autoexpungeBatch,
+      log: log.child({ component: 'autoexpunge' }),
+      users: () => this.housekeepingUsers(),
+    });
     this.logins = new LoginLimits({ maxConnectionsPerUserIp: config.maxConnectionsPerUserIp, penalty: LoginLimits.penaltyFrom(imap.authFailDelayMs) });
   }
 
@@ -198,6 +217,19 @@ export class ImapServer {
     };
   }
 
+  /** Every user with a Maildir, with a store for the server's own work (it creates no folder). */
+  *housekeepingUsers(): Iterable<{ name: string; store: () => MailUser }> {
+    for (const u of [...this.users.all]) {
+      let root: string;
+      try {
+        root = expandMaildir(this.config.maildir, u);
+      } catch {
+        continue; // no home for a ~ template: no Maildir
+      }
+      yield { name: u.name, store: () => this.mail.userStore(root, this.quotaOf(u), true) };
+    }
+  }
+
   /** A user's mail, with the user's quota. */
   private storeFor(user: UserEntry): MailUser {
     return this.mail.userStore(expandMaildir(this.config.maildir, user), this.quotaOf(user));
@@ -250,6 +282,7 @@ export class ImapServer {
       out.push({ url: `imaps://${hostForUrl(address)}:${address.port}`, address });
     }
     await this.listenLmtp();
+    await this.listenAdmin();
     await this.listenManageSieve();
     await this.listenQuotaStatus();
     if (this.config.saslListen.length) {
@@ -299,6 +332,51 @@ export class ImapServer {
         throw err;
       }
     }
+  }
+
+  /**
+   * The admin socket (admin.socket). The default one lives in systemd's
+   * RuntimeDirectory: without that directory (not under the unit) there is
+   * none, said once; a socket the config names must work.
+   */
+  private async listenAdmin(): Promise<void> {
+    const c = this.config;
+    if (!c.adminSocket) return;
+    const file = c.adminSocket.slice('unix:'.length);
+    if (c.adminSocket === DEFAULT_ADMIN_SOCKET && !(await fs.stat(path.dirname(file)).then((st) => st.isDirectory(), () => false))) {
+      this.log.info({ socket: c.adminSocket }, `no admin socket: ${path.dirname(file)} does not exist (set admin.socket)`);
+      return;
+    }
+    const admin = new AdminService(this.log.child({ component: 'admin' }));
+    try {
+      // Owned by the service user when started as root (it drops to that user), so `admin` works as either.
+      const group = c.group ?? (c.user ? (lookupUser(c.user)?.gid.toString() ?? null) : null); // 0660: the service user's group
+      this.adminListener = await admin.listen(c.adminSocket, { user: c.user, group, mode: c.adminSocketMode });
+    } catch (err) {
+      throw new ConfigError(`${c.source}: admin.socket ${JSON.stringify(c.adminSocket)}: ${(err as Error).message}`);
+    }
+    this.admin = admin;
+  }
+
+  /** What the admin requests work on: the users file, stores that create nothing, and (running) the sessions. */
+  adminDeps(running: boolean): AdminDeps {
+    return {
+      lookup: (name) => this.users.lookup(name),
+      storeOf: (user) => this.mail.userStore(expandMaildir(this.config.maildir, user), this.quotaOf(user), true),
+      sessions: running ? () => this.connections : null,
+      batch: this.config.autoexpungeBatch,
+    };
+  }
+
+  /** What the user's scripts would do with `message` (the admin command's `sieve test`): nothing is delivered or sent. */
+  async sieveTest(name: string, message: Buffer): Promise<FilterOutcome> {
+    const user = this.users.lookup(name);
+    if (!user) throw new AdminError(`no user ${name} in the users file`);
+    if (!this.sieve) throw new AdminError('sieve.enabled is false: no script runs at delivery');
+    const maildir = expandMaildir(this.config.maildir, user);
+    const store = this.mail.userStore(maildir, this.quotaOf(user), true);
+    // As LMTP would run it: the envelope from the trace fields when there are any, else the user.
+    return this.sieve.run({ name: user.name, home: user.home, maildir, store }, message, envelopeFromHeader(message, user.name), 'lmtp');
   }
 
   /** The quota policy service (quota_status.listen) Postfix asks at RCPT time. */
@@ -372,6 +450,8 @@ export class ImapServer {
     this.lmtp?.open();
     this.managesieve?.open();
     await this.watchFilteredInboxes();
+    this.autoexpunger.start();
+    this.admin?.open((req) => runAdmin(req, this.adminDeps(true)));
     this.quotaStatus?.open();
     // SMTP AUTH shares the users and the failure penalty with IMAP: one brute force, one penalty.
     this.sasl?.open({
@@ -467,6 +547,8 @@ export class ImapServer {
     const closing = Promise.all(this.servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
     for (const conn of [...this.connections]) conn.bye(reason);
     await this.lmtp?.close(); // deliveries under way finish and are answered first
+    await this.autoexpunger.stop();
+    await this.admin?.close();
     await this.managesieve?.close();
     await this.quotaStatus?.close();
     await this.sasl?.stop();

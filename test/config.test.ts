@@ -170,3 +170,37 @@ test("--tls-listen '' turns off the file's implicit-TLS listener for one run (mi
   assert.deepEqual([cfg.listen, cfg.tlsListen], [['127.0.0.1:10143'], []]);
   await assert.rejects(loadConfig({ listen: [''], 'tls-listen': [''] }, f), /no listener/);
 });
+
+test('[autoexpunge] and [admin]: ages in Dovecot units, folders by name, the socket; mistakes name the key and file; the shipped example parses', async (t) => {
+  const f = await file(t, BASE + '[autoexpunge]\ntrash = "30d"\njunk = "2w"\nfolders = { "Archive.Old" = "365d", "inbox" = "0" }\ninterval = "10m"\nbatch = 100\n[admin]\nsocket = "unix:/tmp/x/admin.sock"\nsocket_mode = "0660"\n');
+  const cfg = await loadConfig({}, f);
+  const DAY = 86_400_000;
+  assert.deepEqual([cfg.autoexpungeTrash, cfg.autoexpungeJunk, cfg.autoexpungeFolders, cfg.autoexpungeInterval, cfg.autoexpungeBatch], [30 * DAY, 14 * DAY, { 'Archive.Old': 365 * DAY }, 600_000, 100]);
+  assert.deepEqual([cfg.adminSocket, cfg.adminSocketMode], ['unix:/tmp/x/admin.sock', 0o660]);
+  const defaults = await loadConfig({}, await file(t, BASE));
+  assert.deepEqual([defaults.autoexpungeTrash, defaults.autoexpungeJunk, defaults.autoexpungeFolders, defaults.autoexpungeInterval, defaults.adminSocket, defaults.adminSocketMode], [null, null, {}, 3_600_000, 'unix:/run/maildir-imapd/admin.sock', 0o600]);
+  const flags = await loadConfig({ 'autoexpunge-folders': ['Spam=3d'], 'autoexpunge-trash': '0', 'admin-socket': '' }, f);
+  assert.deepEqual([flags.autoexpungeFolders, flags.autoexpungeTrash, flags.adminSocket], [{ Spam: 3 * DAY }, null, '']);
+  const cases: Array<[string, RegExp]> = [
+    ['[autoexpunge]\ntrash = "30"', /autoexpunge\.trash must be an age like "30d"/],
+    ['[autoexpunge]\ntrash = 30', /autoexpunge\.trash must be an age/],
+    ['[autoexpunge]\ninterval = "0"', /autoexpunge\.interval must be an age/],
+    ['[autoexpunge]\nfolders = { "Old" = "a year" }', /autoexpunge\.folders "Old" must be an age/],
+    ['[autoexpunge]\nfolders = { "a..b" = "1d" }', /autoexpunge\.folders "a\.\.b" is not a usable folder name/],
+    ['[autoexpunge]\nfolders = "x"', /autoexpunge\.folders "x" must be an age/],
+    ['[admin]\nsocket = "127.0.0.1:99"', /admin\.socket must be unix:\/absolute\/path/],
+    ['[admin]\nsocket_mode = "888"', /admin\.socket_mode must be an octal mode/],
+  ];
+  for (const [lines, re] of cases) {
+    const bad = await file(t, BASE + lines + '\n');
+    await assert.rejects(loadConfig({}, bad), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(bad), err.message);
+      return true;
+    });
+  }
+  const example = await fs.readFile(fileURLToPath(new URL('../../deploy/config.toml', import.meta.url)), 'utf8');
+  const sections = /\[autoexpunge\][\s\S]*?(?=\n\[quota_status\])/.exec(example)?.[0] ?? '';
+  const fromExample = await loadConfig({}, await file(t, BASE + sections.replace(/^# ((?:trash|junk|folders|interval|batch|socket|socket_mode) = [^#]*?)\s*(#.*)?$/gm, '$1')));
+  assert.deepEqual([fromExample.autoexpungeTrash, fromExample.autoexpungeFolders, fromExample.adminSocketMode], [30 * DAY, { 'Archive.Old': 365 * DAY }, 0o600]);
+});

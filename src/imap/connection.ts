@@ -52,6 +52,11 @@ export class Connection {
   extensions = new EnabledExtensions();
   view: MailboxView | null = null;
   failedLogins = 0;
+  /** When the connection was accepted, and when it logged in (the admin command's `who`). */
+  readonly since = Date.now();
+  loggedInAt: number | null = null;
+  /** Inside IDLE now. */
+  idling = false;
   readonly log: Logger;
   /** Kept: a closed socket no longer knows it. */
   readonly remoteAddress: string | undefined;
@@ -407,6 +412,7 @@ export class Connection {
     this.user = user;
     this.store = store;
     this.state = 'auth';
+    this.loggedInAt = Date.now();
     this.framer.setLimits(this.ctx.config.limits);
     this.ctx.preauth?.release(this);
   }
@@ -420,6 +426,7 @@ export class Connection {
   unauthenticate(): boolean {
     this.select(null);
     this.user = null;
+    this.loggedInAt = null;
     this.store = null;
     this.extensions = new EnabledExtensions();
     this.state = 'notauth';
@@ -562,6 +569,7 @@ export class Connection {
 
   /** While idling, updates are written as soon as the mailbox reports them (one write per turn). */
   setIdle(on: boolean): void {
+    this.idling = on;
     if (!this.view) return;
     this.view.onChange = on
       ? () => {

@@ -58,8 +58,13 @@ export interface MailServiceOptions {
 
 /** Where the server gets each user's mail from: the Maildir store (MailService), or an in-memory one in tests. */
 export interface MailProvider {
-  /** The mail of the user whose mail location (a Maildir path) is `root`, with the user's quota limits. */
-  userStore(root: string, quota?: QuotaLimits): MailUser;
+  /**
+   * The mail of the user whose mail location (a Maildir path) is `root`, with
+   * the user's quota limits. `housekeeping`: for the server's own work on a
+   * user who may never have logged in (autoexpunge, the admin command): no
+   * special-use folder is created.
+   */
+  userStore(root: string, quota?: QuotaLimits, housekeeping?: boolean): MailUser;
   /** Flushes what is pending and stops watching (shutdown). */
   close(): Promise<void>;
   /** Keeps watching the INBOX of the Maildir at `root` with no session (its new mail is filtered as it comes). */
@@ -93,8 +98,8 @@ export class MailService implements MailProvider {
   }
 
   /** The mail of the user whose Maildir is `root`. */
-  userStore(root: string, quota?: QuotaLimits): MailUser {
-    return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders, quota);
+  userStore(root: string, quota?: QuotaLimits, housekeeping = false): MailUser {
+    return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders && !housekeeping, quota);
   }
 
   /** Flushes every open folder's index to disk and stops watching (shutdown). */

@@ -149,6 +149,19 @@ export interface MailboxHandle {
   expunge(uids: Set<number> | null): Promise<MessageRef[]>;
   /** UIDs expunged after `modseq` (QRESYNC's VANISHED (EARLIER)). */
   expungedSince(modseq: number): number[];
+  /**
+   * When the message came into this folder (ms), as well as the store knows
+   * it (Dovecot's save date); INTERNALDATE where it knows nothing better.
+   * The Maildir store answers the file's ctime (see Mailbox.arrivedAt).
+   */
+  arrivedAt(meta: MessageRef): Promise<number>;
+  /**
+   * Removes those of `metas` that arrived in this folder before `cutoffMs`,
+   * whatever their flags (autoexpunge, the admin command), judged and removed
+   * under the folder's lock so that a message made younger meanwhile stays.
+   * Every listener hears of it as of any EXPUNGE. Returns those removed.
+   */
+  expungeArrivedBefore(metas: readonly MessageRef[], cutoffMs: number): Promise<MessageRef[]>;
 
   // Content. A message gone meanwhile throws what isMessageGone() recognises.
   loadMessage(meta: MessageRef): Promise<LoadedMessage>;
@@ -284,6 +297,14 @@ export interface MailUser {
    * is left half-written) or 'quota'.
    */
   deliver(message: IncomingMessage, envelope: DeliveryEnvelope, folder?: string | null, options?: DeliveryOptions): Promise<{ folder: string; uid: number | null }>;
+  /** Counts the usage afresh from the folders (Maildir++: maildirsize rewritten); with no limit set, counts it anyway. */
+  recalculateQuota(): Promise<QuotaStatus>;
+  /**
+   * Drops and rebuilds the store's caches of `folder` (every folder when
+   * null): never UIDs, flags or anything else that is state. Returns each
+   * folder done with its message count. MailError 'notfound' for no such folder.
+   */
+  reindex(folder: string | null): Promise<Array<{ folder: string; messages: number }>>;
   /** UIDPLUS: the new UIDs in source order. All or nothing. */
   copy(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;
   move(source: MailboxHandle, metas: MessageRef[], dest: MailboxHandle): Promise<{ uids: number[]; uidValidity: number }>;

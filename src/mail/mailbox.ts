@@ -12,7 +12,7 @@ import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
 import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
 import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
-import { textHint } from './text-index.js';
+import { dropTextIndex, textHint } from './text-index.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile, crlfSizeAndMtime } from './crlf.js';
@@ -615,6 +615,68 @@ export class Mailbox implements MailboxHandle {
       this.forget(doomed);
       return doomed;
     });
+  }
+
+  /**
+   * When the message came into this folder: its file's ctime, as Dovecot's
+   * Maildir answers a save date it has not cached. A rename sets the ctime,
+   * so a message moved here (MOVE, a client's drag to Trash, our filter)
+   * counts from its move, not from its delivery (the mtime, INTERNALDATE,
+   * travels with it). A flag change renames the file too and so makes the
+   * message look younger: never older. A link (COPY) does the same to both copies.
+   */
+  async arrivedAt(meta: MessageMeta): Promise<number> {
+    return (await this.withFile(meta, (f) => fs.stat(f))).ctimeMs;
+  }
+
+  /**
+   * Removes those of `metas` whose file's ctime is before `cutoffMs` (see
+   * arrivedAt), flags or not; judged under the mutex, so no flag change
+   * slips between the look and the unlink. A file gone or renamed meanwhile
+   * is left for the watcher. Every view is told, as for EXPUNGE.
+   */
+  expungeArrivedBefore(metas: readonly MessageMeta[], cutoffMs: number): Promise<MessageMeta[]> {
+    return this.mutex.run(async () => {
+      const doomed: MessageMeta[] = [];
+      for (const m of metas) {
+        if (this.byUidMap.get(m.uid) !== m) continue;
+        const st = await fs.lstat(this.pathOf(m)).catch(() => null);
+        if (!st || !(st.ctimeMs < cutoffMs)) continue;
+        m.size ??= st.size;
+        await this.maildir.remove(m);
+        doomed.push(m);
+      }
+      this.forget(doomed);
+      return doomed;
+    });
+  }
+
+  /**
+   * Drops what this process knows about the messages beyond the Maildir and
+   * the uidlist — the message index (sizes, dates, summaries), the sizes and
+   * dates kept in memory, the text index — and rebuilds the message index
+   * as a FETCH of everything would, `batch` messages at a time. UIDs,
+   * flags and modseqs are state, not cache: they stay. Returns the count.
+   */
+  async rebuildCaches(batch = 100): Promise<number> {
+    await this.load();
+    await this.mutex.run(async () => {
+      await this.index.clear();
+      for (const m of this.messages) {
+        m.vsize = null;
+        m.mtimeMs = null;
+      }
+    });
+    await dropTextIndex(this);
+    const needs = { summary: true, structure: true, envelope: true, size: true, date: true, whole: false };
+    let done = 0;
+    for (let i = 0; i < this.messages.length; i += batch) {
+      const metas = this.messages.slice(i, i + batch);
+      await this.prepareBatch(metas, needs);
+      done += metas.length;
+    }
+    await this.index.flush();
+    return done;
   }
 
   /** Moves a message file to `sub` with `info`; updates the meta first so our own watcher event is a no-op. */

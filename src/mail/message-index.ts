@@ -198,6 +198,13 @@ export class MessageIndex {
     return this.writing;
   }
 
+  /** Forgets every record, in memory and on disk (the admin command's reindex); put() fills it again. */
+  async clear(): Promise<void> {
+    await this.flush();
+    this.writable = true; // a fresh start: a write error that disabled it may be fixed
+    await this.reset();
+  }
+
   /**
    * Drops the records of messages no longer in the folder. The file is
    * rewritten (atomically) only when most of it is garbage.

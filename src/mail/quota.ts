@@ -226,6 +226,22 @@ export class MaildirQuota implements QuotaSink {
     });
   }
 
+  /**
+   * Walks the folders now (the admin command): the file is rewritten when
+   * limits are set; without any, the count is made for the answer only.
+   */
+  recalculateNow(): Promise<QuotaStatus> {
+    return this.mutex.run(async () => {
+      if (!this.active) {
+        const total = { bytes: 0, messages: 0 };
+        for (const d of await messageDirs(this.root)) await sumDir(d, total);
+        return { limits: { ...this.limits }, ...total };
+      }
+      await this.recalculate('asked for (admin)');
+      return { limits: { ...this.limits }, bytes: this.bytes, messages: this.messages };
+    });
+  }
+
   /** Throws MailError 'quota' unless `bytes` more bytes and `messages` more messages fit. */
   async check(bytes: number, messages: number): Promise<void> {
     if (!this.active) return;

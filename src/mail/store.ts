@@ -136,6 +136,21 @@ export class MailStore implements MailUser {
     return this.usage.status();
   }
 
+  async recalculateQuota(): Promise<QuotaStatus> {
+    return this.usage.recalculateNow();
+  }
+
+  async reindex(folder: string | null): Promise<Array<{ folder: string; messages: number }>> {
+    const names = folder === null ? ['INBOX', ...(await this.folderNames())] : [normalizeName(folder)];
+    const out: Array<{ folder: string; messages: number }> = [];
+    for (const name of names) {
+      const mb = await this.mailbox(name);
+      if (!mb) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
+      out.push({ folder: name, messages: await mb.rebuildCaches() });
+    }
+    return out;
+  }
+
   /** The folder's directory; rejects any name that could leave the Maildir. */
   dirOf(name: string): string {
     name = normalizeName(name);

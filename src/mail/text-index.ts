@@ -389,6 +389,16 @@ export async function buildTextIndex(mailbox: Mailbox, compact = true): Promise<
   if (compact && fi.segs.length > 1) await fi.compact();
 }
 
+/** Forgets a folder's text index, in memory and its file (the admin command's reindex); the next TEXT/BODY search rebuilds it. */
+export async function dropTextIndex(mailbox: Mailbox): Promise<void> {
+  const fi = folders.get(mailbox);
+  if (fi) {
+    await fi.evict();
+    folders.delete(mailbox);
+  }
+  await fs.rm(path.join(mailbox.maildir.root, TEXT_INDEX_FILE), { force: true });
+}
+
 /** Forgets every in-memory index (tests: as after a restart). */
 export function resetTextIndexes(): void {
   folders.clear();

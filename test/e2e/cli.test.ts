@@ -17,7 +17,7 @@ const cli = (args: string[], input?: string) => spawnSync(process.execPath, [CLI
 test('no command: the message names every command', () => {
   const r = cli([]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /\nName a command: serve, check, demo or passwd \(maildir-imapd COMMAND --help shows its flags\)\n$/);
+  assert.match(r.stderr, /\nName a command: serve, check, demo, passwd or admin \(maildir-imapd COMMAND --help shows its flags\)\n$/);
   for (const c of ['serve', 'check', 'demo', 'passwd']) assert.match(r.stderr, new RegExp(`^  maildir-imapd ${c}\\b`, 'm'), `${c} listed in the help`);
 });
 

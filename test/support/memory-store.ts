@@ -52,6 +52,8 @@ interface StoredMessage extends MessageRef {
   info: string;
   vsize: number;
   mtimeMs: number;
+  /** When it came into this folder (the Maildir store's file ctime): set by add(), a test may age it. */
+  arrivedMs: number;
   /** The CRLF form. */
   data: Buffer;
   flags: Set<string>;
@@ -179,6 +181,7 @@ export class MemoryMailbox implements MailboxHandle {
       m.flags = next;
       m.info = info;
       m.modseq = ++this.highestModseq;
+      m.arrivedMs = Date.now(); // as the Maildir store's rename sets the file's ctime
       changed.push(m);
     }
     for (const m of changed) for (const l of this.listeners) if (l !== origin) l.onFlags(m);
@@ -189,6 +192,23 @@ export class MemoryMailbox implements MailboxHandle {
     const doomed = this.messages.filter((m) => m.flags.has('\\Deleted') && (!uids || uids.has(m.uid)));
     this.forget(doomed);
     return doomed;
+  }
+
+  async arrivedAt(meta: MessageRef): Promise<number> {
+    return this.read(meta).arrivedMs;
+  }
+
+  async expungeArrivedBefore(metas: readonly MessageRef[], cutoffMs: number): Promise<MessageRef[]> {
+    const doomed = metas.map((r) => this.byUidMap.get(r.uid)).filter((m): m is StoredMessage => !!m && m.arrivedMs < cutoffMs);
+    this.forget(doomed);
+    return doomed;
+  }
+
+  /** Makes a message look as if it came into this folder `ms` ago (a test's old file). */
+  age(uid: number, ms: number): void {
+    const m = this.byUidMap.get(uid);
+    if (!m) throw new Error(`no message ${uid}`);
+    m.arrivedMs = Date.now() - ms;
   }
 
   expungedSince(modseq: number): number[] {
@@ -271,6 +291,7 @@ export class MemoryMailbox implements MailboxHandle {
       info: this.infoOf(set),
       vsize: data.length,
       mtimeMs: (date ?? new Date()).getTime(),
+      arrivedMs: Date.now(),
       data,
       flags: set,
       fault: null,
@@ -443,6 +464,22 @@ export class MemoryUser implements MailUser {
     if (!quotaFits(await this.quota(), bytes, messages)) throw new MailError('quota', 'Quota exceeded (mailbox for user is full)');
   }
 
+  /** Nothing is cached in memory: the usage is counted each time anyway. */
+  recalculateQuota(): Promise<QuotaStatus> {
+    return this.quota();
+  }
+
+  /** No caches to drop: the folders and their counts, or 'notfound' as the Maildir store. */
+  async reindex(folder: string | null): Promise<Array<{ folder: string; messages: number }>> {
+    this.init();
+    const names = folder === null ? [...this.boxes.keys()].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : 1)) : [normalizeName(folder)];
+    return names.map((name) => {
+      const box = this.boxes.get(name);
+      if (!box) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
+      return { folder: name, messages: box.count };
+    });
+  }
+
   async folders(): Promise<FolderInfo[]> {
     this.init();
     return folderTree(this.boxes.keys(), this.specialUse);
@@ -612,7 +649,8 @@ export class MemoryMail implements MailProvider {
 
   constructor(private readonly opts: { specialUse: SpecialUseMap; createSpecialFolders: boolean }) {}
 
-  userStore(root: string, quota?: QuotaLimits): MemoryUser {
+  /** `housekeeping` changes nothing here: a user's folders exist from the first userStore() on. */
+  userStore(root: string, quota?: QuotaLimits, _housekeeping?: boolean): MemoryUser {
     let u = this.users.get(root);
     if (!u) this.users.set(root, (u = new MemoryUser(this.opts.specialUse, this.opts.createSpecialFolders)));
     if (quota) u.limits = { ...quota };

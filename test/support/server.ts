@@ -81,7 +81,8 @@ export async function startServer(tree: MailTree, extraArgs: string[] = []): Pro
   const asUser = await serveAsArgs(tree);
   const proc = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...asUser, ...extraArgs],
+    // No admin socket unless a test asks: the default one (/run/maildir-imapd) may belong to an installed server.
+    [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...asUser, ...(extraArgs.includes('--admin-socket') ? [] : ['--admin-socket', '']), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(proc);
