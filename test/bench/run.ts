@@ -10,15 +10,17 @@
 //         10,000 TLS IDLE sessions                          (bench-results/load.json)
 //   push  row 8 in detail: link() into new/ -> EXISTS, empty and 100,000-message
 //         INBOX, and SMTP through Postfix -> EXISTS         (bench-results/push.json)
+//   memory  two users x 50,000 messages, full first sync one after the other:
+//         RSS after and peak, beside Dovecot's processes   (bench-results/memory.json)
 //
-//   node dist/test/bench/run.js [--suites=sync,load,push] [--quick] [suite options…]
+//   node dist/test/bench/run.js [--suites=sync,load,push,memory] [--quick] [suite options…]
 //
 // Options other than --suites go to every suite (each ignores what it does not know).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['sync', 'load', 'push'];
+const SUITES = ['sync', 'load', 'push', 'memory'];
 
 function runSuite(name: string, args: string[]): Promise<number> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);
