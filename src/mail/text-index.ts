@@ -66,6 +66,8 @@ const pool = new WorkerPool<ParseRequest, ParseResult>({
   name: 'text index',
   script: new URL('./text-index-parse.js', import.meta.url),
   maxThreads: textIndexOptions.workers,
+  // As the message loader's threads (loader.ts): mostly short-lived garbage, so a small young generation.
+  resourceLimits: { maxYoungGenerationSizeMb: 8 },
 });
 
 // ---------------------------------------------------------------------------

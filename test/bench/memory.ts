@@ -209,7 +209,8 @@ function report(runs: ServerRun[], size: number): void {
   const both = (m: Record<string, number> | null | undefined) => (m ? `${mib(m.VmRSS)} (${mib(m.RssAnon)})` : '-');
   t.push(['after the 1st user', both(ours?.afterUser[0]), dc ? `all processes ${both(dc.afterUser[0])}` : '-']);
   t.push(['after both syncs', both(ours?.after), dc ? `all processes ${both(dc.after)}` : '-']);
-  t.push(['peak', ours?.after ? mib(ours.after.VmHWM) : '-', dc?.imapKb?.length ? `imap process ${dc.imapKb.map(mib).join(', ')} + ${both(dc.after)} others` : '-']);
+  // VmHWM of the last sample: background work after the syncs (index compaction) can still raise it.
+  t.push(['peak', ours?.after ? mib((ours.idle ?? ours.after).VmHWM) : '-', dc?.imapKb?.length ? `imap process ${dc.imapKb.map(mib).join(', ')} + ${both(dc.after)} others` : '-']);
   if (ours?.idle !== undefined) t.push(['after the idle wait', both(ours.idle), '-']);
   console.log(table(t));
   for (const r of runs) {
