@@ -21,7 +21,7 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   // every user's session: log it loudly and keep serving.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled error in a background task'));
   const server = new ImapServer(cfg, log);
-  new LoopStats(() => server.connectionCount).onSignal(log);
+  new LoopStats(() => server.connectionCount, () => server.mailMemory()).onSignal(log);
   const listeners = await server.listen();
   // Ports are bound; as root, become service.user before reading users or mail (the demo keeps the invoking user).
   const as = cfg.source === 'demo' ? null : dropPrivileges(cfg);

@@ -1,6 +1,7 @@
 // Health figures an operator (or the benchmark) can ask a running server for:
 // `kill -USR2 <pid>` logs one line with the event loop's worst delay since the
-// last report, its p99, RSS and heap, and the number of open connections, then
+// last report, its p99, RSS and heap, the number of open connections and what
+// the mail store holds (open folders, cache bytes against their one budget), then
 // starts a new measuring window. A blocked event loop delays every push, so
 // this is the number that says whether a big sync is hurting IDLE clients.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -13,7 +14,11 @@ export interface LoopReport {
   rssBytes: number;
   heapUsedBytes: number;
   externalBytes: number;
+  /** Buffers and typed arrays (part of external): message indexes, file contents. */
+  arrayBuffersBytes: number;
   connections: number;
+  /** The mail store's figures (open folders, cache bytes, their budget). */
+  mail: Record<string, number>;
   windowMs: number;
 }
 
@@ -21,7 +26,10 @@ export class LoopStats {
   private readonly histogram: IntervalHistogram;
   private since = Date.now();
 
-  constructor(private readonly connections: () => number) {
+  constructor(
+    private readonly connections: () => number,
+    private readonly mail: () => Record<string, number> = () => ({}),
+  ) {
     // 10 ms resolution is the histogram's default; 1 ms is what a push budget needs.
     this.histogram = monitorEventLoopDelay({ resolution: 1 });
     this.histogram.enable();
@@ -35,7 +43,9 @@ export class LoopStats {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       externalBytes: mem.external,
+      arrayBuffersBytes: mem.arrayBuffers,
       connections: this.connections(),
+      mail: this.mail(),
       windowMs: Date.now() - this.since,
     };
     this.histogram.reset();

@@ -59,6 +59,11 @@ export class ImapServer {
   get connectionCount(): number {
     return this.connections.size;
   }
+
+  /** The mail store's memory figures (open folders, caches), for the SIGUSR2 report. */
+  mailMemory(): Record<string, number> {
+    return { ...this.mail.memoryReport?.() };
+  }
   private readonly servers: net.Server[] = [];
   /** The configured special-use folder names over Dovecot's stock ones. */
   private get specialUse(): SpecialUseMap {

@@ -9,6 +9,10 @@ import { MailStore, MailboxRegistry } from './store.js';
 import type { SpecialUseMap } from './special-use.js';
 import type { ArrivalFilter, MailUser, QuotaLimits } from './handles.js';
 import { removeLockTemplates } from './dotlock.js';
+import { textIndexBytes } from './text-index.js';
+import { contentCacheBytes } from './content.js';
+import { factsCache } from './facts.js';
+import { cacheBudget } from '../runtime/memory-budget.js';
 
 export type {
   MailUser,
@@ -69,6 +73,16 @@ export interface MailProvider {
   close(): Promise<void>;
   /** Keeps watching the INBOX of the Maildir at `root` with no session (its new mail is filtered as it comes). */
   watchInbox?(root: string): Promise<void>;
+  /** What the store holds in memory (the SIGUSR2 report): open folders, cache bytes and the budget they share. */
+  memoryReport?(): MailMemoryReport;
+}
+
+export interface MailMemoryReport {
+  openFolders: number;
+  textIndexBytes: number;
+  contentCacheBytes: number;
+  headerCacheBytes: number;
+  cacheBudgetBytes: number;
 }
 
 /** Every user's mail, sharing one set of open folders (watchers, indexes) for the whole process. */
@@ -100,6 +114,16 @@ export class MailService implements MailProvider {
   /** The mail of the user whose Maildir is `root`. */
   userStore(root: string, quota?: QuotaLimits, housekeeping = false): MailUser {
     return new MailStore(root, this.registry, this.opts.specialUse, this.opts.createSpecialFolders && !housekeeping, quota);
+  }
+
+  memoryReport(): MailMemoryReport {
+    return {
+      openFolders: this.registry.openCount,
+      textIndexBytes: textIndexBytes(),
+      contentCacheBytes: contentCacheBytes(),
+      headerCacheBytes: factsCache.bytes,
+      cacheBudgetBytes: cacheBudget(),
+    };
   }
 
   /** Flushes every open folder's index to disk and stops watching (shutdown). */

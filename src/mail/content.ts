@@ -8,9 +8,11 @@ import { crlfRange, readCrlf, toCrlf } from './crlf.js';
 import { parseMime, type MimePart } from '../wire/mime.js';
 import type { LoadedMessage } from './handles.js';
 import { ByteLru } from '../runtime/lru.js';
+import { cacheShare } from '../runtime/memory-budget.js';
 
 const KEEP_WHOLE = 256 * 1024;
-const CACHE_BYTES = 64 * 1024 * 1024;
+/** 64 MiB on a machine with 8 GB or more (runtime/memory-budget.ts). */
+const CACHE_BYTES = cacheShare('content');
 
 /**
  * A process-wide LRU keyed by mailbox root + basename (a flag change renames
@@ -18,6 +20,9 @@ const CACHE_BYTES = 64 * 1024 * 1024;
  * misses on one message each store it: the LRU replaces, never adds up.
  */
 const cache = new ByteLru<string, LoadedMessage>(CACHE_BYTES);
+
+/** What the cache holds, by its own estimate (the SIGUSR2 report). */
+export const contentCacheBytes = (): number => cache.bytes;
 /**
  * What a cached message holds: its bytes if kept whole, and its parsed tree,
  * which for a hostile message (10,000 parts, 100,000 header lines) is tens of

@@ -16,6 +16,7 @@ import { parseHeader, headerValue, headerEnd, type HeaderField } from '../wire/h
 import { parseMime, param, type MimePart } from '../wire/mime.js';
 import { readCrlf, toCrlf } from './crlf.js';
 import { ByteLru } from '../runtime/lru.js';
+import { cacheShare } from '../runtime/memory-budget.js';
 import { decodeWords, parseMsgIds, parseRfc2822Date } from '../wire/header-values.js';
 import { htmlToText } from './html-text.js';
 import { parseAddressList } from '../wire/envelope.js';
@@ -65,7 +66,8 @@ interface Entry {
   body: string | null;
 }
 
-const CACHE_BYTES = 32 * 1024 * 1024;
+/** 32 MiB on a machine with 8 GB or more (runtime/memory-budget.ts). */
+const CACHE_BYTES = cacheShare('headers');
 /** Body text longer than this is searched but not cached. */
 const MAX_CACHED_BODY = 4 * 1024 * 1024;
 

@@ -41,8 +41,13 @@ export interface MessageMeta extends MessageRef {
   modseq: number;
 }
 
-/** How long a folder stays watched after its last session closed. */
-const WATCH_LINGER_MS = 60_000;
+/**
+ * lingerMs: how long a folder stays watched after its last session closed.
+ * idleMs: how long a folder nobody watches or uses stays in memory (its
+ * registry then drops it; the next open reads it again from the disk and
+ * the persisted index, as after a restart).
+ */
+export const unloadOptions = { lingerMs: 60_000, idleMs: 10_000 };
 
 /** Messages at most this many found at once get their size computed immediately. */
 const EAGER_SIZE_LIMIT = 200;
@@ -115,6 +120,8 @@ export class Mailbox implements MailboxHandle {
   arrivals: InboxArrivals | null = null;
   /** Kept watched with no session (the filter must see deliveries as they come). */
   private pinned = false;
+  /** When a command, a delivery or a session last used this folder (Date.now()); see unloadable(). */
+  lastUsed = Date.now();
   /**
    * Messages coming and going are told to the user's quota once the first
    * read is done (what was there before, the quota's own recalculation
@@ -226,6 +233,7 @@ export class Mailbox implements MailboxHandle {
 
   detach(view: MailboxListener): void {
     this.views.delete(view);
+    this.lastUsed = Date.now();
     if (this.pinned) return;
     // Watching goes on for a while after the last session leaves: clients reconnect often (phones,
     // mbsync runs), and a folder still watched is current, so their SELECT needs no rescan.
@@ -233,13 +241,44 @@ export class Mailbox implements MailboxHandle {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = null;
         if (this.views.size === 0 && !this.pinned) this.stopWatching();
-      }, WATCH_LINGER_MS);
+        this.lastUsed = Date.now();
+      }, unloadOptions.lingerMs);
       this.lingerTimer.unref();
     }
   }
 
   get viewCount(): number {
     return this.views.size;
+  }
+
+  /**
+   * Nothing holds the folder in memory: no session, no watcher, no pin, no
+   * work queued, no file waiting to settle, not used for unloadOptions.idleMs.
+   * Its state is then only a copy of what is on disk (uidlist, index, modseq
+   * log, file names), so dropping it loses nothing.
+   */
+  unloadable(now: number): boolean {
+    return (
+      this.views.size === 0 &&
+      !this.pinned &&
+      !this.watcher &&
+      !this.lingerTimer &&
+      !this.settleTimer &&
+      this.unsettled.size === 0 &&
+      !this.waitingForSpace &&
+      this.mutex.idle &&
+      now - this.lastUsed >= unloadOptions.idleMs
+    );
+  }
+
+  /** \Recent owed to the next read-write session (see unclaimedRecent), to hand to the folder's next Mailbox. */
+  get owedRecent(): number[] {
+    return [...this.unclaimedRecent];
+  }
+
+  /** The UIDs a previous Mailbox of this folder owed \Recent (it was unloaded before a session claimed them). */
+  oweRecent(uids: readonly number[]): void {
+    for (const uid of uids) this.unclaimedRecent.add(uid);
   }
 
   /** Stops watching; resolves once pending index records are written. */

@@ -8,7 +8,8 @@ import { writeFileAtomically } from './atomic-write.js';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Mailbox, type InboxArrivals, type MessageMeta } from './mailbox.js';
+import { Mailbox, unloadOptions, type InboxArrivals, type MessageMeta } from './mailbox.js';
+import { forgetTextIndex } from './text-index.js';
 import { decodeMutf7, Mutf7Error } from '../wire/mutf7.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { DEFAULT_SPECIAL_USE, type SpecialUseMap } from './special-use.js';
@@ -25,9 +26,19 @@ import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
 
 export { HIERARCHY_SEPARATOR };
 
-/** Every open Mailbox, shared across all sessions of all users (keyed by path). */
+/** How often open folders are checked for ones to drop from memory (Mailbox.unloadable). */
+const SWEEP_MS = 10_000;
+
+/**
+ * Every open Mailbox, shared across all sessions of all users (keyed by
+ * path). A folder nobody has used for a while is dropped, so memory follows
+ * the folders in use, not every folder ever opened since the start.
+ */
 export class MailboxRegistry {
   private readonly open = new Map<string, Mailbox>();
+  /** \Recent owed by dropped folders to their next read-write session (usually empty). */
+  private readonly owedRecent = new Map<string, number[]>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   /** Each user's quota usage, by Maildir root: one per process, shared by the user's sessions and deliveries. */
   private readonly quotas = new Map<string, MaildirQuota>();
 
@@ -50,14 +61,47 @@ export class MailboxRegistry {
     if (!mb) {
       mb = new Mailbox(name, dir, this.log.child({ mailbox: dir }), this.rescanMs, quota);
       if (name === 'INBOX' && this.inboxArrivals) mb.arrivals = this.inboxArrivals(dir, mb);
+      const owed = this.owedRecent.get(dir);
+      if (owed) mb.oweRecent(owed);
+      this.owedRecent.delete(dir);
       this.open.set(dir, mb);
+      this.sweepTimer ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, unloadOptions.idleMs)).unref();
     }
+    mb.lastUsed = Date.now();
     return mb;
   }
 
   /** The Mailbox for `dir` if one is open (no I/O). */
   peek(dir: string): Mailbox | undefined {
-    return this.open.get(dir);
+    const mb = this.open.get(dir);
+    if (mb) mb.lastUsed = Date.now();
+    return mb;
+  }
+
+  /** Open folders (tests, the memory report). */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Drops the folders nobody uses. A caller still holding a dropped Mailbox
+   * (none should, past idleMs) works on as a second server on the same
+   * Maildir would: the uidlist's lock keeps UIDs unique.
+   */
+  sweep(now = Date.now()): void {
+    for (const [dir, mb] of this.open) {
+      if (!mb.unloadable(now)) continue;
+      this.open.delete(dir);
+      const owed = mb.owedRecent;
+      if (owed.length) this.owedRecent.set(dir, owed);
+      forgetTextIndex(mb);
+      // close() writes the index records still pending and closes the uidlist's file.
+      mb.close().catch((err) => this.log.warn({ err, mailbox: dir }, 'closing an unused folder failed'));
+    }
+    if (this.open.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
   }
 
   /** The folder at `dir` went away (DELETE, RENAME): its sessions see every message expunged. */
@@ -69,6 +113,8 @@ export class MailboxRegistry {
   }
 
   async closeAll(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     const closing = [...this.open.values()].map((mb) => mb.close());
     this.open.clear();
     await Promise.all(closing);
@@ -256,6 +302,7 @@ export class MailStore implements MailUser {
     }
     const mb = this.registry.get(canonical, this.dirOf(canonical), this.usage);
     await mb.load();
+    mb.lastUsed = Date.now(); // a first read of a big folder takes a while: the caller's use starts now
     return mb;
   }
 

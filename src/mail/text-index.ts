@@ -37,6 +37,7 @@ import type { TextHint, UidView } from './handles.js';
 import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
 import type { ParseRequest, ParseResult } from './text-index-parse.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
+import { cacheShare } from '../runtime/memory-budget.js';
 import { MAGIC } from './text-index-file.js';
 
 export const TEXT_INDEX_FILE = 'maildir-imapd-text';
@@ -49,8 +50,11 @@ export const textIndexOptions = {
   maxTokensPerTerm: 20_000,
   /** Compaction once a folder has more segments than this. */
   compactAt: 8,
-  /** In-memory budget over all folders; least recently searched folders are dropped (reloaded from disk later). */
-  memoryBytes: 512 * 1024 * 1024,
+  /**
+   * In-memory budget over all folders; least recently searched folders are dropped (reloaded from disk
+   * later). The folder being searched is kept whatever its size. 160 MiB with 8 GB or more (runtime/memory-budget.ts).
+   */
+  memoryBytes: cacheShare('textIndex'),
   /** Parse threads (the event loop keeps its own core when there are two). */
   workers: Math.max(1, Math.min(2, os.availableParallelism())),
 };
@@ -62,6 +66,8 @@ const pool = new WorkerPool<ParseRequest, ParseResult>({
   name: 'text index',
   script: new URL('./text-index-parse.js', import.meta.url),
   maxThreads: textIndexOptions.workers,
+  // As the message loader's threads (loader.ts): mostly short-lived garbage, so a small young generation.
+  resourceLimits: { maxYoungGenerationSizeMb: 8 },
 });
 
 // ---------------------------------------------------------------------------
@@ -397,6 +403,18 @@ export async function dropTextIndex(mailbox: Mailbox): Promise<void> {
     folders.delete(mailbox);
   }
   await fs.rm(path.join(mailbox.maildir.root, TEXT_INDEX_FILE), { force: true });
+}
+
+/** The in-memory size of every folder's word index (the SIGUSR2 report). */
+export function textIndexBytes(): number {
+  let total = 0;
+  for (const fi of folders.values()) total += fi.bytes;
+  return total;
+}
+
+/** Forgets a folder's in-memory index (its Mailbox is dropped from memory; the file stays). */
+export function forgetTextIndex(mailbox: Mailbox): void {
+  folders.delete(mailbox);
 }
 
 /** Forgets every in-memory index (tests: as after a restart). */

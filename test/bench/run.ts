@@ -14,15 +14,17 @@
 //   services  what Postfix asks us: SASL AUTH (smtpd_sasl_type = dovecot) and
 //         the quota-status policy, beside Dovecot's auth and quota-status
 //                                                           (bench-results/services.json)
+//   memory  two users x 50,000 messages, full first sync one after the other:
+//         RSS after and peak, beside Dovecot's processes   (bench-results/memory.json)
 //
-//   node dist/test/bench/run.js [--suites=sync,load,push,services] [--quick] [suite options…]
+//   node dist/test/bench/run.js [--suites=sync,load,push,services,memory] [--quick] [suite options…]
 //
 // Options other than --suites go to every suite (each ignores what it does not know).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['sync', 'load', 'push', 'services'];
+const SUITES = ['sync', 'load', 'push', 'services', 'memory'];
 
 function runSuite(name: string, args: string[]): Promise<number> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.js`);

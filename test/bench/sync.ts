@@ -56,8 +56,8 @@ export const ROWS: Array<{ id: string; label: string; command?: string }> = [
 ];
 const SESSION_ROWS = ['2', '3a', '4', '5', '6a', '6b', '6c'];
 
-type ServerName = 'maildir-imapd' | 'dovecot';
-type State = 'cold' | 'warm' | 'restart-first' | 'restart';
+export type ServerName = 'maildir-imapd' | 'dovecot';
+export type State = 'cold' | 'warm' | 'restart-first' | 'restart';
 
 export interface RowSample {
   ms: number;
@@ -184,7 +184,7 @@ function stat(v: number[]): Stat | null {
   return { n: f.length, median: median(f), min: Math.min(...f), max: Math.max(...f) };
 }
 
-async function dropCaches(opts: Options, notes: Set<string>): Promise<void> {
+export async function dropCaches(opts: { drop: boolean }, notes: Set<string>): Promise<void> {
   if (!opts.drop) {
     notes.add('cold: page cache NOT dropped (--no-drop)');
     return;
@@ -198,7 +198,7 @@ async function dropCaches(opts: Options, notes: Set<string>): Promise<void> {
 }
 
 /** A tree like makeMailTree's (users bob and alice), bob's Maildir a hard-linked copy of the corpus. */
-async function prepareTree(corpus: Corpus, label: string): Promise<MailTree> {
+export async function prepareTree(corpus: Corpus, label: string): Promise<MailTree> {
   fs.mkdirSync(RUN_ROOT, { recursive: true });
   const dir = fs.mkdtempSync(path.join(RUN_ROOT, `${label}-`));
   fs.chmodSync(dir, 0o711);
@@ -306,13 +306,15 @@ function serverPidOf(clientPort: number, serverPort: number): number | null {
 
 // --- one session ---
 
-interface Expect {
+export interface Expect {
   count: number;
   planted: number;
 }
 
-interface SessionCtx {
+export interface SessionCtx {
   server: ServerName;
+  /** Whose Maildir the session syncs (password `<user>-pass`); bob unless set. */
+  user?: string;
   port: number;
   probe: LoopProbe | null;
   timeoutMs: number;
@@ -339,7 +341,7 @@ async function timedRow(ctx: SessionCtx, res: SessionResult, id: string, fn: () 
   return results;
 }
 
-async function runSession(ctx: SessionCtx, expect: Expect, meta: { size: number; trial: number; state: State; session: number }): Promise<SessionResult> {
+export async function runSession(ctx: SessionCtx, expect: Expect, meta: { size: number; trial: number; state: State; session: number }): Promise<SessionResult> {
   const res: SessionResult = { ...meta, server: ctx.server, rows: {}, errors: [], load1: os.loadavg()[0] };
   const raws = new Map<string, CommandResult>();
   let c: SyncClient | null = null;
@@ -350,7 +352,7 @@ async function runSession(ctx: SessionCtx, expect: Expect, meta: { size: number;
     let login: CommandResult | undefined;
     let select: CommandResult | undefined;
     await timedRow(ctx, res, '1', async () => {
-      login = await cl.command('LOGIN bob bob-pass', ctx.timeoutMs);
+      login = await cl.command(`LOGIN ${ctx.user ?? 'bob'} ${ctx.user ?? 'bob'}-pass`, ctx.timeoutMs);
       select = await cl.command('SELECT INBOX', ctx.timeoutMs);
       return { ms: login.ms + select.ms, results: [login, select] };
     });
@@ -378,7 +380,7 @@ async function runSession(ctx: SessionCtx, expect: Expect, meta: { size: number;
     else {
       c = await SyncClient.connect(ctx.port);
       const q = c;
-      const lg = await q.command('LOGIN bob bob-pass', ctx.timeoutMs);
+      const lg = await q.command(`LOGIN ${ctx.user ?? 'bob'} ${ctx.user ?? 'bob'}-pass`, ctx.timeoutMs);
       if (lg.status !== 'OK') throw new Error(`3b LOGIN: ${lg.statusLine}`);
       const [en, sel] = await timedRow(ctx, res, '3b', async () => {
         const en = await q.command('ENABLE QRESYNC', ctx.timeoutMs);
@@ -706,7 +708,7 @@ async function dovecotTrial(corpus: Corpus, size: number, trial: number, opts: O
   return out;
 }
 
-function logSession(r: SessionResult): void {
+export function logSession(r: SessionResult): void {
   const bits = ['1', '2', '3a', '3b', '4', '5', '6a', '6b', '6c'].map((id) => `${id}=${r.rows[id] ? fmtMs(r.rows[id].ms) : '-'}`);
   log(`  ${r.server} ${r.size} t${r.trial} ${r.state.padEnd(13)} ${bits.join(' ')}${r.errors.length ? `  ERRORS: ${r.errors.slice(0, 2).join(' | ').slice(0, 300)}` : ''}`);
 }

@@ -20,6 +20,8 @@ export interface DovecotPeer {
   lmtpPort?: number;
   stop(): Promise<void>;
   log(): Promise<string>;
+  /** Every process of this Dovecot (master, its services, one imap per connection). */
+  pids(): number[];
 }
 
 const MAIL_USER = 'vmail';
@@ -342,5 +344,6 @@ async function launch(bin: string, confPath: string, base: string, logPath: stri
     port,
     stop: () => (stopped ??= killGroup()),
     log: () => fs.readFile(logPath, 'utf8'),
+    pids: () => groupMembers(pid),
   };
 }
