@@ -85,7 +85,7 @@ export interface Config {
   saslSocketOwner: string | null;
   saslSocketGroup: string | null;
   saslSocketMode: number;
-  /** Autoexpunge (Dovecot's `autoexpunge = 30d`): the longest a message stays in the \\Trash / \\Junk folder, ms; null for ever. */
+  /** Autoexpunge (Dovecot's `autoexpunge = 30d`): the longest a message stays in the \Trash / \Junk folder, ms; null for ever. */
   autoexpungeTrash: number | null;
   autoexpungeJunk: number | null;
   /** …and in folders named here (folder name → ms). */

@@ -89,7 +89,7 @@ export class ImapServer {
   readonly managesieveListeners: string[] = [];
   /** Failed-login penalty and per-user-IP cap: one penalty for IMAP and ManageSieve, so a guesser gains nothing by switching. */
   private readonly logins: LoginLimits;
-  /** Expunges old mail from \\Trash, \\Junk and named folders for every user (autoexpunge.*). */
+  /** Expunges old mail from \Trash, \Junk and named folders for every user (autoexpunge.*). */
   private readonly autoexpunger: Autoexpunger;
   /** The admin command's socket (admin.socket), once listening. */
   private admin: AdminService | null = null;

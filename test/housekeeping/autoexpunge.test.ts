@@ -167,3 +167,19 @@ test('Maildir store: reindex drops and rebuilds the message index (UIDs, flags k
   assert.equal(q.messages, 4);
   assert.match(await fs.readFile(path.join(root, 'maildirsize'), 'utf8'), /^1048576S\n\d+ 4\n$/);
 });
+
+test('the housekeeping store creates no folder for a user who never logged in (memory and Maildir stores alike)', async (t) => {
+  const memory = new MemoryMail({ specialUse: DEFAULT_SPECIAL_USE, createSpecialFolders: true });
+  assert.deepEqual((await memory.userStore('/m/new', undefined, true).folders()).map((f) => f.name), ['INBOX']);
+  assert.ok((await memory.userStore('/m/new').folders()).some((f) => f.name === 'Trash'), 'a login creates them');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'housekeeping-'));
+  const mail = new MailService({ log: pino({ level: 'silent' }), rescanMs: 60_000, specialUse: DEFAULT_SPECIAL_USE, createSpecialFolders: true });
+  t.after(async () => {
+    await mail.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const root = path.join(dir, 'Maildir');
+  assert.deepEqual((await mail.userStore(root, undefined, true).folders()).map((f) => f.name), ['INBOX']);
+  assert.equal(await fs.stat(root).catch(() => null), null, 'not even the Maildir is made');
+  assert.ok((await mail.userStore(root).folders()).some((f) => f.name === 'Trash'), 'a login creates them');
+});

@@ -433,7 +433,16 @@ export class MemoryUser implements MailUser {
   constructor(
     private readonly specialUse: SpecialUseMap,
     private readonly createSpecial: boolean,
-  ) {}
+    /** The user's mail seen by the server's housekeeping: the same folders, and none created (as the Maildir store). */
+    sameMailAs?: MemoryUser,
+  ) {
+    if (sameMailAs) {
+      this.boxes = sameMailAs.boxes;
+      this.subscribed = sameMailAs.subscribed;
+      this.spools = sameMailAs.spools;
+      this.limits = sameMailAs.limits;
+    }
+  }
 
   /** At first use the special-use folders are created and subscribed, as the Maildir store does. */
   private init(): void {
@@ -649,12 +658,12 @@ export class MemoryMail implements MailProvider {
 
   constructor(private readonly opts: { specialUse: SpecialUseMap; createSpecialFolders: boolean }) {}
 
-  /** `housekeeping` changes nothing here: a user's folders exist from the first userStore() on. */
-  userStore(root: string, quota?: QuotaLimits, _housekeeping?: boolean): MemoryUser {
+  /** `housekeeping`: the same mail, with no special-use folder created (as the Maildir store). */
+  userStore(root: string, quota?: QuotaLimits, housekeeping = false): MemoryUser {
     let u = this.users.get(root);
     if (!u) this.users.set(root, (u = new MemoryUser(this.opts.specialUse, this.opts.createSpecialFolders)));
     if (quota) u.limits = { ...quota };
-    return u;
+    return housekeeping ? new MemoryUser(this.opts.specialUse, false, u) : u;
   }
 
   async close(): Promise<void> {}
