@@ -16,6 +16,7 @@ SESSION_EXTENSIONS.push('UNAUTHENTICATE'); // commands/unauthenticate.ts
 SESSION_EXTENSIONS.push('MULTIAPPEND'); // commands/append.ts; MailUser.appendMany
 SESSION_EXTENSIONS.push('REPLACE'); // commands/replace.ts (RFC 8508)
 SESSION_EXTENSIONS.push('BINARY'); // fetch/binary.ts; literal8 in wire/framer.ts (RFC 3516)
+SESSION_EXTENSIONS.push('CATENATE'); // src/imap/catenate.ts (RFC 4469)
 SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
