@@ -101,8 +101,9 @@ export async function catenate(ctx: CatenateContext, parts: CatPart[], spool: In
   for (const part of parts) {
     if (part.kind === 'text') {
       const lit = part.literal;
-      // A streamed TEXT literal sits in a spool of its own (append-literal.ts): read back as stored.
-      add(lit.sink ? await (lit.sink as IncomingMessage).read() : lit.value);
+      // A streamed TEXT literal sits in a spool of its own (append-literal.ts): read back as stored, a piece at a time.
+      if (lit.sink) for await (const chunk of (lit.sink as IncomingMessage).pieces()) add(chunk);
+      else add(lit.value);
       continue;
     }
     const url = parseImapUrl(part.url, ctx.user);
