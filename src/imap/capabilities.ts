@@ -18,6 +18,7 @@ SESSION_EXTENSIONS.push('REPLACE'); // commands/replace.ts (RFC 8508)
 SESSION_EXTENSIONS.push('COMPRESS=DEFLATE'); // commands/compress.ts, deflate-stream.ts
 SESSION_EXTENSIONS.push('UTF8=ACCEPT'); // commands/mailbox-name.ts, enable.ts, append.ts (UTF8 data item)
 SESSION_EXTENSIONS.push('BINARY'); // fetch/binary.ts; literal8 in wire/framer.ts (RFC 3516)
+SESSION_EXTENSIONS.push('CATENATE'); // src/imap/catenate.ts (RFC 4469)
 SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
 SESSION_EXTENSIONS.push('SEARCHRES'); // RFC 5182: search/saved-result.ts, "$" in commands/messages.ts and search-criteria.ts
 SESSION_EXTENSIONS.push('CONTEXT=SEARCH', 'CONTEXT=SORT'); // RFC 5267 §4: search/context.ts, commands/cancelupdate.ts; PARTIAL in search/esearch.ts

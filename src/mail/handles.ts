@@ -188,6 +188,8 @@ export interface IncomingMessage extends LiteralSink {
   throwIfFailed(): void;
   /** The whole message once finished (as stored: LF line endings in a Maildir), for a delivery's filter. */
   read(): Promise<Buffer>;
+  /** The same bytes as read(), a piece at a time (a CATENATE TEXT part is never held whole). */
+  pieces(): AsyncIterable<Buffer>;
 }
 
 /** One message of an APPEND: its spool, flags and INTERNALDATE (null: now). */

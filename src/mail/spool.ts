@@ -162,6 +162,12 @@ export class MessageSpool {
     return (this.content ??= fs.promises.readFile(this.file));
   }
 
+  /** The file as written (LF form), in pieces; the spool must be finished. */
+  async *pieces(): AsyncIterable<Buffer> {
+    if (!this.finished) throw new Error('MessageSpool.pieces: the spool is still being written');
+    for await (const chunk of fs.createReadStream(this.file, { highWaterMark: 64 * 1024 })) yield chunk as Buffer;
+  }
+
   /** Marks the file as taken over (renamed away): discard() leaves it alone. */
   consumed(): void {
     this.removed = true;

@@ -235,6 +235,8 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
 
     // state is 'space' or 'open': a token may start here.
     if (p.kind === 'literal') {
+      // RFC 3516 §9: literal8 is append-data (and REPLACE's, RFC 8508) only; elsewhere it is a syntax error.
+      if (p.binary && !takesLiteral8(name, args)) tk.fail('A literal8 (~{n}) is allowed only for APPEND or REPLACE data');
       tk.advance();
       const tok: Token = { type: 'string', value: p.data, literal: true };
       if (p.binary) tok.binary = true;
@@ -279,6 +281,11 @@ export function parseCommand(cmd: FramedCommand, maxDepth = 16): ParsedCommand {
     stack.pop();
     state = 'sep';
   }
+}
+
+function takesLiteral8(name: string, args: Token[]): boolean {
+  const up = name.toUpperCase();
+  return up === 'APPEND' || up === 'REPLACE' || (up === 'UID' && isAtom(args[0], 'REPLACE'));
 }
 
 /** Atom or string as a JS string (strings decoded as UTF-8); lists give null. */

@@ -43,11 +43,26 @@ function shape(reply: string): string {
     .replace(/FLAGS \(([^)]*)\)/g, (_, f: string) => `FLAGS (${f.split(' ').sort().join(' ')})`);
 }
 
-async function runScript(port: number): Promise<string[]> {
+const FORWARD = 'From: a@example.org\r\nSubject: orig\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b--\r\n';
+
+/** RFC 4469 §5: CATENATE from TEXT and URL parts (UIDVALIDITY differs between the servers, so the URLs leave it out). */
+const CATENATE_SCRIPT = [
+  'LOGIN bob bob-pass',
+  'SELECT INBOX',
+  `APPEND INBOX ${lit(FORWARD)}`,
+  `APPEND INBOX (\\Seen) CATENATE (TEXT ${lit('Subject: fwd\r\n\r\n')} URL "/INBOX/;UID=1/;SECTION=1" URL ";UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)" TEXT ${lit('end\r\n')})`,
+  'APPEND INBOX CATENATE (URL "/INBOX/;UID=1/;SECTION=1/;PARTIAL=2.4")',
+  `APPEND INBOX CATENATE (TEXT ${lit('x\r\n')} URL "/INBOX/;UID=9")`,
+  'APPEND INBOX CATENATE (URL "/Nowhere/;UID=1")',
+  'UID FETCH 2:* (FLAGS BODY.PEEK[])',
+  'STATUS INBOX (MESSAGES UIDNEXT)',
+];
+
+async function runScript(port: number, script = SCRIPT): Promise<string[]> {
   const c = await RawImap.connect(port);
   try {
     const out: string[] = [];
-    for (const [i, cmd] of SCRIPT.entries()) out.push(await c.command(`s${i}`, cmd));
+    for (const [i, cmd] of script.entries()) out.push(await c.command(`s${i}`, cmd));
     return out;
   } finally {
     c.close();
@@ -105,4 +120,21 @@ test('end to end: REPLACE and UID REPLACE on the real server (RFC 8508 §3.4; Do
   assert.match(await c.command('r5', `UID REPLACE 2 INBOX ${lit(MSG(4))}`), /^\* OK \[APPENDUID \d+ 1\] Replacement Message ready\r\n\* 1 EXPUNGE\r\nr5 OK Replace completed/m);
   assert.match(await c.command('r6', 'UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'), /^\* 1 FETCH \(UID 3 FLAGS \([^)]*\\Seen[^)]*\) BODY\[HEADER.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: m3\r\n\r\n\)\r\nr6 OK /m);
   assert.match(await c.command('r7', 'STATUS INBOX (MESSAGES)'), /MESSAGES 1\)/);
+});
+
+test('CATENATE on the real server, and differential against Dovecot 2.3: same replies, same bytes (RFC 4469 §5, §6)', { timeout: 90_000 }, async (t) => {
+  const mine = await runScript(await ours(t), CATENATE_SCRIPT);
+  assert.match(mine[3]!, /^s3 OK \[APPENDUID \d+ 2\] /m);
+  assert.match(mine[7]!, /BODY\[\] \{48\}\r\nSubject: fwd\r\n\r\nfirst partSubject: orig\r\n\r\nend\r\n\)/);
+  assert.match(mine[5]!, /^s5 NO \[BADURL \/INBOX\/;UID=9\] /m);
+  if (!dovecotAvailable()) return t.skip('dovecot is not installed (apt-get install dovecot-imapd)');
+  const tree = await makeMailTree('mimapd-catenate-dv-');
+  await fs.chmod(tree.dir, 0o711);
+  const peer = await startDovecot({ mailRoot: path.join(tree.dir, 'mail'), stateDir: path.join(tree.dir, 'dovecot') });
+  t.after(async () => {
+    await peer.stop();
+    await fs.rm(tree.dir, { recursive: true, force: true });
+  });
+  const theirs = (await runScript(peer.port, CATENATE_SCRIPT)).map(shape);
+  for (let i = 2; i < CATENATE_SCRIPT.length; i++) assert.equal(shape(mine[i]!), theirs[i], JSON.stringify(CATENATE_SCRIPT[i]!.slice(0, 70)));
 });

@@ -56,6 +56,7 @@ const FETCHES = [
   'FETCH 3 BINARY.PEEK[4]',
   // Not compared: BINARY[1.MIME], which Dovecot answers as BODY[1.MIME]; RFC 3516 §9's section-binary has part numbers only (ours: BAD).
   'FETCH 2 BINARY.SIZE[2]',
+  'FETCH 2 BINARY.PEEK[2]<1000000.16>', // a range of a part decoded as it streams (over 1 MiB)
 ];
 
 async function run(port: number): Promise<string[]> {

@@ -411,6 +411,10 @@ export class MemoryIncoming implements IncomingMessage {
     return this.data;
   }
 
+  async *pieces(): AsyncIterable<Buffer> {
+    yield this.data;
+  }
+
   discard(): void {
     this.discarded = true;
     this.chunks = [];

@@ -460,3 +460,12 @@ describe('literal8 (RFC 3516 §4.4 / §9 literal8 = "~{" number ["+"] "}" CRLF *
     assert.deepEqual(parsed.args.map((a) => a.type === 'string' && a.binary === true), [false, true, true, false]);
   });
 });
+
+describe('literal8 outside APPEND / REPLACE (RFC 3516 §9)', () => {
+  it('is a syntax error', () => {
+    const bin = { kind: 'literal', data: Buffer.from('bob'), nonSync: true, binary: true } as const;
+    assertParseError(cmd(text('a1 LOGIN '), bin, text(' x')), 'a1', /literal8/);
+    assertParseError(cmd(text('a2 UID FETCH '), bin, text(' FLAGS')), 'a2', /literal8/);
+    assert.equal(parseCommand(cmd(text('a3 UID REPLACE 1 INBOX '), bin, text(''))).args.length, 4);
+  });
+});

@@ -3,7 +3,9 @@
 // by the framer (see ../append-literal.ts); here it is only renamed into place.
 import { ArgReader, flagList } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
-import type { IncomingMessage, MailUser } from '../../mail/api.js';
+import type { IncomingMessage } from '../../mail/api.js';
+import type { Connection } from '../connection.js';
+import { catenate, parseCatenate, type CatPart } from '../catenate.js';
 import type { Token } from '../../wire/parser.js';
 import { formatSet } from '../../wire/sequence-set.js';
 import { AUTHED, type Command } from './types.js';
@@ -31,7 +33,9 @@ export const MULTIAPPEND_MAX_MESSAGES = 50;
 export interface AppendMessage {
   flags: string[];
   date: Date | null;
-  literal: Token & { type: 'string' };
+  /** The message, or null when it is built by CATENATE (RFC 4469) from `parts`. */
+  literal: (Token & { type: 'string' }) | null;
+  parts: CatPart[] | null;
 }
 
 /** RFC 3502 §6: append-message = append-opts SP append-data; append-opts = [SP flag-list] [SP date-time]. */
@@ -45,7 +49,10 @@ export function readMessage(r: ArgReader, utf8 = false): AppendMessage {
     if (!date) throw new BadError('Invalid date-time');
     r.any();
   }
+  if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('Invalid system flag');
   let literal = r.any('message literal');
+  // RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"
+  if (literal.type === 'atom' && literal.value.toUpperCase() === 'CATENATE') return { flags, date, literal: null, parts: parseCatenate(r.list('CATENATE parts')) };
   if (literal.type === 'atom' && literal.value.toUpperCase() === 'UTF8') {
     // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")" — a message with UTF-8 headers, stored as it came.
     if (!utf8) throw new BadError('APPEND: UTF8 needs ENABLE UTF8=ACCEPT first');
@@ -55,17 +62,26 @@ export function readMessage(r: ArgReader, utf8 = false): AppendMessage {
   }
   // RFC 3516 §4.4: append-data = literal / literal8; the token keeps which one it was.
   if (literal.type !== 'string' || !literal.literal) throw new BadError('The message must be a literal');
-  if (flags.some((f) => f.startsWith('\\') && !/^\\(Answered|Flagged|Deleted|Seen|Draft)$/i.test(f))) throw new BadError('Invalid system flag');
-  return { flags, date, literal };
+  return { flags, date, literal, parts: null };
 }
 
-/** The message's spool: the framer's (a streamed literal), or one filled from the buffered bytes. */
-export function spoolOf(store: MailUser, literal: AppendMessage['literal']): IncomingMessage {
+/**
+ * The message's spool: the framer's (a streamed literal), one filled from the
+ * buffered bytes, or one CATENATE fills. Each spool is handed to `made` at
+ * once, so the caller discards it whatever fails later.
+ */
+export async function spoolOf(conn: Connection, m: AppendMessage, made: IncomingMessage[]): Promise<IncomingMessage> {
+  const store = conn.store!;
   // A streamed literal's sink is always the store's (append-literal.ts opens it with openSpool()).
-  if (literal.sink) return literal.sink as IncomingMessage;
-  const spool = store.openSpool();
-  spool.write(literal.value);
+  if (m.literal?.sink) return take(m.literal.sink as IncomingMessage);
+  const spool = take(store.openSpool());
+  if (m.literal) spool.write(m.literal.value);
+  else await catenate({ store, user: conn.user!.name, selected: conn.view?.mailbox ?? null, maxBytes: conn.ctx.config.limits.maxAppendBytes }, m.parts!, spool);
   return spool;
+  function take(s: IncomingMessage): IncomingMessage {
+    made.push(s);
+    return s;
+  }
 }
 
 export const append: Command = {
@@ -79,8 +95,9 @@ export const append: Command = {
     const messages: AppendMessage[] = [readMessage(r, conn.extensions.utf8)];
     while (!r.done) messages.push(readMessage(r, conn.extensions.utf8));
 
-    const spools = messages.map((m) => spoolOf(store, m.literal));
+    const spools: IncomingMessage[] = [];
     try {
+      for (const m of messages) await spoolOf(conn, m, spools);
       if (messages.length > MULTIAPPEND_MAX_MESSAGES) throw new NoError(`Too many messages in one APPEND (at most ${MULTIAPPEND_MAX_MESSAGES})`, 'LIMIT');
       for (const spool of spools) {
         spool.finish();

@@ -7,6 +7,7 @@ import { ArgReader } from '../../wire/args.js';
 import { BadError, NoError } from '../../wire/errors.js';
 import { resolveMessages } from './messages.js';
 import { readMessage, spoolOf } from './append.js';
+import type { IncomingMessage } from '../../mail/api.js';
 import { SELECTED, type Command } from './types.js';
 
 export const replace: Command = {
@@ -24,8 +25,9 @@ export const replace: Command = {
     const name = r.astring('mailbox name');
     const message = readMessage(r);
     r.end();
-    const spool = spoolOf(store, message.literal);
+    const made: IncomingMessage[] = [];
     try {
+      const spool = await spoolOf(conn, message, made);
       const [uid] = resolveMessages(view, set, ctx.uid);
       const meta = uid === undefined ? undefined : view.meta(uid);
       if (!meta || view.isExpunged(meta.uid)) throw new NoError('Message to replace no longer exists', 'EXPUNGEISSUED');
@@ -43,7 +45,7 @@ export const replace: Command = {
       await view.mailbox.expunge(new Set([meta.uid]));
       return { text: 'Replace completed' };
     } finally {
-      spool.discard(); // no-op once renamed into place
+      for (const s of made) s.discard(); // no-op once renamed into place
     }
   },
 };
