@@ -101,6 +101,7 @@ export class ImapServer {
           locations: { dir: config.sieveDir, active: config.sieveActive },
           before: config.sieveBefore,
           after: config.sieveAfter,
+          globalDir: config.sieveGlobalDir || null,
           sendmail: config.sieveSendmail,
           separator: config.lmtpRecipientDelimiter,
         })
