@@ -288,6 +288,15 @@ export class ImapServer {
       tls: () => this.certs?.context ?? null,
       plaintextAllowed: (address, secure) => plaintextAuthAllowed({ secure, address, allowPlaintext: c.allowPlaintext, networks }),
       authFailDelayMs: this.imap.authFailDelayMs,
+      // Mail virtual(8) writes for a user who had no script is filtered from the next message on, logged in or not.
+      activated: (user) => {
+        try {
+          this.sieve?.forget({ name: user.name, home: user.home, maildir: expandMaildir(c.maildir, user) });
+        } catch {
+          // no Maildir for this user (a ~ template without a home): nothing is delivered to filter
+        }
+        return this.watchFilteredInbox(user);
+      },
       limits: { maxCommandBytes: c.managesieveMaxScriptSize + 8192, tlsHandshakeTimeoutMs: this.imap.tlsHandshakeTimeoutMs },
       maxConnections: c.maxConnections,
       maxUnauthenticatedPerIp: c.maxUnauthenticatedPerIp,

@@ -65,6 +65,8 @@ export interface ManageSieveContext {
   plaintextAllowed(address: string | undefined, secure: boolean): boolean;
   /** Failed logins wait this long when there is no shared penalty (tests). */
   authFailDelayMs: number;
+  /** After SETACTIVE made a script active: delivery applies it from the next message on (the server watches the INBOX). */
+  activated?(user: UserEntry): Promise<void> | void;
 }
 
 /** SASL mechanisms, in Dovecot's order. */
@@ -359,6 +361,8 @@ export class ManageSieveSession {
         this.compile(await store.get(script), script);
         await store.setActive(script);
         this.log.info({ user: this.user!.name, script }, 'setactive');
+        // before OK: the next delivery after the reply is filtered
+        await this.ctx.activated?.(this.user!);
         this.write(reply('OK', null, 'Setactive completed.'));
         return;
       }

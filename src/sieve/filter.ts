@@ -116,6 +116,11 @@ export class SieveFilter {
     return has;
   }
 
+  /** Drops the belief that this user has no scripts (ManageSieve just activated one). */
+  forget(user: SieveUser): void {
+    this.noScriptsUntil.delete(`${user.name}\0${user.maildir}`);
+  }
+
   /** Users seen without any script, until when that answer stands. */
   private readonly noScriptsUntil = new Map<string, number>();
 
