@@ -288,6 +288,7 @@ export class ImapServer {
       tls: () => this.certs?.context ?? null,
       plaintextAllowed: (address, secure) => plaintextAuthAllowed({ secure, address, allowPlaintext: c.allowPlaintext, networks }),
       authFailDelayMs: this.imap.authFailDelayMs,
+      globalDir: c.sieveGlobalDir || null,
       // Mail virtual(8) writes for a user who had no script is filtered from the next message on, logged in or not.
       activated: (user) => {
         try {
