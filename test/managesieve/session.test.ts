@@ -274,6 +274,21 @@ test('SETACTIVE of a script that does not compile (put there by hand) is refused
   await assert.rejects(fs.lstat(path.join(dir, 'mail', 'bob', '.dovecot.sieve')));
 });
 
+test('include of a script not uploaded yet: PUTSCRIPT and CHECKSCRIPT warn (OK (WARNINGS)), SETACTIVE refuses until it is there', async (t) => {
+  const { port, dir } = await setup(t);
+  const c = await loggedIn(port);
+  const main = 'require "include";\r\ninclude :optional "maybe";\r\ninclude "lists";\r\n';
+  c.send(`CHECKSCRIPT ${lit(main)}\r\nPUTSCRIPT "main" ${lit(main)}\r\nSETACTIVE "main"\r\n`);
+  assert.equal(await c.reply(), `OK (WARNINGS) "line 3: warning: included personal script 'lists' does not exist (ignored during upload)."\r\n`);
+  assert.equal(await c.reply(), `OK (WARNINGS) "main: line 3: warning: included personal script 'lists' does not exist (ignored during upload)."\r\n`);
+  assert.match(await c.reply(), /^NO "main: line 3: error: included personal script 'lists' does not exist\."\r\n$/);
+  await assert.rejects(fs.lstat(path.join(dir, 'mail', 'bob', '.dovecot.sieve')), 'not activated');
+  c.send(`PUTSCRIPT "lists" ${lit('require "fileinto";\r\nfileinto "Lists";\r\n')}\r\nSETACTIVE "main"\r\n`);
+  assert.equal(await c.reply(), 'OK "PUTSCRIPT completed."\r\n');
+  assert.equal(await c.reply(), 'OK "Setactive completed."\r\n');
+  assert.equal(await fs.readlink(path.join(dir, 'mail', 'bob', '.dovecot.sieve')), 'sieve/main.sieve');
+});
+
 test('bad input: unknown commands, wrong arguments, names, non-UTF-8, commands before login; too many closes the session', async (t) => {
   const { port } = await setup(t, { limits: { maxBadCommands: 12 } });
   const pre = await Client.connect(port);
