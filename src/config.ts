@@ -67,6 +67,8 @@ export interface Config {
   /** Global scripts run before / after the user's (Pigeonhole's sieve_before / sieve_after): files or directories. */
   sieveBefore: string[];
   sieveAfter: string[];
+  /** Directory of global scripts for `include :global` (Pigeonhole's sieve_global); '' for none. */
+  sieveGlobalDir: string;
   /** sendmail(1) for redirect and vacation. */
   sieveSendmail: string;
   /** Quota of users whose users-file line sets none (userdb_quota_rule=*:storage=…): bytes, messages; null for no limit. */
@@ -142,6 +144,7 @@ export const DEFAULTS: Omit<Config, 'users' | 'maildir' | 'source'> = {
   sieveActive: '~/.dovecot.sieve',
   sieveBefore: [],
   sieveAfter: [],
+  sieveGlobalDir: '',
   sieveSendmail: '/usr/sbin/sendmail',
   quotaDefaultStorage: null,
   quotaDefaultMessages: null,
@@ -202,6 +205,7 @@ export const KEYS: Array<{ key: string; field: keyof Config; kind: Kind; flag: s
   { key: 'sieve.active', field: 'sieveActive', kind: 'string', flag: 'sieve-active', describe: 'The active script, a link into sieve.dir (default "~/.dovecot.sieve")' },
   { key: 'sieve.before', field: 'sieveBefore', kind: 'paths', flag: 'sieve-before', describe: 'Global scripts (files or directories) run before the user\'s, e.g. spam to Junk' },
   { key: 'sieve.after', field: 'sieveAfter', kind: 'paths', flag: 'sieve-after', describe: 'Global scripts run after the user\'s, while the message is still kept' },
+  { key: 'sieve.global_dir', field: 'sieveGlobalDir', kind: 'string', flag: 'sieve-global-dir', describe: 'Directory of NAME.sieve scripts that `include :global "NAME"` reads (Pigeonhole\'s sieve_global; default none)' },
   { key: 'sieve.sendmail', field: 'sieveSendmail', kind: 'string', flag: 'sieve-sendmail', describe: 'sendmail(1) for redirect and vacation (default /usr/sbin/sendmail)' },
   { key: 'quota.default_storage', field: 'quotaDefaultStorage', kind: 'size', flag: 'quota-default-storage', describe: 'Storage limit of users the users file gives none (e.g. "1G"; a bare number is KiB, as Dovecot\'s storage=; "0" for none)' },
   { key: 'quota.default_messages', field: 'quotaDefaultMessages', kind: 'count', flag: 'quota-default-messages', describe: 'Message-count limit of users the users file gives none (0 for none)' },

@@ -118,6 +118,7 @@ export class ImapServer {
           locations: { dir: config.sieveDir, active: config.sieveActive },
           before: config.sieveBefore,
           after: config.sieveAfter,
+          globalDir: config.sieveGlobalDir || null,
           sendmail: config.sieveSendmail,
           separator: config.lmtpRecipientDelimiter,
         })
@@ -325,6 +326,16 @@ export class ImapServer {
       tls: () => this.certs?.context ?? null,
       plaintextAllowed: (address, secure) => plaintextAuthAllowed({ secure, address, allowPlaintext: c.allowPlaintext, networks }),
       authFailDelayMs: this.imap.authFailDelayMs,
+      globalDir: c.sieveGlobalDir || null,
+      // Mail virtual(8) writes for a user who had no script is filtered from the next message on, logged in or not.
+      activated: (user) => {
+        try {
+          this.sieve?.forget({ name: user.name, home: user.home, maildir: expandMaildir(c.maildir, user) });
+        } catch {
+          // no Maildir for this user (a ~ template without a home): nothing is delivered to filter
+        }
+        return this.watchFilteredInbox(user);
+      },
       limits: { maxCommandBytes: c.managesieveMaxScriptSize + 8192, tlsHandshakeTimeoutMs: this.imap.tlsHandshakeTimeoutMs },
       maxConnections: c.maxConnections,
       maxUnauthenticatedPerIp: c.maxUnauthenticatedPerIp,

@@ -154,6 +154,15 @@ export class ScriptStore {
     readonly limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS,
   ) {}
 
+  /** Whether script NAME is stored (a name that could never be stored is not). */
+  async has(name: string): Promise<boolean> {
+    if (scriptNameProblem(name)) return false;
+    return fs.stat(path.join(this.loc.dir, name + SUFFIX)).then(
+      (st) => st.isFile(),
+      () => false,
+    );
+  }
+
   /** The file of a script (the name checked). */
   fileOf(name: string): string {
     const why = scriptNameProblem(name);

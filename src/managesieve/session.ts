@@ -11,7 +11,8 @@ import { addressGroup, clientIp, type FailurePenalty } from '../auth/penalty.js'
 import type { UserIpLimit } from '../auth/limits.js';
 import type { AuthResult } from '../auth/users.js';
 import type { UserEntry } from '../auth/passwd-file.js';
-import { compileSieve } from '../sieve/index.js';
+import { compileSieve, type CompiledScript } from '../sieve/index.js';
+import { resolveIncludes } from '../sieve/include.js';
 import { CommandReader, encodeString, reply, type ReadResult, type Token } from './wire.js';
 import { ScriptError, scriptNameProblem, type ScriptStore } from './scripts.js';
 
@@ -65,6 +66,10 @@ export interface ManageSieveContext {
   plaintextAllowed(address: string | undefined, secure: boolean): boolean;
   /** Failed logins wait this long when there is no shared penalty (tests). */
   authFailDelayMs: number;
+  /** After SETACTIVE made a script active: delivery applies it from the next message on (the server watches the INBOX). */
+  activated?(user: UserEntry): Promise<void> | void;
+  /** `include :global` scripts' directory (sieve.global_dir), for SETACTIVE's check of a script's includes. */
+  globalDir?: string | null;
 }
 
 /** SASL mechanisms, in Dovecot's order. */
@@ -323,10 +328,10 @@ export class ManageSieveSession {
         a.end();
         const store = authOnly();
         await store.haveSpace(script, content.length);
-        this.compile(content, script);
+        const warnings = await this.includeWarnings(this.compile(content, script), store, script);
         await store.put(script, content);
         this.log.info({ user: this.user!.name, script, bytes: content.length }, 'putscript');
-        this.write(reply('OK', null, 'PUTSCRIPT completed.'));
+        this.write(warnings ? reply('OK', 'WARNINGS', warnings) : reply('OK', null, 'PUTSCRIPT completed.'));
         return;
       }
       case 'CHECKSCRIPT': {
@@ -334,8 +339,8 @@ export class ManageSieveSession {
         a.end();
         const store = authOnly();
         if (content.length > store.limits.maxScriptBytes) throw new No('QUOTA/MAXSIZE', `Script is too large (max ${store.limits.maxScriptBytes} bytes).`);
-        this.compile(content, null);
-        this.write(reply('OK', null, 'Script checked successfully.'));
+        const warnings = await this.includeWarnings(this.compile(content, null), store, null);
+        this.write(warnings ? reply('OK', 'WARNINGS', warnings) : reply('OK', null, 'Script checked successfully.'));
         return;
       }
       case 'LISTSCRIPTS': {
@@ -356,9 +361,14 @@ export class ManageSieveSession {
           return;
         }
         // A script put there by other means must compile before deliveries run it.
-        this.compile(await store.get(script), script);
+        const compiled = this.compile(await store.get(script), script);
+        // As Pigeonhole: the included scripts must be there now (at upload a missing one was only a warning).
+        const included = await resolveIncludes(compiled, store.fileOf(script), { personal: store.loc.dir, global: this.ctx.globalDir ?? null }, { extensions: this.ctx.extensions });
+        if (!included.ok) this.compileErrors(included.errors, script);
         await store.setActive(script);
         this.log.info({ user: this.user!.name, script }, 'setactive');
+        // before OK: the next delivery after the reply is filtered
+        await this.ctx.activated?.(this.user!);
         this.write(reply('OK', null, 'Setactive completed.'));
         return;
       }
@@ -392,12 +402,31 @@ export class ManageSieveSession {
   }
 
   /** Compiles a script; its errors, one per line with its line number, are the NO text (as Pigeonhole words them). */
-  private compile(content: Buffer, script: string | null): void {
+  private compile(content: Buffer, script: string | null): CompiledScript {
     const r = compileSieve(content, { extensions: this.ctx.extensions, limits: { maxScriptSize: this.store?.limits.maxScriptBytes } });
-    if (r.ok) return;
+    if (r.ok) return r.script;
+    return this.compileErrors(r.errors, script);
+  }
+
+  private compileErrors(errors: Array<{ line: number; message: string }>, script: string | null): never {
     const prefix = script === null ? '' : `${script}: `;
-    const text = r.errors.map((e) => `${prefix}line ${e.line}: error: ${e.message}${/[.!?]$/.test(e.message) ? '' : '.'}`).join('\r\n');
-    throw new No(null, r.errors.length > 1 ? text + '\r\n' : text, false);
+    const text = errors.map((e) => `${prefix}line ${e.line}: error: ${e.message}${/[.!?]$/.test(e.message) ? '' : '.'}`).join('\r\n');
+    throw new No(null, errors.length > 1 ? text + '\r\n' : text, false);
+  }
+
+  /**
+   * As Pigeonhole at upload: an included personal script that is not stored
+   * (yet) is a warning, not an error — scripts can be uploaded in any order.
+   * SETACTIVE then insists. Null when there is nothing to warn about.
+   */
+  private async includeWarnings(script: CompiledScript, store: ScriptStore, name: string | null): Promise<string | null> {
+    const lines: string[] = [];
+    for (const ref of script.includes) {
+      if (ref.optional || ref.location !== 'personal' || (await store.has(ref.name))) continue;
+      lines.push(`${name === null ? '' : `${name}: `}line ${ref.line}: warning: included personal script '${ref.name}' does not exist (ignored during upload).`);
+      if (lines.length >= 10) break;
+    }
+    return lines.length ? lines.join('\r\n') : null;
   }
 
   private capabilityLines(): Buffer {

@@ -30,6 +30,7 @@ export const SUPPORTED_EXTENSIONS: readonly string[] = [
   'index',
   'vacation',
   'vacation-seconds',
+  'include',
 ];
 
 /** What the interpreter knows about one expanded-at-runtime string. */
@@ -71,6 +72,11 @@ export type Command =
   | { op: 'reject'; reason: Str; extended: boolean; line: number }
   | { op: 'setflag' | 'addflag' | 'removeflag'; variable: Str | null; flags: Str[]; line: number }
   | { op: 'set'; name: string; value: Str; modifiers: Modifier[]; line: number }
+  /** RFC 6609: run another script here (resolved by the loader, see include.ts). */
+  | { op: 'include'; location: IncludeLocation; name: string; once: boolean; optional: boolean; line: number }
+  | { op: 'return'; line: number }
+  /** RFC 6609 §3.3: these variables are shared with every script of the run. */
+  | { op: 'global'; names: string[]; line: number }
   | {
       op: 'vacation';
       seconds: number;
@@ -86,8 +92,21 @@ export type Command =
 export type Modifier = 'lower' | 'upper' | 'lowerfirst' | 'upperfirst' | 'quotewildcard' | 'length';
 const MODIFIER_PRECEDENCE: Record<Modifier, number> = { lower: 40, upper: 40, lowerfirst: 30, upperfirst: 30, quotewildcard: 20, length: 10 };
 
+export type IncludeLocation = 'personal' | 'global';
+
+/** One `include` of a script: what the loader must find before the script can run. */
+export interface IncludeRef {
+  location: IncludeLocation;
+  name: string;
+  optional: boolean;
+  once: boolean;
+  line: number;
+}
+
 export interface CompiledScript {
   commands: Command[];
+  /** The scripts it includes (RFC 6609), in the order written; duplicates kept. */
+  includes: IncludeRef[];
   /** The extensions the script requires. */
   extensions: ReadonlySet<string>;
   /** Whether strings are expanded (`variables` required). */
@@ -119,6 +138,10 @@ export interface SieveLimits {
   maxMillis: number;
   /** Bytes of decoded body text the body test may build for one message. */
   maxBodyBytes: number;
+  /** Scripts included in each other (Pigeonhole's sieve_include_max_nesting_depth: 10). */
+  maxIncludeDepth: number;
+  /** Distinct scripts one script includes, all levels together (Pigeonhole's sieve_include_max_includes: 255). */
+  maxIncludes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<SieveLimits> = Object.freeze({
@@ -133,6 +156,8 @@ export const DEFAULT_LIMITS: Readonly<SieveLimits> = Object.freeze({
   maxSteps: 2_000_000,
   maxMillis: 2_000,
   maxBodyBytes: 16 * 1024 * 1024,
+  maxIncludeDepth: 10,
+  maxIncludes: 255,
 });
 
 export interface CompileOptions {
@@ -247,6 +272,14 @@ const COMMAND_SHAPES: Record<string, Shape> = {
     positional: ['string', 'string'],
     names: ['name', 'value'],
   },
+  include: {
+    ext: 'include',
+    tags: { personal: { group: 'location' }, global: { group: 'location' }, once: {}, optional: {} },
+    positional: ['string'],
+    names: ['script name'],
+  },
+  return: { ext: 'include', tags: {}, positional: [], names: [] },
+  global: { ext: 'include', tags: {}, positional: ['strlist'], names: ['variable names'] },
   vacation: {
     ext: 'vacation',
     tags: {
@@ -274,7 +307,10 @@ const VACATION_DEFAULT_SECONDS = 7 * 24 * 3600;
 class Validator {
   readonly errors: SieveError[] = [];
   readonly required = new Set<string>();
+  readonly includes: IncludeRef[] = [];
   private readonly variableNames = new Set<string>();
+  /** Names made global so far (RFC 6609 §3.3: `global` must come before their use as a local). */
+  readonly globals = new Set<string>();
   private reportedUnknown = new Set<string>();
 
   constructor(
@@ -510,7 +546,8 @@ class Validator {
       }
       case 'set': {
         const name = (p.pos[0] as { value: string }).value;
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        const globalNs = this.required.has('include') && /^global\./i.test(name);
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(globalNs ? name.slice(7) : name)) {
           this.error(line, `set: invalid variable name ${JSON.stringify(name)}`);
           return null;
         }
@@ -521,6 +558,36 @@ class Validator {
       }
       case 'vacation':
         return this.vacation(p, line);
+      case 'include': {
+        const name = (p.pos[0] as { value: string }).value;
+        // RFC 6609 §3.2: the name is a constant; Pigeonhole refuses a variable reference in it
+        if (this.required.has('variables') && name.includes('${')) this.error(line, 'include: the script name cannot hold a variable');
+        else if (!validScriptName(name)) this.error(line, `include: invalid script name ${JSON.stringify(name)}`);
+        const location: IncludeLocation = p.tags.has('global') ? 'global' : 'personal';
+        const optional = p.tags.has('optional');
+        const once = p.tags.has('once');
+        this.includes.push({ location, name, optional, once, line });
+        return { op: 'include', location, name, once, optional, line };
+      }
+      case 'return':
+        return { op: 'return', line };
+      case 'global': {
+        if (!this.required.has('variables')) {
+          this.error(line, 'global needs require "variables"');
+          return null;
+        }
+        const names: string[] = [];
+        for (const raw of strings(p.pos[0])) {
+          const name = raw.toLowerCase().replace(/^global\./, '');
+          if (!/^[a-z_][a-z0-9_]*$/.test(name)) this.error(line, `global: invalid variable name ${JSON.stringify(raw)}`);
+          else {
+            this.declare(name, line);
+            this.globals.add(name);
+            names.push(name);
+          }
+        }
+        return { op: 'global', names, line };
+      }
     }
     this.error(line, `command '${n.name}' is not implemented`);
     return null;
@@ -784,6 +851,12 @@ function addressPart(p: Parsed): AddressPart {
   return 'all';
 }
 
+/** A script name as ManageSieve and include take it: no '/', no leading '.', no control characters. */
+export function validScriptName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return name.length > 0 && Buffer.byteLength(name) <= 255 && !name.includes('/') && !name.startsWith('.') && !/[\x00-\x1f\x7f]/.test(name);
+}
+
 function stripAngle(s: string): string {
   const m = /<([^>]*)>/.exec(s);
   return (m ? m[1] : s).trim();
@@ -835,6 +908,6 @@ export function compileSieve(text: string | Buffer, options: CompileOptions = {}
   if (v.errors.length) return { ok: false, errors: v.errors };
   return {
     ok: true,
-    script: { commands, extensions: v.required, variables: v.required.has('variables'), imap4flags: v.required.has('imap4flags') },
+    script: { commands, includes: v.includes, extensions: v.required, variables: v.required.has('variables'), imap4flags: v.required.has('imap4flags') },
   };
 }

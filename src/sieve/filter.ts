@@ -37,6 +37,8 @@ export interface SieveFilterOptions {
   /** Recipient delimiter characters (subaddress, and the user's own addresses for vacation). */
   separator: string;
   limits?: Partial<SieveLimits>;
+  /** RFC 6609 `include :global`: the directory of global NAME.sieve scripts (Pigeonhole's sieve_global); null/absent: none. */
+  globalDir?: string | null;
 }
 
 /** The delivery's envelope: MAIL FROM ('' for <>), RCPT TO, and ORCPT when known. */
@@ -114,6 +116,11 @@ export class SieveFilter {
     return has;
   }
 
+  /** Drops the belief that this user has no scripts (ManageSieve just activated one). */
+  forget(user: SieveUser): void {
+    this.noScriptsUntil.delete(`${user.name}\0${user.maildir}`);
+  }
+
   /** Users seen without any script, until when that answer stands. */
   private readonly noScriptsUntil = new Map<string, number>();
 
@@ -125,9 +132,12 @@ export class SieveFilter {
       if (s.ok) out.push(s);
       else log.warn({ script: s.file, errors: s.errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`) }, 'sieve: script does not compile; skipped');
     };
-    for (const p of this.opts.before) for (const f of await expandScriptPath(p)) add(await this.cache.load(f));
-    add(await this.cache.load(userSievePaths(this.opts.locations, user).active));
-    for (const p of this.opts.after) for (const f of await expandScriptPath(p)) add(await this.cache.load(f));
+    const paths = userSievePaths(this.opts.locations, user);
+    // :personal is the user's script directory whichever script includes, as Pigeonhole's sieve_dir
+    const dirs = { personal: paths.dir, global: this.opts.globalDir ?? null };
+    for (const p of this.opts.before) for (const f of await expandScriptPath(p)) add(await this.cache.load(f, dirs));
+    add(await this.cache.load(paths.active, dirs));
+    for (const p of this.opts.after) for (const f of await expandScriptPath(p)) add(await this.cache.load(f, dirs));
     return out;
   }
 
@@ -161,6 +171,7 @@ export class SieveFilter {
         limits: this.opts.limits,
         separator: this.opts.separator[0] ?? '+',
         mailboxExists: (name) => folders !== null && folders.has(folderName(name)),
+        include: s.include,
       });
       if (res.status === 'error') {
         log.warn({ script: s.file, line: res.line, error: res.error, from: env.from, to: env.to }, 'sieve: runtime error; message kept in INBOX');

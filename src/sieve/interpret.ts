@@ -5,7 +5,7 @@
 // running out, like any runtime error, answers `status: "error"`, and the
 // caller then keeps the message in INBOX and logs why.
 
-import type { AddressPart, Command, CompiledScript, IndexSpec, SieveLimits, Test, ZoneSpec } from './compile.js';
+import type { AddressPart, Command, CompiledScript, IncludeLocation, IndexSpec, SieveLimits, Test, ZoneSpec } from './compile.js';
 import { DEFAULT_LIMITS } from './compile.js';
 import { ResultBuilder, RuntimeError, type SieveAction, checkRedirectAddress, flagList, validMailboxName } from './actions.js';
 import { asciiLower, compareValues, relationHolds, simpleMatch, wildcardMatch, type MatchSpec } from './match.js';
@@ -31,6 +31,8 @@ export interface RunOptions {
   mailboxExists?: (name: string) => boolean;
   /** Subaddress separator (RFC 5233), as Postfix's recipient_delimiter; default "+". */
   separator?: string;
+  /** RFC 6609: the compiled script an `include` names (the loader resolved them all beforehand); null: none. */
+  include?: (location: IncludeLocation, name: string) => CompiledScript | null;
 }
 
 export type SieveResult =
@@ -49,6 +51,15 @@ export type SieveResult =
     };
 
 class Stop {}
+/** RFC 6609 `return`: ends the current (included) script; in the main script it is `stop`. */
+class Return {}
+
+/** One script being run: its own variables, and the names it made global. */
+interface Frame {
+  script: CompiledScript;
+  vars: Map<string, string>;
+  globalNames: Set<string>;
+}
 
 const MAX_EXPANDED = 1024 * 1024;
 const TEXT_TYPES = ['text', 'application/xhtml+xml'];
@@ -56,7 +67,15 @@ const TEXT_TYPES = ['text', 'application/xhtml+xml'];
 class Run {
   private readonly limits: SieveLimits;
   private readonly result: ResultBuilder;
-  private readonly vars = new Map<string, string>();
+  private frame: Frame;
+  /** Frames of the scripts that included the current one. */
+  private readonly callers: Frame[] = [];
+  /** RFC 6609 §3.3: variables shared by every script of the run. */
+  private readonly globals = new Map<string, string>();
+  /** `location:name` of every script included so far, for :once. */
+  private readonly included = new Set<string>();
+  /** Whether any script of the run required imap4flags (the implicit keep then carries the flags). */
+  private usesFlags: boolean;
   private matchValues: string[] = [];
   private internalFlags: string[] = [];
   private readonly work = { steps: 0 };
@@ -75,6 +94,21 @@ class Run {
     this.deadline = Date.now() + this.limits.maxMillis;
     this.msg = new SieveMessage(message);
     this.bodyBudget = { bytes: this.limits.maxBodyBytes };
+    this.frame = { script, vars: new Map(), globalNames: new Set() };
+    this.usesFlags = script.imap4flags;
+  }
+
+  private getVar(name: string): string | undefined {
+    const n = name.toLowerCase();
+    if (n.startsWith('global.')) return this.globals.get(n.slice(7));
+    return this.frame.globalNames.has(n) ? this.globals.get(n) : this.frame.vars.get(n);
+  }
+
+  private setVar(name: string, value: string): void {
+    const n = name.toLowerCase();
+    if (n.startsWith('global.')) this.globals.set(n.slice(7), value);
+    else if (this.frame.globalNames.has(n)) this.globals.set(n, value);
+    else this.frame.vars.set(n, value);
   }
 
   run(): SieveResult {
@@ -82,12 +116,12 @@ class Run {
       this.block(this.script.commands);
     } catch (e) {
       if (e instanceof RuntimeError) return { status: 'error', error: e.message, line: e.line };
-      if (!(e instanceof Stop)) throw e;
+      if (!(e instanceof Stop) && !(e instanceof Return)) throw e;
     }
     return {
       status: 'ok',
       actions: this.result.actions,
-      implicitKeep: this.result.implicitKeep ? { flags: this.script.imap4flags ? [...this.internalFlags] : null } : null,
+      implicitKeep: this.result.implicitKeep ? { flags: this.usesFlags ? [...this.internalFlags] : null } : null,
     };
   }
 
@@ -102,12 +136,13 @@ class Run {
 
   /** Variable references expanded (RFC 5229 §3), in one pass; a namespaced name (none is supported) is empty, as Pigeonhole. */
   private x(s: string, line: number): string {
-    if (!this.script.variables || !s.includes('${')) return s;
+    if (!this.frame.script.variables || !s.includes('${')) return s;
     let total = 0;
     const out = s.replace(/\$\{([A-Za-z0-9_.]*)\}/g, (whole, name: string) => {
       let v: string;
       if (/^[0-9]+$/.test(name)) v = this.matchValues[Number(name)] ?? '';
-      else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) v = this.vars.get(name.toLowerCase()) ?? '';
+      else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) v = this.getVar(name) ?? '';
+      else if (/^global\.[A-Za-z_][A-Za-z0-9_]*$/i.test(name) && this.frame.script.extensions.has('include')) v = this.getVar(name) ?? '';
       else if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(name)) v = '';
       else v = whole;
       total += v.length;
@@ -140,7 +175,7 @@ class Run {
   }
 
   private flagsFor(explicit: string[] | null, line: number): string[] | null {
-    if (!this.script.imap4flags) return null;
+    if (!this.frame.script.imap4flags) return null;
     if (explicit === null) return [...this.internalFlags];
     return flagList(this.xs(explicit, line), false);
   }
@@ -194,7 +229,7 @@ class Run {
       case 'removeflag': {
         const given = flagList(this.xs(c.flags, c.line), false);
         const name = c.variable === null ? null : this.x(c.variable, c.line).toLowerCase();
-        const current = name === null ? this.internalFlags : flagList([this.vars.get(name) ?? ''], false);
+        const current = name === null ? this.internalFlags : flagList([this.getVar(name) ?? ''], false);
         let next: string[];
         if (c.op === 'setflag') next = given;
         else if (c.op === 'addflag') next = flagList([...current, ...given], false);
@@ -203,15 +238,45 @@ class Run {
           next = current.filter((f) => !drop.has(f.toLowerCase()));
         }
         if (name === null) this.internalFlags = next;
-        else this.vars.set(name, this.truncate(next.join(' ')));
+        else this.setVar(name, this.truncate(next.join(' ')));
         return;
       }
       case 'set': {
         let v = this.x(c.value, c.line);
         for (const m of c.modifiers) v = modify(v, m);
-        this.vars.set(c.name, this.truncate(v));
+        this.setVar(c.name, this.truncate(v));
         return;
       }
+      case 'include':
+        return this.include(c);
+      case 'return':
+        throw new Return();
+      case 'global':
+        for (const n of c.names) this.frame.globalNames.add(n);
+        return;
+    }
+  }
+
+  /** RFC 6609 §3.2: the included script runs here with its own variables (globals shared); `return` ends it. */
+  private include(c: Extract<Command, { op: 'include' }>): void {
+    const key = `${c.location}:${c.name}`;
+    if (c.once && this.included.has(key)) return;
+    const script = this.opts.include?.(c.location, c.name) ?? null;
+    if (!script) {
+      if (c.optional) return;
+      throw new RuntimeError(c.line, `included ${c.location} script '${c.name}' does not exist`);
+    }
+    if (this.callers.length >= this.limits.maxIncludeDepth) throw new RuntimeError(c.line, `includes nested deeper than ${this.limits.maxIncludeDepth}`);
+    this.included.add(key);
+    this.usesFlags ||= script.imap4flags;
+    this.callers.push(this.frame);
+    this.frame = { script, vars: new Map(), globalNames: new Set() };
+    try {
+      this.block(script.commands);
+    } catch (e) {
+      if (!(e instanceof Return)) throw e;
+    } finally {
+      this.frame = this.callers.pop()!;
     }
   }
 
@@ -296,7 +361,7 @@ class Run {
           t.variables === null
             ? this.internalFlags
             : flagList(
-                this.xs(t.variables, t.line).map((n) => this.vars.get(n.toLowerCase()) ?? ''),
+                this.xs(t.variables, t.line).map((n) => this.getVar(n) ?? ''),
                 false,
               );
         const keys = t.match.type === 'count' || t.match.type === 'value' ? this.xs(t.keys, t.line) : flagList(this.xs(t.keys, t.line), true);
@@ -362,7 +427,7 @@ class Run {
         if (m.type === 'matches') {
           const caps = wildcardMatch(v, k, m.comparator, this.work);
           if (caps) {
-            if (this.script.variables) this.matchValues = caps.map((c) => this.truncate(c));
+            if (this.frame.script.variables) this.matchValues = caps.map((c) => this.truncate(c));
             this.tick(line);
             return true;
           }

@@ -11,6 +11,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { compileSieve, type CompiledScript, type CompileOptions } from './compile.js';
 import type { SieveError } from './parse.js';
+import { depsUnchanged, includeKey, resolveIncludes, type Dependency, type IncludeDirs } from './include.js';
+import type { IncludeLocation } from './compile.js';
 
 export interface SieveLocations {
   /** Directory of the scripts (Pigeonhole's sieve_dir), e.g. "~/sieve". */
@@ -68,11 +70,20 @@ export function scriptFile(paths: UserSievePaths, name: string): string {
 
 /** A script read and compiled: its name, and the compiled script or the compile errors. */
 export type LoadedScript =
-  | { name: string; file: string; ok: true; script: CompiledScript }
+  | {
+      name: string;
+      file: string;
+      ok: true;
+      script: CompiledScript;
+      /** RFC 6609: the scripts it includes, for RunOptions.include (absent: it includes none, or was loaded without dirs). */
+      include?: (location: IncludeLocation, name: string) => CompiledScript | null;
+    }
   | { name: string; file: string; ok: false; errors: SieveError[] };
 
 interface CacheEntry {
   stamp: string;
+  /** The included scripts' files as they were read (a missing optional one too: its arrival counts). */
+  deps: Dependency[];
   loaded: LoadedScript;
 }
 
@@ -89,15 +100,20 @@ export class ScriptCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  /** The script at `file` (links followed), compiled; null when there is no such file. */
-  async load(file: string): Promise<LoadedScript | null> {
+  /**
+   * The script at `file` (links followed), compiled; null when there is no
+   * such file. With `dirs`, its includes (RFC 6609) are read and compiled
+   * too, and a change in any of them reloads it.
+   */
+  async load(file: string, dirs?: IncludeDirs): Promise<LoadedScript | null> {
+    const key = dirs ? `${file}\0${dirs.personal ?? ''}\0${dirs.global ?? ''}` : file;
     let st;
     try {
       st = await fs.stat(file, { bigint: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        this.entries.delete(file);
+        this.entries.delete(key);
         return null;
       }
       throw err;
@@ -105,21 +121,31 @@ export class ScriptCache {
     if (!st.isFile()) return null;
     const target = await fs.readlink(file).catch(() => null);
     const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${target ?? ''}`;
-    const cached = this.entries.get(file);
-    if (cached && cached.stamp === stamp) return cached.loaded;
+    const cached = this.entries.get(key);
+    if (cached && cached.stamp === stamp && (await depsUnchanged(cached.deps))) return cached.loaded;
     const text = await fs.readFile(file);
     const name = path.basename(target ?? file).replace(/\.sieve$/, '');
     const result = compileSieve(text, this.compile);
-    const loaded: LoadedScript = result.ok ? { name, file, ok: true, script: result.script } : { name, file, ok: false, errors: result.errors };
-    this.entries.delete(file);
-    this.entries.set(file, { stamp, loaded });
+    let loaded: LoadedScript = result.ok ? { name, file, ok: true, script: result.script } : { name, file, ok: false, errors: result.errors };
+    let deps: Dependency[] = [];
+    if (result.ok && dirs && result.script.includes.length) {
+      const r = await resolveIncludes(result.script, target ? path.resolve(path.dirname(file), target) : file, dirs, this.compile);
+      deps = r.deps;
+      if (!r.ok) loaded = { name, file, ok: false, errors: r.errors };
+      else {
+        const scripts = r.scripts;
+        loaded = { name, file, ok: true, script: result.script, include: (location, n) => scripts.get(includeKey(location, n)) ?? null };
+      }
+    }
+    this.entries.delete(key);
+    this.entries.set(key, { stamp, deps, loaded });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return loaded;
   }
 
   /** Forgets a path (ManageSieve after a write; the stamp would notice anyway). */
   invalidate(file: string): void {
-    this.entries.delete(file);
+    for (const key of this.entries.keys()) if (key === file || key.startsWith(`${file}\0`)) this.entries.delete(key);
   }
 }
 

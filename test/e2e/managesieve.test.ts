@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveTree, freePort } from '../support/server.js';
+import { serveTree, freePort, deliver } from '../support/server.js';
 import { hostsByPythonRe } from '../auth/fail2ban.js';
 
 const haveSieveConnect = spawnSync('sieve-connect', ['--version']).status === 0;
@@ -175,6 +175,34 @@ test('raw socket: syntax error with its line number, literals in both forms, siz
   assert.equal(failed.length, 1);
   assert.deepEqual(hostsByPythonRe(failed), ['127.0.0.1']);
   assert.match(failed[0], /"proto":"managesieve"/);
+});
+
+test('SETACTIVE applies at once to mail virtual(8) links into INBOX/new, with nobody logged in and no script before', async (t) => {
+  const { tree, port, server } = await startWithSieve(t);
+  const maildir = tree.maildir('bob');
+  // made as the Maildir's owner: the server may run as vmail
+  const owner = await fs.stat(maildir);
+  for (const sub of ['', 'cur', 'new', 'tmp']) {
+    await fs.mkdir(path.join(maildir, '.Lists', sub), { recursive: true });
+    await fs.chown(path.join(maildir, '.Lists', sub), owner.uid, owner.gid);
+  }
+  const c = await Raw.open(port);
+  t.after(() => c.close());
+  c.send(`AUTHENTICATE "PLAIN" "${Buffer.from('\0bob\0bob-pass').toString('base64')}"\r\n`);
+  assert.equal(await c.reply(), 'OK "Logged in."\r\n');
+  const script = 'require "fileinto";\nif header :contains "subject" "[list]" { fileinto "Lists"; }\n';
+  c.send(`PUTSCRIPT "lists" ${lit(script)}\r\nSETACTIVE "lists"\r\n`);
+  assert.equal(await c.reply(), 'OK "PUTSCRIPT completed."\r\n');
+  assert.equal(await c.reply(), 'OK "Setactive completed."\r\n');
+  // bob had no script when the server started, so his INBOX was not watched; SETACTIVE starts that
+  const name = await deliver(maildir, 'From: list@example.net\nTo: bob@example.org\nSubject: [list] news\n\nbody\n');
+  const inLists = async () => [...(await fs.readdir(path.join(maildir, '.Lists', 'new'))), ...(await fs.readdir(path.join(maildir, '.Lists', 'cur')))].some((f) => f.startsWith(name));
+  const end = Date.now() + 10_000;
+  while (!(await inLists())) {
+    assert.ok(Date.now() < end, `the message was filed into Lists\n${server.stdout().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.deepEqual(await fs.readdir(path.join(maildir, 'new')), [], 'nothing left in INBOX/new');
 });
 
 test('the ready line names the ManageSieve listener; a bad listen spec names its key', async (t) => {

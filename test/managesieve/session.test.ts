@@ -180,7 +180,7 @@ test('greeting and CAPABILITY: IMPLEMENTATION, SASL, SIEVE, VERSION; OWNER and M
   const s = net.connect(port, '127.0.0.1');
   const c = new Client(s);
   const greeting = await c.reply();
-  assert.match(greeting, /^"IMPLEMENTATION" "maildir-imapd test"\r\n"SASL" "PLAIN LOGIN"\r\n"SIEVE" "fileinto reject .*vacation-seconds"\r\n"VERSION" "1\.0"\r\n"UNAUTHENTICATE"\r\nOK "maildir-imapd ManageSieve ready\."\r\n$/);
+  assert.match(greeting, /^"IMPLEMENTATION" "maildir-imapd test"\r\n"SASL" "PLAIN LOGIN"\r\n"SIEVE" "fileinto reject .*vacation-seconds include"\r\n"VERSION" "1\.0"\r\n"UNAUTHENTICATE"\r\nOK "maildir-imapd ManageSieve ready\."\r\n$/);
   assert.doesNotMatch(greeting, /STARTTLS|NOTIFY/, 'no certificate, no STARTTLS');
   c.send(`AUTHENTICATE "PLAIN" "${plain('bob', 'bob-pass')}"\r\nCAPABILITY\r\n`);
   assert.equal(await c.reply(), 'OK "Logged in."\r\n');
@@ -272,6 +272,21 @@ test('SETACTIVE of a script that does not compile (put there by hand) is refused
   c.send('SETACTIVE "hand"\r\n');
   assert.match(await c.reply(), /^NO "hand: line 2: error: /);
   await assert.rejects(fs.lstat(path.join(dir, 'mail', 'bob', '.dovecot.sieve')));
+});
+
+test('include of a script not uploaded yet: PUTSCRIPT and CHECKSCRIPT warn (OK (WARNINGS)), SETACTIVE refuses until it is there', async (t) => {
+  const { port, dir } = await setup(t);
+  const c = await loggedIn(port);
+  const main = 'require "include";\r\ninclude :optional "maybe";\r\ninclude "lists";\r\n';
+  c.send(`CHECKSCRIPT ${lit(main)}\r\nPUTSCRIPT "main" ${lit(main)}\r\nSETACTIVE "main"\r\n`);
+  assert.equal(await c.reply(), `OK (WARNINGS) "line 3: warning: included personal script 'lists' does not exist (ignored during upload)."\r\n`);
+  assert.equal(await c.reply(), `OK (WARNINGS) "main: line 3: warning: included personal script 'lists' does not exist (ignored during upload)."\r\n`);
+  assert.match(await c.reply(), /^NO "main: line 3: error: included personal script 'lists' does not exist\."\r\n$/);
+  await assert.rejects(fs.lstat(path.join(dir, 'mail', 'bob', '.dovecot.sieve')), 'not activated');
+  c.send(`PUTSCRIPT "lists" ${lit('require "fileinto";\r\nfileinto "Lists";\r\n')}\r\nSETACTIVE "main"\r\n`);
+  assert.equal(await c.reply(), 'OK "PUTSCRIPT completed."\r\n');
+  assert.equal(await c.reply(), 'OK "Setactive completed."\r\n');
+  assert.equal(await fs.readlink(path.join(dir, 'mail', 'bob', '.dovecot.sieve')), 'sieve/main.sieve');
 });
 
 test('bad input: unknown commands, wrong arguments, names, non-UTF-8, commands before login; too many closes the session', async (t) => {

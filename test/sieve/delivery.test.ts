@@ -27,7 +27,7 @@ interface World {
   sent(): Promise<Array<{ args: string[]; input: string }>>;
   sendmail: string;
   user: MemoryUser;
-  filter(opts?: { before?: string[]; after?: string[]; sendmail?: string }): SieveFilter;
+  filter(opts?: { before?: string[]; after?: string[]; sendmail?: string; globalDir?: string }): SieveFilter;
   script(text: string, name?: string): Promise<void>;
 }
 
@@ -70,6 +70,7 @@ async function world(t: test.TestContext): Promise<World> {
         after: opts.after ?? [],
         sendmail: opts.sendmail ?? sendmail,
         separator: '+',
+        globalDir: opts.globalDir,
       }),
     script: async (text, name = 'main') => {
       await fs.mkdir(path.join(home, 'sieve'), { recursive: true });
@@ -128,6 +129,26 @@ test('fileinto with flags, :create, discard; a compile error is skipped, a runti
   out = await f.run(bob(w), msg('Subject: x'), ENV, 'lmtp');
   assert.deepEqual(out.targets, [{ folder: 'INBOX', flags: [], create: false }], 'a runtime error: INBOX');
   assert.equal(out.reject, null);
+});
+
+test('include at delivery: the user\'s scripts and sieve.global_dir\'s, from the active script and from a before script; a missing one keeps the message in INBOX', async (t) => {
+  const w = await world(t);
+  const global = path.join(w.dir, 'global');
+  await fs.mkdir(global);
+  await fs.writeFile(path.join(global, 'spam.sieve'), 'require "fileinto"; if header :is "x-spam-flag" "YES" { fileinto "Junk"; }');
+  const before = path.join(w.dir, 'before.sieve');
+  await fs.writeFile(before, 'require "include"; include :global "spam";');
+  await w.script('require "fileinto"; if header :contains "subject" "work" { fileinto "Work"; }', 'work');
+  await w.script('require ["include", "fileinto"]; include "work"; include :optional "later";');
+  const f = w.filter({ before: [before], globalDir: global });
+  let out = await f.run(bob(w), msg('Subject: work\nX-Spam-Flag: YES'), ENV, 'lmtp');
+  assert.deepEqual(out.targets, [{ folder: 'Junk', flags: [], create: false }], 'the before script included the global one');
+  out = await f.run(bob(w), msg('Subject: work'), ENV, 'watcher');
+  assert.deepEqual(out.targets, [{ folder: 'Work', flags: [], create: false }], 'the active script included the personal one');
+  // the included script vanishes: the active script no longer loads; the message stays in INBOX
+  await fs.rm(path.join(w.home, 'sieve', 'work.sieve'));
+  out = await f.run(bob(w), msg('Subject: work'), ENV, 'lmtp');
+  assert.deepEqual(out.targets, [{ folder: 'INBOX', flags: [], create: false }]);
 });
 
 test('before and after scripts: spam to Junk in a before script ends the sequence; the after script runs only while the message is kept', async (t) => {

@@ -35,8 +35,8 @@ export interface Reference {
   binary: string;
 }
 
-/** A private config (no /etc/dovecot) and a Maildir with the folders `folders` for mailboxexists. */
-export async function setupReference(dir: string, folders: string[]): Promise<Reference> {
+/** A private config (no /etc/dovecot) and a Maildir with the folders `folders` for mailboxexists; `pluginSettings` go into its plugin { } block. */
+export async function setupReference(dir: string, folders: string[], pluginSettings: string[] = []): Promise<Reference> {
   const binary = sieveTestBinary();
   if (!binary) throw new Error('sieve-test is not installed (apt-get install dovecot-sieve)');
   const { uid, gid } = owner();
@@ -47,7 +47,7 @@ export async function setupReference(dir: string, folders: string[]): Promise<Re
   const config = path.join(dir, 'dovecot.conf');
   await fs.writeFile(
     config,
-    [`mail_uid = ${uid}`, `mail_gid = ${gid}`, `first_valid_uid = ${Math.min(uid, 500)}`, `first_valid_gid = ${Math.min(gid, 500)}`, `mail_location = maildir:${maildir}`, 'log_path = /dev/stderr', '# RFC 6131 :seconds, which Debian leaves off by default', 'plugin {', '  sieve_extensions = +vacation-seconds', '}', ''].join('\n'),
+    [`mail_uid = ${uid}`, `mail_gid = ${gid}`, `first_valid_uid = ${Math.min(uid, 500)}`, `first_valid_gid = ${Math.min(gid, 500)}`, `mail_location = maildir:${maildir}`, 'log_path = /dev/stderr', '# RFC 6131 :seconds, which Debian leaves off by default', 'plugin {', '  sieve_extensions = +vacation-seconds', ...pluginSettings.map((l) => `  ${l}`), '}', ''].join('\n'),
   );
   await chownTree(dir, uid, gid);
   return { dir, config, binary };
