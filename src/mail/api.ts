@@ -47,6 +47,8 @@ export { factsOfMessage } from './facts.js';
 export { transferDecoder, type ByteDecoder } from './body-decode.js';
 export { folderTree } from './folder-tree.js';
 export { traceHeader } from './delivery.js';
+/** HTML to the text a reader sees (Sieve's body :text, as the word index reads it). */
+export { htmlToText } from './html-text.js';
 export { fits as quotaFits, NO_LIMITS, MAILDIRSIZE } from './quota.js';
 
 export interface MailServiceOptions {

@@ -10,7 +10,7 @@ import { decodeWords } from '../wire/header-values.js';
 import { parseAddressList } from '../wire/envelope.js';
 import { parseMime, param, type MimePart } from '../wire/mime.js';
 import { decodeQP } from '../wire/transfer.js';
-import { htmlToText } from '../mail/html-text.js';
+import { htmlToText } from '../mail/api.js';
 
 export interface SieveAddress {
   localpart: string;
