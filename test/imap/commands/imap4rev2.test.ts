@@ -188,3 +188,24 @@ test('RFC 9051 §5.1: mailbox names stay modified UTF-7 after ENABLE IMAP4rev2 u
   assert.match(await c.run('CREATE Gr&APwA3w-e'), /^T OK /m);
   assert.match(await c.run('LIST "" Gr*'), /^\* LIST \([^)]*\) "[^"]" Gr&APwA3w-e\r\n/m);
 });
+
+test('RFC 9051 Appendix E item 1: what rev2 folds in answers in a rev2 session (NAMESPACE, BINARY, MOVE with COPYUID, UID EXPUNGE, ESEARCH MIN/MAX/COUNT)', async (t) => {
+  const h = await harness(t);
+  const mime = 'MIME-Version: 1.0\r\nSubject: b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n' + Buffer.from('héllo rev2').toString('base64') + '\r\n';
+  await h.deliver(mime);
+  await h.deliver(MSG(2));
+  await h.deliver(MSG(3));
+  await h.mkfolder('Archive2');
+  const c = await rev2(h);
+  assert.match(await c.run('NAMESPACE'), /^\* NAMESPACE \(\("" "\."\)\) NIL NIL\r\n/m);
+  assert.match(await c.run('FETCH 1 (BINARY.SIZE[1])'), /BINARY\.SIZE\[1\] 11\)/);
+  assert.match(await c.run('FETCH 1 (BINARY.PEEK[1])'), /BINARY\[1\] ~\{11\}\r\nh\xc3\xa9llo rev2\)/);
+  assert.match(await c.run('SEARCH RETURN (MIN MAX COUNT) ALL'), /^\* ESEARCH \(TAG "t\d+"\) MIN 1 MAX 3 COUNT 3\r\n/m);
+  const moved = await c.run('MOVE 2 Archive2');
+  assert.match(moved, /^\* OK \[COPYUID \d+ 2 1\]/m);
+  assert.match(moved, /^\* 2 EXPUNGE\r\n/m);
+  await c.run('STORE 1:2 +FLAGS.SILENT (\\Deleted)');
+  const expunged = await c.run('UID EXPUNGE 3');
+  assert.match(expunged, /^\* 2 EXPUNGE\r\n/m);
+  assert.doesNotMatch(expunged, /^\* 1 EXPUNGE/m, 'only the UIDs named');
+});
