@@ -1,5 +1,5 @@
-// IMAP4rev2 (RFC 9051) against the real server process, over a raw socket (no
-// client we have speaks rev2: Python's imaplib and imapflow are rev1 clients).
+// IMAP4rev2 (RFC 9051) against the real server process: over a raw socket (the
+// test checks the bytes), and through imapflow, which enables IMAP4rev2 itself.
 // A rev2 session and a rev1 session side by side on the same Maildir, with
 // mail arriving as Postfix delivers it. Dovecot 2.3 does not implement rev2, so
 // there is no differential test; go-imap v2's imapserver answers the same way
@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { serveTree, deliver } from '../support/server.js';
 import { RawImap } from '../support/raw-imap.js';
+import { ImapFlow } from 'imapflow';
 
 const MSG = (n: number) => `From: a@example.org\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`;
 
@@ -66,4 +67,33 @@ test('RFC 9051 end to end: ENABLE IMAP4rev2, SELECT with LIST and no RECENT, new
   assert.match(await v1.command('c3', 'SEARCH ALL'), /^\* SEARCH 1 2\r\nc3 OK /m);
   await v1.command('c4', 'LOGOUT');
   await v2.command('b7', 'LOGOUT');
+});
+
+test('imapflow (a real rev2 client) enables IMAP4rev2 by itself and syncs: search via ESEARCH, no \\Recent, STATUS without RECENT, LIST with special use', async (t) => {
+  const { tree, server } = await serveTree(t, async (tr) => {
+    await deliver(tr.maildir('bob'), MSG(1));
+  });
+  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user: 'bob', pass: 'bob-pass' }, logger: false, disableAutoIdle: true });
+  await client.connect();
+  t.after(() => client.logout().catch(() => undefined));
+  assert.ok(client.enabled.has('IMAP4REV2'), `enabled: ${[...client.enabled].join(' ')}`);
+  const lock = await client.getMailboxLock('INBOX');
+  try {
+    await deliver(tree.maildir('bob'), MSG(2));
+    await client.noop();
+    assert.equal(client.mailbox && client.mailbox.exists, 2);
+    assert.deepEqual(await client.search({ subject: 'm2' }, { uid: true }), [2], 'a plain SEARCH answered with ESEARCH');
+    for await (const m of client.fetch('1:*', { flags: true })) assert.ok(!m.flags?.has('\\Recent'), `message ${m.seq}: ${[...(m.flags ?? [])].join(' ')}`);
+    await client.messageFlagsAdd('1', ['$Forwarded']);
+    const [first] = await client.fetchAll('1', { flags: true });
+    assert.ok(first.flags?.has('$Forwarded'));
+  } finally {
+    lock.release();
+  }
+  const status = await client.status('INBOX', { messages: true, unseen: true, uidNext: true });
+  assert.ok(status, 'STATUS answered');
+  assert.equal(status.messages, 2);
+  assert.equal(status.uidNext, 3);
+  const sent = (await client.list()).find((m) => m.path === 'Sent');
+  assert.equal(sent?.specialUse, '\\Sent');
 });
