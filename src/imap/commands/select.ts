@@ -97,8 +97,8 @@ export const select: Command = {
     }
     let out = flagLines(keywords, readOnly, mailbox.keywordsFull);
     out += `* ${view.exists} EXISTS\r\n`;
-    // RFC 9051 §6.3.2: a LIST response with the mailbox name (its attributes need not be accurate); no RECENT and no
-    // UNSEEN code (Appendix E: gone from IMAP4rev2; a client asks SEARCH UNSEEN).
+    // RFC 9051 §6.3.2: a LIST response with the mailbox name (its attributes need not be accurate). No RECENT (gone
+    // from IMAP4rev2) and no UNSEEN code (deprecated there, Appendix E; a rev2 client asks SEARCH UNSEEN).
     if (rev2) out += `* LIST () ${quote(HIERARCHY_SEPARATOR)} ${mailboxName(mailbox.name, conn.extensions.utf8)}\r\n`;
     else {
       out += `* ${view.recent.size} RECENT\r\n`;
