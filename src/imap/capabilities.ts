@@ -4,7 +4,8 @@ import { BlockList, isIP } from 'node:net';
 import type { Connection } from './connection.js';
 
 /** Listed before and after login. */
-const ALWAYS = ['IMAP4rev1', 'SASL-IR', 'LITERAL+', 'IDLE'];
+// IMAP4rev2 (RFC 9051) beside IMAP4rev1: a rev2 client turns it on with ENABLE IMAP4rev2 (extensions.ts rev2, Appendix A).
+const ALWAYS = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'LITERAL+', 'IDLE'];
 
 /** Listed once authenticated (RFC 3501 §6.1.1: capabilities may change after login). */
 export const SESSION_EXTENSIONS: string[] = [];

@@ -3,7 +3,7 @@
 // connection owns one, commands read and change it through conn.extensions.
 
 /** Capability names a client may ENABLE (upper-case). */
-export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
+export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'IMAP4REV2']);
 
 export class EnabledExtensions {
   private readonly names = new Set<string>();
@@ -27,6 +27,11 @@ export class EnabledExtensions {
   /** RFC 6855: mailbox names in UTF-8, UTF-8 in quoted strings. */
   get utf8(): boolean {
     return this.names.has('UTF8=ACCEPT');
+  }
+
+  /** RFC 9051 behaviour (ENABLE IMAP4rev2, Appendix A): no \Recent, ESEARCH for every SEARCH, the SELECT LIST line. */
+  get rev2(): boolean {
+    return this.names.has('IMAP4REV2');
   }
 
   get qresync(): boolean {

@@ -25,6 +25,11 @@ export class MailboxView implements MailboxListener {
   private pendingNew: number[] = [];
   private readonly pendingFlags = new Set<number>();
   readonly recent = new Set<number>();
+  /**
+   * RFC 9051 (IMAP4rev2 enabled): the session shows no \Recent flag and no RECENT
+   * response. Messages are still claimed (new/ → cur/); the client is just not told.
+   */
+  hideRecent = false;
   /** Keywords this session has been told of (FLAGS at SELECT, or since). */
   private readonly announced = new Set<string>();
   /**
@@ -124,10 +129,15 @@ export class MailboxView implements MailboxListener {
     return this.gone.has(uid);
   }
 
+  /** Whether the session shows `uid` as \Recent (never under IMAP4rev2). */
+  isRecent(uid: number): boolean {
+    return !this.hideRecent && this.recent.has(uid);
+  }
+
   /** IMAP flags of a message as this session sees them (\Recent included). */
   flagsOf(meta: MessageRef): string[] {
     const flags = this.mailbox.flagsOf(meta);
-    if (this.recent.has(meta.uid)) flags.push('\\Recent');
+    if (this.isRecent(meta.uid)) flags.push('\\Recent');
     return flags;
   }
 
@@ -216,7 +226,8 @@ export class MailboxView implements MailboxListener {
         for (const u of fresh) own.push(u); // a spread of 125,000+ arguments overflows the stack
       }
       this.len = this.shared ? this.len + fresh.length : this.uids.length;
-      out.push({ kind: 'exists', count: this.len }, { kind: 'recent', count: this.recent.size });
+      out.push({ kind: 'exists', count: this.len });
+      if (!this.hideRecent) out.push({ kind: 'recent', count: this.recent.size });
     }
     for (const uid of this.pendingFlags) {
       const seq = this.seqOf(uid);

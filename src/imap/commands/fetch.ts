@@ -101,7 +101,7 @@ export const fetch: Command = {
         present,
         seqOf: (uid) => view.seqOf(uid),
         baseFlags: (meta) => view.mailbox.flagsOf(meta),
-        isRecent: (uid) => view.recent.has(uid),
+        isRecent: (uid) => view.isRecent(uid),
         extra: (meta) => {
           if (!seenChanged.has(meta.uid)) return '';
           let x = wantsFlags ? '' : ` FLAGS (${view.flagsOf(meta).join(' ')})`;

@@ -150,7 +150,7 @@ export const list: Command = {
       out += `* LIST (${attrs.join(' ')}) ${sep} ${mailboxName(name, utf8)}${childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : ''}\r\n`;
       if (opts.retStatus && exists) {
         const mb = await store.mailbox(name).catch(() => null);
-        if (mb) out += await statusLine(name, mb, opts.retStatus, conn.ctx.config.limits.maxAppendBytes, utf8);
+        if (mb) out += await statusLine(name, mb, opts.retStatus, conn.ctx.config.limits.maxAppendBytes, utf8, conn.extensions.rev2);
       }
     }
     conn.write(out);

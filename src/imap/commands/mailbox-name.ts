@@ -29,8 +29,11 @@ export function toClient(name: string, utf8: boolean): string {
   }
 }
 
-/** A mailbox name in a response: an atom when it can be one, else quoted (UTF-8 inside the quotes only with UTF8=ACCEPT). */
+/**
+ * A mailbox name in a response: an atom when it can be one, else quoted (UTF-8 inside the quotes only with UTF8=ACCEPT).
+ * A folder named NIL is quoted: an atom NIL reads as "no value" to many clients (RFC 9051 §4.5; Dovecot quotes it too).
+ */
 export function mailboxName(name: string, utf8 = false): string {
   const text = toClient(name, utf8);
-  return /^[\x21\x23-\x27\x2a-\x5b\x5d-\x7a\x7c-\x7e]+$/.test(text) ? text : quote(text);
+  return /^[\x21\x23-\x27\x2a-\x5b\x5d-\x7a\x7c-\x7e]+$/.test(text) && text.toUpperCase() !== 'NIL' ? text : quote(text);
 }

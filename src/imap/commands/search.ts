@@ -4,7 +4,7 @@
 import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria, CriteriaParser } from '../../wire/search-criteria.js';
 import { searchView, type Candidate } from '../search/evaluate.js';
-import { esearchLine, onlySave, parseReturn, savedPart, type ReturnSet } from '../search/esearch.js';
+import { esearchLine, onlySave, parseReturn, ReturnSet, savedPart } from '../search/esearch.js';
 import { keepingResult, keepLive } from '../search/saved-result.js';
 import type { Token } from '../../wire/parser.js';
 import { sort } from './sort.js';
@@ -17,7 +17,10 @@ export const search: Command = {
   states: SELECTED,
   uid: true,
   async run(ctx: CommandContext) {
-    const { returns, rest } = parseReturn(ctx.args, 'SEARCH');
+    const parsed = parseReturn(ctx.args, 'SEARCH');
+    const rest = parsed.rest;
+    // RFC 9051 §6.4.4: under IMAP4rev2 a SEARCH without RETURN is RETURN (ALL), answered with ESEARCH (§7.3.4).
+    const returns = parsed.returns ?? (ctx.conn.extensions.rev2 ? new ReturnSet(['ALL']) : null);
     await keepingResult(ctx, returns, () => runSearch(ctx, returns, rest));
   },
 };

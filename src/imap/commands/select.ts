@@ -3,13 +3,14 @@ import { ArgReader } from '../../wire/args.js';
 import { NoError } from '../../wire/errors.js';
 import { flagLines } from '../flag-lines.js';
 import { BadError } from '../../wire/errors.js';
-import { atom } from '../../wire/encoder.js';
+import { atom, quote } from '../../wire/encoder.js';
+import { HIERARCHY_SEPARATOR } from '../../mail/api.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
 import type { Connection } from '../connection.js';
 import type { Token } from '../../wire/parser.js';
 import { AUTHED, type Command } from './types.js';
 import { MailboxView } from '../tracker.js';
-import { fromClient } from './mailbox-name.js';
+import { fromClient, mailboxName } from './mailbox-name.js';
 
 interface QresyncParams {
   uidValidity: number;
@@ -82,10 +83,12 @@ export const select: Command = {
     const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
     const view = await MailboxView.open(mailbox, readOnly);
+    const rev2 = conn.extensions.rev2;
+    view.hideRecent = rev2;
     conn.select(view);
     const keywords = view.newKeywords() ?? [];
     let firstUnseen = 0;
-    for (let i = 0; i < view.exists; i++) {
+    for (let i = 0; !rev2 && i < view.exists; i++) {
       const meta = view.meta(view.uidAt(i + 1)!);
       if (meta && !mailbox.isSeen(meta)) {
         firstUnseen = i + 1;
@@ -93,8 +96,14 @@ export const select: Command = {
       }
     }
     let out = flagLines(keywords, readOnly, mailbox.keywordsFull);
-    out += `* ${view.exists} EXISTS\r\n* ${view.recent.size} RECENT\r\n`;
-    if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
+    out += `* ${view.exists} EXISTS\r\n`;
+    // RFC 9051 §6.3.2: a LIST response with the mailbox name (its attributes need not be accurate). No RECENT (gone
+    // from IMAP4rev2) and no UNSEEN code (deprecated there, Appendix E; a rev2 client asks SEARCH UNSEEN).
+    if (rev2) out += `* LIST () ${quote(HIERARCHY_SEPARATOR)} ${mailboxName(mailbox.name, conn.extensions.utf8)}\r\n`;
+    else {
+      out += `* ${view.recent.size} RECENT\r\n`;
+      if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
+    }
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;
     out += `* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`;
     if (params?.condstore) conn.extensions.enable('CONDSTORE');

@@ -20,7 +20,7 @@ export function statusItems(list: Token[]): string[] {
 }
 
 /** `* STATUS name (items)` for a mailbox, brought up to date first. */
-export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number, utf8 = false): Promise<string> {
+export async function statusLine(name: string, mailbox: MailboxHandle, items: string[], appendLimit: number, utf8 = false, hideRecent = false): Promise<string> {
   await mailbox.refresh();
   /** CRLF sizes, from what the store knows (a size it does not know yet is computed once and kept). */
   const sizeOf = async (deletedOnly: boolean): Promise<number> => {
@@ -36,7 +36,7 @@ export async function statusLine(name: string, mailbox: MailboxHandle, items: st
       case 'MESSAGES':
         return mailbox.count;
       case 'RECENT':
-        return mailbox.recentCount;
+        return hideRecent ? 0 : mailbox.recentCount; // IMAP4rev2 has no \Recent (RFC 9051 Appendix E); STATUS RECENT is a rev1 item
       case 'UIDNEXT':
         return mailbox.uidNext;
       case 'UIDVALIDITY':
@@ -71,6 +71,6 @@ export const status: Command = {
     r.end();
     const mailbox = await conn.store!.mailbox(name);
     if (!mailbox) throw new NoError('Mailbox does not exist', 'NONEXISTENT');
-    conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes, conn.extensions.utf8));
+    conn.write(await statusLine(mailbox.name, mailbox, items, conn.ctx.config.limits.maxAppendBytes, conn.extensions.utf8, conn.extensions.rev2));
   },
 };

@@ -152,7 +152,7 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return has === key.set;
     }
     case 'recent':
-      return view.recent.has(c.uid) === key.set;
+      return view.isRecent(c.uid) === key.set; // never true under IMAP4rev2: NEW matches nothing, OLD everything
     case 'seq':
       return inRanges(c.seq, key.set, ctx.exists, ctx);
     case 'uid':
