@@ -128,6 +128,8 @@ export interface MailboxHandle {
   isDeleted(meta: MessageRef): boolean;
   vsizeOf(meta: MessageRef): Promise<number>;
   internalDate(meta: MessageRef): Promise<Date>;
+  /** When the message came into this folder (RFC 8514 SAVEDATE), as far as the store can tell; null when it cannot. */
+  saveDate(meta: MessageRef): Promise<Date | null>;
   /** Throws the fault if the message cannot be read (before a streamed literal is announced). */
   checkReadable(meta: MessageRef): Promise<void>;
   /** Catches up with changes made outside (STATUS of a folder nobody has open); `force` rescans regardless. */

@@ -97,6 +97,8 @@ export class Mailbox implements MailboxHandle {
   private spaceWarned = false;
   /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
   private readonly unsettled = new Set<string>();
+  /** SAVEDATE per UID once read (see saveDate). */
+  private readonly saveDates = new Map<number, number>();
   private settleTimer: NodeJS.Timeout | null = null;
   /**
    * Set on a user's INBOX when mail written into new/ by another program
@@ -392,6 +394,22 @@ export class Mailbox implements MailboxHandle {
     const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
     if (this.settled(meta)) meta.mtimeMs = mtimeMs;
     return new Date(mtimeMs);
+  }
+
+  /**
+   * SAVEDATE: the file's ctime when first asked, kept for the life of the
+   * folder object. A Maildir keeps no save time of its own; ctime is when the
+   * file was linked or renamed into this folder (delivery, APPEND, COPY, MOVE),
+   * and a flag change renames it too, so the first answer is the one kept
+   * (Dovecot caches it the same way).
+   */
+  async saveDate(meta: MessageMeta): Promise<Date | null> {
+    let ms = this.saveDates.get(meta.uid);
+    if (ms === undefined) {
+      ms = (await this.withFile(meta, (f) => fs.stat(f))).ctimeMs;
+      if (this.settled(meta)) this.saveDates.set(meta.uid, ms);
+    }
+    return new Date(ms);
   }
 
   /**
@@ -700,6 +718,7 @@ export class Mailbox implements MailboxHandle {
     this.messages.length = w;
     this.snapshot = null;
     this.expungedSinceRewrite += metas.length;
+    for (const m of metas) this.saveDates.delete(m.uid);
     for (const v of this.views) v.onExpunged(metas);
   }
 

@@ -14,6 +14,7 @@ export type SearchKey =
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
   | { k: 'date'; sent: boolean; op: DateOp; day: number }
+  | { k: 'savedate'; op: DateOp; day: number } // RFC 8514 §4: SAVEDBEFORE, SAVEDON, SAVEDSINCE
   | { k: 'size'; larger: boolean; n: number }
   | { k: 'age'; older: boolean; seconds: number } // RFC 5032 WITHIN: OLDER / YOUNGER, by INTERNALDATE
   | { k: 'seq'; set: Range[] }
@@ -171,7 +172,12 @@ export class CriteriaParser {
     }
     switch (name) {
       case 'ALL':
+      case 'SAVEDATESUPPORTED': // RFC 8514 §4: every folder of ours has save dates
         return { k: 'all' };
+      case 'SAVEDBEFORE':
+      case 'SAVEDON':
+      case 'SAVEDSINCE':
+        return { k: 'savedate', op: name.slice(5).toLowerCase() as DateOp, day: parseSearchDate(this.astring('date')) };
       case 'NEW':
         return { k: 'and', keys: [{ k: 'recent', set: true }, { k: 'flag', flag: '\\Seen', set: false }] };
       case 'OLD':
@@ -241,6 +247,7 @@ export function cost(key: SearchKey): number {
       return key.k === 'date' && !key.sent ? 1 : 2;
     case 'size':
     case 'age':
+    case 'savedate':
       return 1;
     case 'body':
     case 'text':

@@ -51,6 +51,8 @@ interface StoredMessage extends MessageRef {
   info: string;
   vsize: number;
   mtimeMs: number;
+  /** SAVEDATE: when it was put in this folder (add, copy, move). */
+  savedMs: number;
   /** The CRLF form. */
   data: Buffer;
   flags: Set<string>;
@@ -136,6 +138,10 @@ export class MemoryMailbox implements MailboxHandle {
 
   async internalDate(meta: MessageRef): Promise<Date> {
     return new Date(this.read(meta).mtimeMs);
+  }
+
+  async saveDate(meta: MessageRef): Promise<Date | null> {
+    return new Date(this.read(meta).savedMs);
   }
 
   async checkReadable(meta: MessageRef): Promise<void> {
@@ -260,7 +266,7 @@ export class MemoryMailbox implements MailboxHandle {
    * unless `recent` is false (a message some earlier session has seen) the
    * first read-write one gets \Recent.
    */
-  add(content: Buffer | string, flags: Iterable<string> = [], date: Date | null = null, recent = true): StoredMessage {
+  add(content: Buffer | string, flags: Iterable<string> = [], date: Date | null = null, recent = true, saved: Date | null = null): StoredMessage {
     const canonical = this.canonical([...flags]);
     const data = toCrlf(Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
     const set = new Set(canonical);
@@ -270,6 +276,7 @@ export class MemoryMailbox implements MailboxHandle {
       info: this.infoOf(set),
       vsize: data.length,
       mtimeMs: (date ?? new Date()).getTime(),
+      savedMs: (saved ?? new Date()).getTime(),
       data,
       flags: set,
       fault: null,

@@ -163,6 +163,12 @@ async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMes
       case 'INTERNALDATE':
         out.push(imapDateTime(await mailbox.internalDate(meta)));
         break;
+      case 'SAVEDATE': {
+        // RFC 8514 §3: NIL where the store cannot tell.
+        const saved = await mailbox.saveDate(meta);
+        out.push(saved ? imapDateTime(saved) : null);
+        break;
+      }
       case 'RFC822.SIZE':
         out.push(await mailbox.vsizeOf(meta));
         break;

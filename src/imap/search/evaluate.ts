@@ -173,6 +173,10 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       }
       return compareDay(localDay(await view.mailbox.internalDate(c.meta)), key.op, key.day);
     }
+    case 'savedate': {
+      const saved = await view.mailbox.saveDate(c.meta);
+      return saved !== null && compareDay(localDay(saved), key.op, key.day);
+    }
     case 'age': {
       // RFC 5032: OLDER n is INTERNALDATE at least n seconds ago, YOUNGER n less than that.
       const age = ctx.now - (await view.mailbox.internalDate(c.meta)).getTime();
