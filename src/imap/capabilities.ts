@@ -18,6 +18,7 @@ SESSION_EXTENSIONS.push('SEARCHRES'); // RFC 5182: search/saved-result.ts, "$" i
 SESSION_EXTENSIONS.push('CONTEXT=SEARCH', 'CONTEXT=SORT'); // RFC 5267 §4: search/context.ts, commands/cancelupdate.ts; PARTIAL in search/esearch.ts
 SESSION_EXTENSIONS.push('THREAD=REFS'); // draft-ietf-morg-inthread as Dovecot has it: search/thread.ts refs()
 SESSION_EXTENSIONS.push('SAVEDATE'); // RFC 8514: FETCH SAVEDATE (commands/fetch.ts), SAVED* search keys; MailboxHandle.saveDate
+SESSION_EXTENSIONS.push('PREVIEW'); // RFC 8970: FETCH PREVIEW [(LAZY)], src/mail/preview.ts, cached in the store
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
 export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];

@@ -39,6 +39,7 @@ export { SYSTEM_FLAGS } from './flags.js';
 export type { HeaderFacts } from './facts.js';
 // Pure content helpers, for any store implementation (what the Maildir store computes from its files).
 export { factsOfMessage } from './facts.js';
+export { previewOf } from './preview.js';
 export { folderTree } from './folder-tree.js';
 export { traceHeader } from './delivery.js';
 export { fits as quotaFits, NO_LIMITS, MAILDIRSIZE } from './quota.js';

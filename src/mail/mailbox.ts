@@ -10,6 +10,10 @@ import { MailError, MessageGoneError, isDiskFull } from './errors.js';
 import type { FlagMode, LoadedMessage, MailboxHandle, MailboxListener, MessageNeeds, MessageRef, PreparedBatch, TextHint, UidView } from './handles.js';
 import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
+import { previewOfFile } from './preview.js';
+
+/** PREVIEW texts kept per folder (each at most 200 characters). */
+const PREVIEW_CACHE = 10_000;
 import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
 import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
 import { textHint } from './text-index.js';
@@ -97,6 +101,8 @@ export class Mailbox implements MailboxHandle {
   private spaceWarned = false;
   /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
   private readonly unsettled = new Set<string>();
+  /** PREVIEW texts per UID, at most PREVIEW_CACHE of them (oldest dropped first). */
+  private readonly previews = new Map<number, string>();
   /** SAVEDATE per UID once read (see saveDate). */
   private readonly saveDates = new Map<number, number>();
   private settleTimer: NodeJS.Timeout | null = null;
@@ -394,6 +400,21 @@ export class Mailbox implements MailboxHandle {
     const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
     if (this.settled(meta)) meta.mtimeMs = mtimeMs;
     return new Date(mtimeMs);
+  }
+
+  async preview(meta: MessageMeta, lazy: boolean): Promise<string | null> {
+    const cached = this.previews.get(meta.uid);
+    if (cached !== undefined) return cached;
+    const made = this.withFile(meta, previewOfFile).then((text) => {
+      if (this.settled(meta)) {
+        if (this.previews.size >= PREVIEW_CACHE) this.previews.delete(this.previews.keys().next().value!);
+        this.previews.set(meta.uid, text);
+      }
+      return text;
+    });
+    if (!lazy) return made;
+    made.catch(() => undefined); // RFC 8970 §3.2: LAZY may answer NIL; the next ask finds it made
+    return null;
   }
 
   /**
@@ -718,7 +739,10 @@ export class Mailbox implements MailboxHandle {
     this.messages.length = w;
     this.snapshot = null;
     this.expungedSinceRewrite += metas.length;
-    for (const m of metas) this.saveDates.delete(m.uid);
+    for (const m of metas) {
+      this.saveDates.delete(m.uid);
+      this.previews.delete(m.uid);
+    }
     for (const v of this.views) v.onExpunged(metas);
   }
 

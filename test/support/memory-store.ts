@@ -10,6 +10,7 @@ import {
   MessageGoneError,
   checkName,
   factsOfMessage,
+  previewOf,
   folderTree,
   mailErrorOf,
   normalizeName,
@@ -51,6 +52,8 @@ interface StoredMessage extends MessageRef {
   info: string;
   vsize: number;
   mtimeMs: number;
+  /** PREVIEW, once made. */
+  preview?: string;
   /** SAVEDATE: when it was put in this folder (add, copy, move). */
   savedMs: number;
   /** The CRLF form. */
@@ -138,6 +141,14 @@ export class MemoryMailbox implements MailboxHandle {
 
   async internalDate(meta: MessageRef): Promise<Date> {
     return new Date(this.read(meta).mtimeMs);
+  }
+
+  /** As the Maildir store: made once and kept; LAZY gets only what was made before. */
+  async preview(meta: MessageRef, lazy: boolean): Promise<string | null> {
+    const m = this.read(meta);
+    const cached = m.preview;
+    m.preview ??= previewOf(m.data);
+    return lazy ? (cached ?? null) : m.preview;
   }
 
   async saveDate(meta: MessageRef): Promise<Date | null> {

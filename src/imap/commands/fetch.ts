@@ -32,6 +32,10 @@ export const fetch: Command = {
     const r = new ArgReader(ctx.args, 'FETCH');
     const set = r.atom('sequence set');
     let items = parseFetchItems(r.any('attributes'));
+    // `FETCH 1 PREVIEW (LAZY)` (RFC 8970 §3 grammar): that list is PREVIEW's, not the fetch modifiers.
+    const after = r.peek();
+    if (items.length === 1 && items[0].kind === 'simple' && items[0].name === 'PREVIEW' && after?.type === 'list' && after.items.some((t) => t.type === 'atom' && t.value.toUpperCase() === 'LAZY'))
+      items = parseFetchItems({ type: 'list', items: [{ type: 'atom', value: 'PREVIEW' }, r.any()] });
     const modifiers = r.done ? null : parseModifiers(r.list('fetch modifiers'), ctx);
     r.end();
     if (ctx.uid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items = [{ kind: 'simple', name: 'UID' }, ...items];
@@ -162,6 +166,10 @@ async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMes
         break;
       case 'INTERNALDATE':
         out.push(imapDateTime(await mailbox.internalDate(meta)));
+        break;
+      case 'PREVIEW':
+        // RFC 8970 §3: the text, or NIL (LAZY and not made yet).
+        out.push(await mailbox.preview(meta, item.lazy === true));
         break;
       case 'SAVEDATE': {
         // RFC 8514 §3: NIL where the store cannot tell.
