@@ -19,6 +19,7 @@ SESSION_EXTENSIONS.push('CONTEXT=SEARCH', 'CONTEXT=SORT'); // RFC 5267 §4: sear
 SESSION_EXTENSIONS.push('THREAD=REFS'); // draft-ietf-morg-inthread as Dovecot has it: search/thread.ts refs()
 SESSION_EXTENSIONS.push('SAVEDATE'); // RFC 8514: FETCH SAVEDATE (commands/fetch.ts), SAVED* search keys; MailboxHandle.saveDate
 SESSION_EXTENSIONS.push('PREVIEW'); // RFC 8970: FETCH PREVIEW [(LAZY)], src/mail/preview.ts, cached in the store
+SESSION_EXTENSIONS.push('OBJECTID'); // RFC 8474: MAILBOXID (uidlist GUID), EMAILID, THREADID NIL; commands/create, select, status, fetch
 
 /** SASL mechanisms offered before login, in Dovecot's order (src/imap/commands/authenticate.ts). */
 export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'];

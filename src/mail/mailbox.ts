@@ -11,6 +11,7 @@ import type { FlagMode, LoadedMessage, MailboxHandle, MailboxListener, MessageNe
 import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
 import { previewOfFile } from './preview.js';
+import { createHash } from 'node:crypto';
 
 /** PREVIEW texts kept per folder (each at most 200 characters). */
 const PREVIEW_CACHE = 10_000;
@@ -415,6 +416,20 @@ export class Mailbox implements MailboxHandle {
     if (!lazy) return made;
     made.catch(() => undefined); // RFC 8970 §3.2: LAZY may answer NIL; the next ask finds it made
     return null;
+  }
+
+  get mailboxId(): string {
+    return this.uidlist.guid ?? '';
+  }
+
+  /**
+   * EMAILID: the message GUID Dovecot keeps in the uidlist record (ext field
+   * G) when there is one, else a digest of the file's unique name, which
+   * flag changes do not touch.
+   */
+  emailId(meta: MessageMeta): string {
+    const g = this.uidlist.extOf(meta.basename).find((e) => /^G[0-9a-f]{8,64}$/i.test(e));
+    return g ? g.slice(1).toLowerCase() : `M${createHash('sha1').update(meta.basename).digest('hex').slice(0, 24)}`;
   }
 
   /**

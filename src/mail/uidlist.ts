@@ -175,6 +175,16 @@ export class Uidlist {
     return parsed;
   }
 
+  /** The folder's GUID (the header's G), once loaded. */
+  get guid(): string | null {
+    return this.state?.guid ?? null;
+  }
+
+  /** The ext fields Dovecot or we wrote for a file (other than W). */
+  extOf(basename: string): readonly string[] {
+    return this.byName.get(basename)?.ext ?? [];
+  }
+
   private setState(state: UidlistState | null): void {
     this.state = state;
     this.byName = new Map(state ? state.records.map((r) => [r.basename, r]) : []);

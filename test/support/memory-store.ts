@@ -4,6 +4,7 @@
 // the protocol's behaviour; test/mail/ covers the Maildir store itself. A test
 // can make one message unreadable (unreadable()) or replace a method for one
 // call (t.mock.method on MemoryUser.prototype or MemoryMailbox.prototype).
+import { randomBytes } from 'node:crypto';
 import {
   HIERARCHY_SEPARATOR,
   MailError,
@@ -52,6 +53,8 @@ interface StoredMessage extends MessageRef {
   info: string;
   vsize: number;
   mtimeMs: number;
+  /** EMAILID: made when it is put in the folder (a copy gets its own, as in the Maildir store). */
+  emailId: string;
   /** PREVIEW, once made. */
   preview?: string;
   /** SAVEDATE: when it was put in this folder (add, copy, move). */
@@ -72,6 +75,8 @@ let uidValiditySeq = Math.floor(Date.now() / 1000);
 
 export class MemoryMailbox implements MailboxHandle {
   uidValidity = ++uidValiditySeq;
+  /** As the Maildir store's uidlist GUID: made once, kept by RENAME (renamedTo). */
+  mailboxId = randomBytes(16).toString('hex');
   uidNext = 1;
   highestModseq = 0;
   private messages: StoredMessage[] = [];
@@ -149,6 +154,10 @@ export class MemoryMailbox implements MailboxHandle {
     const cached = m.preview;
     m.preview ??= previewOf(m.data);
     return lazy ? (cached ?? null) : m.preview;
+  }
+
+  emailId(meta: MessageRef): string {
+    return this.read(meta).emailId;
   }
 
   async saveDate(meta: MessageRef): Promise<Date | null> {
@@ -288,6 +297,7 @@ export class MemoryMailbox implements MailboxHandle {
       vsize: data.length,
       mtimeMs: (date ?? new Date()).getTime(),
       savedMs: (saved ?? new Date()).getTime(),
+      emailId: `M${randomBytes(12).toString('hex')}`,
       data,
       flags: set,
       fault: null,
@@ -341,6 +351,7 @@ export class MemoryMailbox implements MailboxHandle {
   renamedTo(name: string): MemoryMailbox {
     const next = new MemoryMailbox(name);
     next.uidValidity = this.uidValidity;
+    next.mailboxId = this.mailboxId;
     next.uidNext = this.uidNext;
     next.highestModseq = this.highestModseq;
     next.keywords.push(...this.keywords);

@@ -167,6 +167,12 @@ async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMes
       case 'INTERNALDATE':
         out.push(imapDateTime(await mailbox.internalDate(meta)));
         break;
+      case 'EMAILID':
+        out.push([atom(mailbox.emailId(meta))]); // RFC 8474 §5.1: EMAILID (objectid)
+        break;
+      case 'THREADID':
+        out.push(null); // RFC 8474 §5.2: NIL, we keep no thread ids
+        break;
       case 'PREVIEW':
         // RFC 8970 §3: the text, or NIL (LAZY and not made yet).
         out.push(await mailbox.preview(meta, item.lazy === true));

@@ -17,11 +17,11 @@ export interface SectionItem {
   label: string;
 }
 
-export type SimpleName = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'SAVEDATE' | 'PREVIEW';
+export type SimpleName = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'SAVEDATE' | 'PREVIEW' | 'EMAILID' | 'THREADID';
 /** `lazy`: PREVIEW (LAZY), RFC 8970 §3.2. */
 export type FetchItem = { kind: 'simple'; name: SimpleName; lazy?: boolean } | SectionItem;
 
-const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'SAVEDATE', 'PREVIEW']); // SAVEDATE: RFC 8514 §3; PREVIEW: RFC 8970 §3
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'SAVEDATE', 'PREVIEW', 'EMAILID', 'THREADID']); // SAVEDATE: RFC 8514 §3; PREVIEW: RFC 8970 §3; RFC 8474 §5
 const MACROS: Record<string, SimpleName[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],

@@ -159,6 +159,8 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return inRanges(c.uid, key.set, ctx.maxUid, ctx);
     case 'modseq':
       return c.meta.modseq >= key.n;
+    case 'emailid':
+      return view.mailbox.emailId(c.meta) === key.id;
     case 'saved':
       return ctx.saved.has(c.uid);
     case 'size': {
