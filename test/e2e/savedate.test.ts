@@ -36,7 +36,7 @@ test('SAVEDATE on a Maildir: today for what was just delivered, the same after a
     await server.stop();
     await fs.rm(tree.dir, { recursive: true, force: true });
   });
-  const r = [...(await runScript(server.port, [...SCRIPT, 'STORE 1 +FLAGS (\\Flagged)', 'FETCH 1 SAVEDATE', 'CREATE Keep', 'COPY 1 Keep', 'CAPABILITY'])).values()];
+  const r = [...(await runScript(server.port, [...SCRIPT, 'CAPABILITY'])).values()];
   assert.match(r[r.length - 1], / SAVEDATE\b/);
   const first = /^\* 1 FETCH \(SAVEDATE ("[^"]+")\)$/m.exec(r[1]);
   assert.ok(first, r[1]);
@@ -45,7 +45,10 @@ test('SAVEDATE on a Maildir: today for what was just delivered, the same after a
   assert.equal(r[2], '* SEARCH 1 2 3\nT OK');
   assert.equal(r[4], '* SEARCH\nT OK');
   assert.equal(r[6], '* SEARCH 2\nT OK');
-  assert.ok(r[SCRIPT.length + 1].startsWith(`* 1 FETCH (SAVEDATE ${first[1]})\n`), `the same after STORE renamed the file: ${r[SCRIPT.length + 1]}`);
+  // Past the second the first answer was in: a flag change renames the file (a new ctime), SAVEDATE stays.
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const later = [...(await runScript(server.port, ['SELECT INBOX', 'STORE 1 +FLAGS (\\Flagged)', 'FETCH 1 SAVEDATE'])).values()];
+  assert.ok(later[2].startsWith(`* 1 FETCH (SAVEDATE ${first[1]})\n`), `the same after STORE renamed the file: ${later[2]} vs ${first[1]}`);
 });
 
 test('SAVEDATE: the same script gives the same replies from us and from Dovecot (dates compared by shape)', { timeout: 90_000 }, async (t) => {
