@@ -423,13 +423,14 @@ export class Mailbox implements MailboxHandle {
   }
 
   /**
-   * EMAILID: the message GUID Dovecot keeps in the uidlist record (ext field
-   * G) when there is one, else a digest of the file's unique name, which
-   * flag changes do not touch.
+   * EMAILID: the message GUID in the uidlist record (ext field G: Dovecot's,
+   * or the one a COPY/MOVE carried over) when there is one, else a digest of
+   * the file's unique name (flag changes do not touch it), 128 bits in hex
+   * like Dovecot's GUIDs so that a copy can record it as its G.
    */
   emailId(meta: MessageMeta): string {
     const g = this.uidlist.extOf(meta.basename).find((e) => /^G[0-9a-f]{8,64}$/i.test(e));
-    return g ? g.slice(1).toLowerCase() : `M${createHash('sha1').update(meta.basename).digest('hex').slice(0, 24)}`;
+    return g ? g.slice(1).toLowerCase() : createHash('sha1').update(meta.basename).digest('hex').slice(0, 32);
   }
 
   /**
@@ -849,7 +850,7 @@ export class Mailbox implements MailboxHandle {
       }
       return [...byName.values()];
     });
-    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
+    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize, ext: e.f.ext })));
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
     toAssign.catch(() => undefined);
     let state: UidlistState;

@@ -206,7 +206,7 @@ export class Uidlist {
    * Names listed meanwhile by another process keep the UID it gave them.
    */
   assign(
-    entries: Array<{ basename: string; vsize: number | null }> | Promise<Array<{ basename: string; vsize: number | null }>>,
+    entries: Array<{ basename: string; vsize: number | null; ext?: string[] }> | Promise<Array<{ basename: string; vsize: number | null; ext?: string[] }>>,
   ): Promise<{ state: UidlistState; records: UidRecord[]; renumbered?: { from: number; to: number } }> {
     // `entries` may still be being computed (sizes read from disk): taking the lock overlaps with that.
     return this.mutex.run(() =>
@@ -232,7 +232,7 @@ export class Uidlist {
         const records = list.map((e) => {
           let rec = this.byName.get(e.basename) ?? fresh.get(e.basename);
           if (!rec) {
-            rec = { uid: next++, basename: e.basename, ext: [], vsize: e.vsize };
+            rec = { uid: next++, basename: e.basename, ext: e.ext ?? [], vsize: e.vsize };
             fresh.set(e.basename, rec);
             added.push(rec);
           }

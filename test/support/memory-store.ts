@@ -53,7 +53,7 @@ interface StoredMessage extends MessageRef {
   info: string;
   vsize: number;
   mtimeMs: number;
-  /** EMAILID: made when it is put in the folder (a copy gets its own, as in the Maildir store). */
+  /** EMAILID: made when it is first stored; COPY and MOVE carry it over, as the Maildir store does. */
   emailId: string;
   /** PREVIEW, once made. */
   preview?: string;
@@ -297,7 +297,7 @@ export class MemoryMailbox implements MailboxHandle {
       vsize: data.length,
       mtimeMs: (date ?? new Date()).getTime(),
       savedMs: (saved ?? new Date()).getTime(),
-      emailId: `M${randomBytes(12).toString('hex')}`,
+      emailId: randomBytes(16).toString('hex'),
       data,
       flags: set,
       fault: null,
@@ -321,9 +321,9 @@ export class MemoryMailbox implements MailboxHandle {
   }
 
   /** The data of a message (a copy or move reads it). */
-  contentOf(meta: MessageRef): { data: Buffer; flags: string[]; mtimeMs: number } {
+  contentOf(meta: MessageRef): { data: Buffer; flags: string[]; mtimeMs: number; emailId: string } {
     const m = this.read(meta);
-    return { data: m.data, flags: [...m.flags], mtimeMs: m.mtimeMs };
+    return { data: m.data, flags: [...m.flags], mtimeMs: m.mtimeMs, emailId: m.emailId };
   }
 
   /** Removes messages (EXPUNGE, MOVE away); every listener hears of it. */
@@ -534,7 +534,7 @@ export class MemoryUser implements MailUser {
       const target = this.boxes.get(to)!;
       for (const m of [...inbox.all]) {
         const c = inbox.contentOf(m);
-        target.add(c.data, c.flags, new Date(c.mtimeMs));
+        target.add(c.data, c.flags, new Date(c.mtimeMs)).emailId = c.emailId;
       }
       inbox.forget([...inbox.all]);
       return;
@@ -610,7 +610,12 @@ export class MemoryUser implements MailUser {
       }
     });
     if (quota) await this.checkQuota(contents.reduce((n, c) => n + c.data.length, 0), contents.length);
-    const uids = contents.map((c) => to.add(c.data, c.flags, new Date(c.mtimeMs)).uid);
+    // As the Maildir store: a copy keeps its EMAILID (RFC 8474 §5.1).
+    const uids = contents.map((c) => {
+      const m = to.add(c.data, c.flags, new Date(c.mtimeMs));
+      m.emailId = c.emailId;
+      return m.uid;
+    });
     return { uids, uidValidity: to.uidValidity };
   }
 

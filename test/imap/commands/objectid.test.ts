@@ -38,3 +38,16 @@ test('FETCH EMAILID: an objectid per message, the same across a flag change; THR
   assert.match(await c.run('SEARCH THREADID T1'), /^\* SEARCH\r$/m, 'no thread ids: nothing matches');
   for (const bad of ['SEARCH EMAILID', 'SEARCH EMAILID "a b"', 'SEARCH THREADID "x.y"', 'STATUS INBOX (MAILBOXID FOO)']) assert.match(await c.run(bad), /^T BAD /m, bad);
 });
+
+test('COPY and MOVE keep the EMAILID (RFC 8474 §5.1: the same message in another folder)', async (t) => {
+  const h = await harness(t);
+  await h.mkfolder('Keep');
+  await h.deliver('Subject: a\r\n\r\nx\r\n');
+  await h.deliver('Subject: b\r\n\r\ny\r\n');
+  const c = await h.session();
+  const ids = [...(await c.run('FETCH 1:2 EMAILID')).matchAll(/EMAILID \(([^)]+)\)/g)].map((m) => m[1]);
+  await c.run('COPY 1 Keep');
+  await c.run('MOVE 2 Keep');
+  await c.run('SELECT Keep');
+  assert.deepEqual([...(await c.run('FETCH 1:2 EMAILID')).matchAll(/EMAILID \(([^)]+)\)/g)].map((m) => m[1]), ids);
+});
