@@ -45,6 +45,7 @@ export type { HeaderFacts } from './facts.js';
 // Pure content helpers, for any store implementation (what the Maildir store computes from its files).
 export { factsOfMessage } from './facts.js';
 export { transferDecoder, type ByteDecoder } from './body-decode.js';
+export { previewOf } from './preview.js';
 export { folderTree } from './folder-tree.js';
 export { traceHeader } from './delivery.js';
 /** HTML to the text a reader sees (Sieve's body :text, as the word index reads it). */

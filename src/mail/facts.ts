@@ -259,6 +259,12 @@ function partText(data: Buffer, part: MimePart, out: string[]): void {
     return;
   }
   if (ct.type !== 'text') return; // attachments (images, octet-streams …) are not text
+  out.push(textOfPart(data, part, ct.subtype));
+}
+
+/** A text/* leaf part decoded (transfer encoding, charset) to a string; HTML as its text. */
+export function textOfPart(data: Buffer, part: MimePart, subtype: string): string {
+  const ct = part.contentType;
   const raw = data.subarray(part.bodyStart, part.end);
   const cte = (headerValue(part.header, 'content-transfer-encoding') ?? '').trim().toLowerCase();
   const bytes = cte === 'base64' ? Buffer.from(raw.toString('latin1'), 'base64') : cte === 'quoted-printable' ? decodeQP(raw) : raw;
@@ -269,5 +275,5 @@ function partText(data: Buffer, part: MimePart, out: string[]): void {
   } catch {
     text = bytes.toString('utf8');
   }
-  out.push(ct.subtype === 'html' ? htmlToText(text) : text);
+  return subtype === 'html' ? htmlToText(text) : text;
 }

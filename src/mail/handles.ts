@@ -107,6 +107,8 @@ export interface TextHint {
 export interface MailboxHandle {
   readonly name: string;
   readonly uidValidity: number;
+  /** RFC 8474 MAILBOXID: stable for the folder's life, RENAME included (the Maildir store: the uidlist's GUID, Dovecot's too). */
+  readonly mailboxId: string;
   readonly uidNext: number;
   readonly highestModseq: number;
   readonly count: number;
@@ -128,6 +130,16 @@ export interface MailboxHandle {
   isDeleted(meta: MessageRef): boolean;
   vsizeOf(meta: MessageRef): Promise<number>;
   internalDate(meta: MessageRef): Promise<Date>;
+  /** When the message came into this folder (RFC 8514 SAVEDATE), as far as the store can tell; null when it cannot. */
+  saveDate(meta: MessageRef): Promise<Date | null>;
+  /** RFC 8474 EMAILID: an objectid (letters, digits, - and _) stable for the message in this folder. */
+  emailId(meta: MessageRef): string;
+  /**
+   * RFC 8970 PREVIEW: about 200 characters of the message's first text part
+   * ('' when it has none), cached. With `lazy`, only what is cached (else null,
+   * and it is made in the background for next time).
+   */
+  preview(meta: MessageRef, lazy: boolean): Promise<string | null>;
   /** Throws the fault if the message cannot be read (before a streamed literal is announced). */
   checkReadable(meta: MessageRef): Promise<void>;
   /** Catches up with changes made outside (STATUS of a folder nobody has open); `force` rescans regardless. */

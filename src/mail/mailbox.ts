@@ -10,6 +10,11 @@ import { MailError, MessageGoneError, isDiskFull } from './errors.js';
 import type { FlagMode, LoadedMessage, MailboxHandle, MailboxListener, MessageNeeds, MessageRef, PreparedBatch, TextHint, UidView } from './handles.js';
 import type { StoredSummary } from '../wire/summary.js';
 import { loadMessage, messageRange } from './content.js';
+import { previewOfFile } from './preview.js';
+import { createHash } from 'node:crypto';
+
+/** PREVIEW texts kept per folder (each at most 200 characters). */
+const PREVIEW_CACHE = 10_000;
 import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
 import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
 import { dropTextIndex, textHint } from './text-index.js';
@@ -110,6 +115,10 @@ export class Mailbox implements MailboxHandle {
   private spaceWarned = false;
   /** Basenames of messages whose files were modified within settleOptions.ms when last looked at (see settled()). */
   private readonly unsettled = new Set<string>();
+  /** PREVIEW texts per UID, at most PREVIEW_CACHE of them (oldest dropped first). */
+  private readonly previews = new Map<number, string>();
+  /** SAVEDATE per UID once read (see saveDate). */
+  private readonly saveDates = new Map<number, number>();
   private settleTimer: NodeJS.Timeout | null = null;
   /**
    * Set on a user's INBOX when mail written into new/ by another program
@@ -439,6 +448,52 @@ export class Mailbox implements MailboxHandle {
     const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
     if (this.settled(meta)) meta.mtimeMs = mtimeMs;
     return new Date(mtimeMs);
+  }
+
+  async preview(meta: MessageMeta, lazy: boolean): Promise<string | null> {
+    const cached = this.previews.get(meta.uid);
+    if (cached !== undefined) return cached;
+    const made = this.withFile(meta, previewOfFile).then((text) => {
+      if (this.settled(meta)) {
+        if (this.previews.size >= PREVIEW_CACHE) this.previews.delete(this.previews.keys().next().value!);
+        this.previews.set(meta.uid, text);
+      }
+      return text;
+    });
+    if (!lazy) return made;
+    made.catch(() => undefined); // RFC 8970 §3.2: LAZY may answer NIL; the next ask finds it made
+    return null;
+  }
+
+  get mailboxId(): string {
+    return this.uidlist.guid ?? '';
+  }
+
+  /**
+   * EMAILID: the message GUID in the uidlist record (ext field G: Dovecot's,
+   * or the one a COPY/MOVE carried over) when there is one, else a digest of
+   * the file's unique name (flag changes do not touch it), 128 bits in hex
+   * like Dovecot's GUIDs so that a copy can record it as its G.
+   */
+  emailId(meta: MessageMeta): string {
+    const g = this.uidlist.extOf(meta.basename).find((e) => /^G[0-9a-f]{8,64}$/i.test(e));
+    return g ? g.slice(1).toLowerCase() : createHash('sha1').update(meta.basename).digest('hex').slice(0, 32);
+  }
+
+  /**
+   * SAVEDATE: the file's ctime when first asked, kept for the life of the
+   * folder object. A Maildir keeps no save time of its own; ctime is when the
+   * file was linked or renamed into this folder (delivery, APPEND, COPY, MOVE),
+   * and a flag change renames it too, so the first answer is the one kept
+   * (Dovecot caches it the same way).
+   */
+  async saveDate(meta: MessageMeta): Promise<Date | null> {
+    let ms = this.saveDates.get(meta.uid);
+    if (ms === undefined) {
+      ms = (await this.withFile(meta, (f) => fs.stat(f))).ctimeMs;
+      if (this.settled(meta)) this.saveDates.set(meta.uid, ms);
+    }
+    return new Date(ms);
   }
 
   /**
@@ -813,6 +868,10 @@ export class Mailbox implements MailboxHandle {
     this.messages.length = w;
     this.snapshot = null;
     this.expungedSinceRewrite += metas.length;
+    for (const m of metas) {
+      this.saveDates.delete(m.uid);
+      this.previews.delete(m.uid);
+    }
     for (const v of this.views) v.onExpunged(metas);
   }
 
@@ -904,7 +963,7 @@ export class Mailbox implements MailboxHandle {
       }
       return [...byName.values()];
     });
-    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize })));
+    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize, ext: e.f.ext })));
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
     toAssign.catch(() => undefined);
     let state: UidlistState;

@@ -44,6 +44,8 @@ function isMessageName(name: string): boolean {
 export interface ScannedFile {
   sub: Sub;
   filename: string;
+  /** Uidlist ext fields for its new record (COPY/MOVE: G, the message GUID it keeps). */
+  ext?: string[];
 }
 
 export class Maildir {

@@ -784,7 +784,9 @@ export class MailStore implements MailUser {
     const vsize = await source.vsizeOf(meta);
     return source.withFile(meta, async (file) => {
       const st = await fs.stat(file);
-      const to: ScannedFile = { sub: 'cur', filename: curName(sizedBaseName(newBaseName(), st.size, vsize), info) };
+      // RFC 8474 §5.1: the copy keeps the EMAILID, recorded as the new record's G (Dovecot's message GUID field).
+      const guid = source.emailId(meta);
+      const to: ScannedFile = { sub: 'cur', filename: curName(sizedBaseName(newBaseName(), st.size, vsize), info), ext: /^[0-9a-f]{32}$/.test(guid) ? [`G${guid}`] : [] };
       await put(file, dest.maildir.file(to.sub, to.filename), st);
       return { from: file, to };
     });

@@ -175,6 +175,16 @@ export class Uidlist {
     return parsed;
   }
 
+  /** The folder's GUID (the header's G), once loaded. */
+  get guid(): string | null {
+    return this.state?.guid ?? null;
+  }
+
+  /** The ext fields Dovecot or we wrote for a file (other than W). */
+  extOf(basename: string): readonly string[] {
+    return this.byName.get(basename)?.ext ?? [];
+  }
+
   private setState(state: UidlistState | null): void {
     this.state = state;
     this.byName = new Map(state ? state.records.map((r) => [r.basename, r]) : []);
@@ -196,7 +206,7 @@ export class Uidlist {
    * Names listed meanwhile by another process keep the UID it gave them.
    */
   assign(
-    entries: Array<{ basename: string; vsize: number | null }> | Promise<Array<{ basename: string; vsize: number | null }>>,
+    entries: Array<{ basename: string; vsize: number | null; ext?: string[] }> | Promise<Array<{ basename: string; vsize: number | null; ext?: string[] }>>,
   ): Promise<{ state: UidlistState; records: UidRecord[]; renumbered?: { from: number; to: number } }> {
     // `entries` may still be being computed (sizes read from disk): taking the lock overlaps with that.
     return this.mutex.run(() =>
@@ -222,7 +232,7 @@ export class Uidlist {
         const records = list.map((e) => {
           let rec = this.byName.get(e.basename) ?? fresh.get(e.basename);
           if (!rec) {
-            rec = { uid: next++, basename: e.basename, ext: [], vsize: e.vsize };
+            rec = { uid: next++, basename: e.basename, ext: e.ext ?? [], vsize: e.vsize };
             fresh.set(e.basename, rec);
             added.push(rec);
           }

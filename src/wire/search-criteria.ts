@@ -14,6 +14,8 @@ export type SearchKey =
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
   | { k: 'date'; sent: boolean; op: DateOp; day: number }
+  | { k: 'savedate'; op: DateOp; day: number } // RFC 8514 §4: SAVEDBEFORE, SAVEDON, SAVEDSINCE
+  | { k: 'emailid'; id: string } // RFC 8474 §6
   | { k: 'size'; larger: boolean; n: number }
   | { k: 'age'; older: boolean; seconds: number } // RFC 5032 WITHIN: OLDER / YOUNGER, by INTERNALDATE
   | { k: 'seq'; set: Range[] }
@@ -171,7 +173,19 @@ export class CriteriaParser {
     }
     switch (name) {
       case 'ALL':
+      case 'SAVEDATESUPPORTED': // RFC 8514 §4: every folder of ours has save dates
         return { k: 'all' };
+      case 'EMAILID':
+      case 'THREADID': {
+        const id = this.astring('objectid');
+        if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) throw new BadError(`SEARCH: invalid ${name} objectid`); // RFC 8474 §7
+        // Every THREADID is NIL here (RFC 8474 §5.2), so THREADID matches nothing.
+        return name === 'EMAILID' ? { k: 'emailid', id } : { k: 'not', key: { k: 'all' } };
+      }
+      case 'SAVEDBEFORE':
+      case 'SAVEDON':
+      case 'SAVEDSINCE':
+        return { k: 'savedate', op: name.slice(5).toLowerCase() as DateOp, day: parseSearchDate(this.astring('date')) };
       case 'NEW':
         return { k: 'and', keys: [{ k: 'recent', set: true }, { k: 'flag', flag: '\\Seen', set: false }] };
       case 'OLD':
@@ -241,6 +255,7 @@ export function cost(key: SearchKey): number {
       return key.k === 'date' && !key.sent ? 1 : 2;
     case 'size':
     case 'age':
+    case 'savedate':
       return 1;
     case 'body':
     case 'text':

@@ -4,12 +4,14 @@
 // the protocol's behaviour; test/mail/ covers the Maildir store itself. A test
 // can make one message unreadable (unreadable()) or replace a method for one
 // call (t.mock.method on MemoryUser.prototype or MemoryMailbox.prototype).
+import { randomBytes } from 'node:crypto';
 import {
   HIERARCHY_SEPARATOR,
   MailError,
   MessageGoneError,
   checkName,
   factsOfMessage,
+  previewOf,
   folderTree,
   mailErrorOf,
   normalizeName,
@@ -54,6 +56,12 @@ interface StoredMessage extends MessageRef {
   mtimeMs: number;
   /** When it came into this folder (the Maildir store's file ctime): set by add(), a test may age it. */
   arrivedMs: number;
+  /** EMAILID: made when it is first stored; COPY and MOVE carry it over, as the Maildir store does. */
+  emailId: string;
+  /** PREVIEW, once made. */
+  preview?: string;
+  /** SAVEDATE: when it was put in this folder (add, copy, move). */
+  savedMs: number;
   /** The CRLF form. */
   data: Buffer;
   flags: Set<string>;
@@ -70,6 +78,8 @@ let uidValiditySeq = Math.floor(Date.now() / 1000);
 
 export class MemoryMailbox implements MailboxHandle {
   uidValidity = ++uidValiditySeq;
+  /** As the Maildir store's uidlist GUID: made once, kept by RENAME (renamedTo). */
+  mailboxId = randomBytes(16).toString('hex');
   uidNext = 1;
   highestModseq = 0;
   private messages: StoredMessage[] = [];
@@ -139,6 +149,22 @@ export class MemoryMailbox implements MailboxHandle {
 
   async internalDate(meta: MessageRef): Promise<Date> {
     return new Date(this.read(meta).mtimeMs);
+  }
+
+  /** As the Maildir store: made once and kept; LAZY gets only what was made before. */
+  async preview(meta: MessageRef, lazy: boolean): Promise<string | null> {
+    const m = this.read(meta);
+    const cached = m.preview;
+    m.preview ??= previewOf(m.data);
+    return lazy ? (cached ?? null) : m.preview;
+  }
+
+  emailId(meta: MessageRef): string {
+    return this.read(meta).emailId;
+  }
+
+  async saveDate(meta: MessageRef): Promise<Date | null> {
+    return new Date(this.read(meta).savedMs);
   }
 
   async checkReadable(meta: MessageRef): Promise<void> {
@@ -281,7 +307,7 @@ export class MemoryMailbox implements MailboxHandle {
    * unless `recent` is false (a message some earlier session has seen) the
    * first read-write one gets \Recent.
    */
-  add(content: Buffer | string, flags: Iterable<string> = [], date: Date | null = null, recent = true): StoredMessage {
+  add(content: Buffer | string, flags: Iterable<string> = [], date: Date | null = null, recent = true, saved: Date | null = null): StoredMessage {
     const canonical = this.canonical([...flags]);
     const data = toCrlf(Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'));
     const set = new Set(canonical);
@@ -292,6 +318,8 @@ export class MemoryMailbox implements MailboxHandle {
       vsize: data.length,
       mtimeMs: (date ?? new Date()).getTime(),
       arrivedMs: Date.now(),
+      savedMs: (saved ?? new Date()).getTime(),
+      emailId: randomBytes(16).toString('hex'),
       data,
       flags: set,
       fault: null,
@@ -315,9 +343,9 @@ export class MemoryMailbox implements MailboxHandle {
   }
 
   /** The data of a message (a copy or move reads it). */
-  contentOf(meta: MessageRef): { data: Buffer; flags: string[]; mtimeMs: number } {
+  contentOf(meta: MessageRef): { data: Buffer; flags: string[]; mtimeMs: number; emailId: string } {
     const m = this.read(meta);
-    return { data: m.data, flags: [...m.flags], mtimeMs: m.mtimeMs };
+    return { data: m.data, flags: [...m.flags], mtimeMs: m.mtimeMs, emailId: m.emailId };
   }
 
   /** Removes messages (EXPUNGE, MOVE away); every listener hears of it. */
@@ -345,6 +373,7 @@ export class MemoryMailbox implements MailboxHandle {
   renamedTo(name: string): MemoryMailbox {
     const next = new MemoryMailbox(name);
     next.uidValidity = this.uidValidity;
+    next.mailboxId = this.mailboxId;
     next.uidNext = this.uidNext;
     next.highestModseq = this.highestModseq;
     next.keywords.push(...this.keywords);
@@ -556,7 +585,7 @@ export class MemoryUser implements MailUser {
       const target = this.boxes.get(to)!;
       for (const m of [...inbox.all]) {
         const c = inbox.contentOf(m);
-        target.add(c.data, c.flags, new Date(c.mtimeMs));
+        target.add(c.data, c.flags, new Date(c.mtimeMs)).emailId = c.emailId;
       }
       inbox.forget([...inbox.all]);
       return;
@@ -644,7 +673,12 @@ export class MemoryUser implements MailUser {
       }
     });
     if (quota) await this.checkQuota(contents.reduce((n, c) => n + c.data.length, 0), contents.length);
-    const uids = contents.map((c) => to.add(c.data, c.flags, new Date(c.mtimeMs)).uid);
+    // As the Maildir store: a copy keeps its EMAILID (RFC 8474 §5.1).
+    const uids = contents.map((c) => {
+      const m = to.add(c.data, c.flags, new Date(c.mtimeMs));
+      m.emailId = c.emailId;
+      return m.uid;
+    });
     return { uids, uidValidity: to.uidValidity };
   }
 

@@ -1,4 +1,5 @@
-// CREATE (RFC 3501 §6.3.3): a Maildir++ folder, as Dovecot makes it.
+// CREATE (RFC 3501 §6.3.3): a Maildir++ folder, as Dovecot makes it; its
+// MAILBOXID in the reply (RFC 8474 §4.1).
 import { ArgReader } from '../../wire/args.js';
 import { AUTHED, type Command } from './types.js';
 import { fromClient } from './mailbox-name.js';
@@ -11,5 +12,8 @@ export const create: Command = {
     const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
     await ctx.conn.store!.create(name);
+    // RFC 8474 §4.1: the new folder's MAILBOXID in the tagged OK.
+    const id = (await ctx.conn.store!.mailbox(name))?.mailboxId;
+    return id ? { code: `MAILBOXID (${id})`, text: 'CREATE completed' } : undefined;
   },
 };

@@ -36,6 +36,10 @@ export const fetch: Command = {
     const r = new ArgReader(ctx.args, 'FETCH');
     const set = r.atom('sequence set');
     let items = parseFetchItems(r.any('attributes'));
+    // `FETCH 1 PREVIEW (LAZY)` (RFC 8970 §3 grammar): that list is PREVIEW's, not the fetch modifiers.
+    const after = r.peek();
+    if (items.length === 1 && items[0].kind === 'simple' && items[0].name === 'PREVIEW' && after?.type === 'list' && after.items.some((t) => t.type === 'atom' && t.value.toUpperCase() === 'LAZY'))
+      items = parseFetchItems({ type: 'list', items: [{ type: 'atom', value: 'PREVIEW' }, r.any()] });
     const modifiers = r.done ? null : parseModifiers(r.list('fetch modifiers'), ctx);
     r.end();
     if (ctx.uid && !items.some((i) => i.kind === 'simple' && i.name === 'UID')) items = [{ kind: 'simple', name: 'UID' }, ...items];
@@ -171,6 +175,22 @@ async function fetchValues(ctx: CommandContext, meta: MessageRef, msg: LoadedMes
       case 'INTERNALDATE':
         out.push(imapDateTime(await mailbox.internalDate(meta)));
         break;
+      case 'EMAILID':
+        out.push([atom(mailbox.emailId(meta))]); // RFC 8474 §5.1: EMAILID (objectid)
+        break;
+      case 'THREADID':
+        out.push(null); // RFC 8474 §5.2: NIL, we keep no thread ids
+        break;
+      case 'PREVIEW':
+        // RFC 8970 §3: the text, or NIL (LAZY and not made yet).
+        out.push(await mailbox.preview(meta, item.lazy === true));
+        break;
+      case 'SAVEDATE': {
+        // RFC 8514 §3: NIL where the store cannot tell.
+        const saved = await mailbox.saveDate(meta);
+        out.push(saved ? imapDateTime(saved) : null);
+        break;
+      }
       case 'RFC822.SIZE':
         out.push(await mailbox.vsizeOf(meta));
         break;

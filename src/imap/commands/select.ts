@@ -106,6 +106,7 @@ export const select: Command = {
     }
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;
     out += `* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`;
+    if (mailbox.mailboxId) out += `* OK [MAILBOXID (${mailbox.mailboxId})] Ok\r\n`; // RFC 8474 §4.1
     if (params?.condstore) conn.extensions.enable('CONDSTORE');
     if (conn.extensions.condstore) out += `* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`;
     conn.write(out);

@@ -8,7 +8,7 @@ import type { MailboxHandle } from '../../mail/api.js';
 import { fromClient, mailboxName } from './mailbox-name.js';
 import { AUTHED, type Command } from './types.js';
 
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE']);
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'APPENDLIMIT', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE', 'MAILBOXID']); // MAILBOXID: RFC 8474 §4.2
 
 /** Status item names from a parenthesised list; BAD for an unknown one. */
 export function statusItems(list: Token[]): string[] {
@@ -56,7 +56,7 @@ export async function statusLine(name: string, mailbox: MailboxHandle, items: st
     }
   };
   const parts: string[] = [];
-  for (const i of items) parts.push(`${i} ${await value(i)}`);
+  for (const i of items) parts.push(i === 'MAILBOXID' ? `MAILBOXID (${mailbox.mailboxId})` : `${i} ${await value(i)}`);
   return `* STATUS ${mailboxName(name, utf8)} (${parts.join(' ')})\r\n`;
 }
 

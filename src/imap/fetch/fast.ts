@@ -36,6 +36,8 @@ export function fastPlan(items: FetchItem[]): FastPlan | null {
   const steps: Step[] = [];
   for (const it of items) {
     if (it.kind === 'simple') {
+      // Asked rarely: the general path asks the store.
+      if (it.name === 'SAVEDATE' || it.name === 'PREVIEW' || it.name === 'EMAILID' || it.name === 'THREADID') return null;
       steps.push({ k: it.name });
       continue;
     }

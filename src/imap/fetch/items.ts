@@ -17,7 +17,7 @@ export interface SectionItem {
   label: string;
 }
 
-export type SimpleName = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ';
+export type SimpleName = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'SAVEDATE' | 'PREVIEW' | 'EMAILID' | 'THREADID';
 /** RFC 3516 §4.2: BINARY[part]<partial>, BINARY.PEEK[…], BINARY.SIZE[part]: a part's content, transfer encoding undone. */
 export interface BinaryItem {
   kind: 'binary';
@@ -29,9 +29,10 @@ export interface BinaryItem {
   label: string;
 }
 
-export type FetchItem = { kind: 'simple'; name: SimpleName } | SectionItem | BinaryItem;
+/** `lazy`: PREVIEW (LAZY), RFC 8970 §3.2. */
+export type FetchItem = { kind: 'simple'; name: SimpleName; lazy?: boolean } | SectionItem | BinaryItem;
 
-const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ']);
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'SAVEDATE', 'PREVIEW', 'EMAILID', 'THREADID']); // SAVEDATE: RFC 8514 §3; PREVIEW: RFC 8970 §3; RFC 8474 §5
 const MACROS: Record<string, SimpleName[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
@@ -46,10 +47,23 @@ export function parseFetchItems(t: Token): FetchItem[] {
   const tokens = t.type === 'list' ? t.items : [t];
   if (tokens.length === 0) throw new BadError('FETCH: empty attribute list');
   if (tokens.length > MAX_ITEMS) throw new BadError('FETCH: too many attributes');
-  return tokens.map((tok) => {
+  const items: FetchItem[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i];
     if (tok.type !== 'atom') throw new BadError('FETCH: invalid attribute');
-    return parseItem(tok.value);
-  });
+    const item = parseItem(tok.value);
+    const next = tokens[i + 1];
+    // RFC 8970 §3: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], the only modifier LAZY.
+    if (item.kind === 'simple' && item.name === 'PREVIEW' && next?.type === 'list') {
+      i++;
+      for (const mod of next.items) {
+        if (mod.type !== 'atom' || mod.value.toUpperCase() !== 'LAZY') throw new BadError('FETCH: PREVIEW modifiers: only LAZY');
+        item.lazy = true;
+      }
+    }
+    items.push(item);
+  }
+  return items;
 }
 
 function parseItem(raw: string): FetchItem {

@@ -159,6 +159,8 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
       return inRanges(c.uid, key.set, ctx.maxUid, ctx);
     case 'modseq':
       return c.meta.modseq >= key.n;
+    case 'emailid':
+      return view.mailbox.emailId(c.meta) === key.id;
     case 'saved':
       return ctx.saved.has(c.uid);
     case 'size': {
@@ -172,6 +174,10 @@ async function evalKey(key: SearchKey, m: Subject, ctx: EvalContext): Promise<bo
         return compareDay(day, key.op, key.day);
       }
       return compareDay(localDay(await view.mailbox.internalDate(c.meta)), key.op, key.day);
+    }
+    case 'savedate': {
+      const saved = await view.mailbox.saveDate(c.meta);
+      return saved !== null && compareDay(localDay(saved), key.op, key.day);
     }
     case 'age': {
       // RFC 5032: OLDER n is INTERNALDATE at least n seconds ago, YOUNGER n less than that.

@@ -8,7 +8,7 @@ import { MailError } from '../../../src/mail/api.js';
 test('CREATE makes a folder; its parent is listed, not created', async (t) => {
   const h = await harness(t);
   const c = await h.session(null);
-  assert.match(await c.run('CREATE Projects.2024'), /^T OK CREATE completed/m);
+  assert.match(await c.run('CREATE Projects.2024'), /^T OK \[MAILBOXID \([0-9a-f]+\)\] CREATE completed/m);
   assert.deepEqual([...h.mail.boxes.keys()].filter((n) => n.startsWith('Projects')), ['Projects.2024']);
   assert.match(await c.run('LIST "" Projects'), /^\* LIST \(\\Noselect \\HasChildren\) "\." Projects\r$/m);
 });

@@ -22,7 +22,7 @@ test('SELECT/EXAMINE: state and argument errors', async (t) => {
   assert.match(await c.run('SELECT INBOX (QRESYNC (1))'), /^T BAD /m, 'no modseq');
 });
 
-test('SELECT writes FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, then OK [READ-WRITE] (RFC 3501 §6.3.1)', async (t) => {
+test('SELECT writes FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, MAILBOXID, then OK [READ-WRITE] (RFC 3501 §6.3.1, RFC 8474 §4.1)', async (t) => {
   const h = await harness(t);
   await h.deliver(msg('one'));
   await h.deliver(msg('two'));
@@ -30,7 +30,7 @@ test('SELECT writes FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, 
   const out = await c.run('SELECT INBOX');
   assert.match(
     out,
-    /^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft\)\r\n\* OK \[PERMANENTFLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\\*\)\] [^\r]*\r\n\* 2 EXISTS\r\n\* 2 RECENT\r\n\* OK \[UNSEEN 1\] [^\r]*\r\n\* OK \[UIDVALIDITY [1-9]\d*\] [^\r]*\r\n\* OK \[UIDNEXT 3\] [^\r]*\r\nT OK \[READ-WRITE\] [^\r]*\r\n$/,
+    /^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft\)\r\n\* OK \[PERMANENTFLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\\*\)\] [^\r]*\r\n\* 2 EXISTS\r\n\* 2 RECENT\r\n\* OK \[UNSEEN 1\] [^\r]*\r\n\* OK \[UIDVALIDITY [1-9]\d*\] [^\r]*\r\n\* OK \[UIDNEXT 3\] [^\r]*\r\n\* OK \[MAILBOXID \([0-9a-f]+\)\] [^\r]*\r\nT OK \[READ-WRITE\] [^\r]*\r\n$/,
   );
   assert.match(await c.run('SELECT Nope'), /^T NO \[NONEXISTENT\] /m);
   assert.match(await c.run('FETCH 1 FLAGS'), /^T BAD /m, 'a failed SELECT leaves no mailbox selected (§6.3.1)');
