@@ -19,7 +19,7 @@ import { curName, parseName, sortLetters, type ScannedFile } from './maildir.js'
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { KeywordTable } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
-import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderInfo, MailUser, QuotaLimits, QuotaStatus } from './handles.js';
+import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderChange, FolderInfo, MailUser, QuotaLimits, QuotaStatus } from './handles.js';
 import { MaildirQuota, NO_LIMITS, folderUsage, sizeInName } from './quota.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
@@ -41,6 +41,8 @@ export class MailboxRegistry {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Each user's quota usage, by Maildir root: one per process, shared by the user's sessions and deliveries. */
   private readonly quotas = new Map<string, MaildirQuota>();
+  /** Who hears of folder changes, by Maildir root (NOTIFY sessions; empty for most users). */
+  private readonly folderWatchers = new Map<string, Set<(change: FolderChange) => void>>();
 
   constructor(
     readonly log: Logger,
@@ -54,6 +56,28 @@ export class MailboxRegistry {
     let q = this.quotas.get(root);
     if (!q) this.quotas.set(root, (q = new MaildirQuota(root, this.log)));
     return q;
+  }
+
+  /** `listener` hears every folder change of the Maildir at `root`; returns its removal. */
+  watchFolders(root: string, listener: (change: FolderChange) => void): () => void {
+    let set = this.folderWatchers.get(root);
+    if (!set) this.folderWatchers.set(root, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.folderWatchers.get(root) === set) this.folderWatchers.delete(root);
+    };
+  }
+
+  /** Tells the watchers of `root` of a change; one failing listener does not stop the others. */
+  announce(root: string, change: FolderChange): void {
+    for (const l of [...(this.folderWatchers.get(root) ?? [])]) {
+      try {
+        l(change);
+      } catch (err) {
+        this.log.error({ err, root }, 'folder change listener failed');
+      }
+    }
   }
 
   get(name: string, dir: string, quota: MaildirQuota | null = null): Mailbox {
@@ -276,6 +300,7 @@ export class MailStore implements MailUser {
     if (name !== 'INBOX') checkName(name);
     if (on && !(await this.exists(name))) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     const file = path.join(this.root, SUBSCRIPTIONS);
+    let changed = false;
     await withDotlock(file, LOCK, async () => {
       const text = await fs.readFile(file, 'utf8').catch(() => '');
       const names = parseSubscriptions(text);
@@ -284,7 +309,13 @@ export class MailStore implements MailUser {
       const next = on ? [...names, name] : names.filter((n) => n !== name);
       const body = 'V\t2\n\n' + next.map((n) => n.split(HIERARCHY_SEPARATOR).join('\t') + '\n').join('');
       await writeFileAtomically(file, body);
+      changed = true;
     });
+    if (changed) this.registry.announce(this.root, { kind: on ? 'subscribed' : 'unsubscribed', name });
+  }
+
+  watchFolders(listener: (change: FolderChange) => void): () => void {
+    return this.registry.watchFolders(this.root, listener);
   }
 
   async exists(name: string): Promise<boolean> {
@@ -345,6 +376,8 @@ export class MailStore implements MailUser {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new MailError('exists', 'Mailbox already exists');
       throw err;
     }
+    // Every way a folder comes to be (CREATE, RENAME INBOX, fileinto :create) is a new folder to a watcher.
+    this.registry.announce(this.root, { kind: 'created', name });
   }
 
   /**
@@ -374,6 +407,7 @@ export class MailStore implements MailUser {
       if (freed) this.usage.changed(-freed.bytes, -freed.messages);
       else this.usage.unknownChange();
     }
+    this.registry.announce(this.root, { kind: 'deleted', name });
     await fs.rm(trash, { recursive: true, force: true });
   }
 
@@ -407,6 +441,7 @@ export class MailStore implements MailUser {
       await fs.rename(src, this.dirOf(targets[i]));
       this.registry.drop(src);
     }
+    moving.forEach((n, i) => this.registry.announce(this.root, { kind: 'renamed', from: n, name: targets[i] }));
   }
 
   private async renameInbox(to: string): Promise<void> {

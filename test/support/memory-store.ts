@@ -20,6 +20,7 @@ import {
   type QuotaStatus,
   type FlagMode,
   type FolderInfo,
+  type FolderChange,
   type HeaderFacts,
   type DeliveryEnvelope,
   type DeliveryOptions,
@@ -424,6 +425,8 @@ export class MemoryIncoming implements IncomingMessage {
 export class MemoryUser implements MailUser {
   readonly boxes = new Map<string, MemoryMailbox>([['INBOX', new MemoryMailbox('INBOX')]]);
   readonly subscribed = new Set<string>();
+  /** Who hears of folder changes (shared with every MemoryUser of the same mail, as the registry's per-root set). */
+  readonly folderWatchers = new Set<(change: FolderChange) => void>();
   /** Every APPEND literal received, kept or not (a test checks none is left behind). */
   readonly spools: MemoryIncoming[] = [];
   private ready = false;
@@ -439,6 +442,7 @@ export class MemoryUser implements MailUser {
     if (sameMailAs) {
       this.boxes = sameMailAs.boxes;
       this.subscribed = sameMailAs.subscribed;
+      this.folderWatchers = sameMailAs.folderWatchers;
       this.spools = sameMailAs.spools;
       this.limits = sameMailAs.limits;
     }
@@ -503,8 +507,26 @@ export class MemoryUser implements MailUser {
     name = normalizeName(name);
     if (name !== 'INBOX') checkName(name);
     if (on && !this.boxes.has(name)) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
+    if (this.subscribed.has(name) === on) return;
     if (on) this.subscribed.add(name);
     else this.subscribed.delete(name);
+    this.announce({ kind: on ? 'subscribed' : 'unsubscribed', name });
+  }
+
+  watchFolders(listener: (change: FolderChange) => void): () => void {
+    this.folderWatchers.add(listener);
+    return () => this.folderWatchers.delete(listener);
+  }
+
+  /** As the Maildir store's registry: every listener hears it, one failing does not stop the rest. */
+  private announce(change: FolderChange): void {
+    for (const l of [...this.folderWatchers]) {
+      try {
+        l(change);
+      } catch {
+        // the Maildir store logs it; nothing to log to here
+      }
+    }
   }
 
   async mailbox(name: string): Promise<MemoryMailbox | null> {
@@ -522,6 +544,7 @@ export class MemoryUser implements MailUser {
     checkName(name);
     if (this.boxes.has(name)) throw new MailError('exists', 'Mailbox already exists');
     this.boxes.set(name, new MemoryMailbox(name));
+    this.announce({ kind: 'created', name });
   }
 
   async delete(name: string): Promise<void> {
@@ -533,6 +556,7 @@ export class MemoryUser implements MailUser {
     if (!box) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     this.boxes.delete(name);
     box.vanish();
+    this.announce({ kind: 'deleted', name });
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -568,6 +592,7 @@ export class MemoryUser implements MailUser {
       this.boxes.set(targets[i], box.renamedTo(targets[i]));
       box.vanish();
     });
+    moving.forEach((n, i) => this.announce({ kind: 'renamed', from: n, name: targets[i] }));
   }
 
   openSpool(): IncomingMessage {
