@@ -531,7 +531,7 @@ export class Connection {
     if (view.renumbered) {
       // RFC 3501 has no way to give a selected mailbox a new UIDVALIDITY: the client must select it again.
       // A command in progress gets its tagged reply first (an APPEND that made the renumbering is done).
-      if (this.running && !view.onChange) return '';
+      if (this.busy) return '';
       this.log.info({ user: this.user?.name, mailbox: view.mailbox.name }, 'selected mailbox renumbered; closing the session');
       this.bye(`Mailbox ${view.mailbox.name} was given new UIDs (new UIDVALIDITY); select it again`);
       return '';

@@ -264,7 +264,8 @@ export interface QuotaStatus {
 /**
  * A change to the user's folder list, as any session or the store itself
  * made it (NOTIFY's MailboxName and SubscriptionChange, RFC 5465 §5.4, §5.5).
- * A RENAME of a folder with children is one change per folder moved.
+ * A RENAME is one change, its children moved with it; RENAME INBOX is a
+ * rename from INBOX (a new, empty INBOX is implied).
  */
 export type FolderChange =
   | { kind: 'created'; name: string }

@@ -349,7 +349,8 @@ export class MailStore implements MailUser {
     await this.createFolder(name);
   }
 
-  private async createFolder(name: string): Promise<void> {
+  /** `announce`: tell watchers of a new folder (RENAME INBOX tells of a rename instead). */
+  private async createFolder(name: string, announce = true): Promise<void> {
     const dir = this.dirOf(name);
     if (await this.exists(name)) throw new MailError('exists', 'Mailbox already exists');
     // Stale state of a folder that was here before (deleted by someone else) must not survive.
@@ -376,8 +377,8 @@ export class MailStore implements MailUser {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new MailError('exists', 'Mailbox already exists');
       throw err;
     }
-    // Every way a folder comes to be (CREATE, RENAME INBOX, fileinto :create) is a new folder to a watcher.
-    this.registry.announce(this.root, { kind: 'created', name });
+    // Every way a folder comes to be (CREATE, special-use at first login, fileinto :create) is a new folder to a watcher.
+    if (announce) this.registry.announce(this.root, { kind: 'created', name });
   }
 
   /**
@@ -441,11 +442,11 @@ export class MailStore implements MailUser {
       await fs.rename(src, this.dirOf(targets[i]));
       this.registry.drop(src);
     }
-    moving.forEach((n, i) => this.registry.announce(this.root, { kind: 'renamed', from: n, name: targets[i] }));
+    this.registry.announce(this.root, { kind: 'renamed', from, name: to }); // children went with it
   }
 
   private async renameInbox(to: string): Promise<void> {
-    await this.createFolder(to);
+    await this.createFolder(to, false);
     const inbox = await this.mailbox('INBOX');
     const target = await this.mailbox(to);
     if (!inbox || !target) throw new MailError('notfound', 'Mailbox disappeared');
@@ -461,6 +462,8 @@ export class MailStore implements MailUser {
     }
     await inbox.refresh(true);
     await target.addOwn(moved, false);
+    // RFC 5465 §5.4: a renamed INBOX is a rename, and a new INBOX is assumed.
+    this.registry.announce(this.root, { kind: 'renamed', from: 'INBOX', name: to });
   }
 
   // --- saving messages ---

@@ -23,7 +23,7 @@ test('NOTIFY: a delivery into a watched folder that is not selected is pushed as
   assert.match(await b.command('b2', 'CREATE Other'), /^b2 OK/m);
   assert.match(
     await a.command('a2', 'NOTIFY SET STATUS (mailboxes (INBOX Other) (MessageNew MessageExpunge FlagChange MailboxName)) (personal (MailboxName))'),
-    /^\* STATUS Other \(MESSAGES 0 UIDNEXT 1 UIDVALIDITY \d+ UNSEEN 0\)\r\n(.*\r\n)*a2 OK/m,
+    /^\* STATUS Other \(MESSAGES 0 UIDNEXT 1 UIDVALIDITY \d+ UNSEEN 0 HIGHESTMODSEQ \d+\)\r\n(.*\r\n)*a2 OK/m, // §3.1: FlagChange brings HIGHESTMODSEQ
   );
 
   // Written straight into .Other/new: only the folder's watcher can see it, and session a has nothing selected.

@@ -571,7 +571,8 @@ export class MemoryUser implements MailUser {
     if (to.startsWith(from + HIERARCHY_SEPARATOR)) throw new MailError('cannot', "Can't rename mailbox under itself");
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new folder; INBOX stays, empty.
-      await this.create(to);
+      if (this.boxes.has(to)) throw new MailError('exists', 'Mailbox already exists');
+      this.boxes.set(to, new MemoryMailbox(to));
       const inbox = this.boxes.get('INBOX')!;
       const target = this.boxes.get(to)!;
       for (const m of [...inbox.all]) {
@@ -579,6 +580,7 @@ export class MemoryUser implements MailUser {
         target.add(c.data, c.flags, new Date(c.mtimeMs));
       }
       inbox.forget([...inbox.all]);
+      this.announce({ kind: 'renamed', from: 'INBOX', name: to });
       return;
     }
     const moving = [...this.boxes.keys()].filter((n) => n === from || n.startsWith(from + HIERARCHY_SEPARATOR));
@@ -592,7 +594,7 @@ export class MemoryUser implements MailUser {
       this.boxes.set(targets[i], box.renamedTo(targets[i]));
       box.vanish();
     });
-    moving.forEach((n, i) => this.announce({ kind: 'renamed', from: n, name: targets[i] }));
+    this.announce({ kind: 'renamed', from, name: to }); // children went with it, as in the Maildir store
   }
 
   openSpool(): IncomingMessage {

@@ -10,6 +10,7 @@ export const create: Command = {
     const r = new ArgReader(ctx.args, 'CREATE');
     const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
+    ctx.conn.notify?.expectOwn({ kind: 'created', name }); // RFC 5465 §5: not echoed to its maker
     await ctx.conn.store!.create(name);
   },
 };

@@ -89,7 +89,10 @@ function parseGroup(items: Token[], decodeName: (name: string) => string, unsupp
   if (!ev) throw new BadError('NOTIFY: missing events');
   if (k !== items.length) throw new BadError('NOTIFY: unexpected extra arguments in an event group');
   const selected = filter === 'selected' || filter === 'selected-delayed';
-  return { filter: filter as FilterKind, names, events: parseEvents(ev, selected, unsupported) };
+  const events = parseEvents(ev, selected, unsupported);
+  // §6.1: SELECTED and SELECTED-DELAYED take message events only.
+  if (selected && (events.mailboxName || events.subscriptionChange)) throw new BadError(`NOTIFY: ${filter} takes message events only`);
+  return { filter: filter as FilterKind, names, events };
 }
 
 function parseEvents(t: Token, selected: boolean, unsupported: string[]): NotifyEvents {

@@ -6,7 +6,7 @@
 // untagged responses: at once between commands and during IDLE (§5), else
 // before the next tagged reply.
 import type { FolderChange, MailboxHandle, MailboxListener, MessageRef } from '../../mail/api.js';
-import { HIERARCHY_SEPARATOR } from '../../mail/api.js';
+import { HIERARCHY_SEPARATOR, normalizeName } from '../../mail/api.js';
 import { NoError } from '../../wire/errors.js';
 import { schedulePush } from '../push-queue.js';
 import type { Connection } from '../connection.js';
@@ -43,6 +43,10 @@ class StatusListener implements MailboxListener {
   }
 }
 
+function sameEvents(a: NotifyEvents | undefined, b: NotifyEvents): boolean {
+  return !!a && a.messageNew === b.messageNew && a.messageExpunge === b.messageExpunge && a.flagChange === b.flagChange;
+}
+
 interface Watched {
   mailbox: MailboxHandle;
   listener: StatusListener;
@@ -53,6 +57,8 @@ export class NotifyWatch {
   private readonly watched = new Map<string, Watched>();
   private readonly pendingStatus = new Set<string>();
   private lines: string[] = [];
+  /** Changes in the folder list made by this session's own command: §5 says not to echo them back. */
+  private own: FolderChange[] = [];
   private subscribed = new Set<string>();
   private stopFolders: (() => void) | null = null;
   private stopped = false;
@@ -102,7 +108,7 @@ export class NotifyWatch {
     let out = '';
     for (const name of [...this.watched.keys()]) {
       if (name === this.selectedName()) continue;
-      out += await this.statusOf(name);
+      out += await this.statusOf(name, true);
     }
     return out;
   }
@@ -136,6 +142,7 @@ export class NotifyWatch {
 
   private async flushNow(commandEnd: boolean): Promise<void> {
     const conn = this.conn;
+    if (commandEnd) this.own = [];
     if (conn.isClosed) return;
     if (this.overflowed) {
       this.overflowed = false;
@@ -177,12 +184,13 @@ export class NotifyWatch {
     return this.conn.view?.mailbox.name ?? null;
   }
 
-  private async statusOf(name: string): Promise<string> {
+  private async statusOf(name: string, full = false): Promise<string> {
     const w = this.watched.get(name);
     if (!w) return '';
     // §5.2–5.4: what changed is counted by MESSAGES, UIDNEXT and UNSEEN; HIGHESTMODSEQ with CONDSTORE on.
     const items = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN'];
-    if (this.conn.extensions.condstore) items.push('HIGHESTMODSEQ');
+    // §3.1: SET STATUS with FlagChange carries HIGHESTMODSEQ (a server with CONDSTORE); later ones, once CONDSTORE is on (§5.1–5.3).
+    if (this.conn.extensions.condstore || (full && w.events.flagChange)) items.push('HIGHESTMODSEQ');
     return statusLine(name, w.mailbox, items, 0, this.conn.extensions.utf8).catch(() => '');
   }
 
@@ -205,10 +213,39 @@ export class NotifyWatch {
     }
   }
 
-  /** The first group (in the client's order) whose filter takes `name`, SELECTED aside. */
-  private groupFor(name: string): NotifyGroup | null {
-    for (const g of this.spec.groups) if (g.filter !== 'selected' && g.filter !== 'selected-delayed' && this.matches(g, name)) return g;
-    return null;
+  /** §6: every group whose filter takes `name` adds its events (SELECTED aside: it is for the selected folder only). */
+  private eventsFor(name: string): NotifyEvents | null {
+    let out: NotifyEvents | null = null;
+    for (const g of this.spec.groups) {
+      if (g.filter === 'selected' || g.filter === 'selected-delayed' || !this.matches(g, name)) continue;
+      const e = g.events;
+      out = out
+        ? {
+            messageNew: out.messageNew || e.messageNew,
+            fetchAtts: null,
+            messageExpunge: out.messageExpunge || e.messageExpunge,
+            flagChange: out.flagChange || e.flagChange,
+            mailboxName: out.mailboxName || e.mailboxName,
+            subscriptionChange: out.subscriptionChange || e.subscriptionChange,
+          }
+        : e;
+    }
+    return out;
+  }
+
+  /** This session's command is about to make `change` (CREATE, DELETE, RENAME, SUBSCRIBE); forgotten at its end. */
+  expectOwn(change: FolderChange): void {
+    // As the store spells them: INBOX in any case is INBOX, a trailing separator only declares children.
+    const spelled = (n: string) => normalizeName(n.endsWith(HIERARCHY_SEPARATOR) ? n.slice(0, -1) : n);
+    const c = change.kind === 'renamed' ? { ...change, from: spelled(change.from), name: spelled(change.name) } : { ...change, name: spelled(change.name) };
+    if (this.own.length < 4) this.own.push(c);
+  }
+
+  private isOwn(c: FolderChange): boolean {
+    const i = this.own.findIndex((o) => o.kind === c.kind && o.name === c.name && (o.kind !== 'renamed' || (c.kind === 'renamed' && o.from === c.from)));
+    if (i < 0) return false;
+    this.own.splice(i, 1);
+    return true;
   }
 
   /** Attaches to every folder the filters now take for message events, detaches from the rest. */
@@ -219,15 +256,15 @@ export class NotifyWatch {
     const wanted = new Map<string, NotifyEvents>();
     for (const f of await store.folders()) {
       if (f.noselect) continue;
-      const g = this.groupFor(f.name);
-      if (g?.events.messageNew) wanted.set(f.name, g.events);
+      const events = this.eventsFor(f.name);
+      if (events?.messageNew) wanted.set(f.name, events);
     }
     if (wanted.size > MAX_WATCHED_FOLDERS) {
       if (fromSet) throw new NoError(`NOTIFY may watch at most ${MAX_WATCHED_FOLDERS} mailboxes`, 'LIMIT');
       return this.overflow();
     }
     for (const [name, w] of this.watched) {
-      if (wanted.get(name) === w.events && !this.stale(name, w)) continue;
+      if (sameEvents(wanted.get(name), w.events) && !this.stale(name, w)) continue;
       w.mailbox.detach(w.listener);
       this.watched.delete(name);
     }
@@ -238,6 +275,8 @@ export class NotifyWatch {
       const listener = new StatusListener(events, () => this.statusChanged(name));
       await mailbox.attach(listener);
       this.watched.set(name, { mailbox, listener, events });
+      // A folder that came (or came back under a new name) after SET may have mail by now: its first STATUS.
+      if (!fromSet && mailbox.count > 0) this.statusChanged(name);
     }
   }
 
@@ -254,18 +293,26 @@ export class NotifyWatch {
 
   private onFolderChange(c: FolderChange): void {
     if (this.stopped) return;
-    const g = this.groupFor(c.name) ?? (c.kind === 'renamed' ? this.groupFor(c.from) : null);
+    if (c.kind === 'subscribed') this.subscribed.add(c.name);
+    const ev = this.eventsFor(c.name);
+    const old = c.kind === 'renamed' ? this.eventsFor(c.from) : null;
+    if (c.kind === 'unsubscribed') this.subscribed.delete(c.name);
+    const own = this.isOwn(c);
+    const mailboxNameEvent = !!(ev?.mailboxName || old?.mailboxName);
+    const subscriptionEvent = !!ev?.subscriptionChange;
     const utf8 = this.conn.extensions.utf8;
     const sep = `"${HIERARCHY_SEPARATOR}"`;
     const quoted = (n: string) => mailboxName(n, utf8);
     let line = '';
-    if (g?.events.mailboxName) {
+    if (own) {
+      // §5: nothing to tell the session that made the change; the watch still follows it (below).
+    } else if (mailboxNameEvent) {
       // §5.4: a new folder, one gone (\NonExistent, RFC 5258), or a rename with its OLDNAME.
       if (c.kind === 'created') line = `* LIST () ${sep} ${quoted(c.name)}\r\n`;
       else if (c.kind === 'deleted') line = `* LIST (\\NonExistent) ${sep} ${quoted(c.name)}\r\n`;
       else if (c.kind === 'renamed') line = `* LIST () ${sep} ${quoted(c.name)} ("OLDNAME" (${quoted(c.from)}))\r\n`;
     }
-    if (g?.events.subscriptionChange) {
+    if (!own && subscriptionEvent) {
       // §5.5: LIST with \Subscribed on, without it off.
       if (c.kind === 'subscribed') line = `* LIST (\\Subscribed) ${sep} ${quoted(c.name)}\r\n`;
       else if (c.kind === 'unsubscribed') line = `* LIST () ${sep} ${quoted(c.name)}\r\n`;

@@ -30,6 +30,8 @@ test('NOTIFY: argument errors are BAD, unsupported events NO [BADEVENT (supporte
     ['NOTIFY SET (mailboxes () (MessageNew MessageExpunge))', /^T BAD /m],
     ['NOTIFY SET (selected ()) ', /^T BAD /m],
     ['NOTIFY SET (selected NONE) (selected-delayed NONE)', /^T BAD /m],
+    ['NOTIFY SET (selected (MailboxName))', /^T BAD .*message events/m], // §6.1
+    ['NOTIFY SET (selected-delayed (MessageNew MessageExpunge SubscriptionChange))', /^T BAD /m],
     ['NOTIFY SET (selected (MessageNew MessageExpunge AnnotationChange))', /^T NO \[BADEVENT \(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange\)\] /m],
     ['NOTIFY SET (personal (MailboxMetadataChange))', /^T NO \[BADEVENT \(/m],
   ];
@@ -54,6 +56,8 @@ test('NOTIFY SET STATUS: a STATUS line per watched folder, the selected one asid
   assert.match(out, /^\* STATUS Other \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1\)\r\n/m);
   assert.doesNotMatch(out, /STATUS INBOX/, 'INBOX is selected: its own responses cover it');
   assert.match(out, /^T OK /m);
+  // §3.1: with FlagChange, HIGHESTMODSEQ (this server has CONDSTORE) even before the client enables it.
+  assert.match(await c.run('NOTIFY SET STATUS (mailboxes Other (MessageNew MessageExpunge FlagChange))'), /^\* STATUS Other \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ \d+\)\r\n/m);
   assert.match(await c.run('ENABLE CONDSTORE'), /^T OK /m);
   assert.match(await c.run('NOTIFY SET STATUS (mailboxes Other (MessageNew MessageExpunge))'), /^\* STATUS Other \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ \d+\)\r\n/m);
 });
@@ -167,4 +171,43 @@ test(`NOTIFY: more than ${MAX_WATCHED_FOLDERS} folders is NO [LIMIT]; a flood of
   assert.match(out, /\* OK \[NOTIFICATIONOVERFLOW\] /);
   await h.mail.create('AfterOverflow');
   assert.doesNotMatch(await c.run('NOOP'), /AfterOverflow/, 'NOTIFY is off after the overflow');
+});
+
+test('NOTIFY: every group that takes a folder adds its events (RFC 5465 §6 example)', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  const other = await h.session(null);
+  await c.run('NOTIFY SET (mailboxes INBOX (MessageNew MessageExpunge)) (personal (SubscriptionChange))');
+  await h.deliver('Subject: a\r\n\r\nx\r\n');
+  assert.match(await c.readUntil('\r\n', 5000), /^\* STATUS INBOX \(MESSAGES 1 /);
+  await other.run('UNSUBSCRIBE INBOX');
+  await other.run('SUBSCRIBE INBOX');
+  assert.equal(await c.readUntil('(\\Subscribed) "." INBOX\r\n', 5000), '* LIST (\\Subscribed) "." INBOX\r\n');
+});
+
+test('NOTIFY: the session\'s own CREATE, RENAME, SUBSCRIBE and DELETE are not echoed back (RFC 5465 §5), but followed', async (t) => {
+  const h = await harness(t);
+  const c = await h.session(null);
+  await c.run('NOTIFY SET (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))');
+  for (const cmd of ['CREATE Mine', 'SUBSCRIBE Mine', 'RENAME Mine Ours', 'UNSUBSCRIBE Ours']) assert.doesNotMatch(await c.run(cmd), /^\* LIST/m, cmd);
+  // Its own new folder is watched all the same.
+  await h.deliver('Subject: o\r\n\r\nx\r\n', 'Ours');
+  assert.match(await c.readUntil('\r\n', 5000), /^\* STATUS Ours \(MESSAGES 1 /);
+  assert.doesNotMatch(await c.run('DELETE Ours'), /^\* LIST/m);
+});
+
+test('NOTIFY: a RENAME with children is one LIST with OLDNAME; RENAME INBOX too (RFC 5465 §5.4)', async (t) => {
+  const h = await harness(t);
+  await h.mkfolder('Top');
+  await h.mkfolder('Top.Child');
+  const c = await h.session(null);
+  const other = await h.session(null);
+  await c.run('NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))');
+  await other.run('RENAME Top Moved');
+  assert.equal(await c.readUntil('\r\n', 5000), '* LIST () "." Moved ("OLDNAME" (Top))\r\n');
+  await c.run('NOOP'); // the watch has followed the rename by the end of a command
+  await h.deliver('Subject: k\r\n\r\nx\r\n', 'Moved.Child');
+  assert.match(await c.readUntil('\r\n', 5000), /^\* STATUS Moved\.Child \(MESSAGES 1 /, 'the child is watched under its new name');
+  await other.run('RENAME INBOX Old');
+  assert.equal(await c.readUntil('\r\n', 5000), '* LIST () "." Old ("OLDNAME" (INBOX))\r\n');
 });
