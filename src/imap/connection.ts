@@ -581,6 +581,11 @@ export class Connection {
     if (on) void this.notify?.flush(false);
   }
 
+  /** Bytes written that the client has not read yet (NOTIFY holds its pushes back above a limit). */
+  get unreadOutput(): number {
+    return this.socket.writableLength;
+  }
+
   /** A command is writing its responses (IDLE aside): nothing unsolicited may go out now. */
   get busy(): boolean {
     return this.running && !this.idling;

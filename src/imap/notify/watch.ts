@@ -19,6 +19,12 @@ import type { NotifyEvents, NotifyGroup, NotifySpec } from './spec.js';
 export const MAX_WATCHED_FOLDERS = 500;
 /** LIST lines queued for a session that does not read them; past this, NOTIFICATIONOVERFLOW (§5.8). */
 export const MAX_PENDING_LINES = 1000;
+/**
+ * Unread output above which pushes wait in the queue (STATUS per folder
+ * coalesces there; LIST lines count toward the overflow) instead of piling
+ * up in the socket until the connection's own limit drops the client.
+ */
+const PUSH_BACKLOG_BYTES = 64 * 1024;
 
 /** Hears one watched folder's message changes for the session, without claiming \Recent. */
 class StatusListener implements MailboxListener {
@@ -151,6 +157,7 @@ export class NotifyWatch {
       return;
     }
     if (!commandEnd && conn.busy) return; // the command's end writes it
+    if (!commandEnd && conn.unreadOutput > PUSH_BACKLOG_BYTES) return; // kept for the next push or command
     await this.fetchNew(commandEnd);
     const names = [...this.pendingStatus];
     this.pendingStatus.clear();
