@@ -402,13 +402,13 @@ export class MailStore implements MailUser {
       throw err;
     }
     this.registry.drop(dir);
+    this.registry.announce(this.root, { kind: 'deleted', name }); // in the same turn as the drop (see rename)
     // What the folder held leaves the quota (its open Mailbox, dropped, reports nothing: RENAME drops too).
     if (this.usage.active) {
       const freed = await folderUsage(trash).catch(() => null);
       if (freed) this.usage.changed(-freed.bytes, -freed.messages);
       else this.usage.unknownChange();
     }
-    this.registry.announce(this.root, { kind: 'deleted', name });
     await fs.rm(trash, { recursive: true, force: true });
   }
 
@@ -437,10 +437,16 @@ export class MailStore implements MailUser {
     const existing = new Set(names);
     if (targets.some((t) => existing.has(t)) || (await dirExists(toDir)))
       throw new MailError('exists', 'Target mailbox already exists');
-    for (let i = 0; i < moving.length; i++) {
-      const src = this.dirOf(moving[i]);
-      await fs.rename(src, this.dirOf(targets[i]));
-      this.registry.drop(src);
+    const moved: string[] = [];
+    try {
+      for (let i = 0; i < moving.length; i++) {
+        const src = this.dirOf(moving[i]);
+        await fs.rename(src, this.dirOf(targets[i]));
+        moved.push(src);
+      }
+    } finally {
+      // Dropped and announced in one turn: a watcher lets go of the old folders before they report their messages gone.
+      for (const src of moved) this.registry.drop(src);
     }
     this.registry.announce(this.root, { kind: 'renamed', from, name: to }); // children went with it
   }
