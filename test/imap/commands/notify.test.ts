@@ -211,3 +211,12 @@ test('NOTIFY: a RENAME with children is one LIST with OLDNAME; RENAME INBOX too 
   await other.run('RENAME INBOX Old');
   assert.equal(await c.readUntil('\r\n', 5000), '* LIST () "." Old ("OLDNAME" (INBOX))\r\n');
 });
+
+test('NOTIFY: not before login; a successful SET is also a NOOP for the selected folder (RFC 5465 §3.1)', async (t) => {
+  const h = await harness(t);
+  const pre = await h.connect();
+  assert.match(await pre.run('NOTIFY NONE'), /^T BAD /m);
+  const c = await h.session();
+  await h.deliver('Subject: waiting\r\n\r\nx\r\n');
+  assert.match(await c.run('NOTIFY SET (personal (MailboxName))'), /^\* 1 EXISTS\r\n(.*\r\n)*T OK /m);
+});
