@@ -23,6 +23,7 @@ SESSION_EXTENSIONS.push('CATENATE'); // src/imap/catenate.ts (RFC 4469)
 SESSION_EXTENSIONS.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'STATUS=SIZE'); // commands/getquota.ts, getquotaroot.ts, setquota.ts, status.ts; src/mail/quota.ts
 SESSION_EXTENSIONS.push('SEARCHRES'); // RFC 5182: search/saved-result.ts, "$" in commands/messages.ts and search-criteria.ts
 SESSION_EXTENSIONS.push('CONTEXT=SEARCH', 'CONTEXT=SORT'); // RFC 5267 §4: search/context.ts, commands/cancelupdate.ts; PARTIAL in search/esearch.ts
+SESSION_EXTENSIONS.push('NOTIFY'); // RFC 5465: commands/notify.ts, notify/; MailUser.watchFolders
 SESSION_EXTENSIONS.push('THREAD=REFS'); // draft-ietf-morg-inthread as Dovecot has it: search/thread.ts refs()
 SESSION_EXTENSIONS.push('SAVEDATE'); // RFC 8514: FETCH SAVEDATE (commands/fetch.ts), SAVED* search keys; MailboxHandle.saveDate
 SESSION_EXTENSIONS.push('PREVIEW'); // RFC 8970: FETCH PREVIEW [(LAZY)], src/mail/preview.ts, cached in the store

@@ -21,6 +21,7 @@ import { compressUids } from '../wire/sequence-set.js';
 import type { ServerContext } from './server-context.js';
 import { plaintextAuthAllowed } from './capabilities.js';
 import type { UserEntry } from '../auth/passwd-file.js';
+import type { NotifyWatch } from './notify/watch.js';
 
 export type ConnState = 'notauth' | 'auth' | 'selected' | 'logout';
 
@@ -51,6 +52,8 @@ export class Connection {
   /** Extensions this session has turned on (ENABLE, or a CONDSTORE-enabling command). */
   extensions = new EnabledExtensions();
   view: MailboxView | null = null;
+  /** NOTIFY (RFC 5465): what this session watches beyond the selected folder; null when off. */
+  notify: NotifyWatch | null = null;
   failedLogins = 0;
   /** When the connection was accepted, and when it logged in (the admin command's `who`). */
   readonly since = Date.now();
@@ -327,6 +330,7 @@ export class Connection {
       if (this.closed) return;
       this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
       await this.updateContexts();
+      await this.notify?.flush(true);
       if (result !== 'done') {
         const code = result?.code ? `[${result.code}] ` : '';
         this.write(`${tag} OK ${code}${result?.text ?? `${uid ? 'UID ' : ''}${name} completed`}\r\n`);
@@ -343,6 +347,7 @@ export class Connection {
       if ((err instanceof NoError || err instanceof BadError) && !this.midLiteral) {
         this.flushUpdates(!NO_EXPUNGE_DURING.has(name) || uid);
         await this.updateContexts();
+        await this.notify?.flush(true);
         const code = err.code ? `[${err.code}] ` : '';
         this.write(`${tag} ${err instanceof NoError ? 'NO' : 'BAD'} ${code}${err.message}\r\n`);
       } else this.serverBug(tag, name, thrown);
@@ -424,6 +429,7 @@ export class Connection {
    * connections waiting to log in as it may (the caller then says BYE).
    */
   unauthenticate(): boolean {
+    this.setNotify(null);
     this.select(null);
     this.user = null;
     this.loggedInAt = null;
@@ -525,7 +531,7 @@ export class Connection {
     if (view.renumbered) {
       // RFC 3501 has no way to give a selected mailbox a new UIDVALIDITY: the client must select it again.
       // A command in progress gets its tagged reply first (an APPEND that made the renumbering is done).
-      if (this.running && !view.onChange) return '';
+      if (this.busy) return '';
       this.log.info({ user: this.user?.name, mailbox: view.mailbox.name }, 'selected mailbox renumbered; closing the session');
       this.bye(`Mailbox ${view.mailbox.name} was given new UIDs (new UIDVALIDITY); select it again`);
       return '';
@@ -570,21 +576,63 @@ export class Connection {
   /** While idling, updates are written as soon as the mailbox reports them (one write per turn). */
   setIdle(on: boolean): void {
     this.idling = on;
-    if (!this.view) return;
-    this.view.onChange = on
-      ? () => {
-          if (this.idleFlushScheduled) return;
-          this.idleFlushScheduled = true;
-          schedulePush(() => {
-            this.idleFlushScheduled = false;
-            const sent = this.flushUpdates(true);
-            void this.updateContexts();
-            // One line per push at debug (the demo's level): what an idling client was sent, unasked.
-            if (sent && this.log.isLevelEnabled('debug')) this.log.debug({ user: this.user?.name, mailbox: this.view?.mailbox.name, sent: sent.trimEnd().split('\r\n') }, 'push');
-          });
-        }
-      : null;
-    if (on) this.flushUpdates(true);
+    this.updatePush();
+    if (on && this.view) this.flushUpdates(true);
+    if (on) void this.notify?.flush(false);
+  }
+
+  /** Bytes written that the client has not read yet (NOTIFY holds its pushes back above a limit). */
+  get unreadOutput(): number {
+    return this.socket.writableLength;
+  }
+
+  /** A command is writing its responses (IDLE aside): nothing unsolicited may go out now. */
+  get busy(): boolean {
+    return this.running && !this.idling;
+  }
+
+  /** NOTIFY SET (a new watch) or NONE (null): the old one stops. */
+  setNotify(watch: NotifyWatch | null): void {
+    if (this.notify !== watch) this.notify?.stop();
+    this.notify = watch;
+    this.updatePush();
+  }
+
+  /** The selected folder's changes go out as they happen while idling, and any time with NOTIFY SELECTED (RFC 5465 §5). */
+  private updatePush(): void {
+    if (this.view) this.view.onChange = this.idling || this.notify?.pushesSelected ? this.pushSelected : null;
+  }
+
+  private readonly pushSelected = (): void => {
+    if (this.idleFlushScheduled) return;
+    this.idleFlushScheduled = true;
+    schedulePush(() => {
+      this.idleFlushScheduled = false;
+      if (this.busy) return; // the command's end writes them
+      const sent = this.flushUpdates(this.idling || this.notify?.expungeAnytime === true);
+      void this.updateContexts();
+      void this.notify?.flush(false);
+      // One line per push at debug (the demo's level): what an idling client was sent, unasked.
+      if (sent && this.log.isLevelEnabled('debug')) this.log.debug({ user: this.user?.name, mailbox: this.view?.mailbox.name, sent: sent.trimEnd().split('\r\n') }, 'push');
+    });
+  };
+
+  /**
+   * Unsolicited work that writes several responses (NOTIFY's FETCH for new
+   * mail): run now in IDLE, else as a command would (the next command waits);
+   * skipped while a command runs, whose end does it instead.
+   */
+  async unsolicited(work: () => Promise<void>): Promise<void> {
+    if (this.closed) return;
+    if (this.idling) return work();
+    if (this.running) return;
+    this.running = true;
+    try {
+      await work();
+    } finally {
+      this.running = false;
+      this.pump();
+    }
   }
 
   // --- selection ---
@@ -593,6 +641,8 @@ export class Connection {
     this.view?.close();
     this.view = view;
     this.state = view ? 'selected' : this.user ? 'auth' : 'notauth';
+    this.notify?.selectionChanged();
+    this.updatePush();
   }
 
   // --- lifetime ---
@@ -642,6 +692,8 @@ export class Connection {
       this.view.close();
       this.view = null;
     }
+    this.notify?.stop();
+    this.notify = null;
     this.ctx.onClose(this);
   }
 }

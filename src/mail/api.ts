@@ -26,6 +26,7 @@ export type {
   FilterDecision,
   ArrivalFilter,
   FolderInfo,
+  FolderChange,
   FlagMode,
   LoadedMessage,
   MessageNeeds,

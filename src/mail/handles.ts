@@ -275,8 +275,27 @@ export interface QuotaStatus {
   messages: number;
 }
 
+/**
+ * A change to the user's folder list, as any session or the store itself
+ * made it (NOTIFY's MailboxName and SubscriptionChange, RFC 5465 §5.4, §5.5).
+ * A RENAME is one change, its children moved with it; RENAME INBOX is a
+ * rename from INBOX (a new, empty INBOX is implied).
+ */
+export type FolderChange =
+  | { kind: 'created'; name: string }
+  | { kind: 'deleted'; name: string }
+  | { kind: 'renamed'; from: string; name: string }
+  | { kind: 'subscribed'; name: string }
+  | { kind: 'unsubscribed'; name: string };
+
 /** One user's mail. */
 export interface MailUser {
+  /**
+   * Hears every change to the user's folders and subscriptions made through
+   * any MailUser of the same mail in this process, once it is done. Returns
+   * the function that stops it.
+   */
+  watchFolders(listener: (change: FolderChange) => void): () => void;
   /**
    * The user's quota (Maildir++ `maildirsize`): limits and usage. APPEND,
    * COPY and deliver fail with MailError 'quota' when the message would not

@@ -19,7 +19,7 @@ import { curName, parseName, sortLetters, type ScannedFile } from './maildir.js'
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { KeywordTable } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
-import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderInfo, MailUser, QuotaLimits, QuotaStatus } from './handles.js';
+import type { ArrivalFilter, DeliveryEnvelope, DeliveryOptions, FilterDecision, FolderChange, FolderInfo, MailUser, QuotaLimits, QuotaStatus } from './handles.js';
 import { MaildirQuota, NO_LIMITS, folderUsage, sizeInName } from './quota.js';
 import { folderTree, HIERARCHY_SEPARATOR } from './folder-tree.js';
 import { deliveryError, traceHeader, writeDelivery } from './delivery.js';
@@ -41,6 +41,8 @@ export class MailboxRegistry {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Each user's quota usage, by Maildir root: one per process, shared by the user's sessions and deliveries. */
   private readonly quotas = new Map<string, MaildirQuota>();
+  /** Who hears of folder changes, by Maildir root (NOTIFY sessions; empty for most users). */
+  private readonly folderWatchers = new Map<string, Set<(change: FolderChange) => void>>();
 
   constructor(
     readonly log: Logger,
@@ -54,6 +56,28 @@ export class MailboxRegistry {
     let q = this.quotas.get(root);
     if (!q) this.quotas.set(root, (q = new MaildirQuota(root, this.log)));
     return q;
+  }
+
+  /** `listener` hears every folder change of the Maildir at `root`; returns its removal. */
+  watchFolders(root: string, listener: (change: FolderChange) => void): () => void {
+    let set = this.folderWatchers.get(root);
+    if (!set) this.folderWatchers.set(root, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.folderWatchers.get(root) === set) this.folderWatchers.delete(root);
+    };
+  }
+
+  /** Tells the watchers of `root` of a change; one failing listener does not stop the others. */
+  announce(root: string, change: FolderChange): void {
+    for (const l of [...(this.folderWatchers.get(root) ?? [])]) {
+      try {
+        l(change);
+      } catch (err) {
+        this.log.error({ err, root }, 'folder change listener failed');
+      }
+    }
   }
 
   get(name: string, dir: string, quota: MaildirQuota | null = null): Mailbox {
@@ -276,6 +300,7 @@ export class MailStore implements MailUser {
     if (name !== 'INBOX') checkName(name);
     if (on && !(await this.exists(name))) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     const file = path.join(this.root, SUBSCRIPTIONS);
+    let changed = false;
     await withDotlock(file, LOCK, async () => {
       const text = await fs.readFile(file, 'utf8').catch(() => '');
       const names = parseSubscriptions(text);
@@ -284,7 +309,13 @@ export class MailStore implements MailUser {
       const next = on ? [...names, name] : names.filter((n) => n !== name);
       const body = 'V\t2\n\n' + next.map((n) => n.split(HIERARCHY_SEPARATOR).join('\t') + '\n').join('');
       await writeFileAtomically(file, body);
+      changed = true;
     });
+    if (changed) this.registry.announce(this.root, { kind: on ? 'subscribed' : 'unsubscribed', name });
+  }
+
+  watchFolders(listener: (change: FolderChange) => void): () => void {
+    return this.registry.watchFolders(this.root, listener);
   }
 
   async exists(name: string): Promise<boolean> {
@@ -318,7 +349,8 @@ export class MailStore implements MailUser {
     await this.createFolder(name);
   }
 
-  private async createFolder(name: string): Promise<void> {
+  /** `announce`: tell watchers of a new folder (RENAME INBOX tells of a rename instead). */
+  private async createFolder(name: string, announce = true): Promise<void> {
     const dir = this.dirOf(name);
     if (await this.exists(name)) throw new MailError('exists', 'Mailbox already exists');
     // Stale state of a folder that was here before (deleted by someone else) must not survive.
@@ -345,6 +377,8 @@ export class MailStore implements MailUser {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new MailError('exists', 'Mailbox already exists');
       throw err;
     }
+    // Every way a folder comes to be (CREATE, special-use at first login, fileinto :create) is a new folder to a watcher.
+    if (announce) this.registry.announce(this.root, { kind: 'created', name });
   }
 
   /**
@@ -368,6 +402,7 @@ export class MailStore implements MailUser {
       throw err;
     }
     this.registry.drop(dir);
+    this.registry.announce(this.root, { kind: 'deleted', name }); // in the same turn as the drop (see rename)
     // What the folder held leaves the quota (its open Mailbox, dropped, reports nothing: RENAME drops too).
     if (this.usage.active) {
       const freed = await folderUsage(trash).catch(() => null);
@@ -402,15 +437,22 @@ export class MailStore implements MailUser {
     const existing = new Set(names);
     if (targets.some((t) => existing.has(t)) || (await dirExists(toDir)))
       throw new MailError('exists', 'Target mailbox already exists');
-    for (let i = 0; i < moving.length; i++) {
-      const src = this.dirOf(moving[i]);
-      await fs.rename(src, this.dirOf(targets[i]));
-      this.registry.drop(src);
+    const moved: string[] = [];
+    try {
+      for (let i = 0; i < moving.length; i++) {
+        const src = this.dirOf(moving[i]);
+        await fs.rename(src, this.dirOf(targets[i]));
+        moved.push(src);
+      }
+    } finally {
+      // Dropped and announced in one turn: a watcher lets go of the old folders before they report their messages gone.
+      for (const src of moved) this.registry.drop(src);
     }
+    this.registry.announce(this.root, { kind: 'renamed', from, name: to }); // children went with it
   }
 
   private async renameInbox(to: string): Promise<void> {
-    await this.createFolder(to);
+    await this.createFolder(to, false);
     const inbox = await this.mailbox('INBOX');
     const target = await this.mailbox(to);
     if (!inbox || !target) throw new MailError('notfound', 'Mailbox disappeared');
@@ -426,6 +468,8 @@ export class MailStore implements MailUser {
     }
     await inbox.refresh(true);
     await target.addOwn(moved, false);
+    // RFC 5465 §5.4: a renamed INBOX is a rename, and a new INBOX is assumed.
+    this.registry.announce(this.root, { kind: 'renamed', from: 'INBOX', name: to });
   }
 
   // --- saving messages ---

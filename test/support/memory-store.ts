@@ -22,6 +22,7 @@ import {
   type QuotaStatus,
   type FlagMode,
   type FolderInfo,
+  type FolderChange,
   type HeaderFacts,
   type DeliveryEnvelope,
   type DeliveryOptions,
@@ -457,6 +458,8 @@ export class MemoryIncoming implements IncomingMessage {
 export class MemoryUser implements MailUser {
   readonly boxes = new Map<string, MemoryMailbox>([['INBOX', new MemoryMailbox('INBOX')]]);
   readonly subscribed = new Set<string>();
+  /** Who hears of folder changes (shared with every MemoryUser of the same mail, as the registry's per-root set). */
+  readonly folderWatchers = new Set<(change: FolderChange) => void>();
   /** Every APPEND literal received, kept or not (a test checks none is left behind). */
   readonly spools: MemoryIncoming[] = [];
   private ready = false;
@@ -472,6 +475,7 @@ export class MemoryUser implements MailUser {
     if (sameMailAs) {
       this.boxes = sameMailAs.boxes;
       this.subscribed = sameMailAs.subscribed;
+      this.folderWatchers = sameMailAs.folderWatchers;
       this.spools = sameMailAs.spools;
       this.limits = sameMailAs.limits;
     }
@@ -536,8 +540,26 @@ export class MemoryUser implements MailUser {
     name = normalizeName(name);
     if (name !== 'INBOX') checkName(name);
     if (on && !this.boxes.has(name)) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
+    if (this.subscribed.has(name) === on) return;
     if (on) this.subscribed.add(name);
     else this.subscribed.delete(name);
+    this.announce({ kind: on ? 'subscribed' : 'unsubscribed', name });
+  }
+
+  watchFolders(listener: (change: FolderChange) => void): () => void {
+    this.folderWatchers.add(listener);
+    return () => this.folderWatchers.delete(listener);
+  }
+
+  /** As the Maildir store's registry: every listener hears it, one failing does not stop the rest. */
+  private announce(change: FolderChange): void {
+    for (const l of [...this.folderWatchers]) {
+      try {
+        l(change);
+      } catch {
+        // the Maildir store logs it; nothing to log to here
+      }
+    }
   }
 
   async mailbox(name: string): Promise<MemoryMailbox | null> {
@@ -555,6 +577,7 @@ export class MemoryUser implements MailUser {
     checkName(name);
     if (this.boxes.has(name)) throw new MailError('exists', 'Mailbox already exists');
     this.boxes.set(name, new MemoryMailbox(name));
+    this.announce({ kind: 'created', name });
   }
 
   async delete(name: string): Promise<void> {
@@ -566,6 +589,7 @@ export class MemoryUser implements MailUser {
     if (!box) throw new MailError('notfound', `Mailbox doesn't exist: ${name}`);
     this.boxes.delete(name);
     box.vanish();
+    this.announce({ kind: 'deleted', name });
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -580,7 +604,8 @@ export class MemoryUser implements MailUser {
     if (to.startsWith(from + HIERARCHY_SEPARATOR)) throw new MailError('cannot', "Can't rename mailbox under itself");
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new folder; INBOX stays, empty.
-      await this.create(to);
+      if (this.boxes.has(to)) throw new MailError('exists', 'Mailbox already exists');
+      this.boxes.set(to, new MemoryMailbox(to));
       const inbox = this.boxes.get('INBOX')!;
       const target = this.boxes.get(to)!;
       for (const m of [...inbox.all]) {
@@ -588,6 +613,7 @@ export class MemoryUser implements MailUser {
         target.add(c.data, c.flags, new Date(c.mtimeMs)).emailId = c.emailId;
       }
       inbox.forget([...inbox.all]);
+      this.announce({ kind: 'renamed', from: 'INBOX', name: to });
       return;
     }
     const moving = [...this.boxes.keys()].filter((n) => n === from || n.startsWith(from + HIERARCHY_SEPARATOR));
@@ -601,6 +627,7 @@ export class MemoryUser implements MailUser {
       this.boxes.set(targets[i], box.renamedTo(targets[i]));
       box.vanish();
     });
+    this.announce({ kind: 'renamed', from, name: to }); // children went with it, as in the Maildir store
   }
 
   openSpool(): IncomingMessage {

@@ -11,6 +11,7 @@ export const create: Command = {
     const r = new ArgReader(ctx.args, 'CREATE');
     const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
+    ctx.conn.notify?.expectOwn({ kind: 'created', name }); // RFC 5465 §5: not echoed to its maker
     await ctx.conn.store!.create(name);
     // RFC 8474 §4.1: the new folder's MAILBOXID in the tagged OK.
     const id = (await ctx.conn.store!.mailbox(name))?.mailboxId;

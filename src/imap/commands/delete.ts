@@ -11,6 +11,7 @@ export const del: Command = {
     const r = new ArgReader(ctx.args, 'DELETE');
     const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
+    ctx.conn.notify?.expectOwn({ kind: 'deleted', name }); // RFC 5465 §5: not echoed to its maker
     await ctx.conn.store!.delete(name);
   },
 };

@@ -21,6 +21,7 @@ import { setquota } from './setquota.js';
 import { SEARCH_COMMANDS } from './search.js';
 import { FOLDER_COMMANDS } from './folder-commands.js';
 import { replace } from './replace.js';
+import { notify } from './notify.js';
 
 export type { CommandContext, Command } from './types.js';
 
@@ -29,5 +30,6 @@ const ALL: Command[] = [capability, starttls, noop, check, logout, login, authen
 ALL.push(...SEARCH_COMMANDS);
 ALL.push(...FOLDER_COMMANDS);
 ALL.push(replace); // RFC 8508
+ALL.push(notify); // RFC 5465
 
 export const COMMANDS = new Map<string, Command>(ALL.flatMap((c) => c.names.map((n) => [n, c] as const)));

@@ -11,6 +11,7 @@ export const rename: Command = {
     const from = fromClient(r.astring('existing mailbox name'), ctx.conn.extensions.utf8);
     const to = fromClient(r.astring('new mailbox name'), ctx.conn.extensions.utf8);
     r.end();
+    ctx.conn.notify?.expectOwn({ kind: 'renamed', from, name: to }); // RFC 5465 §5: not echoed to its maker
     await ctx.conn.store!.rename(from, to);
   },
 };

@@ -10,6 +10,8 @@ export const subscribe: Command = {
     const r = new ArgReader(ctx.args, ctx.name);
     const name = fromClient(r.astring('mailbox name'), ctx.conn.extensions.utf8);
     r.end();
-    await ctx.conn.store!.subscribe(name, ctx.name === 'SUBSCRIBE');
+    const on = ctx.name === 'SUBSCRIBE';
+    ctx.conn.notify?.expectOwn({ kind: on ? 'subscribed' : 'unsubscribed', name }); // RFC 5465 §5: not echoed to its maker
+    await ctx.conn.store!.subscribe(name, on);
   },
 };
