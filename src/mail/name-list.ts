@@ -92,12 +92,13 @@ export function formatNameList(list: NameList): string | null {
   return `${body}crc ${zlib.crc32(Buffer.from(body, 'utf8')).toString(16)}\n`;
 }
 
-/** The list in `text`, or null if it is not one this version wrote whole. */
-export function parseNameList(text: string): NameList | null {
-  const crcAt = text.lastIndexOf('crc ', text.length - 2);
-  if (crcAt < 0 || !text.endsWith('\n') || (crcAt > 0 && text[crcAt - 1] !== '\n')) return null;
-  const body = text.slice(0, crcAt);
-  if (text.slice(crcAt + 4, -1) !== zlib.crc32(Buffer.from(body, 'utf8')).toString(16)) return null;
+/** The list in `data` (the file's bytes, or its text), or null if it is not one this version wrote whole. */
+export function parseNameList(data: Buffer | string): NameList | null {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const crcAt = bytes.lastIndexOf('\ncrc ', bytes.length - 2) + 1;
+  if (crcAt <= 0 || bytes[bytes.length - 1] !== 0x0a) return null;
+  if (bytes.toString('latin1', crcAt + 4, bytes.length - 1) !== zlib.crc32(bytes.subarray(0, crcAt)).toString(16)) return null;
+  const body = bytes.toString('utf8', 0, crcAt);
   const lines = body.split('\n');
   lines.pop(); // after the last line's \n
   if (lines[0] !== HEADER || lines.length < 2) return null;
@@ -135,20 +136,20 @@ function sizeField(s: string): number | null | undefined {
 
 /** Reads the folder's list; null when there is none or it cannot be used. */
 export async function readNameList(root: string): Promise<{ list: NameList | null; damaged: boolean }> {
-  let text: string;
+  let data: Buffer;
   try {
     const fh = await fs.open(path.join(root, NAME_LIST_FILE), 'r');
     try {
       const { size } = await fh.stat();
       if (size > MAX_BYTES) return { list: null, damaged: true };
-      text = await fh.readFile('utf8');
+      data = await fh.readFile();
     } finally {
       await fh.close();
     }
   } catch {
     return { list: null, damaged: false };
   }
-  const list = parseNameList(text);
+  const list = parseNameList(data);
   return { list, damaged: list === null };
 }
 
