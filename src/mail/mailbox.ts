@@ -856,7 +856,7 @@ export class Mailbox implements MailboxHandle {
     const files = await this.maildir.scan();
     const found = new Map<string, ScannedFile>();
     for (const f of files) {
-      const { basename } = parseName(f.filename);
+      const { basename } = splitName(f.filename);
       const prev = found.get(basename);
       if (!prev || (prev.sub === 'new' && f.sub === 'cur')) found.set(basename, f); // mid-move by someone: cur/ wins
     }
