@@ -25,6 +25,7 @@ import { Mutex } from './mutex.js';
 import { FolderWatcher, type FolderEvent } from './watcher.js';
 import { MessageIndex } from './message-index.js';
 import { ModseqStore } from './modseq.js';
+import { readNameList, writeNameList, uidlistStamp, unchangedSince, type NameList } from './name-list.js';
 import { FILTERED_MARK } from './delivery.js';
 import type { QuotaSink } from './quota.js';
 
@@ -102,8 +103,13 @@ export class Mailbox implements MailboxHandle {
   private watcher: FolderWatcher | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private lastScanStamp = '';
+  /** Date.now() just before lastScanStamp was taken (the name list's dirty rule). */
+  private lastScanAt = 0;
+  /** The dir stamp the name list on disk was written with ('' when it is not known to be current). */
+  private persistedStamp = '';
   private expungedSinceRewrite = 0;
   private opened: Promise<void> | null = null;
+  private indexOpened: Promise<void> | null = null;
   private snapshot: number[] | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   /**
@@ -158,14 +164,91 @@ export class Mailbox implements MailboxHandle {
   /** Reads the folder once; later calls wait for the same read. */
   load(): Promise<void> {
     this.opened ??= this.mutex.run(async () => {
-      await Promise.all([this.keywords.load(), this.index.load()]);
-      await this.fullSync();
+      await this.keywords.load();
+      if (!(await this.openFromNameList())) await this.fullSync();
       await this.loadModseqs();
-      // Records of messages gone while we were away (and superseded ones) go; the file is rewritten if mostly garbage.
-      await this.index.compact(this.messages.map((m) => m.basename));
       this.reporting = true;
     });
     return this.opened;
+  }
+
+  /**
+   * Takes the state from the persisted name list (see name-list.ts). True
+   * when that is all: new/ and cur/ are as the list's scan found them and
+   * the uidlist is unchanged, so no readdir is needed. Otherwise, when the
+   * uidlist is unchanged, the list still seeds the state and a full sync
+   * reconciles it with a readdir (without parsing the uidlist or sizing
+   * every message again); with a changed uidlist it is not used. Called
+   * with the mutex held, on an empty folder state.
+   */
+  private async openFromNameList(): Promise<boolean> {
+    const { list, damaged } = await readNameList(this.maildir.root);
+    if (damaged) this.log.warn({ folder: this.name }, 'the persisted name list is damaged; reading the folder');
+    if (!list) return false;
+    const [dirStamp, listedUidlist] = await Promise.all([this.maildir.dirStamp(), uidlistStamp(this.maildir.root)]);
+    if (listedUidlist !== list.uidlistStamp || listedUidlist === '-') return false;
+    this.seed(list);
+    if (unchangedSince(list.dirStamp, dirStamp, list.scannedAtMs)) {
+      this.lastScanStamp = dirStamp;
+      this.lastScanAt = list.scannedAtMs;
+      this.persistedStamp = dirStamp;
+      return true;
+    }
+    await this.fullSync();
+    return true;
+  }
+
+  /** Fills the empty state from a name list whose UIDs the uidlist still has. */
+  private seed(list: NameList): void {
+    for (const m of list.messages) {
+      const { basename, info } = splitName(m.filename);
+      const meta: MessageMeta = { uid: m.uid, basename, sub: m.sub, filename: m.filename, info, vsize: m.vsize, size: m.size, mtimeMs: null, modseq: 0 };
+      this.messages.push(meta);
+      this.byUidMap.set(meta.uid, meta);
+      this.byBasename.set(meta.basename, meta);
+    }
+    this.snapshot = null;
+    this.uidValidity = list.uidValidity;
+    this.uidNext = list.uidNext;
+  }
+
+  /**
+   * Writes the name list of the state as of the last full scan, if that
+   * differs from the one on disk. Called with the mutex held. A folder we
+   * may not write, or a full disk, only costs the next open a readdir.
+   */
+  private async persistNames(): Promise<void> {
+    if (!this.lastScanStamp || this.lastScanStamp === this.persistedStamp || this.waitingForSpace) return;
+    const stamp = this.lastScanStamp;
+    try {
+      const uidlist = await uidlistStamp(this.maildir.root);
+      if (uidlist === '-') return;
+      await writeNameList(this.maildir.root, {
+        uidlistStamp: uidlist,
+        dirStamp: stamp,
+        scannedAtMs: this.lastScanAt,
+        uidValidity: this.uidValidity,
+        uidNext: this.uidNext,
+        messages: this.messages,
+      });
+      this.persistedStamp = stamp;
+    } catch (err) {
+      this.log.debug({ err, folder: this.name }, 'cannot write the name list');
+    }
+  }
+
+  /**
+   * The message index is read on first use, not at open: STATUS and SELECT
+   * need none of it, and at 50,000 messages it is ~100 MB to read and check
+   * (half of a first open's time). Every reader of it (FETCH data, sizes,
+   * dates, SEARCH, SORT) comes through a method of this class that awaits this.
+   */
+  private indexReady(): Promise<void> {
+    this.indexOpened ??= this.index.load().then(async () => {
+      // Records of messages gone while we were away (and superseded ones) go; the file is rewritten if mostly garbage.
+      await this.index.compact(this.messages.map((m) => m.basename));
+    });
+    return this.indexOpened;
   }
 
   /**
@@ -295,6 +378,18 @@ export class Mailbox implements MailboxHandle {
     this.stopWatching();
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = null;
+    // The next open (after a restart, or once this folder was dropped) starts from this list.
+    if (this.opened) {
+      await this.opened.catch(() => undefined);
+      await this.mutex
+        .run(async () => {
+          // A scan whose directories had just changed proves nothing for the next open (the dirty
+          // rule): with the folder closing, a scan now is most likely clean and saves that open a readdir.
+          if (!unchangedSince(this.lastScanStamp, await this.maildir.dirStamp(), this.lastScanAt)) await this.fullSync();
+          await this.persistNames();
+        })
+        .catch((err) => this.log.warn({ err, folder: this.name }, 'cannot bring the name list up to date'));
+    }
     await Promise.all([this.uidlist.close(), this.index.close()]);
   }
 
@@ -435,6 +530,7 @@ export class Mailbox implements MailboxHandle {
   }
 
   async vsizeOf(meta: MessageMeta): Promise<number> {
+    if (meta.vsize === null) await this.indexReady();
     meta.vsize ??= this.index.get(meta.basename)?.vsize ?? null;
     if (meta.vsize !== null) return meta.vsize;
     const vsize = await this.withFile(meta, crlfSizeOfFile);
@@ -443,6 +539,7 @@ export class Mailbox implements MailboxHandle {
   }
 
   async internalDate(meta: MessageMeta): Promise<Date> {
+    if (meta.mtimeMs === null) await this.indexReady();
     meta.mtimeMs ??= this.index.get(meta.basename)?.mtimeMs ?? null;
     if (meta.mtimeMs !== null) return new Date(meta.mtimeMs);
     const { mtimeMs } = await this.withFile(meta, (f) => fs.stat(f));
@@ -669,11 +766,11 @@ export class Mailbox implements MailboxHandle {
   }
 
   prepareBatch(metas: Array<MessageMeta | null>, needs: MessageNeeds): Promise<PreparedBatch> {
-    return prepareBatch(this, metas, needs);
+    return this.indexReady().then(() => prepareBatch(this, metas, needs));
   }
 
   summaries(metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
-    return summariesFor(this, metas);
+    return this.indexReady().then(() => summariesFor(this, metas));
   }
 
   unreadableFault(meta: MessageMeta, err: unknown): MailError {
@@ -754,6 +851,7 @@ export class Mailbox implements MailboxHandle {
    */
   async rebuildCaches(batch = 100): Promise<number> {
     await this.load();
+    await this.indexReady();
     await this.mutex.run(async () => {
       await this.index.clear();
       for (const m of this.messages) {
@@ -808,11 +906,12 @@ export class Mailbox implements MailboxHandle {
 
   /** Reads new/ and cur/ and reconciles everything. Called with the mutex held. */
   private async fullSync(): Promise<void> {
+    const scannedAt = Date.now();
     const stamp = await this.maildir.dirStamp();
     const files = await this.maildir.scan();
     const found = new Map<string, ScannedFile>();
     for (const f of files) {
-      const { basename } = parseName(f.filename);
+      const { basename } = splitName(f.filename);
       const prev = found.get(basename);
       if (!prev || (prev.sub === 'new' && f.sub === 'cur')) found.set(basename, f); // mid-move by someone: cur/ wins
     }
@@ -830,6 +929,7 @@ export class Mailbox implements MailboxHandle {
     await this.addNew([...found.values()]);
     // Files left without UIDs (a full disk): the next periodic check must look again.
     this.lastScanStamp = this.waitingForSpace ? '' : stamp;
+    this.lastScanAt = scannedAt;
     if (this.spaceWarned && !this.waitingForSpace) {
       this.spaceWarned = false;
       this.log.info('disk has room again: new messages got their UIDs');
@@ -1133,9 +1233,21 @@ export class Mailbox implements MailboxHandle {
     const keep = new Map<string, number | null>();
     for (const m of this.messages) keep.set(m.basename, m.vsize);
     await this.uidlist.rewrite(keep);
-    await this.index.compact(keep.keys());
+    // An index not read yet is compacted when it is (indexReady).
+    if (this.indexOpened) await this.index.compact(keep.keys());
     this.expungedSinceRewrite = 0;
   }
+}
+
+/** parseName's basename and info, without its size fields: 50,000 of them at an open from the name list. */
+function splitName(filename: string): { basename: string; info: string } {
+  const at = filename.indexOf(':2,');
+  if (at < 0) return { basename: filename, info: '' };
+  const letters = filename.slice(at + 3);
+  // Letters already in order without repeats (as every writer puts them) are kept as they are.
+  let sorted = true;
+  for (let i = 1; i < letters.length && sorted; i++) sorted = letters.charCodeAt(i - 1) < letters.charCodeAt(i);
+  return { basename: filename.slice(0, at), info: sorted ? letters : sortLetters(letters) };
 }
 
 /** Maildir names start with the delivery time in seconds: compare that number, then the rest. */

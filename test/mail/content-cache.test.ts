@@ -24,7 +24,7 @@ test('concurrent misses on one message leave it in the content cache', async (t)
   await fs.writeFile(path.join(dir, 'cur', '1700000001.m1.host:2,S'), `Subject: big\nFrom: a@x\n\n${body}`);
   const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 60_000);
   t.after(async () => {
-    box.close();
+    await box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
   await MailboxView.open(box, true);

@@ -18,7 +18,7 @@ async function setup(t: test.TestContext, autoCreate = false): Promise<{ root: s
   const registry = new MailboxRegistry(pino({ level: 'silent' }), 60_000);
   const store = new MailStore(root, registry, undefined, autoCreate);
   t.after(async () => {
-    registry.closeAll();
+    await registry.closeAll();
     await fs.rm(dir, { recursive: true, force: true });
   });
   return { root, store, registry };

@@ -22,7 +22,7 @@ async function makeBox(t: test.TestContext, files: Record<string, string> = {}):
   for (const [name, body] of Object.entries(files)) await fs.writeFile(path.join(dir, name), body);
   const box = new Mailbox('INBOX', dir, log, 60_000);
   t.after(async () => {
-    box.close();
+    await box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
   return { dir, box };
@@ -153,7 +153,7 @@ test('the periodic rescan finds a delivery whose event was lost', async (t) => {
   for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
   const box = new Mailbox('INBOX', dir, log, 100);
   t.after(async () => {
-    box.close();
+    await box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
   const view = await MailboxView.open(box, false);

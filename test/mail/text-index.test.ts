@@ -194,7 +194,7 @@ async function corpus(t: { after: (fn: () => Promise<void>) => void }, count: nu
   const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 600_000);
   const view = await MailboxView.open(box, true);
   t.after(async () => {
-    box.close();
+    await box.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
   return { dir, box, view };

@@ -70,7 +70,9 @@ async function serveAsArgs(tree: MailTree): Promise<string[]> {
     run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'vmail']).catch(() => undefined),
   );
   // Only the mail and the users file: other things in the tree (a private Postfix's spool) keep their owners.
-  await run('chown', ['-R', 'vmail:vmail', path.join(tree.dir, 'mail')]);
+  // Only what is not vmail's yet: a chown, even to the same owner, moves a directory's ctime, and a
+  // restarted server would then see new/ and cur/ as changed (the name list's stamps) where nothing was.
+  await run('find', [path.join(tree.dir, 'mail'), '(', '!', '-user', 'vmail', '-o', '!', '-group', 'vmail', ')', '-exec', 'chown', 'vmail:vmail', '{}', '+']);
   await run('chown', ['vmail:vmail', tree.usersFile]);
   await fs.chmod(tree.dir, 0o711); // mkdtemp makes it 0700; vmail must traverse it
   return ['--user', 'vmail', '--group', 'vmail'];
