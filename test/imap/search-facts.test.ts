@@ -22,7 +22,7 @@ test('a second search is answered from the facts cache', async (t) => {
     await fs.writeFile(path.join(dir, 'cur', `17000000${String(i).padStart(2, '0')}.m${i}.host:2,${i % 2 ? 'S' : ''}`), `Subject: note ${i}\nFrom: u${i}@x\n\nbody number ${i} =C3=BC\n`);
   const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 60_000);
   t.after(async () => {
-    box.close();
+    await box.close(); // close() writes the name list: the directory must not go first
     await fs.rm(dir, { recursive: true, force: true });
   });
   const view = await MailboxView.open(box, true);
