@@ -95,7 +95,10 @@ test('dotlock: a lock left by a dead process of ours is taken over at once; a li
   const started = Date.now();
   await withDotlock(target, { staleMs: 120_000, timeoutMs: 5000 }, async () => undefined);
   assert.ok(Date.now() - started < 1000);
-  // A lock whose owner is alive (this very process) is not stale: we time out.
-  await fs.writeFile(target + '.lock', `${process.ppid}:${os.hostname()}\n`);
+  // The release unlinks in the background; the lock is a hard link of our template, so
+  // writing it before the unlink lands would write into the template and then vanish.
+  while (await fs.access(target + '.lock').then(() => true, () => false)) await new Promise((r) => setTimeout(r, 5));
+  // A lock whose owner is alive (our parent, the test runner) is not stale: we time out.
+  await fs.writeFile(target + '.lock', `${process.ppid}:${os.hostname()}\n`, { flag: 'wx' });
   await assert.rejects(withDotlock(target, { staleMs: 120_000, timeoutMs: 200 }, async () => undefined), /timed out/);
 });
