@@ -441,13 +441,24 @@ export class Mailbox implements MailboxHandle {
    */
   private backgroundFault(err: unknown, what: string): void {
     if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-      void fs.access(this.maildir.root).then(
-        () => this.log.error({ err }, what),
-        () => this.log.debug({ err: (err as Error).message }, `${what}: the folder is gone`),
+      void this.replacedOrGone().then((gone) =>
+        gone ? this.log.debug({ err: (err as Error).message }, `${what}: the folder is gone`) : this.log.error({ err }, what),
       );
       return;
     }
     this.log.error({ err }, what);
+  }
+
+  /**
+   * True if this folder's directory is gone, or is now another folder: a
+   * DELETE and CREATE of the same name (new/ or cur/ with other inodes, or
+   * not made yet) leave a path that exists but was never ours.
+   */
+  private async replacedOrGone(): Promise<boolean> {
+    if (!(await fs.access(this.maildir.root).then(() => true, () => false))) return true;
+    if (!this.lastScanStamp) return false;
+    const inodes = (stamp: string) => stamp.split('/').map((p) => p.split(':')[0]).join('/');
+    return inodes(await this.maildir.dirStamp()) !== inodes(this.lastScanStamp);
   }
 
   private requestFullSync(onlyIfChanged = false): void {
