@@ -6,6 +6,7 @@
 // this is the number that says whether a big sync is hurting IDLE clients.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { workerThreadCount } from './runtime/worker-pool.js';
 
 export interface LoopReport {
   /** Worst event-loop delay in the window, ms. */
@@ -13,10 +14,14 @@ export interface LoopReport {
   loopP99Ms: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** The heap V8 has taken from the system for the event loop's isolate (used or not). */
+  heapTotalBytes: number;
   externalBytes: number;
   /** Buffers and typed arrays (part of external): message indexes, file contents. */
   arrayBuffersBytes: number;
   connections: number;
+  /** Worker threads alive (each holds a V8 heap of its own, not counted above). */
+  workerThreads: number;
   /** The mail store's figures (open folders, cache bytes, their budget). */
   mail: Record<string, number>;
   windowMs: number;
@@ -42,9 +47,11 @@ export class LoopStats {
       loopP99Ms: round(this.histogram.percentile(99) / 1e6),
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
+      heapTotalBytes: mem.heapTotal,
       externalBytes: mem.external,
       arrayBuffersBytes: mem.arrayBuffers,
       connections: this.connections(),
+      workerThreads: workerThreadCount(),
       mail: this.mail(),
       windowMs: Date.now() - this.since,
     };

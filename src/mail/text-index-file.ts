@@ -21,9 +21,11 @@ export function encodeRecord(seg: Segment): Buffer {
  * The segments of a file's bytes and the length of its good prefix (0 when
  * the magic is wrong: a file of another version, or garbage).
  */
-export function parseIndexFile(data: Buffer): { segs: Segment[]; good: number } {
-  if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) return { segs: [], good: 0 };
+export function parseIndexFile(data: Buffer): { segs: Segment[]; good: number; starts: number[] } {
+  if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) return { segs: [], good: 0, starts: [] };
   const segs: Segment[] = [];
+  /** Where each segment's record begins. */
+  const starts: number[] = [];
   let p = MAGIC.length;
   while (p + 8 <= data.length) {
     const len = data.readUInt32LE(p);
@@ -36,7 +38,8 @@ export function parseIndexFile(data: Buffer): { segs: Segment[]; good: number } 
     } catch {
       break;
     }
+    starts.push(p);
     p += 8 + len;
   }
-  return { segs, good: p };
+  return { segs, good: p, starts };
 }

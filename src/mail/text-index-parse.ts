@@ -14,7 +14,8 @@ import { serveJobs } from '../runtime/serve-jobs.js';
 export type ParseRequest =
   | { op: 'build'; root: string; names: string[]; files: string[] }
   | { op: 'load'; file: string }
-  | { op: 'compact'; file: string; upTo: number; keep: string[]; tmp: string };
+  /** Merges the records from index `from` up to the file's first `upTo` bytes; the records before `from` are copied as they are. */
+  | { op: 'compact'; file: string; upTo: number; from: number; keep: string[]; tmp: string };
 
 export interface ParseResult {
   /** build, compact: the new segment. */
@@ -94,11 +95,11 @@ async function handle(req: ParseRequest): Promise<ParseResult> {
     }
     case 'compact': {
       const data = (await readFileCb(req.file)).subarray(0, req.upTo);
-      const { segs, good } = parseIndexFile(data);
-      if (good !== req.upTo) throw new Error('text index changed under compaction');
+      const { segs, good, starts } = parseIndexFile(data);
+      if (good !== req.upTo || req.from >= segs.length) throw new Error('text index changed under compaction');
       const keep = new Set(req.keep);
-      const seg = mergeSegments(segs, (n) => keep.has(n));
-      const out = Buffer.concat([MAGIC, encodeRecord(seg)]);
+      const seg = mergeSegments(segs.slice(req.from), (n) => keep.has(n));
+      const out = Buffer.concat([data.subarray(0, starts[req.from]), encodeRecord(seg)]);
       await fs.promises.writeFile(req.tmp, out, { mode: 0o600 });
       return { seg, size: out.length };
     }

@@ -51,6 +51,13 @@ export const textIndexOptions = {
   /** Compaction once a folder has more segments than this. */
   compactAt: 8,
   /**
+   * A compaction merges the newest segments up to this many bytes together, never more: the merge
+   * builds each token's postings as JS arrays, about 6x the segments' bytes of heap (merging a
+   * 50,000-message folder's 53 MB whole took its thread's heap past 300 MB). Older segments at this
+   * size stay as they are, so a folder has about its index size / this many segments.
+   */
+  mergeMaxBytes: 8 * 1024 * 1024,
+  /**
    * In-memory budget over all folders; least recently searched folders are dropped (reloaded from disk
    * later). The folder being searched is kept whatever its size. 160 MiB with 8 GB or more (runtime/memory-budget.ts).
    */
@@ -62,12 +69,26 @@ export const textIndexOptions = {
 // ---------------------------------------------------------------------------
 // Worker pool
 
+/** Builds: one batch of at most 2,048 messages per job, so a capped heap (a thread that meets it dies: that search runs the plain way). */
 const pool = new WorkerPool<ParseRequest, ParseResult>({
   name: 'text index',
   script: new URL('./text-index-parse.js', import.meta.url),
   maxThreads: textIndexOptions.workers,
   // As the message loader's threads (loader.ts): mostly short-lived garbage, so a small young generation.
+  resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
+  idleMs: 5_000,
+});
+
+/**
+ * Loads and compactions: they hold a folder's whole index (50 MB at 50,000
+ * messages), so no cap, but one thread, and it ends soon after.
+ */
+const wholeFilePool = new WorkerPool<ParseRequest, ParseResult>({
+  name: 'text index file',
+  script: new URL('./text-index-parse.js', import.meta.url),
+  maxThreads: 1,
   resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  idleMs: 2_000,
 });
 
 // ---------------------------------------------------------------------------
@@ -161,7 +182,7 @@ class FolderIndex {
     await this.fileOps.run(async () => {
       let r: ParseResult;
       try {
-        r = await pool.run({ op: 'load', file: this.file });
+        r = await wholeFilePool.run({ op: 'load', file: this.file });
       } catch {
         r = { segs: [], good: 0, size: -1 };
       }
@@ -240,9 +261,12 @@ class FolderIndex {
         upTo = this.fileLen;
         k = this.appended;
       });
-      if (k < 2) return;
+      // The newest segments whose bytes together stay within mergeMaxBytes (at least two).
+      let from = k;
+      for (let bytes = 0; from > 0 && bytes + segmentBytes(this.segs[from - 1]) <= textIndexOptions.mergeMaxBytes; ) bytes += segmentBytes(this.segs[--from]);
+      if (k - from < 2) return;
       const keep = this.mailbox.all.map((m) => m.basename);
-      const r = await pool.run({ op: 'compact', file: this.file, upTo, keep, tmp });
+      const r = await wholeFilePool.run({ op: 'compact', file: this.file, upTo, from, keep, tmp });
       await this.fileOps.run(async () => {
         if (!this.persist) return;
         try {
@@ -262,15 +286,17 @@ class FolderIndex {
           await fs.rm(tmp, { force: true });
           return;
         }
+        const before = this.segs.slice(0, from);
         const rest = this.segs.slice(k);
         this.segs = [];
         this.indexed = new Set();
         this.forgetKnown(); // dropped messages must not count as indexed
         this.bytes = 0;
+        for (const s of before) this.add(s);
         this.add(r.seg!);
         for (const s of rest) this.add(s);
         this.fileLen = r.size! + (this.fileLen - upTo);
-        this.appended = 1 + (this.appended - k);
+        this.appended = from + 1 + (this.appended - k);
       });
     } catch {
       await fs.rm(tmp, { force: true }).catch(() => undefined);

@@ -87,6 +87,13 @@ interface Thread<Req, Res> {
 
 const pools = new Set<WorkerPool<unknown, unknown>>();
 
+/** Worker threads alive over every pool, running or idle. */
+export function workerThreadCount(): number {
+  let n = 0;
+  for (const p of pools) n += p.threads;
+  return n;
+}
+
 /** Ends every pool's threads (server shutdown); jobs still pending fail. */
 export async function closeWorkerPools(): Promise<void> {
   await Promise.all([...pools].map((p) => p.close()));

@@ -75,6 +75,38 @@ export function procMemory(pid: number | undefined | null): Record<string, numbe
   }
 }
 
+/**
+ * Where the RSS lives, from /proc/PID/smaps, MiB: the brk heap (glibc's main
+ * arena), 64 MiB-aligned anonymous regions (glibc's per-thread arenas), the
+ * rest of anonymous memory (V8's pages, large mmap()ed buffers), files; and
+ * the threads alive. It tells live data from memory the allocators keep.
+ */
+export function rssBreakdown(pid: number | undefined | null): Record<string, number> | null {
+  if (!pid) return null;
+  try {
+    const out: Record<string, number> = { brkHeap: 0, threadArenas: 0, otherAnon: 0, files: 0 };
+    let kind: keyof typeof out = 'otherAnon';
+    for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m) {
+        const start = BigInt('0x' + m[1]);
+        const name = m[3].trim();
+        if (name === '[heap]') kind = 'brkHeap';
+        else if (name.startsWith('/')) kind = 'files';
+        else if (!name && start % (64n << 20n) === 0n) kind = 'threadArenas';
+        else kind = 'otherAnon';
+        continue;
+      }
+      if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]);
+    }
+    for (const k of Object.keys(out)) out[k] = Math.round(out[k] / 1024);
+    out.threads = fs.readdirSync(`/proc/${pid}/task`).length;
+    return out;
+  } catch {
+    return null;
+  }
+}
+
 const started = performance.now();
 function log(msg: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
@@ -120,7 +152,7 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
       res.sessions.push(r);
       logSession(r);
       res.afterUser.push(procMemory(pid));
-      log(`  after ${user}: ${JSON.stringify(res.afterUser[i])}`);
+      log(`  after ${user}: ${JSON.stringify(res.afterUser[i])}; MiB ${JSON.stringify(rssBreakdown(pid))}`);
     }
     res.after = procMemory(pid);
     res.reports = [await selfReport(srv)];
@@ -129,7 +161,7 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
       log(`  waiting ${opts.idleS} s with no session…`);
       await sleep(opts.idleS * 1000);
       res.idle = procMemory(pid);
-      log(`  after the idle wait: ${JSON.stringify(res.idle)}`);
+      log(`  after the idle wait: ${JSON.stringify(res.idle)}; MiB ${JSON.stringify(rssBreakdown(pid))}`);
       res.reports.push(await selfReport(srv));
       log(`  its own report: ${JSON.stringify(res.reports[1])}`);
     }
@@ -154,8 +186,8 @@ async function selfReport(srv: RunningServer): Promise<unknown> {
   for (let i = 0; i < 100 && lines().length === before; i++) await sleep(20);
   const last = lines()[before];
   if (!last) return null;
-  const { rssBytes, heapUsedBytes, externalBytes, arrayBuffersBytes, mail } = JSON.parse(last) as Record<string, unknown>;
-  return { rssBytes, heapUsedBytes, externalBytes, arrayBuffersBytes, mail };
+  const { rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, arrayBuffersBytes, workerThreads, mail } = JSON.parse(last) as Record<string, unknown>;
+  return { rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, arrayBuffersBytes, workerThreads, mail };
 }
 
 function sumRss(pids: number[]): Record<string, number> {

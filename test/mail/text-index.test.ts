@@ -322,6 +322,39 @@ test('expunged messages are ignored; new ones are indexed on the next search', a
   assert.equal(textIndexStats(box)!.messages, 40, 'compaction drops it');
 });
 
+test('compaction merges only the newest segments up to mergeMaxBytes; older records are kept byte for byte', async (t) => {
+  resetTextIndexes();
+  const { dir, view } = await corpus(t, 320, 17);
+  const file = path.join(dir, TEXT_INDEX_FILE);
+  const q = [atom('TEXT'), str('kumquat')];
+  await buildTextIndex(view.mailbox as Mailbox, false); // 5 segments of 64 messages, no compaction
+  const built = await fs.readFile(file);
+  const parsed = parseIndexFile(built);
+  assert.equal(parsed.segs.length, 5);
+  const recordBytes = (i: number) => (i + 1 < parsed.starts.length ? parsed.starts[i + 1] : parsed.good) - parsed.starts[i];
+  const saved = textIndexOptions.mergeMaxBytes;
+  t.after(() => void (textIndexOptions.mergeMaxBytes = saved));
+  // Room for the newest two or three segments in memory, not for all five.
+  const stats = textIndexStats(view.mailbox as Mailbox)!;
+  textIndexOptions.mergeMaxBytes = Math.floor((stats.bytes / 5) * 2.5);
+  await buildTextIndex(view.mailbox as Mailbox);
+  const after = await fs.readFile(file);
+  const merged = parseIndexFile(after);
+  assert.equal(merged.good, after.length);
+  assert.ok(merged.segs.length >= 3 && merged.segs.length <= 4, `${merged.segs.length} segments`);
+  const kept = merged.segs.length - 1;
+  assert.deepEqual(after.subarray(0, merged.starts[kept]), built.subarray(0, parsed.starts[kept]), 'the older records are copied as they were');
+  assert.ok(recordBytes(0) > 0);
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.segments, merged.segs.length);
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 320);
+  const r = await both(view, q);
+  assert.ok(r.plain.length > 0);
+  assert.deepEqual(r.indexed, r.plain);
+  // after a restart the file gives the same answers
+  resetTextIndexes();
+  assert.deepEqual((await both(view, q)).indexed, r.plain);
+});
+
 test('equivalence: random searches give identical results with and without the index', async (t) => {
   resetTextIndexes();
   const { view } = await corpus(t, 150, 3);

@@ -8,7 +8,9 @@ export type TestJob =
   | { op: 'crash'; code: number }
   | { op: 'throw'; message: string }
   /** Answers the byte length of `buf` (moved here) and `n` bytes of its own (moved back). */
-  | { op: 'bytes'; buf: ArrayBuffer; n: number };
+  | { op: 'bytes'; buf: ArrayBuffer; n: number }
+  /** Keeps `mb` megabytes of small JS objects alive at once (old-generation heap, not buffers). */
+  | { op: 'hold'; mb: number };
 
 function sleep(ms: number, counters: SharedArrayBuffer): number {
   const c = new Int32Array(counters);
@@ -32,6 +34,12 @@ serveJobs<TestJob, unknown>(
         throw new Error(job.message);
       case 'bytes':
         return { got: job.buf.byteLength, data: new Uint8Array(job.n).fill(7) };
+      case 'hold': {
+        const kept: Array<{ a: number; b: string }> = [];
+        // ~40 bytes per object: mb MB of them.
+        for (let i = 0; i < job.mb * 25_000; i++) kept.push({ a: i, b: `s${i}` });
+        return kept.length;
+      }
     }
   },
   (res) => (res && typeof res === 'object' && 'data' in res ? [(res.data as Uint8Array).buffer as ArrayBuffer] : []),

@@ -115,3 +115,12 @@ test('close() fails running and queued jobs, ends the threads and frees the budg
   assert.equal(await p.run({ op: 'echo', value: 2 }), 2);
   await p.close();
 });
+
+test('a thread that meets its heap cap dies with its job alone; the next job gets a new thread', async (t) => {
+  const p = pool({ maxThreads: 1, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 } });
+  t.after(() => p.close());
+  assert.equal(await p.run({ op: 'hold', mb: 2 }), 50_000, 'a job within the cap runs');
+  await assert.rejects(p.run({ op: 'hold', mb: 200 }), /out of memory|exited|ERR_WORKER/i);
+  assert.equal(await p.run({ op: 'echo', value: 'still here' }), 'still here');
+  assert.equal(p.threads, 1);
+});
