@@ -7,6 +7,11 @@
 //
 //   node dist/test/bench/memory.js [--size=50000] [--seed=1] [--idle-s=120]
 //        [--no-dovecot] [--no-ours] [--no-drop] [--timeout-s=600] [--out=bench-results/memory.json]
+//        [--malloc=jemalloc|glibc]
+//
+// Ours runs as the systemd unit runs it: with jemalloc preloaded
+// (LD_PRELOAD=libjemalloc.so.2) when Debian's libjemalloc2 is installed,
+// otherwise (or with --malloc=glibc) on glibc's malloc; the report says which.
 //
 // Ours: one process; VmRSS / RssAnon after each user's sync and after both,
 // VmHWM (its peak over the whole run), and VmRSS again after --idle-s seconds
@@ -41,6 +46,7 @@ interface Options {
   drop: boolean;
   timeoutMs: number;
   out: string;
+  malloc: 'jemalloc' | 'glibc';
 }
 
 function parseArgs(argv: string[]): Options {
@@ -56,7 +62,14 @@ function parseArgs(argv: string[]): Options {
     drop: !has('no-drop'),
     timeoutMs: Number(get('timeout-s') ?? 600) * 1000,
     out: get('out') ?? path.join('bench-results', 'memory.json'),
+    malloc: get('malloc') === 'glibc' || !jemallocInstalled() ? 'glibc' : 'jemalloc',
   };
+}
+
+/** Whether the dynamic loader can find libjemalloc.so.2 (what the unit's LD_PRELOAD names). */
+function jemallocInstalled(): boolean {
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/arm-linux-gnueabihf', '/usr/lib64', '/usr/lib', '/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libjemalloc.so.2')));
 }
 
 /** The kB figures of /proc/PID/status that matter here (VmRSS, VmHWM, RssAnon, RssFile). */
@@ -142,10 +155,10 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
   const tree = await twoUserTree(corpus, `memory-ours-${corpus.count}`);
   let srv: RunningServer | null = null;
   try {
-    srv = await startServer(tree);
+    srv = await startServer(tree, [], opts.malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: 'libjemalloc.so.2' } : process.env);
     await dropCaches(opts, new Set());
     const pid = srv.proc.pid;
-    log(`maildir-imapd pid ${pid} started: ${JSON.stringify(procMemory(pid))}`);
+    log(`maildir-imapd pid ${pid} started (malloc: ${opts.malloc}): ${JSON.stringify(procMemory(pid))}`);
     for (const [i, user] of USERS.entries()) {
       const ctx: SessionCtx = { server: 'maildir-imapd', user, port: srv.port, probe: null, timeoutMs: opts.timeoutMs };
       const r = await runSession(ctx, { count: corpus.count, planted: corpus.planted }, { size: corpus.count, trial: 1, state: 'cold', session: i });
@@ -233,11 +246,11 @@ async function dovecotRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
 
 const mib = (kb: number | null | undefined) => (typeof kb === 'number' && kb > 0 ? `${(kb / 1024).toFixed(0)} MiB` : '-');
 
-function report(runs: ServerRun[], size: number): void {
+function report(runs: ServerRun[], size: number, malloc: Options['malloc']): void {
   const ours = runs.find((r) => r.server === 'maildir-imapd');
   const dc = runs.find((r) => r.server === 'dovecot');
   console.log(`\nMemory, two users × ${size.toLocaleString('en')} messages, full first sync one after the other (VmRSS; anonymous in brackets)\n`);
-  const t: string[][] = [['', 'maildir-imapd (one process)', 'Dovecot']];
+  const t: string[][] = [['', `maildir-imapd (one process, ${malloc})`, 'Dovecot']];
   const both = (m: Record<string, number> | null | undefined) => (m ? `${mib(m.VmRSS)} (${mib(m.RssAnon)})` : '-');
   t.push(['after the 1st user', both(ours?.afterUser[0]), dc ? `all processes ${both(dc.afterUser[0])}` : '-']);
   t.push(['after both syncs', both(ours?.after), dc ? `all processes ${both(dc.after)}` : '-']);
@@ -266,7 +279,7 @@ export async function runMemoryBench(argv: string[]): Promise<{ options: Options
 
 if (!process.env.NODE_TEST_CONTEXT && process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const r = await runMemoryBench(process.argv.slice(2));
-  report(r.runs, r.options.size);
+  report(r.runs, r.options.size, r.options.malloc);
   const out = path.resolve(r.options.out);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({ benchmark: 'memory, two users full first sync (issue 14)', date: new Date().toISOString(), node: process.version, host: { cpus: os.cpus().length, totalmem: os.totalmem() }, ...r }, null, 1) + '\n');

@@ -78,14 +78,14 @@ async function serveAsArgs(tree: MailTree): Promise<string[]> {
   return ['--user', 'vmail', '--group', 'vmail'];
 }
 
-export async function startServer(tree: MailTree, extraArgs: string[] = []): Promise<RunningServer> {
+export async function startServer(tree: MailTree, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const port = await freePort();
   const asUser = await serveAsArgs(tree);
   const proc = spawn(
     process.execPath,
     // No admin socket unless a test asks: the default one (/run/maildir-imapd) may belong to an installed server.
     [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--users', tree.usersFile, '--maildir', tree.template, '--log-level', 'info', ...asUser, ...(extraArgs.includes('--admin-socket') ? [] : ['--admin-socket', '']), ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
