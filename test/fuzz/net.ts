@@ -163,11 +163,16 @@ class Conn {
       const left = deadline - Date.now();
       if (left <= 0) return null;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
+        const wake = () => {
           clearTimeout(t);
           resolve();
-        });
+        };
+        const t = setTimeout(() => {
+          const i = this.waiters.indexOf(wake);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve();
+        }, left);
+        this.waiters.push(wake);
       });
     }
   }
@@ -386,6 +391,14 @@ export class NetFuzzer {
       // A synchronizing literal: its bytes go only after the server's go-ahead; after a refusal
       // (of this literal, or of an earlier one of the command: the rest is dropped) never.
       const reply = await c.waitFor((l) => l.startsWith(LITERAL_CONTINUATION) || REFUSAL.test(l) || l.startsWith('* BYE'), 20_000);
+      if (reply === null && !c.closed) {
+        // Neither a go-ahead nor a refusal: the server is inside a literal this client thinks it
+        // is not sending (it took an earlier command's untagged BAD for the refusal of one).
+        // Out of step, not a hang; waiting 20 s at each of the input's markers hung the test
+        // (37 markers, seed 1460870426). A server that stops answering still fails the sentinels.
+        this.stats.desyncs++;
+        return false;
+      }
       if (reply?.startsWith(LITERAL_CONTINUATION)) {
         c.honored++;
         literalLeft = marker.size;
