@@ -18,13 +18,15 @@ export function encodeRecord(seg: Segment): Buffer {
 }
 
 /**
- * The segments of a file's bytes and the length of its good prefix (0 when
- * the magic is wrong: a file of another version, or garbage).
+ * The segments of a file's bytes, where each record begins, and the length of
+ * its good prefix (0 when the magic is wrong: a file of another version, or
+ * garbage). Records before `decodeFrom` are checked (length, CRC) but not
+ * decoded, and `segs` holds only those from `decodeFrom` on: a compaction
+ * copies the older records as bytes and decodes only what it merges.
  */
-export function parseIndexFile(data: Buffer): { segs: Segment[]; good: number; starts: number[] } {
+export function parseIndexFile(data: Buffer, decodeFrom = 0): { segs: Segment[]; good: number; starts: number[] } {
   if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) return { segs: [], good: 0, starts: [] };
   const segs: Segment[] = [];
-  /** Where each segment's record begins. */
   const starts: number[] = [];
   let p = MAGIC.length;
   while (p + 8 <= data.length) {
@@ -33,10 +35,12 @@ export function parseIndexFile(data: Buffer): { segs: Segment[]; good: number; s
     if (p + 8 + len > data.length) break;
     const payload = data.subarray(p + 8, p + 8 + len);
     if (zlib.crc32(payload) !== crc) break;
-    try {
-      segs.push(decodeSegment(payload));
-    } catch {
-      break;
+    if (starts.length >= decodeFrom) {
+      try {
+        segs.push(decodeSegment(payload));
+      } catch {
+        break;
+      }
     }
     starts.push(p);
     p += 8 + len;

@@ -95,10 +95,10 @@ async function handle(req: ParseRequest): Promise<ParseResult> {
     }
     case 'compact': {
       const data = (await readFileCb(req.file)).subarray(0, req.upTo);
-      const { segs, good, starts } = parseIndexFile(data);
-      if (good !== req.upTo || req.from >= segs.length) throw new Error('text index changed under compaction');
+      const { segs, good, starts } = parseIndexFile(data, req.from);
+      if (good !== req.upTo || !segs.length) throw new Error('text index changed under compaction');
       const keep = new Set(req.keep);
-      const seg = mergeSegments(segs.slice(req.from), (n) => keep.has(n));
+      const seg = mergeSegments(segs, (n) => keep.has(n));
       const out = Buffer.concat([data.subarray(0, starts[req.from]), encodeRecord(seg)]);
       await fs.promises.writeFile(req.tmp, out, { mode: 0o600 });
       return { seg, size: out.length };
