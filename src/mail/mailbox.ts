@@ -3,7 +3,7 @@
 // come in through the watcher and go out to every view.
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import { Maildir, parseName, curName, sortLetters, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
+import { Maildir, parseName, curName, sortLetters, stampInodes, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
 import { Uidlist, MAX_UID, type UidRecord, type UidlistState } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
@@ -457,8 +457,7 @@ export class Mailbox implements MailboxHandle {
   private async replacedOrGone(): Promise<boolean> {
     if (!(await fs.access(this.maildir.root).then(() => true, () => false))) return true;
     if (!this.lastScanStamp) return false;
-    const inodes = (stamp: string) => stamp.split('/').map((p) => p.split(':')[0]).join('/');
-    return inodes(await this.maildir.dirStamp()) !== inodes(this.lastScanStamp);
+    return stampInodes(await this.maildir.dirStamp()) !== stampInodes(this.lastScanStamp);
   }
 
   private requestFullSync(onlyIfChanged = false): void {

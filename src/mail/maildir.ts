@@ -92,7 +92,7 @@ export class Maildir {
     return out;
   }
 
-  /** Modification stamps of new/ and cur/: unchanged stamps mean no entry was added, removed or renamed. */
+  /** Modification stamps of new/ and cur/ ("ino:mtimeNs:ctimeNs/…", "-" for one missing): unchanged stamps mean no entry was added, removed or renamed. */
   async dirStamp(): Promise<string> {
     const parts: string[] = [];
     for (const sub of ['new', 'cur'] as const) {
@@ -118,4 +118,9 @@ export class Maildir {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/** The directories' identity in a dirStamp(): other inodes (or "-") mean another folder now has this path. */
+export function stampInodes(stamp: string): string {
+  return stamp.split('/').map((part) => part.split(':')[0]).join('/');
 }
