@@ -23,10 +23,10 @@ const pool = new WorkerPool<LoadJob[], LoadResult[]>({
   maxThreads: Math.max(2, Math.min(4, os.availableParallelism() * 2)),
   // Parsing makes short-lived garbage: a young generation left at V8's default grows to tens of MB per
   // thread, four threads at once (issue 14). 8 MB keeps a thread's scavenges cheap and its heap small.
-  // A job is 16 messages under 256 KiB (bigger ones go to bigPool), so its live heap is a few MB; left
-  // uncapped, each thread's old generation grew to 100-150 MB over a 50,000-message sync, and a
-  // 48 MB cap cut the bench's peak by 450 MiB at the same speed. A thread that meets it dies: its
-  // messages are then read in-process (message-data.ts).
+  // A job is 16 messages under 256 KiB (bigger ones go to bigPool), so its live heap is a few MB:
+  // 48 MB bounds what V8 lets a thread's old generation grow to. (The memory bench's peak did not
+  // move with this cap alone; it bounds a thread, it was not the bench's big cost.) A thread that
+  // meets it dies: its messages are then read in-process (message-data.ts).
   resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
   // A sync's FETCH batches follow each other within milliseconds; between syncs the heap goes back.
   idleMs: 5_000,
