@@ -80,8 +80,9 @@ const pool = new WorkerPool<ParseRequest, ParseResult>({
 });
 
 /**
- * Loads and compactions: they hold a folder's whole index (50 MB at 50,000
- * messages), so no cap, but one thread, and it ends soon after.
+ * Loads and compactions: a load decodes a folder's whole index (50 MB at
+ * 50,000 messages) and a compaction reads the whole file, so no heap cap,
+ * but one thread, and it ends soon after.
  */
 const wholeFilePool = new WorkerPool<ParseRequest, ParseResult>({
   name: 'text index file',
