@@ -181,8 +181,12 @@ export interface MailboxHandle {
   messageRange(meta: MessageRef, msg: LoadedMessage | null, start: number, end: number): AsyncIterable<Buffer>;
   /** What one FETCH batch's responses need (null metas are gone). */
   prepareBatch(metas: Array<MessageRef | null>, needs: MessageNeeds): Promise<PreparedBatch>;
-  /** Header summaries for SORT and THREAD; null for a message gone meanwhile. */
-  summaries(metas: MessageRef[]): Promise<Array<StoredSummary | null>>;
+  /**
+   * What SORT and THREAD take from each message's header summary (`pick`,
+   * called batch by batch, so only what it returns is held); null for a
+   * message gone meanwhile.
+   */
+  summaries<T>(metas: MessageRef[], pick: (s: StoredSummary) => T): Promise<Array<T | null>>;
   /** A read fault of one message: logged, and returned as its MailError; anything else is rethrown. */
   unreadableFault(meta: MessageRef, err: unknown): MailError;
   headerFacts(meta: MessageRef): Promise<HeaderFacts>;

@@ -779,8 +779,8 @@ export class Mailbox implements MailboxHandle {
     return this.indexReady().then(() => prepareBatch(this, metas, needs));
   }
 
-  summaries(metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
-    return this.indexReady().then(() => summariesFor(this, metas));
+  summaries<T>(metas: MessageMeta[], pick: (s: StoredSummary) => T): Promise<Array<T | null>> {
+    return this.indexReady().then(() => summariesFor(this, metas, pick));
   }
 
   unreadableFault(meta: MessageMeta, err: unknown): MailError {

@@ -115,6 +115,9 @@ async function prepareLater(mailbox: Mailbox, meta: MessageMeta, needs: MessageN
 
 /** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
 export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | null>, needs: MessageNeeds): Promise<PreparedBatch> {
+  // The index's records of this batch in a few reads, so what follows finds them in memory.
+  const wanted = (m: MessageMeta | null): m is MessageMeta => !!m && (needs.summary || (needs.size && m.vsize === null) || (needs.date && m.mtimeMs === null));
+  await mailbox.index.prefetch(metas.filter(wanted).map((m) => m.basename));
   const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, needs) : 'gone'));
   const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
   if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, needs);
@@ -180,15 +183,16 @@ async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[
 }
 
 /**
- * Header summaries of many messages (for SORT and THREAD), from the index or
- * read in the worker pool; null for a message gone meanwhile.
+ * What `pick` takes from the header summaries of many messages (for SORT and
+ * THREAD), from the index or read in the worker pool; null for a message gone
+ * meanwhile. Batch by batch: the records read for one batch go before the next.
  */
-export async function summariesFor(mailbox: Mailbox, metas: MessageMeta[]): Promise<Array<StoredSummary | null>> {
+export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pick: (s: StoredSummary) => T): Promise<Array<T | null>> {
   const needs: MessageNeeds = { summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
-  const out: Array<StoredSummary | null> = [];
+  const out: Array<T | null> = [];
   for (let i = 0; i < metas.length; i += BATCH) {
     const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), needs);
-    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' || 'unreadable' in o ? null : o.summary);
+    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' || 'unreadable' in o || !o.summary ? null : pick(o.summary));
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
   }
   return out;

@@ -14,13 +14,17 @@
 // check: the file is cut back to the last good record, and those messages are
 // summarised again. A later record for the same key wins.
 //
-// Measured at 50,000 realistic messages: the file is ~30 MB and loads in
-// ~40 ms (one read, one CRC pass); records are decoded lazily, so the loaded
-// file is the index's whole memory cost (as Dovecot's mmapped cache is).
+// The records stay on disk, as Dovecot's cache file does: memory holds where
+// each one is (one number per message), the records not yet written, and the
+// few a batch of FETCH just read (`prefetch`, one read per run of adjacent
+// records). Holding the whole file (100 MB at 50,000 messages) in the heap
+// was most of a big folder's memory (issue 14). A record nobody prefetched is
+// read with one pread from the page cache.
 import fs from 'node:fs';
 import { writeFileAtomically } from './atomic-write.js';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import crypto from 'node:crypto';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 
@@ -31,6 +35,15 @@ const RECORD_HEAD = 8;
 const FLUSH_MS = 200;
 /** A record over this is refused (a summary of a pathological message: serve it uncached). */
 const MAX_RECORD = 1024 * 1024;
+/** A position is `offset * LEN_SPAN + record length` (head included): one number per message. */
+const LEN_SPAN = 2 ** 21;
+/** Records read ahead (prefetch) are kept up to this many bytes per folder, oldest out first. */
+const HOT_BYTES = 4 * 1024 * 1024;
+/** One read covers adjacent records up to this size; a gap this big or more between two wanted ones starts another. */
+const READ_SPAN = 1024 * 1024;
+const READ_GAP = 32 * 1024;
+/** Load and compaction read the file in chunks of this size, never whole. */
+const CHUNK = 4 * 1024 * 1024;
 
 export interface IndexedMessage {
   mtimeMs: number;
@@ -39,22 +52,30 @@ export interface IndexedMessage {
   summary: Buffer;
 }
 
-interface Slot {
-  buf: Buffer;
-  /** Offset of the payload in `buf`. */
-  at: number;
-  len: number;
-  /** The decoded record, made on first use and kept (a sync touches every message each time). */
-  rec?: IndexedMessage;
-}
+/** Read buffers of READ_SPAN bytes, reused: a prefetch copies out what it keeps, so a sync does not churn 100 MB of garbage. */
+const spareSpans: Buffer[] = [];
+
+const readAt = async (fh: fs.promises.FileHandle, buf: Buffer, len: number, at: number) => (await fh.read(buf, 0, len, at)).bytesRead;
 
 export class MessageIndex {
-  private readonly slots = new Map<string, Slot>();
-  private pending: Buffer[] = [];
+  /** key → position of its record in the file (see LEN_SPAN). */
+  private readonly pos = new Map<string, number>();
+  /** Records put and not yet in the file (whole records, head included). */
+  private readonly unwritten = new Map<string, Buffer>();
+  /** Records read ahead, decoded, in the order read. */
+  private readonly hot = new Map<string, IndexedMessage>();
+  private hotBytes = 0;
+  private pending: Array<{ key: string; rec: Buffer }> = [];
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
-  /** Bytes in the file (after load), for the garbage estimate. */
+  /**
+   * The open file records are read from, reopened when the file is replaced
+   * (a replaced handle is closed once its reads in flight are done: FileHandle.close waits for them).
+   */
+  private fh: fs.promises.FileHandle | null = null;
+  private closed = false;
+  /** Bytes in the file, where the next append lands. */
   private fileBytes = 0;
   private liveBytes = 0;
   private loaded: Promise<void> | null = null;
@@ -72,7 +93,9 @@ export class MessageIndex {
   }
 
   get size(): number {
-    return this.slots.size;
+    let n = this.pos.size;
+    for (const key of this.unwritten.keys()) if (!this.pos.has(key)) n++;
+    return n;
   }
 
   /** Reads the file once; a bad file is cut back to its last good record or started afresh. */
@@ -82,65 +105,206 @@ export class MessageIndex {
   }
 
   private async read(): Promise<void> {
-    let buf: Buffer;
+    let fh: fs.promises.FileHandle;
     try {
-      buf = await fs.promises.readFile(this.file);
+      fh = await fs.promises.open(this.file, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err }, 'cannot read the message index; rebuilding it');
       return this.reset();
     }
-    if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    this.fh = fh;
+    let good: number;
+    let size: number;
+    try {
+      good = await this.scan(fh);
+      size = (await fh.stat()).size;
+    } catch (err) {
+      this.log.warn({ err, file: this.file }, 'cannot read the message index; rebuilding it');
+      return this.reset();
+    }
+    if (good < 0) {
       this.log.warn({ file: this.file }, 'message index has an unknown format; rebuilding it');
       return this.reset();
     }
-    let pos = MAGIC.length;
-    let records = 0;
-    while (pos + RECORD_HEAD <= buf.length) {
-      // 50,000 records take tens of ms to check: let pushes through every few thousand.
-      if (++records % 4096 === 0) await yieldLoop();
-      const len = buf.readUInt32LE(pos);
-      const crc = buf.readUInt32LE(pos + 4);
-      const at = pos + RECORD_HEAD;
-      if (len < 14 || len > MAX_RECORD || at + len > buf.length) break;
-      if (zlib.crc32(buf.subarray(at, at + len)) !== crc) break;
-      const keyLen = buf.readUInt16LE(at);
-      const key = buf.toString('utf8', at + 2, at + 2 + keyLen);
-      const old = this.slots.get(key);
-      if (old) this.liveBytes -= old.len + RECORD_HEAD;
-      this.slots.set(key, { buf, at, len });
-      this.liveBytes += len + RECORD_HEAD;
-      pos = at + len;
-    }
-    this.fileBytes = pos;
-    if (pos < buf.length) {
-      this.log.warn({ file: this.file, goodBytes: pos, fileBytes: buf.length }, 'message index has a torn or damaged tail; cutting it off');
-      await fs.promises.truncate(this.file, pos).catch((err) => this.disable(err));
+    this.fileBytes = good;
+    if (good < size) {
+      this.log.warn({ file: this.file, goodBytes: good, fileBytes: size }, 'message index has a torn or damaged tail; cutting it off');
+      await fs.promises.truncate(this.file, good).catch((err) => this.disable(err));
     }
   }
 
+  /** Checks every record, chunk by chunk, and notes where each is; returns the end of the last good one (-1: not an index). */
+  private async scan(fh: fs.promises.FileHandle): Promise<number> {
+    const head = Buffer.alloc(MAGIC.length);
+    if ((await readAt(fh, head, MAGIC.length, 0)) < MAGIC.length || !head.equals(MAGIC)) return -1;
+    let base = MAGIC.length; // file offset of chunk[0]
+    let chunk = Buffer.alloc(0);
+    let records = 0;
+    for (;;) {
+      let pos = 0;
+      let need = 0;
+      while (pos + RECORD_HEAD <= chunk.length) {
+        // 50,000 records take tens of ms to check: let pushes through every few thousand.
+        if (++records % 4096 === 0) await yieldLoop();
+        const len = chunk.readUInt32LE(pos);
+        if (len < 14 || len > MAX_RECORD) return base + pos;
+        const at = pos + RECORD_HEAD;
+        if (at + len > chunk.length) {
+          need = at + len - pos;
+          break;
+        }
+        if (zlib.crc32(chunk.subarray(at, at + len)) !== chunk.readUInt32LE(pos + 4)) return base + pos;
+        const keyLen = chunk.readUInt16LE(at);
+        const key = chunk.toString('utf8', at + 2, at + 2 + keyLen);
+        this.noteWritten(key, (base + pos) * LEN_SPAN + RECORD_HEAD + len);
+        pos = at + len;
+      }
+      // Keep the partial record at the end and read on after it.
+      const rest = chunk.subarray(pos);
+      const next = Buffer.allocUnsafe(Math.max(CHUNK, need));
+      rest.copy(next);
+      const n = await readAt(fh, next.subarray(rest.length), next.length - rest.length, base + chunk.length);
+      base += pos;
+      if (n === 0) return base; // what is left is a torn record (or nothing)
+      chunk = next.subarray(0, rest.length + n);
+    }
+  }
+
+  /** Records that `key`'s record is at `p` in the file (a later one replaces an earlier). */
+  private noteWritten(key: string, p: number): void {
+    const old = this.pos.get(key);
+    if (old !== undefined) this.liveBytes -= old % LEN_SPAN;
+    this.pos.set(key, p);
+    this.liveBytes += p % LEN_SPAN;
+  }
+
   private async reset(): Promise<void> {
-    this.slots.clear();
+    this.pos.clear();
+    this.dropHot();
     this.liveBytes = 0;
     try {
       await writeFileAtomically(this.file, MAGIC);
       this.fileBytes = MAGIC.length;
+      await this.reopen();
     } catch (err) {
       this.disable(err);
     }
   }
 
-  /** The record of a message; the same object on every call until it is replaced. */
+  /** Opens the file as it is now (after it was replaced). */
+  private async reopen(): Promise<void> {
+    const old = this.fh;
+    this.fh = null;
+    void old?.close().catch(() => undefined);
+    if (this.closed) return;
+    try {
+      this.fh = await fs.promises.open(this.file, 'r');
+    } catch (err) {
+      this.log.warn({ err, file: this.file }, 'cannot open the message index; its records are summarised again');
+    }
+  }
+
+  private dropHot(): void {
+    this.hot.clear();
+    this.hotBytes = 0;
+  }
+
+  /** The record of a message: from memory if written lately or read ahead, else one read of the file. */
   get(key: string): IndexedMessage | undefined {
-    const s = this.slots.get(key);
-    if (!s) return undefined;
-    if (s.rec) return s.rec;
-    const keyLen = s.buf.readUInt16LE(s.at);
-    const p = s.at + 2 + keyLen;
-    return (s.rec = { mtimeMs: s.buf.readDoubleLE(p), vsize: s.buf.readUInt32LE(p + 8), summary: s.buf.subarray(p + 12, s.at + s.len) });
+    const w = this.unwritten.get(key);
+    if (w) return decode(w, 0, w.length);
+    const h = this.hot.get(key);
+    if (h) return h;
+    const p = this.pos.get(key);
+    if (p === undefined || !this.fh) return undefined;
+    const len = p % LEN_SPAN;
+    const buf = Buffer.allocUnsafe(len);
+    let n = 0;
+    try {
+      n = fs.readSync(this.fh.fd, buf, 0, len, (p - len) / LEN_SPAN);
+    } catch (err) {
+      this.log.warn({ err, file: this.file }, 'cannot read a message index record; summarising the message again');
+    }
+    return this.accept(key, buf, 0, n === len ? len : 0);
+  }
+
+  /** Decodes a record read from the file if it is whole and is `key`'s; else forgets it (the message is summarised again). */
+  private accept(key: string, buf: Buffer, at: number, len: number): IndexedMessage | undefined {
+    const rec = len > RECORD_HEAD + 14 && buf.readUInt32LE(at) === len - RECORD_HEAD && zlib.crc32(buf.subarray(at + RECORD_HEAD, at + len)) === buf.readUInt32LE(at + 4) ? decode(buf, at, len) : undefined;
+    if (!rec || keyOf(buf, at) !== key) {
+      this.forget(key);
+      return undefined;
+    }
+    this.hot.set(key, rec);
+    this.hotBytes += rec.summary.length + 64;
+    for (const [k, r] of this.hot) {
+      if (this.hotBytes <= HOT_BYTES) break;
+      this.hot.delete(k);
+      this.hotBytes -= r.summary.length + 64;
+    }
+    return rec;
+  }
+
+  private forget(key: string): void {
+    const p = this.pos.get(key);
+    if (p === undefined) return;
+    this.pos.delete(key);
+    this.liveBytes -= p % LEN_SPAN;
+  }
+
+  /**
+   * Reads the records of `keys` ahead, one read per run of adjacent records,
+   * so the `get`s that follow (a FETCH batch) need no file access.
+   */
+  async prefetch(keys: Iterable<string>): Promise<void> {
+    await this.load();
+    const want: Array<{ key: string; p: number }> = [];
+    for (const key of keys) {
+      if (this.unwritten.has(key) || this.hot.has(key)) continue;
+      const p = this.pos.get(key);
+      if (p !== undefined) want.push({ key, p });
+    }
+    if (!want.length || !this.fh) return;
+    want.sort((a, b) => a.p - b.p);
+    const fh = this.fh;
+    for (let i = 0; i < want.length; ) {
+      const start = Math.floor(want[i].p / LEN_SPAN);
+      let end = start + (want[i].p % LEN_SPAN);
+      let j = i + 1;
+      for (; j < want.length; j++) {
+        const s = Math.floor(want[j].p / LEN_SPAN);
+        const e = s + (want[j].p % LEN_SPAN);
+        if (s - end >= READ_GAP || e - start > READ_SPAN) break;
+        end = Math.max(end, e);
+      }
+      const span = end - start <= READ_SPAN ? (spareSpans.pop() ?? Buffer.allocUnsafeSlow(READ_SPAN)) : Buffer.allocUnsafeSlow(end - start);
+      try {
+        let n = 0;
+        try {
+          n = await readAt(fh, span, end - start, start);
+        } catch (err) {
+          this.log.warn({ err, file: this.file }, 'cannot read the message index; summarising those messages again');
+          return;
+        }
+        // The file may have been replaced (compaction) meanwhile: then these positions are stale and get() reads afresh.
+        if (fh !== this.fh) return;
+        for (let k = i; k < j; k++) {
+          const { key, p } = want[k];
+          if (this.pos.get(key) !== p || this.unwritten.has(key)) continue;
+          const at = Math.floor(p / LEN_SPAN) - start;
+          const len = p % LEN_SPAN;
+          if (at + len > n) this.accept(key, span, at, 0);
+          else this.accept(key, Buffer.from(span.subarray(at, at + len)), 0, len);
+        }
+      } finally {
+        if (span.length === READ_SPAN && spareSpans.length < 4) spareSpans.push(span);
+      }
+      i = j;
+    }
   }
 
   has(key: string): boolean {
-    return this.slots.has(key);
+    return this.unwritten.has(key) || this.pos.has(key);
   }
 
   /** Records a message; it reaches the file within FLUSH_MS. */
@@ -148,21 +312,24 @@ export class MessageIndex {
     const keyBytes = Buffer.from(key, 'utf8');
     const len = 2 + keyBytes.length + 12 + m.summary.length;
     if (len > MAX_RECORD || keyBytes.length > 0xffff) return;
-    const rec = Buffer.allocUnsafe(RECORD_HEAD + len);
+    // Its own memory, not a slice of Node's shared pool: a kept slice would keep the whole 8 KiB slab.
+    const rec = Buffer.allocUnsafeSlow(RECORD_HEAD + len);
     rec.writeUInt32LE(len, 0);
     rec.writeUInt16LE(keyBytes.length, RECORD_HEAD);
     keyBytes.copy(rec, RECORD_HEAD + 2);
-    let p = RECORD_HEAD + 2 + keyBytes.length;
+    const p = RECORD_HEAD + 2 + keyBytes.length;
     rec.writeDoubleLE(m.mtimeMs, p);
     rec.writeUInt32LE(m.vsize, p + 8);
     m.summary.copy(rec, p + 12);
     rec.writeUInt32LE(zlib.crc32(rec.subarray(RECORD_HEAD)), 4);
-    const old = this.slots.get(key);
-    if (old) this.liveBytes -= old.len + RECORD_HEAD;
-    this.slots.set(key, { buf: rec, at: RECORD_HEAD, len });
-    this.liveBytes += rec.length;
+    const h = this.hot.get(key);
+    if (h) {
+      this.hot.delete(key);
+      this.hotBytes -= h.summary.length + 64;
+    }
+    this.unwritten.set(key, rec);
     if (!this.writable) return;
-    this.pending.push(rec);
+    this.pending.push({ key, rec });
     this.pendingBytes += rec.length;
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     // Superseded records (a header-only summary replaced by a full one) are garbage: rewrite once a third of the file is.
@@ -170,7 +337,7 @@ export class MessageIndex {
     if (!this.compacting && total > 8 * 1024 * 1024 && this.liveBytes * 3 < total * 2) {
       this.compacting = true;
       setImmediate(() => {
-        this.compact(this.slots.keys())
+        this.rewriteIfGarbage()
           .catch((err) => this.log.warn({ err }, 'compacting the message index failed'))
           .finally(() => (this.compacting = false));
       });
@@ -181,6 +348,7 @@ export class MessageIndex {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (!this.writable) return this.writing;
     const batch = this.pending;
     const bytes = this.pendingBytes;
     this.pending = [];
@@ -189,11 +357,22 @@ export class MessageIndex {
     this.writing = this.writing.then(async () => {
       if (!this.writable) return;
       try {
-        await fs.promises.appendFile(this.file, Buffer.concat(batch, bytes), { mode: 0o600 });
-        this.fileBytes += bytes;
+        await fs.promises.appendFile(this.file, Buffer.concat(batch.map((b) => b.rec), bytes), { mode: 0o600 });
       } catch (err) {
         this.disable(err);
+        return;
       }
+      let at = this.fileBytes;
+      for (const { key, rec } of batch) {
+        // A later put of the same key is still waiting for its own write.
+        if (this.unwritten.get(key) === rec) {
+          this.unwritten.delete(key);
+          this.noteWritten(key, at * LEN_SPAN + rec.length);
+        }
+        at += rec.length;
+      }
+      this.fileBytes = at;
+      if (!this.fh) await this.reopen();
     });
     return this.writing;
   }
@@ -202,55 +381,114 @@ export class MessageIndex {
   async clear(): Promise<void> {
     await this.flush();
     this.writable = true; // a fresh start: a write error that disabled it may be fixed
+    this.unwritten.clear();
     await this.reset();
   }
 
   /**
    * Drops the records of messages no longer in the folder. The file is
-   * rewritten (atomically) only when most of it is garbage.
+   * rewritten (atomically, copied chunk by chunk) only when most of it is garbage.
    */
   async compact(live: Iterable<string>): Promise<void> {
     await this.load();
     const keep = new Set(live);
-    for (const [key, s] of this.slots) {
+    for (const key of [...this.pos.keys()]) if (!keep.has(key)) this.forget(key);
+    for (const key of [...this.unwritten.keys()]) if (!keep.has(key)) this.unwritten.delete(key);
+    this.pending = this.pending.filter((b) => this.unwritten.get(b.key) === b.rec);
+    this.pendingBytes = this.pending.reduce((n, b) => n + b.rec.length, 0);
+    for (const [key, r] of [...this.hot]) {
       if (keep.has(key)) continue;
-      this.slots.delete(key);
-      this.liveBytes -= s.len + RECORD_HEAD;
+      this.hot.delete(key);
+      this.hotBytes -= r.summary.length + 64;
     }
+    await this.rewriteIfGarbage();
+  }
+
+  private async rewriteIfGarbage(): Promise<void> {
     if (!this.writable || this.fileBytes < 1024 * 1024 || this.liveBytes * 3 > this.fileBytes * 2) return;
     await this.flush();
-    const parts: Buffer[] = [MAGIC];
-    for (const s of this.slots.values()) parts.push(s.buf.subarray(s.at - RECORD_HEAD, s.at + s.len));
-    const all = Buffer.concat(parts);
-    // The records now live in the new buffer, so the old file's (mostly garbage) can be freed.
-    let at = MAGIC.length;
-    for (const s of this.slots.values()) {
-      s.buf = all;
-      s.at = at + RECORD_HEAD;
-      s.rec = undefined;
-      at += RECORD_HEAD + s.len;
-    }
-    this.writing = this.writing.then(async () => {
-      try {
-        await writeFileAtomically(this.file, all);
-        this.fileBytes = all.length;
-      } catch (err) {
-        this.disable(err);
-      }
-    });
+    this.writing = this.writing.then(() => this.rewrite().catch((err) => this.disable(err)));
     await this.writing;
   }
 
-  close(): Promise<void> {
-    return this.flush();
+  /** Copies the live records into a new file, renames it over the old one, and moves every position to it. */
+  private async rewrite(): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    const entries = [...this.pos].sort((a, b) => a[1] - b[1]);
+    const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    const out = await fs.promises.open(tmp, 'w', 0o600);
+    const moved = new Map<string, number>();
+    let outAt = 0;
+    try {
+      await out.write(MAGIC);
+      outAt = MAGIC.length;
+      let i = 0;
+      while (i < entries.length) {
+        // Gather records up to one chunk, read their span, and write them out back to back.
+        const start = Math.floor(entries[i][1] / LEN_SPAN);
+        let end = start;
+        let j = i;
+        while (j < entries.length) {
+          const s = Math.floor(entries[j][1] / LEN_SPAN);
+          const e = s + (entries[j][1] % LEN_SPAN);
+          if (j > i && e - start > CHUNK) break;
+          end = Math.max(end, e);
+          j++;
+        }
+        const src = Buffer.allocUnsafe(end - start);
+        if ((await readAt(fh, src, src.length, start)) < src.length) throw new Error('the message index is shorter than its records');
+        const parts: Buffer[] = [];
+        for (let k = i; k < j; k++) {
+          const [key, p] = entries[k];
+          const len = p % LEN_SPAN;
+          const at = Math.floor(p / LEN_SPAN) - start;
+          parts.push(src.subarray(at, at + len));
+          moved.set(key, outAt * LEN_SPAN + len);
+          outAt += len;
+        }
+        await out.write(Buffer.concat(parts));
+        i = j;
+        await yieldLoop();
+      }
+      await out.close();
+      await fs.promises.rename(tmp, this.file);
+    } catch (err) {
+      await out.close().catch(() => undefined);
+      await fs.promises.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    // Records forgotten meanwhile stay forgotten; ones written meanwhile cannot be (writes wait for this).
+    for (const [key, p] of entries) if (this.pos.get(key) === p) this.pos.set(key, moved.get(key)!);
+    this.fileBytes = outAt;
+    await this.reopen();
+  }
+
+  /** Writes what is pending and lets the file go; the folder is being dropped from memory. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.reopen();
+    this.dropHot();
   }
 
   private disable(err: unknown): void {
-    if (this.writable) this.log.warn({ err, file: this.file }, 'cannot write the message index; keeping it in memory only');
+    if (this.writable) this.log.warn({ err, file: this.file }, 'cannot write the message index; keeping new records in memory only');
     this.writable = false;
+    // What was put stays readable from `unwritten`; nothing more is queued for the file.
     this.pending = [];
     this.pendingBytes = 0;
   }
 }
 
+function keyOf(buf: Buffer, at: number): string {
+  const keyLen = buf.readUInt16LE(at + RECORD_HEAD);
+  return buf.toString('utf8', at + RECORD_HEAD + 2, at + RECORD_HEAD + 2 + keyLen);
+}
 
+/** The record at `at` (head included, `len` bytes in all). */
+function decode(buf: Buffer, at: number, len: number): IndexedMessage {
+  const keyLen = buf.readUInt16LE(at + RECORD_HEAD);
+  const p = at + RECORD_HEAD + 2 + keyLen;
+  return { mtimeMs: buf.readDoubleLE(p), vsize: buf.readUInt32LE(p + 8), summary: buf.subarray(p + 12, at + len) };
+}

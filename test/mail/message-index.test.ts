@@ -39,6 +39,7 @@ test('records survive a restart; a later record for the same message wins', asyn
   const r7 = b.get('1007.M7P1.host')!;
   assert.deepEqual({ ...r7, summary: r7.summary.toString() }, { ...rec(7), summary: rec(7).summary.toString() });
   assert.equal(b.get('nope'), undefined);
+  await b.close();
 });
 
 test('a torn tail (kill -9 during a write) is cut off and the records before it kept', async (t) => {
@@ -57,6 +58,7 @@ test('a torn tail (kill -9 during a write) is cut off and the records before it 
   const c = new MessageIndex(dir, log);
   await c.load();
   assert.equal(c.size, 20, 'appends after the cut are readable');
+  await c.close();
 });
 
 test('a damaged record ends what is trusted; an unknown file is replaced', async (t) => {
@@ -73,10 +75,12 @@ test('a damaged record ends what is trusted; an unknown file is replaced', async
     const r = b.get(`${1000 + i}.M${i}P1.host`);
     if (r) assert.equal(r.summary.toString(), rec(i).summary.toString());
   }
+  await b.close();
   await fs.writeFile(file, 'not an index at all');
   const c = new MessageIndex(dir, log);
   await c.load();
   assert.equal(c.size, 0);
+  await c.close();
 });
 
 test('records of expunged messages are dropped, and the file is rewritten when mostly garbage', async (t) => {
@@ -94,6 +98,7 @@ test('records of expunged messages are dropped, and the file is rewritten when m
   const b = new MessageIndex(dir, log);
   await b.load();
   assert.deepEqual([b.has('k1'), b.has('k2'), b.has('k3'), b.has('k4')], [true, true, true, false]);
+  await Promise.all([a.close(), b.close()]);
 });
 
 test('the index file is 0600 whatever the umask: it holds senders and subjects', async (t) => {
@@ -108,4 +113,56 @@ test('the index file is 0600 whatever the umask: it holds senders and subjects',
   } finally {
     process.umask(old);
   }
+});
+
+test('records are read from the file, not held: prefetched in runs, or read one by one, and never a wrong one', async (t) => {
+  const dir = await tmpdir(t);
+  await (await filled(dir, 300)).close();
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  const keys = Array.from({ length: 300 }, (_, i) => `${1000 + i}.M${i}P1.host`);
+  await b.prefetch(keys.slice(100, 200));
+  for (let i = 0; i < 300; i++) assert.equal(b.get(keys[i])!.summary.toString(), rec(i).summary.toString(), `record ${i}`);
+  // A record damaged on disk after the load is refused when read, and forgotten (the message is summarised again).
+  const c = new MessageIndex(dir, log);
+  await c.load();
+  const file = path.join(dir, INDEX_FILE);
+  const bytes = await fs.readFile(file);
+  const at = bytes.indexOf(Buffer.from(keys[250]));
+  bytes[at + keys[250].length + 14] ^= 0xff;
+  await fs.writeFile(file, bytes);
+  await c.prefetch(keys.slice(240, 260));
+  assert.equal(c.get(keys[250]), undefined);
+  assert.equal(c.has(keys[250]), false);
+  assert.equal(c.get(keys[249])!.vsize, rec(249).vsize);
+  await Promise.all([b.close(), c.close()]);
+});
+
+test('a compaction moves the records to a new file and reads go on from it; puts during it are kept', async (t) => {
+  const dir = await tmpdir(t);
+  const big = (i: number) => ({ ...rec(i), summary: Buffer.alloc(4096, i % 251) });
+  const a = new MessageIndex(dir, log);
+  await a.load();
+  for (let i = 0; i < 600; i++) a.put(`k${i}`, big(i));
+  await a.flush();
+  const live = Array.from({ length: 100 }, (_, i) => `k${i * 6}`);
+  const compacting = a.compact(live);
+  await new Promise((r) => setImmediate(r)); // the dropping is done; the copy is under way
+  a.put('late', big(7));
+  await compacting;
+  await a.flush();
+  assert.equal(a.size, 101);
+  for (const k of live) assert.equal(a.get(k)!.summary[0], Number(k.slice(1)) % 251, k);
+  assert.equal(a.get('late')!.summary[0], 7);
+  assert.equal(a.get('k1'), undefined);
+  await a.close();
+  const file = path.join(dir, INDEX_FILE);
+  assert.ok((await fs.stat(file)).size < 101 * 4200, 'the garbage is gone from the file');
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  await b.prefetch(['late', ...live]);
+  assert.equal(b.size, 101);
+  assert.equal(b.get('k594')!.summary[0], 594 % 251);
+  assert.deepEqual((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp')), []);
+  await b.close();
 });

@@ -274,10 +274,11 @@ export class MemoryMailbox implements MailboxHandle {
     return { metas, outcomes };
   }
 
-  async summaries(metas: MessageRef[]): Promise<Array<StoredSummary | null>> {
+  async summaries<T>(metas: MessageRef[], pick: (s: StoredSummary) => T): Promise<Array<T | null>> {
     return metas.map((ref) => {
       const m = this.byUidMap.get(ref.uid);
-      return m && !m.fault ? StoredSummary.from(summarize(m.data, false, false)) : null;
+      const s = m && !m.fault ? StoredSummary.from(summarize(m.data, false, false)) : null;
+      return s ? pick(s) : null;
     });
   }
 

@@ -3,7 +3,7 @@ import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
-import type { SortFacts } from '../../wire/summary.js';
+import type { SortFacts, StoredSummary } from '../../wire/summary.js';
 import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
@@ -53,9 +53,14 @@ export interface SortData {
   cc: Buffer;
   displayFrom: Buffer;
   displayTo: Buffer;
-  /** The header values, when a key or THREAD needs more than the date. */
-  facts: SortFacts | null;
+  /** What THREAD needs of the header (when asked for). */
+  facts: ThreadFacts | null;
 }
+
+export type ThreadFacts = Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'>;
+
+/** The header-derived values of one message, taken from its summary while its batch is read (only these are held). */
+type HeaderKeys = Pick<SortData, 'subject' | 'from' | 'to' | 'cc' | 'displayFrom' | 'displayTo' | 'facts'> & { sentMs: number | null };
 
 const EMPTY = Buffer.alloc(0);
 /**
@@ -94,7 +99,20 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
   const valueKeys: SortKeyName[] = ['SUBJECT', 'FROM', 'TO', 'CC', 'DISPLAYFROM', 'DISPLAYTO'];
   const needValues = withFacts || valueKeys.some((k) => keys.has(k));
   const needHeader = needValues || keys.has('DATE');
-  const summaries = needHeader ? await mailbox.summaries(cands.map((c) => c.meta)) : null;
+  const pick = (s: StoredSummary): HeaderKeys => {
+    const facts = needValues ? s.sortFacts : null;
+    return {
+      sentMs: s.sentMs,
+      subject: keys.has('SUBJECT') && facts ? key(facts.base.base) : EMPTY,
+      from: keys.has('FROM') && facts ? key(firstMailbox(decoded(facts.fromRaw))) : EMPTY,
+      to: keys.has('TO') && facts ? key(firstMailbox(decoded(facts.toRaw))) : EMPTY,
+      cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
+      displayFrom: keys.has('DISPLAYFROM') && facts ? key(displayOf(facts.fromRaw)) : EMPTY,
+      displayTo: keys.has('DISPLAYTO') && facts ? key(displayOf(facts.toRaw)) : EMPTY,
+      facts: withFacts && facts ? { base: facts.base, messageId: facts.messageId, references: facts.references, inReplyTo: facts.inReplyTo } : null,
+    };
+  };
+  const summaries = needHeader ? await mailbox.summaries(cands.map((c) => c.meta), pick) : null;
   const out: SortData[] = [];
   // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
   for (let i = 0; i < cands.length; i++) {
@@ -102,7 +120,6 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
     const c = cands[i];
     const summary = summaries ? summaries[i] : null;
     if (summaries && !summary) continue; // gone meanwhile
-    const facts = needValues ? summary!.sortFacts : null;
     const sentMs = summary ? summary.sentMs : null;
     const needArrival = keys.has('ARRIVAL') || (keys.has('DATE') && sentMs === null);
     let arrival = 0;
@@ -120,13 +137,13 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       arrival,
       date: sentMs ?? arrival,
       size,
-      subject: keys.has('SUBJECT') && facts ? key(facts.base.base) : EMPTY,
-      from: keys.has('FROM') && facts ? key(firstMailbox(decoded(facts.fromRaw))) : EMPTY,
-      to: keys.has('TO') && facts ? key(firstMailbox(decoded(facts.toRaw))) : EMPTY,
-      cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
-      displayFrom: keys.has('DISPLAYFROM') && facts ? key(displayOf(facts.fromRaw)) : EMPTY,
-      displayTo: keys.has('DISPLAYTO') && facts ? key(displayOf(facts.toRaw)) : EMPTY,
-      facts: withFacts ? facts : null,
+      subject: summary?.subject ?? EMPTY,
+      from: summary?.from ?? EMPTY,
+      to: summary?.to ?? EMPTY,
+      cc: summary?.cc ?? EMPTY,
+      displayFrom: summary?.displayFrom ?? EMPTY,
+      displayTo: summary?.displayTo ?? EMPTY,
+      facts: summary?.facts ?? null,
     });
   }
   return out;

@@ -7,7 +7,14 @@ import type { ThreadRequest } from './thread-worker.js';
 /** Below this many messages threading takes a few ms: not worth a worker's round trip. */
 const IN_PROCESS_MAX = 2000;
 
-const pool = new WorkerPool<ThreadRequest, string>({ name: 'thread', script: new URL('./thread-worker.js', import.meta.url), maxThreads: 1 });
+// Its heap holds one folder's threading (a few hundred MB at 50,000 messages): the thread ends soon after.
+const pool = new WorkerPool<ThreadRequest, string>({
+  name: 'thread',
+  script: new URL('./thread-worker.js', import.meta.url),
+  maxThreads: 1,
+  idleMs: 2_000,
+  resourceLimits: { maxYoungGenerationSizeMb: 8 },
+});
 
 /** The data of `* THREAD` for `msgs` (an empty string when there are none). */
 export async function threadData(algorithm: ThreadAlgorithm, msgs: ThreadMsg[]): Promise<string> {
