@@ -10,10 +10,13 @@
 //        [--malloc=jemalloc|glibc]
 //
 // Ours runs as the systemd unit runs it: with jemalloc preloaded
-// (LD_PRELOAD=libjemalloc.so.2) when Debian's libjemalloc2 is installed,
-// otherwise (or with --malloc=glibc) on glibc's malloc; the report says which.
+// (LD_PRELOAD=libjemalloc.so.2, MALLOC_CONF as the unit sets it) when
+// Debian's libjemalloc2 is installed, otherwise (or with --malloc=glibc) on
+// glibc's malloc; the report says which.
 //
-// Ours: one process; VmRSS / RssAnon after each user's sync and after both,
+// Ours: one process; VmRSS / RssAnon after each user's sync and after both
+// (at once, and again 5 s later: the server collects its garbage once its
+// event loop has been quiet for 2 s),
 // VmHWM (its peak over the whole run), and VmRSS again after --idle-s seconds
 // with no session: a folder is dropped about 80 s after its last session
 // (60 s of watching, 10 s unused, the 10 s sweep), and V8 collects the
@@ -65,6 +68,9 @@ function parseArgs(argv: string[]): Options {
     malloc: get('malloc') === 'glibc' || !jemallocInstalled() ? 'glibc' : 'jemalloc',
   };
 }
+
+/** The systemd unit's MALLOC_CONF (systemd/maildir-imapd.service): a background thread gives freed pages back within a second. */
+const UNIT_MALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
 
 /** Whether the dynamic loader can find libjemalloc.so.2 (what the unit's LD_PRELOAD names). */
 function jemallocInstalled(): boolean {
@@ -142,6 +148,8 @@ interface ServerRun {
   /** kB: after each user's sync, after both, the peak; ours also after the idle wait. */
   afterUser: Array<Record<string, number> | null>;
   after: Record<string, number> | null;
+  /** Ours: 5 s after the last session ended. */
+  settled?: Record<string, number> | null;
   idle?: Record<string, number> | null;
   /** Ours: the server's own SIGUSR2 report after both syncs and after the idle wait (heap, buffers, open folders, caches). */
   reports?: unknown[];
@@ -155,7 +163,7 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
   const tree = await twoUserTree(corpus, `memory-ours-${corpus.count}`);
   let srv: RunningServer | null = null;
   try {
-    srv = await startServer(tree, [], opts.malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: 'libjemalloc.so.2' } : process.env);
+    srv = await startServer(tree, [], opts.malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: UNIT_MALLOC_CONF } : process.env);
     await dropCaches(opts, new Set());
     const pid = srv.proc.pid;
     log(`maildir-imapd pid ${pid} started (malloc: ${opts.malloc}): ${JSON.stringify(procMemory(pid))}`);
@@ -170,6 +178,9 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
     res.after = procMemory(pid);
     res.reports = [await selfReport(srv)];
     log(`  its own report: ${JSON.stringify(res.reports[0])}`);
+    await sleep(5000);
+    res.settled = procMemory(pid);
+    log(`  5 s later: ${JSON.stringify(res.settled)}; MiB ${JSON.stringify(rssBreakdown(pid))}`);
     if (opts.idleS > 0) {
       log(`  waiting ${opts.idleS} s with no session…`);
       await sleep(opts.idleS * 1000);
@@ -254,6 +265,7 @@ function report(runs: ServerRun[], size: number, malloc: Options['malloc']): voi
   const both = (m: Record<string, number> | null | undefined) => (m ? `${mib(m.VmRSS)} (${mib(m.RssAnon)})` : '-');
   t.push(['after the 1st user', both(ours?.afterUser[0]), dc ? `all processes ${both(dc.afterUser[0])}` : '-']);
   t.push(['after both syncs', both(ours?.after), dc ? `all processes ${both(dc.after)}` : '-']);
+  if (ours?.settled !== undefined) t.push(['… 5 s later', both(ours.settled), '-']);
   // VmHWM of the last sample: background work after the syncs (index compaction) can still raise it.
   t.push(['peak', ours?.after ? mib((ours.idle ?? ours.after).VmHWM) : '-', dc?.imapKb?.length ? `imap process ${dc.imapKb.map(mib).join(', ')} + ${both(dc.after)} others` : '-']);
   if (ours?.idle !== undefined) t.push(['after the idle wait', both(ours.idle), '-']);
