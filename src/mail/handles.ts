@@ -183,8 +183,9 @@ export interface MailboxHandle {
   prepareBatch(metas: Array<MessageRef | null>, needs: MessageNeeds): Promise<PreparedBatch>;
   /**
    * What SORT and THREAD take from each message's header summary (`pick`,
-   * called batch by batch, so only what it returns is held); null for a
-   * message gone meanwhile.
+   * called batch by batch, so only what it returns is held: the summary's
+   * bytes may be a reused read buffer, so `pick` returns copies, never the
+   * summary or a slice of it); null for a message gone meanwhile.
    */
   summaries<T>(metas: MessageRef[], pick: (s: StoredSummary) => T): Promise<Array<T | null>>;
   /** A read fault of one message: logged, and returned as its MailError; anything else is rethrown. */

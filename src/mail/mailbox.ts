@@ -516,16 +516,20 @@ export class Mailbox implements MailboxHandle {
 
   /**
    * Runs `fn` on the message's current path. If the file was renamed under us
-   * (another client changed flags), the folder is resynced and `fn` retried.
+   * (another client changed flags), the folder is resynced and `fn` retried;
+   * a client storing flags in a loop can rename it again meanwhile, so a few
+   * times. A message still not found is gone (MessageGoneError).
    */
   async withFile<T>(meta: MessageMeta, fn: (file: string) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.pathOf(meta));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await this.mutex.run(() => this.fullSync());
-      if (!this.byUidMap.has(meta.uid)) throw new MessageGoneError(meta.uid);
-      return fn(this.pathOf(meta));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(this.pathOf(meta));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (attempt === 3) throw new MessageGoneError(meta.uid);
+        await this.mutex.run(() => this.fullSync());
+        if (!this.byUidMap.has(meta.uid)) throw new MessageGoneError(meta.uid);
+      }
     }
   }
 

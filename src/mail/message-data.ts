@@ -191,8 +191,25 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
   const needs: MessageNeeds = { summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
   const out: Array<T | null> = [];
   for (let i = 0; i < metas.length; i += BATCH) {
-    const { outcomes } = await prepareBatch(mailbox, metas.slice(i, i + BATCH), needs);
-    for (const o of outcomes) out.push(o === null || o === 'gone' || o === 'slow' || 'unreadable' in o || !o.summary ? null : pick(o.summary));
+    const batch = metas.slice(i, i + BATCH);
+    // Most come from the index, picked while the record is in the read buffer; the rest are read and summarised.
+    const got = new Array<T | null | undefined>(batch.length);
+    await mailbox.index.forEachRecord(
+      batch.map((m) => m.basename),
+      (k, rec) => {
+        const s = StoredSummary.from(rec.summary);
+        if (!s) return;
+        got[k] = pick(s);
+        batch[k].vsize ??= rec.vsize;
+        batch[k].mtimeMs ??= rec.mtimeMs;
+      },
+    );
+    const rest = batch.flatMap((_, k) => (got[k] === undefined ? [k] : []));
+    if (rest.length) {
+      const { outcomes } = await prepareBatch(mailbox, rest.map((k) => batch[k]), needs);
+      outcomes.forEach((o, r) => (got[rest[r]] = o === null || o === 'gone' || o === 'slow' || 'unreadable' in o || !o.summary ? null : pick(o.summary)));
+    }
+    for (const g of got) out.push(g ?? null);
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first
   }
   return out;

@@ -166,3 +166,19 @@ test('a compaction moves the records to a new file and reads go on from it; puts
   assert.deepEqual((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp')), []);
   await b.close();
 });
+
+test('forEachRecord hands over every record it has, by place, from memory or the file', async (t) => {
+  const dir = await tmpdir(t);
+  await (await filled(dir, 200)).close();
+  const b = new MessageIndex(dir, log);
+  await b.load();
+  b.put('fresh', rec(500)); // not written yet
+  const keys = ['fresh', 'missing', ...Array.from({ length: 200 }, (_, i) => `${1000 + i}.M${i}P1.host`)];
+  const seen = new Map<number, string>();
+  await b.forEachRecord(keys, (i, r) => seen.set(i, r.summary.toString()));
+  assert.equal(seen.size, 201);
+  assert.equal(seen.get(0), rec(500).summary.toString());
+  assert.equal(seen.has(1), false);
+  for (let i = 0; i < 200; i++) assert.equal(seen.get(i + 2), rec(i).summary.toString(), `record ${i}`);
+  await b.close();
+});

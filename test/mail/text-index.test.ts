@@ -252,6 +252,28 @@ test('searches through the index: encoded words, header vs body, non-ASCII, veri
   assert.ok(view.exists > 0);
 });
 
+test('an index nobody searched for idleMs leaves memory; the next search reads it back from the file', async (t) => {
+  resetTextIndexes();
+  const idle = textIndexOptions.idleMs;
+  textIndexOptions.idleMs = 400;
+  t.after(() => {
+    textIndexOptions.idleMs = idle;
+  });
+  const { dir, view } = await corpus(t, 80, 11);
+  const first = await both(view, [atom('TEXT'), str('zebra')]);
+  assert.deepEqual(first.indexed, first.plain);
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
+  await new Promise((r) => setTimeout(r, 200)); // its append is done
+  const written = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
+  for (let i = 0; i < 100 && textIndexStats(view.mailbox as Mailbox); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(textIndexStats(view.mailbox as Mailbox), null, 'dropped from memory');
+  const again = await both(view, [atom('TEXT'), str('zebra')]);
+  assert.deepEqual(again.indexed, first.indexed);
+  assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
+  const now = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
+  assert.deepEqual([now.size, now.mtimeMs], [written.size, written.mtimeMs], 'read back, not rebuilt from the messages');
+});
+
 test('persistence: reopen without reindexing; a torn tail or garbage is cut off and rebuilt', async (t) => {
   resetTextIndexes();
   const { dir, view } = await corpus(t, 80, 11);
