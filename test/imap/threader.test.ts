@@ -31,3 +31,11 @@ test('THREAD over 2,500 messages: the worker thread answers exactly as the in-pr
   assert.equal(await threadData('ORDEREDSUBJECT', msgs), formatThreads(orderedSubject(msgs)));
   assert.equal(await threadData('REFERENCES', []), '');
 });
+
+test('the packed form the worker gets gives back the same messages (nulls, empty and non-ASCII strings, many references)', async () => {
+  const { packThreadMsgs, unpackThreadMsgs } = await import('../../src/imap/search/thread-pack.js');
+  const msgs = corpus(300);
+  msgs.push({ id: 9001, seq: 301, date: -1, subject: baseSubject(''), messageId: null, references: [], inReplyTo: null });
+  msgs.push({ id: 9002, seq: 302, date: 1e15, subject: baseSubject('Fwd: Grüße 😀 \u0000 aus Tokyo 東京'), messageId: '<a"b c"@x>', references: ['', '<x@y>', '<😀@z>'], inReplyTo: '' });
+  assert.deepEqual(unpackThreadMsgs(packThreadMsgs(msgs)), msgs);
+});

@@ -3,6 +3,7 @@
 import { WorkerPool } from '../../runtime/worker-pool.js';
 import { ALGORITHMS, formatThreads, type ThreadAlgorithm, type ThreadMsg } from './thread.js';
 import type { ThreadRequest } from './thread-worker.js';
+import { packThreadMsgs } from './thread-pack.js';
 
 /** Below this many messages threading takes a few ms: not worth a worker's round trip. */
 const IN_PROCESS_MAX = 2000;
@@ -21,7 +22,8 @@ export async function threadData(algorithm: ThreadAlgorithm, msgs: ThreadMsg[]):
   const inProcess = () => formatThreads(ALGORITHMS[algorithm](msgs));
   if (msgs.length <= IN_PROCESS_MAX) return inProcess();
   try {
-    return await pool.run({ algorithm, msgs });
+    const packed = packThreadMsgs(msgs);
+    return await pool.run({ algorithm, msgs: packed }, [packed.nums.buffer as ArrayBuffer, packed.lens.buffer as ArrayBuffer]);
   } catch {
     return inProcess(); // a worker that could not start or died: the answer still comes
   }
