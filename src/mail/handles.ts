@@ -25,6 +25,12 @@ export interface MessageRef {
   readonly vsize: number | null;
   /** INTERNALDATE in ms, once known; else internalDate(). */
   readonly mtimeMs: number | null;
+  /**
+   * The Date: header in UTC ms (null: none, or unparsable), once a SORT or
+   * THREAD has read it (undefined until then): SORT (DATE) then needs no
+   * record of the index (8 bytes a message in memory, a 100 MB read saved).
+   */
+  readonly sentMs?: number | null;
 }
 
 export type FlagMode = 'add' | 'remove' | 'replace';

@@ -45,6 +45,7 @@ export interface MessageMeta extends MessageRef {
   mtimeMs: number | null;
   /** CONDSTORE mod-sequence of the message's last change (RFC 7162); 0 until the folder is loaded. */
   modseq: number;
+  sentMs: number | null | undefined;
 }
 
 /**
@@ -202,7 +203,7 @@ export class Mailbox implements MailboxHandle {
   private seed(list: NameList): void {
     for (const m of list.messages) {
       const { basename, info } = splitName(m.filename);
-      const meta: MessageMeta = { uid: m.uid, basename, sub: m.sub, filename: m.filename, info, vsize: m.vsize, size: m.size, mtimeMs: null, modseq: 0 };
+      const meta: MessageMeta = { uid: m.uid, basename, sub: m.sub, filename: m.filename, info, vsize: m.vsize, size: m.size, mtimeMs: null, modseq: 0, sentMs: undefined };
       this.messages.push(meta);
       this.byUidMap.set(meta.uid, meta);
       this.byBasename.set(meta.basename, meta);
@@ -1192,6 +1193,7 @@ export class Mailbox implements MailboxHandle {
       size,
       mtimeMs: null,
       modseq: 0,
+      sentMs: undefined,
     };
     this.touch(meta);
     const last = this.messages[this.messages.length - 1];

@@ -199,6 +199,7 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
       (k, rec) => {
         const s = StoredSummary.from(rec.summary);
         if (!s) return;
+        batch[k].sentMs = s.sentMs;
         got[k] = pick(s);
         batch[k].vsize ??= rec.vsize;
         batch[k].mtimeMs ??= rec.mtimeMs;
@@ -207,7 +208,11 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
     const rest = batch.flatMap((_, k) => (got[k] === undefined ? [k] : []));
     if (rest.length) {
       const { outcomes } = await prepareBatch(mailbox, rest.map((k) => batch[k]), needs);
-      outcomes.forEach((o, r) => (got[rest[r]] = o === null || o === 'gone' || o === 'slow' || 'unreadable' in o || !o.summary ? null : pick(o.summary)));
+      outcomes.forEach((o, r) => {
+        const summary = o === null || o === 'gone' || o === 'slow' || 'unreadable' in o ? null : o.summary;
+        if (summary) batch[rest[r]].sentMs = summary.sentMs;
+        got[rest[r]] = summary ? pick(summary) : null;
+      });
     }
     for (const g of got) out.push(g ?? null);
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first

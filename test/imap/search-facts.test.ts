@@ -46,3 +46,35 @@ test('a second search is answered from the facts cache', async (t) => {
   assert.equal((await searchView(view, parseCriteria([{ type: 'atom', value: 'SUBJECT' }, { type: 'atom', value: 'note' }, { type: 'atom', value: 'UNSEEN' }]))).length, 10);
   assert.equal(factsCache.reads - reads, 10);
 });
+
+test('SORT (DATE) reads the index once: a second one sorts from the dates it kept, in the same order', async (t) => {
+  const { collectSortData, sortBy } = await import('../../src/imap/search/sort.js');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sort-dates-'));
+  for (const sub of ['cur', 'new', 'tmp']) await fs.mkdir(path.join(dir, sub));
+  // Date: headers out of arrival order; one without a Date (sorted by its INTERNALDATE, RFC 5256 §3).
+  const days = [5, 1, 9, 3, 7, 2, 8, 4, 6, 0];
+  for (const [i, d] of days.entries()) {
+    const date = i === 4 ? '' : `Date: ${new Date(Date.UTC(2024, 0, 10 + d)).toUTCString()}\n`;
+    await fs.writeFile(path.join(dir, 'cur', `17000000${String(i).padStart(2, '0')}.m${i}.host:2,`), `${date}Subject: n${i}\n\nbody\n`);
+  }
+  const box = new Mailbox('INBOX', dir, pino({ level: 'silent' }), 60_000);
+  t.after(async () => {
+    await box.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const view = await MailboxView.open(box, true);
+  const cands = view.uidList.map((uid, i) => ({ uid, seq: i + 1, meta: view.meta(uid)! }));
+  let reads = 0;
+  const summaries = box.summaries.bind(box);
+  box.summaries = (metas, pick) => (reads++, summaries(metas, pick));
+  const order = async () => sortBy(await collectSortData(view, cands, new Set(['DATE'])), [{ key: 'DATE', reverse: false }]).map((d) => d.seq);
+  const first = await order();
+  assert.equal(reads, 1);
+  assert.equal(first.length, 10);
+  assert.deepEqual(first.filter((s) => s !== 5), [10, 2, 6, 4, 8, 1, 9, 7, 3], 'by Date: header');
+  assert.deepEqual(await order(), first);
+  assert.equal(reads, 1, 'the second SORT read no record');
+  // SUBJECT needs the header values: those come from the index again.
+  await collectSortData(view, cands, new Set(['SUBJECT']));
+  assert.equal(reads, 2);
+});

@@ -112,7 +112,9 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       facts: withFacts && facts ? { base: facts.base, messageId: facts.messageId, references: facts.references, inReplyTo: facts.inReplyTo } : null,
     };
   };
-  const summaries = needHeader ? await mailbox.summaries(cands.map((c) => c.meta), pick) : null;
+  // SORT (DATE) of messages whose Date: an earlier SORT or THREAD read reads nothing.
+  const datesKnown = needHeader && !needValues && cands.every((c) => c.meta.sentMs !== undefined);
+  const summaries = needHeader && !datesKnown ? await mailbox.summaries(cands.map((c) => c.meta), pick) : null;
   const out: SortData[] = [];
   // A plain loop: values in memory cost no await (50,000 messages need not be 50,000 promises).
   for (let i = 0; i < cands.length; i++) {
@@ -120,7 +122,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
     const c = cands[i];
     const summary = summaries ? summaries[i] : null;
     if (summaries && !summary) continue; // gone meanwhile
-    const sentMs = summary ? summary.sentMs : null;
+    const sentMs = summary ? summary.sentMs : datesKnown ? (c.meta.sentMs ?? null) : null;
     const needArrival = keys.has('ARRIVAL') || (keys.has('DATE') && sentMs === null);
     let arrival = 0;
     let size = 0;
