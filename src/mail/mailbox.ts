@@ -264,8 +264,7 @@ export class Mailbox implements MailboxHandle {
       // A folder we may not write: CONDSTORE still works for this run.
       this.log.warn({ err }, 'cannot write the modseq log');
     }
-    const present = new Set(this.messages.map((m) => m.uid));
-    for (const uid of this.modseqs.liveUids()) if (!present.has(uid)) this.modseqs.expunge(uid);
+    for (const uid of this.modseqs.liveUids()) if (!this.byUidMap.has(uid)) this.modseqs.expunge(uid);
     for (const m of this.messages) m.modseq = this.modseqs.modseqFor(m.uid, m.info);
     this.modseqReady = true;
   }

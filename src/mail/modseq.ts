@@ -28,6 +28,26 @@ interface Entry {
   info: string;
 }
 
+const scanned = { value: 0, next: 0 };
+
+/**
+ * The decimal number at `at` (0 unless it is one: digits only, ending at a
+ * space or `end`) and where it ends. Returns a shared object: read it at once.
+ */
+function numberAt(text: string, at: number, end: number): { value: number; next: number } {
+  let v = 0;
+  let i = at;
+  for (; i < end; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  const ok = i > at && (i === end || text.charCodeAt(i) === 32) && Number.isSafeInteger(v);
+  scanned.value = ok ? v : 0;
+  scanned.next = i;
+  return scanned;
+}
+
 export class ModseqStore {
   readonly file: string;
   private uidValidity = 0;
@@ -57,32 +77,37 @@ export class ModseqStore {
     this.reserved = 0;
     this.lines = 0;
     const text = await fs.readFile(this.file, 'utf8').catch(() => '');
-    const rows = text.split('\n');
-    if (rows[0] !== `V ${uidValidity}`) {
+    const first = text.indexOf('\n');
+    if (first < 0 || text.slice(0, first) !== `V ${uidValidity}`) {
       await this.rewrite();
       return;
     }
-    // The last row may be torn by a crash: only complete rows count.
-    for (const row of rows.slice(1, -1)) {
-      const f = row.split(' ');
-      if (f[0] === 'R') this.reserved = Math.max(this.reserved, Number(f[1]) || 0);
-      else if (f[0] === 'x') {
-        const uid = Number(f[1]);
-        const modseq = Number(f[2]);
-        if (uid > 0 && modseq > 0) {
+    // One pass over the text, no row or field strings (a first open at 50,000 messages split 50,000
+    // rows into arrays: a third of its time). The last row may be torn by a crash: only complete rows count.
+    const infos = new Map<string, string>(); // most messages share a few flag sets: one string each
+    for (let at = first + 1, end = text.indexOf('\n', at); end >= 0; at = end + 1, end = text.indexOf('\n', at)) {
+      this.lines++;
+      const c = text.charCodeAt(at);
+      if (c === 0x52 /* R */) {
+        this.reserved = Math.max(this.reserved, numberAt(text, at + 2, end).value);
+      } else {
+        const expunge = c === 0x78; /* x */
+        let n = numberAt(text, expunge ? at + 2 : at, end);
+        const uid = n.value;
+        n = numberAt(text, n.next + 1, end);
+        const modseq = n.value;
+        if (uid > 0 && modseq > 0 && expunge) {
           this.live.delete(uid);
           this.expunged.push([uid, modseq]);
           this.highest = Math.max(this.highest, modseq);
-        }
-      } else {
-        const uid = Number(f[0]);
-        const modseq = Number(f[1]);
-        if (uid > 0 && modseq > 0) {
-          this.live.set(uid, { modseq, info: f[2] ?? '' });
+        } else if (uid > 0 && modseq > 0) {
+          const raw = n.next < end ? text.slice(n.next + 1, end) : '';
+          let info = infos.get(raw);
+          if (info === undefined) infos.set(raw, (info = raw));
+          this.live.set(uid, { modseq, info });
           this.highest = Math.max(this.highest, modseq);
         }
       }
-      this.lines++;
     }
     this.expunged.sort((a, b) => a[1] - b[1]);
     // Everything up to the reservation may have been shown to a client.

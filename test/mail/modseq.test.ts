@@ -61,3 +61,19 @@ test('a new UIDVALIDITY starts afresh', async (t) => {
   await b.load(2);
   assert.deepEqual(b.expungedSince(0), []);
 });
+
+test('the log is read row by row as written: damaged rows are skipped, a torn last row ignored, the reservation respected', async (t) => {
+  const dir = await tmpdir(t);
+  const rows = ['V 7', 'R 2000', '1 10 S', '2 11 ', '3 12', 'x 3 13', 'garbage here', '4 x5 S', '5 14 FS', '1 15 RS', '6 99999999999999999999 S', 'x 9', '7 16 T'];
+  await fs.writeFile(path.join(dir, 'maildir-imapd-modseq'), rows.join('\n') + '\n8 17 S'); // the last row has no newline: torn
+  const s = new ModseqStore(dir);
+  await s.load(7);
+  assert.deepEqual(s.liveUids().sort((a, b) => a - b), [1, 2, 5, 7]);
+  assert.equal(s.modseqFor(1, 'RS'), 15, 'a later row wins');
+  assert.equal(s.modseqFor(2, ''), 11);
+  assert.equal(s.modseqFor(5, 'FS'), 14);
+  assert.equal(s.modseqFor(7, 'T'), 16);
+  assert.deepEqual(s.expungedSince(12), [3]);
+  assert.ok(s.highestModseq >= 2000, 'modseqs up to the reservation may have been shown: none is reused');
+  assert.ok(s.modseqFor(8, 'S') > 2000, 'the torn row is gone; the message gets a new modseq');
+});
