@@ -78,7 +78,9 @@ async function readOrNull(file: string): Promise<Buffer | null> {
 }
 
 function buffersOf(seg: Segment | undefined): ArrayBuffer[] {
-  return seg ? ([seg.starts.buffer, seg.postOff.buffer, seg.post.buffer] as ArrayBuffer[]) : [];
+  if (!seg) return [];
+  const own = [seg.starts.buffer, seg.postOff.buffer, seg.post.buffer] as ArrayBuffer[];
+  return typeof seg.dict === 'string' ? own : [...own, seg.dict.buffer as ArrayBuffer];
 }
 
 async function handle(req: ParseRequest): Promise<ParseResult> {

@@ -102,10 +102,17 @@ export function planQuery(q: string): QueryPlan | null {
  * at starts[i] and ends before starts[i+1]-1. Its postings are the varint
  * deltas in post[postOff[i], postOff[i+1]) of ascending (local << 2 | mask),
  * where local indexes `names` (message basenames).
+ *
+ * The dictionary is UTF-8 bytes (offsets in bytes): as a JavaScript string
+ * it took two bytes a character in the heap as soon as one word was not
+ * Latin-1 (25 MB at 50,000 messages instead of ~13 MB outside the heap).
+ * UTF-8 matching is character matching, since no character's bytes occur
+ * inside another's. A dictionary with lone surrogates (from `&#xd800;` in
+ * HTML), which UTF-8 cannot hold, stays a string (offsets in UTF-16 units).
  */
 export interface Segment {
   names: string[];
-  dict: string;
+  dict: Buffer | string;
   starts: Uint32Array;
   postOff: Uint32Array;
   post: Uint8Array;
@@ -117,7 +124,7 @@ export function tokenCount(seg: Segment): number {
 
 /** Bytes a segment holds (strings counted at 2 bytes a unit). */
 export function segmentBytes(seg: Segment): number {
-  let n = seg.dict.length * 2 + seg.starts.byteLength + seg.postOff.byteLength + seg.post.byteLength;
+  let n = (typeof seg.dict === 'string' ? seg.dict.length * 2 : seg.dict.length) + seg.starts.byteLength + seg.postOff.byteLength + seg.post.byteLength;
   for (const s of seg.names) n += 16 + s.length * 2;
   return n;
 }
@@ -157,15 +164,56 @@ export function buildSegment(names: string[], tokens: Array<Map<string, number>>
   return fromInverted(names, inv);
 }
 
+/** The dictionary of `toks` (see Segment) and where each token starts in it. */
+function dictionaryOf(toks: readonly string[]): { dict: Buffer | string; starts: Uint32Array } {
+  const text = toks.length ? '\n' + toks.join('\n') + '\n' : '\n';
+  let dict: Buffer | string = text;
+  if (wellFormed(text)) {
+    // Its own memory (never a slice of Node's shared pool): a worker thread moves it to the event loop.
+    dict = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+    dict.write(text, 'utf8');
+  }
+  return { dict, starts: startsOf(dict, toks.length) };
+}
+
+/** A segment that came from a worker thread: its bytes dictionary arrives as a plain Uint8Array. */
+export function revived(seg: Segment): Segment {
+  const d = seg.dict as Uint8Array | string;
+  if (typeof d !== 'string' && !Buffer.isBuffer(d)) seg.dict = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  return seg;
+}
+
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Where each of `count` tokens starts in `dict` (after each "\n" but the last), and the dictionary's end; throws if the count is off. */
+function startsOf(dict: Buffer | string, count: number): Uint32Array {
+  const starts = new Uint32Array(count + 1);
+  let t = 0;
+  let i = dict.indexOf('\n');
+  if (i !== 0) throw new Error('segment dictionary malformed');
+  for (;;) {
+    const j = dict.indexOf('\n', i + 1);
+    if (j < 0) break;
+    if (t >= count) throw new Error('segment dictionary too long');
+    starts[t++] = i + 1;
+    i = j;
+  }
+  if (t !== count || i !== dict.length - 1) throw new Error('segment dictionary count mismatch');
+  starts[count] = dict.length;
+  return starts;
+}
+
+/** Token t's text. */
+function tokenText(seg: Segment, t: number): string {
+  const { dict, starts } = seg;
+  return typeof dict === 'string' ? dict.slice(starts[t], starts[t + 1] - 1) : dict.toString('utf8', starts[t], starts[t + 1] - 1);
+}
+
 function fromInverted(names: string[], inv: Map<string, number[]>): Segment {
   const toks = [...inv.keys()];
-  const starts = new Uint32Array(toks.length + 1);
   const postOff = new Uint32Array(toks.length + 1);
   const sink = new ByteSink();
-  let pos = 1;
   for (let i = 0; i < toks.length; i++) {
-    starts[i] = pos;
-    pos += toks[i].length + 1;
     postOff[i] = sink.len;
     let prev = 0;
     for (const v of inv.get(toks[i])!) {
@@ -173,9 +221,8 @@ function fromInverted(names: string[], inv: Map<string, number[]>): Segment {
       prev = v;
     }
   }
-  starts[toks.length] = pos;
   postOff[toks.length] = sink.len;
-  const dict = toks.length ? '\n' + toks.join('\n') + '\n' : '\n';
+  const { dict, starts } = dictionaryOf(toks);
   return { names, dict, starts, postOff, post: sink.take() };
 }
 
@@ -296,13 +343,9 @@ export class SegmentBuilder {
     const fill = first.slice(0, n);
     const values = new Int32Array(count);
     for (let k = 0; k < this.pairsLen; k += 2) values[fill[pairs[k]]++] = pairs[k + 1];
-    const starts = new Uint32Array(n + 1);
     const postOff = new Uint32Array(n + 1);
     const sink = new ByteSink();
-    let pos = 1;
     for (let id = 0; id < n; id++) {
-      starts[id] = pos;
-      pos += toks[id].length + 1;
       postOff[id] = sink.len;
       let prev = 0;
       for (let k = first[id], end = first[id + 1]; k < end; k++) {
@@ -310,9 +353,8 @@ export class SegmentBuilder {
         prev = values[k];
       }
     }
-    starts[n] = pos;
     postOff[n] = sink.len;
-    const dict = n ? '\n' + toks.join('\n') + '\n' : '\n';
+    const { dict, starts } = dictionaryOf(toks);
     return { names: this.names, dict, starts, postOff, post: sink.take() };
   }
 }
@@ -356,6 +398,8 @@ export function matchTokens(seg: Segment, term: Term, limit: number): number[] |
   if (tokenCount(seg) === 0) return out;
   const d = seg.dict;
   const w = term.word;
+  // A bytes dictionary holds no lone surrogate (see Segment): a word with one is in none of its tokens.
+  if (typeof d !== 'string' && !wellFormed(w)) return out;
   const needle = term.kind === 'exact' ? `\n${w}\n` : term.kind === 'prefix' ? `\n${w}` : term.kind === 'suffix' ? `${w}\n` : w;
   let from = 0;
   for (;;) {
@@ -420,7 +464,7 @@ export function mergeSegments(segs: Segment[], keep: (name: string) => boolean):
         const to = remap[local];
         if (to < 0) return;
         if (!list) {
-          const tok = seg.dict.slice(seg.starts[t], seg.starts[t + 1] - 1);
+          const tok = tokenText(seg, t);
           list = inv.get(tok);
           if (!list) inv.set(tok, (list = []));
         }
@@ -440,8 +484,8 @@ const FLAG_UTF16 = 1;
 /** A segment as bytes: names NUL-separated, dict as UTF-8 (UTF-16LE if it has lone surrogates), offsets, postings. */
 export function encodeSegment(seg: Segment): Buffer {
   const names = Buffer.from(seg.names.join('\0'), 'utf8');
-  const utf16 = !(seg.dict as unknown as { isWellFormed(): boolean }).isWellFormed(); // lone surrogates (e.g. from &#xd800;) do not survive UTF-8
-  const dict = Buffer.from(seg.dict, utf16 ? 'utf16le' : 'utf8');
+  const utf16 = typeof seg.dict === 'string' && !wellFormed(seg.dict); // lone surrogates (e.g. from &#xd800;) do not survive UTF-8
+  const dict = typeof seg.dict === 'string' ? Buffer.from(seg.dict, utf16 ? 'utf16le' : 'utf8') : seg.dict;
   const count = tokenCount(seg);
   const head = Buffer.alloc(24);
   head[0] = SEG_MAGIC;
@@ -469,25 +513,19 @@ export function decodeSegment(b: Buffer): Segment {
   const names = nNames ? b.toString('utf8', p, p + namesLen).split('\0') : [];
   if (names.length !== nNames) throw new Error('segment names mismatch');
   p += namesLen;
-  const dict = b.toString(utf16 ? 'utf16le' : 'utf8', p, p + dictLen);
+  // Its own copy (a subarray would keep the whole record read from the file), never in the shared pool (see dictionaryOf).
+  let dict: Buffer | string;
+  if (utf16) dict = b.toString('utf16le', p, p + dictLen);
+  else {
+    dict = Buffer.allocUnsafeSlow(dictLen);
+    b.copy(dict, 0, p, p + dictLen);
+  }
   p += dictLen;
   const postOff = new Uint32Array(count + 1);
   Buffer.from(postOff.buffer).set(b.subarray(p, p + (count + 1) * 4));
   p += (count + 1) * 4;
   const post = new Uint8Array(b.subarray(p, p + postLen));
-  const starts = new Uint32Array(count + 1);
-  let t = 0;
-  let i = dict.indexOf('\n');
-  if (i !== 0) throw new Error('segment dictionary malformed');
-  for (;;) {
-    const j = dict.indexOf('\n', i + 1);
-    if (j < 0) break;
-    if (t >= count) throw new Error('segment dictionary too long');
-    starts[t++] = i + 1;
-    i = j;
-  }
-  if (t !== count || i !== dict.length - 1) throw new Error('segment dictionary count mismatch');
-  starts[count] = dict.length;
+  const starts = startsOf(dict, count);
   if (postOff[count] !== postLen) throw new Error('segment postings mismatch');
   for (let k = 0; k < count; k++) if (postOff[k] > postOff[k + 1]) throw new Error('segment postings out of order');
   return { names, dict, starts, postOff, post };

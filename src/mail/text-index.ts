@@ -34,7 +34,7 @@ import { Mutex } from './mutex.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import type { TextHint, UidView } from './handles.js';
 
-import { IN_BODY, IN_HEADER, planQuery, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
+import { IN_BODY, IN_HEADER, planQuery, revived, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
 import type { ParseRequest, ParseResult } from './text-index-parse.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
 import { cacheShare } from '../runtime/memory-budget.js';
@@ -63,7 +63,7 @@ export const textIndexOptions = {
    */
   memoryBytes: cacheShare('textIndex'),
   /**
-   * A folder's index not searched (nor preloaded by a SELECT) for this long leaves memory; the next
+   * A folder's index not searched for this long leaves memory; the next
    * search reads it back from the file (~0.3 s at 50,000 messages, where a search without it reads
    * every message). At 50,000 messages it is ~50 MB that a folder otherwise held as long as it was open.
    */
@@ -213,7 +213,9 @@ class FolderIndex {
     });
   }
 
+  /** A segment from a worker thread (its dictionary bytes arrive as a plain Uint8Array). */
   private add(seg: Segment): void {
+    revived(seg);
     this.segs.push(seg);
     for (const n of seg.names) this.indexed.add(n);
     this.bytes += segmentBytes(seg);

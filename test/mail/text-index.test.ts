@@ -127,6 +127,16 @@ test('the fast builder, the encoding and merging agree with the reference', () =
   assert.deepEqual(q(half, 'd'), ['n0'], 'wörld; n1 is gone');
   assert.deepEqual(q(half, '\ud800'), ['n0']);
   assert.throws(() => decodeSegment(Buffer.from('garbage garbage garbage garbage')));
+  // Without lone surrogates the dictionary is UTF-8 bytes, offsets in bytes: non-ASCII words still match.
+  const clean = buildSegment(['m0', 'm1'], [messageTokens('subject: Grüße 東京', 'hello 𝒜 wörld'), messageTokens('', 'plain wor')]);
+  assert.ok(Buffer.isBuffer(clean.dict), 'bytes, not a string');
+  assert.deepEqual(decodeSegment(encodeSegment(clean)), clean);
+  assert.deepEqual(q(clean, 'üße'), ['m0']);
+  assert.deepEqual(q(clean, '東京'), ['m0']);
+  assert.deepEqual(q(clean, 'wor'), ['m1']);
+  assert.deepEqual(q(clean, 'wör'), ['m0']);
+  assert.deepEqual(q(clean, '\ud800'), []);
+  assert.deepEqual(q(mergeSegments([clean, ref], () => true), '𝒜'), ['m0', 'n3']);
 });
 
 // ---------------------------------------------------------------------------
