@@ -8,6 +8,7 @@ import { summarize, StoredSummary } from '../wire/summary.js';
 import { readWithDate } from './content.js';
 import { loaderPool, bigLoader, type LoadJob } from './loader.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
+import type { IndexedMessage } from './message-index.js';
 import type { MessageNeeds, Outcome, Prepared, PreparedBatch } from './handles.js';
 import { MailError, mailErrorOf, isMessageGone } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -32,14 +33,19 @@ const SUMMARIZE_HERE_MAX = 256 * 1024;
 export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
   const rec = mailbox.index.get(meta.basename);
   if (!rec) return null;
-  meta.vsize ??= rec.vsize;
-  meta.mtimeMs ??= rec.mtimeMs;
+  learnSizeAndDate(meta, rec);
   let s = readSummaries.get(rec);
   if (s === undefined) {
     s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
     readSummaries.set(rec, s);
   }
   return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
+}
+
+/** A message's CRLF size and INTERNALDATE from its index record, unless it knows them already. */
+function learnSizeAndDate(meta: MessageMeta, rec: IndexedMessage): void {
+  meta.vsize ??= rec.vsize;
+  meta.mtimeMs ??= rec.mtimeMs;
 }
 
 /** Summaries already looked at, per index record (which lives as long as its message's record). */
@@ -201,8 +207,7 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
         if (!s) return;
         batch[k].sentMs = s.sentMs;
         got[k] = pick(s);
-        batch[k].vsize ??= rec.vsize;
-        batch[k].mtimeMs ??= rec.mtimeMs;
+        learnSizeAndDate(batch[k], rec);
       },
     );
     const rest = batch.flatMap((_, k) => (got[k] === undefined ? [k] : []));

@@ -237,13 +237,20 @@ export class MessageIndex {
       return undefined;
     }
     this.hot.set(key, rec);
-    this.hotBytes += rec.summary.length + 64;
-    for (const [k, r] of this.hot) {
+    this.hotBytes += hotCost(rec);
+    for (const k of this.hot.keys()) {
       if (this.hotBytes <= HOT_BYTES) break;
-      this.hot.delete(k);
-      this.hotBytes -= r.summary.length + 64;
+      this.cool(k);
     }
     return rec;
+  }
+
+  /** Drops a record read ahead (if it is there). */
+  private cool(key: string): void {
+    const r = this.hot.get(key);
+    if (!r) return;
+    this.hot.delete(key);
+    this.hotBytes -= hotCost(r);
   }
 
   private forget(key: string): void {
@@ -357,11 +364,7 @@ export class MessageIndex {
     rec.writeUInt32LE(m.vsize, p + 8);
     m.summary.copy(rec, p + 12);
     rec.writeUInt32LE(zlib.crc32(rec.subarray(RECORD_HEAD)), 4);
-    const h = this.hot.get(key);
-    if (h) {
-      this.hot.delete(key);
-      this.hotBytes -= h.summary.length + 64;
-    }
+    this.cool(key);
     this.unwritten.set(key, rec);
     if (!this.writable) return;
     this.pending.push({ key, rec });
@@ -431,11 +434,7 @@ export class MessageIndex {
     for (const key of [...this.unwritten.keys()]) if (!keep.has(key)) this.unwritten.delete(key);
     this.pending = this.pending.filter((b) => this.unwritten.get(b.key) === b.rec);
     this.pendingBytes = this.pending.reduce((n, b) => n + b.rec.length, 0);
-    for (const [key, r] of [...this.hot]) {
-      if (keep.has(key)) continue;
-      this.hot.delete(key);
-      this.hotBytes -= r.summary.length + 64;
-    }
+    for (const key of [...this.hot.keys()]) if (!keep.has(key)) this.cool(key);
     await this.rewriteIfGarbage();
   }
 
@@ -515,6 +514,9 @@ export class MessageIndex {
     this.pendingBytes = 0;
   }
 }
+
+/** What a record read ahead counts against HOT_BYTES: its summary and the objects around it. */
+const hotCost = (rec: IndexedMessage): number => rec.summary.length + 64;
 
 interface Wanted {
   key: string;
