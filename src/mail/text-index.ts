@@ -25,8 +25,9 @@
 // tokens, 7.7M dictionary characters, 27 MB of varint postings): as one
 // segment it takes 18 MiB of heap plus 30 MiB of array buffers, decodes from
 // the file in ~0.3 s and a substring scan of the dictionary string takes
-// ~12 ms (the dictionary is now UTF-8 bytes, not a string: see Segment). The same data as Map<string, Uint32Array> took 134 MiB of heap plus
-// 40 MiB of buffers, 5.6 s to build, and 168 ms to scan its keys.
+// ~12 ms (the dictionary is now UTF-8 bytes, not a string: see Segment).
+// The same data as Map<string, Uint32Array> took 134 MiB of heap plus 40 MiB
+// of buffers, 5.6 s to build, and 168 ms to scan its keys.
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';

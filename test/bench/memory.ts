@@ -69,8 +69,8 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-/** The systemd unit's MALLOC_CONF (systemd/maildir-imapd.service): a background thread gives freed pages back within a second. */
-const UNIT_MALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
+/** The systemd unit's MALLOC_CONF, read from the unit itself so the bench runs what is shipped. */
+const UNIT_MALLOC_CONF = /^Environment=MALLOC_CONF=(.*)$/m.exec(fs.readFileSync(new URL('../../../systemd/maildir-imapd.service', import.meta.url), 'utf8'))?.[1] ?? '';
 
 /** Whether the dynamic loader can find libjemalloc.so.2 (what the unit's LD_PRELOAD names). */
 function jemallocInstalled(): boolean {
