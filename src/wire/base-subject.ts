@@ -10,8 +10,10 @@ export interface BaseSubject {
 
 /** i;ascii-casemap: ASCII letters upper-cased, everything else as is. */
 export function asciiUpper(s: string): string {
-  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+  // ASCII only (most subjects): the native upper-casing is the same and ~10x faster than the replace.
+  return NON_ASCII.test(s) ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s.toUpperCase();
 }
+const NON_ASCII = /[^\x00-\x7f]/;
 
 const isWsp = (c: string | undefined): boolean => c === ' ' || c === '\t';
 

@@ -239,6 +239,23 @@ export class StoredSummary {
     return (this.facts ??= JSON.parse(this.b.toString('utf8', this.start(SORT), this.end(SORT))) as SortFacts);
   }
 
+  /**
+   * What THREAD reads: the sort facts without the subject and addresses,
+   * whose strings were most of a full parse's cost. JSON.stringify wrote the
+   * keys in sortFactsOf's order, and a key's `,"name":` cannot occur inside
+   * a string value (its quote would be escaped), so the base subject and the
+   * last three keys are cut out and parsed alone.
+   */
+  get threadFacts(): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
+    if (this.facts) return this.facts;
+    const text = this.b.toString('utf8', this.start(SORT), this.end(SORT));
+    const base = text.indexOf(',"base":');
+    const from = text.indexOf(',"fromRaw":', base);
+    const mid = text.indexOf(',"messageId":', from);
+    if (base < 0 || from < 0 || mid < 0) return this.sortFacts;
+    return JSON.parse(`{${text.slice(base + 1, from)}${text.slice(mid)}`) as SortFacts;
+  }
+
   section(i: number): Buffer {
     return this.b.subarray(this.start(i), this.end(i));
   }

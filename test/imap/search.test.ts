@@ -7,7 +7,8 @@ import { parseCommand, CommandFramer, type FramedCommand, type Token } from '../
 import { parseCriteria, parseSearchDate, charsetAndCriteria, type SearchKey } from '../../src/wire/search-criteria.js';
 import { BadError, NoError } from '../../src/wire/errors.js';
 import { baseSubject } from '../../src/wire/base-subject.js';
-import { references, orderedSubject, formatThreads, type ThreadMsg } from '../../src/imap/search/thread.js';
+import { threadData } from '../../src/imap/search/thread.js';
+import { ThreadInput, type ThreadMsg } from '../../src/imap/search/thread-input.js';
 import { formatSet as compressSet } from '../../src/wire/sequence-set.js';
 import { parseSortCriteria } from '../../src/imap/search/sort.js';
 import { decodeQP, htmlToText, headerFactsOf } from '../../src/mail/facts.js';
@@ -125,6 +126,9 @@ test('base subject (RFC 5256 §2.1)', () => {
   for (const [input, base, refwd] of cases) assert.deepEqual(baseSubject(input), { base, replyOrFwd: refwd }, input);
 });
 
+const references = (msgs: ThreadMsg[]) => threadData('REFERENCES', ThreadInput.of(msgs));
+const orderedSubject = (msgs: ThreadMsg[]) => threadData('ORDEREDSUBJECT', ThreadInput.of(msgs));
+
 function msg(seq: number, opts: { id?: string | null; refs?: string[]; irt?: string; date?: number; subject?: string }): ThreadMsg {
   return {
     id: seq,
@@ -137,8 +141,8 @@ function msg(seq: number, opts: { id?: string | null; refs?: string[]; irt?: str
   };
 }
 
-test('REFERENCES: reply chains, branches, In-Reply-To and dates', () => {
-  const t = references([
+test('REFERENCES: reply chains, branches, In-Reply-To and dates', async () => {
+  const t = await references([
     msg(1, {}),
     msg(2, { refs: ['m1@x'] }),
     msg(3, { refs: ['m1@x', 'm2@x'] }),
@@ -146,41 +150,41 @@ test('REFERENCES: reply chains, branches, In-Reply-To and dates', () => {
     msg(5, {}),
     msg(6, { refs: ['m5@x'], date: 500 }), // sent before its parent: still its child
   ]);
-  assert.equal(formatThreads(t), '(1 (2 3)(4))(5 6)');
+  assert.equal(t, '(1 (2 3)(4))(5 6)');
 });
 
-test('REFERENCES: missing parents become dummies, pruned per step 4', () => {
+test('REFERENCES: missing parents become dummies, pruned per step 4', async () => {
   // 2 and 3 both reply to a message we do not have: a dummy root with two children
-  assert.equal(formatThreads(references([msg(2, { refs: ['gone@x'] }), msg(3, { refs: ['gone@x'] })])), '((2)(3))');
+  assert.equal((await references([msg(2, { refs: ['gone@x'] }), msg(3, { refs: ['gone@x'] })])), '((2)(3))');
   // one child of a missing parent is promoted to the root
-  assert.equal(formatThreads(references([msg(2, { refs: ['gone@x'] })])), '(2)');
+  assert.equal((await references([msg(2, { refs: ['gone@x'] })])), '(2)');
   // a missing message in the middle of a chain disappears
-  assert.equal(formatThreads(references([msg(1, {}), msg(3, { refs: ['m1@x', 'gone@x'] })])), '(1 3)');
+  assert.equal((await references([msg(1, {}), msg(3, { refs: ['m1@x', 'gone@x'] })])), '(1 3)');
 });
 
-test('REFERENCES: duplicate and missing Message-IDs, loops', () => {
-  assert.equal(formatThreads(references([msg(1, { id: 'same@x' }), msg(2, { id: 'same@x' }), msg(3, { refs: ['same@x'] })])), '(1 3)(2)');
-  assert.equal(formatThreads(references([msg(1, { id: null }), msg(2, { id: null })])), '(1)(2)');
+test('REFERENCES: duplicate and missing Message-IDs, loops', async () => {
+  assert.equal((await references([msg(1, { id: 'same@x' }), msg(2, { id: 'same@x' }), msg(3, { refs: ['same@x'] })])), '(1 3)(2)');
+  assert.equal((await references([msg(1, { id: null }), msg(2, { id: null })])), '(1)(2)');
   // a references b, b references a: no loop, one link wins
-  const t = formatThreads(references([msg(1, { id: 'a@x', refs: ['b@x'] }), msg(2, { id: 'b@x', refs: ['a@x'] })]));
+  const t = (await references([msg(1, { id: 'a@x', refs: ['b@x'] }), msg(2, { id: 'b@x', refs: ['a@x'] })]));
   assert.ok(t === '(1 2)' || t === '(2 1)', t);
   // a message that references itself is a root
-  assert.equal(formatThreads(references([msg(1, { refs: ['m1@x'] })])), '(1)');
+  assert.equal((await references([msg(1, { refs: ['m1@x'] })])), '(1)');
 });
 
-test('REFERENCES: threads with the same base subject are merged (step 5)', () => {
+test('REFERENCES: threads with the same base subject are merged (step 5)', async () => {
   // two unrelated roots with the same subject: a dummy joins them
-  assert.equal(formatThreads(references([msg(1, { subject: 'Lunch' }), msg(2, { subject: 'lunch' })])), '((1)(2))');
+  assert.equal((await references([msg(1, { subject: 'Lunch' }), msg(2, { subject: 'lunch' })])), '((1)(2))');
   // a reply (by subject only) becomes the child of the original
-  assert.equal(formatThreads(references([msg(1, { subject: 'Lunch' }), msg(2, { subject: 'Re: Lunch' })])), '(1 2)');
+  assert.equal((await references([msg(1, { subject: 'Lunch' }), msg(2, { subject: 'Re: Lunch' })])), '(1 2)');
   // the original arriving after the reply still becomes the parent
-  assert.equal(formatThreads(references([msg(1, { subject: 'Re: Lunch' }), msg(2, { subject: 'Lunch' })])), '(2 1)');
+  assert.equal((await references([msg(1, { subject: 'Re: Lunch' }), msg(2, { subject: 'Lunch' })])), '(2 1)');
   // empty subjects are never merged
-  assert.equal(formatThreads(references([msg(1, { subject: '' }), msg(2, { subject: 'Re:' })])), '(1)(2)');
+  assert.equal((await references([msg(1, { subject: '' }), msg(2, { subject: 'Re:' })])), '(1)(2)');
 });
 
-test('ORDEREDSUBJECT (RFC 5256 §2.1 algorithm)', () => {
-  const t = orderedSubject([
+test('ORDEREDSUBJECT (RFC 5256 §2.1 algorithm)', async () => {
+  const t = await orderedSubject([
     msg(1, { subject: 'b', date: 3000 }),
     msg(2, { subject: 'a', date: 2000 }),
     msg(3, { subject: 'Re: b', date: 1000 }),
@@ -189,7 +193,7 @@ test('ORDEREDSUBJECT (RFC 5256 §2.1 algorithm)', () => {
     msg(6, { subject: 'c', date: 1500 }),
   ]);
   // b-thread starts at 3 (date 1000), c at 1500, a at 2000
-  assert.equal(formatThreads(t), '(3 1)(6)(2 (4)(5))');
+  assert.equal(t, '(3 1)(6)(2 (4)(5))');
 });
 
 test('ESEARCH ALL sequence-set compression', () => {

@@ -4,11 +4,11 @@ import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { collectSortData } from '../search/sort.js';
-import { ALGORITHMS, type ThreadAlgorithm, type ThreadMsg } from '../search/thread.js';
-import { threadData } from '../search/threader.js';
+import { THREAD_ALGORITHMS, threadData, type ThreadAlgorithm } from '../search/thread.js';
+import { ThreadInput } from '../search/thread-input.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
-export const THREAD_ALGORITHMS = Object.keys(ALGORITHMS);
+export { THREAD_ALGORITHMS };
 
 export const thread: Command = {
   names: ['THREAD'],
@@ -23,20 +23,10 @@ export const thread: Command = {
     if (!THREAD_ALGORITHMS.includes(algorithm)) throw new BadError(`THREAD: unknown threading algorithm ${algorithm.slice(0, 32)}`);
     const key = charsetAndCriteria(ctx.args.slice(1), 'THREAD', true);
     const found = await searchView(view, key);
-    const data = await collectSortData(view, found, new Set(['DATE']), true);
-    const msgs: ThreadMsg[] = data.map((d) => {
-      const f = d.facts!;
-      return {
-        id: ctx.uid ? d.uid : d.seq,
-        seq: d.seq,
-        date: d.date,
-        subject: f.base,
-        messageId: f.messageId,
-        references: f.references,
-        inReplyTo: f.inReplyTo,
-      };
-    });
-    const threadsText = await threadData(algorithm as ThreadAlgorithm, msgs);
+    const input = new ThreadInput();
+    const data = await collectSortData(view, found, new Set(['DATE']), input);
+    for (const d of data) if (d.facts >= 0) input.message(d.facts, ctx.uid ? d.uid : d.seq, d.seq, d.date);
+    const threadsText = await threadData(algorithm as ThreadAlgorithm, input);
     await conn.untagged(threadsText ? `THREAD ${threadsText}` : 'THREAD');
   },
 };

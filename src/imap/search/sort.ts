@@ -3,11 +3,12 @@ import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
-import type { SortFacts, StoredSummary } from '../../wire/summary.js';
+import type { StoredSummary } from '../../wire/summary.js';
 import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import type { ThreadInput } from './thread-input.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 export interface SortKey {
@@ -53,11 +54,9 @@ export interface SortData {
   cc: Buffer;
   displayFrom: Buffer;
   displayTo: Buffer;
-  /** What THREAD needs of the header (when asked for). */
-  facts: ThreadFacts | null;
+  /** Where THREAD's input holds the message's facts (when asked for), else -1. */
+  facts: number;
 }
-
-export type ThreadFacts = Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'>;
 
 /** The header-derived values of one message, taken from its summary while its batch is read (only these are held). */
 type HeaderKeys = Pick<SortData, 'subject' | 'from' | 'to' | 'cc' | 'displayFrom' | 'displayTo' | 'facts'> & { sentMs: number | null };
@@ -92,15 +91,16 @@ function displayOf(value: string | null): string {
 /**
  * Collects what `keys` need for every candidate (messages gone meanwhile are
  * left out). Header values come from the folder's index (summaries), so a
- * SORT of a synced folder reads no file; `withFacts` keeps them for THREAD.
+ * SORT of a synced folder reads no file; `thread` is given THREAD's facts.
  */
-export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>, withFacts = false): Promise<SortData[]> {
+export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>, thread?: ThreadInput): Promise<SortData[]> {
   const mailbox = view.mailbox;
   const valueKeys: SortKeyName[] = ['SUBJECT', 'FROM', 'TO', 'CC', 'DISPLAYFROM', 'DISPLAYTO'];
-  const needValues = withFacts || valueKeys.some((k) => keys.has(k));
+  const sortsByValue = valueKeys.some((k) => keys.has(k));
+  const needValues = thread !== undefined || sortsByValue;
   const needHeader = needValues || keys.has('DATE');
   const pick = (s: StoredSummary): HeaderKeys => {
-    const facts = needValues ? s.sortFacts : null;
+    const facts = sortsByValue ? s.sortFacts : null;
     return {
       sentMs: s.sentMs,
       subject: keys.has('SUBJECT') && facts ? key(facts.base.base) : EMPTY,
@@ -109,7 +109,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
       displayFrom: keys.has('DISPLAYFROM') && facts ? key(displayOf(facts.fromRaw)) : EMPTY,
       displayTo: keys.has('DISPLAYTO') && facts ? key(displayOf(facts.toRaw)) : EMPTY,
-      facts: withFacts && facts ? { base: facts.base, messageId: facts.messageId, references: facts.references, inReplyTo: facts.inReplyTo } : null,
+      facts: thread ? thread.facts(facts ?? s.threadFacts) : -1,
     };
   };
   // SORT (DATE) of messages whose Date: an earlier SORT or THREAD read reads nothing.
@@ -145,7 +145,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       cc: summary?.cc ?? EMPTY,
       displayFrom: summary?.displayFrom ?? EMPTY,
       displayTo: summary?.displayTo ?? EMPTY,
-      facts: summary?.facts ?? null,
+      facts: summary?.facts ?? -1,
     });
   }
   return out;

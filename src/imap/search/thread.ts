@@ -1,277 +1,350 @@
-// THREAD (RFC 5256 §2.1 ORDEREDSUBJECT, §2.2 REFERENCES) over plain data, and
-// the thread-list wire form of §4.
-import { asciiUpper, type BaseSubject } from '../../wire/base-subject.js';
-
-export interface ThreadMsg {
-  /** What the response names the message by: sequence number or UID. */
-  id: number;
-  /** Mailbox order (sequence number): ties and duplicate Message-IDs go by it. */
-  seq: number;
-  /** Sent date (Date: header in UTC, else INTERNALDATE), milliseconds. */
-  date: number;
-  subject: BaseSubject;
-  messageId: string | null;
-  references: string[];
-  inReplyTo: string | null;
-}
+// THREAD (RFC 5256 §2.1 ORDEREDSUBJECT, §2.2 REFERENCES; REFS as Dovecot
+// implements draft-ietf-morg-inthread §5) over the numbers of
+// thread-input.ts, and the thread-list wire form of §4.
+//
+// Containers are rows of typed arrays (parent, first and last child,
+// siblings) rather than objects, every walk is a loop rather than recursion
+// (a reply chain 50,000 deep is a thread like any other), and a long run
+// gives the event loop back every few milliseconds: it runs here, not in a
+// worker thread, whose heap was the memory bench's peak (issue 14).
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { ThreadInput, type FrozenThreadInput } from './thread-input.js';
 
 export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT' | 'REFS';
+export const THREAD_ALGORITHMS: readonly string[] = ['REFERENCES', 'ORDEREDSUBJECT', 'REFS'];
 
-export interface ThreadNode {
-  msg: ThreadMsg | null; // null: a dummy
-  children: ThreadNode[];
-}
+/** Work runs in slices this long; between them pushes and other clients go. */
+const SLICE_MS = 10;
 
-// ---------------------------------------------------------------------------
-// ORDEREDSUBJECT (§2.1 "ORDEREDSUBJECT")
-
-const subjectKeys = new WeakMap<ThreadMsg, string>();
-const subjKey = (m: ThreadMsg): string => {
-  let k = subjectKeys.get(m);
-  if (k === undefined) subjectKeys.set(m, (k = asciiUpper(m.subject.base)));
-  return k;
-};
-const byDate = (a: ThreadMsg, b: ThreadMsg): number => a.date - b.date || a.seq - b.seq;
-
-export function orderedSubject(msgs: ThreadMsg[]): ThreadNode[] {
-  // sorted by base subject, then sent date (as SORT (SUBJECT DATE))
-  const sorted = [...msgs].sort((a, b) => {
-    const x = subjKey(a);
-    const y = subjKey(b);
-    return x !== y ? Buffer.compare(Buffer.from(x), Buffer.from(y)) : byDate(a, b);
-  });
-  const threads: ThreadNode[] = [];
-  let cur: ThreadNode | null = null;
-  let curKey = '';
-  for (const m of sorted) {
-    const k = subjKey(m);
-    if (cur && k === curKey) cur.children.push({ msg: m, children: [] });
-    else {
-      cur = { msg: m, children: [] };
-      curKey = k;
-      threads.push(cur);
-    }
+class Pacer {
+  private n = 0;
+  private until = performance.now() + SLICE_MS;
+  /** Cheap to call per step: true (now and then) when the slice is used up. */
+  due(): boolean {
+    return (++this.n & 1023) === 0 && performance.now() >= this.until;
   }
-  // threads in order of the sent date of their first message
-  return threads.sort((a, b) => byDate(a.msg!, b.msg!));
+  async pause(): Promise<void> {
+    await yieldLoop();
+    this.until = performance.now() + SLICE_MS;
+  }
 }
 
-// ---------------------------------------------------------------------------
-// REFERENCES (§2.2 "REFERENCES")
+/** Threading containers: a message (or none, a dummy) and its place in the tree. */
+class Forest {
+  readonly parent: Int32Array;
+  readonly first: Int32Array;
+  readonly last: Int32Array;
+  readonly next: Int32Array;
+  readonly prev: Int32Array;
+  /** The message a container holds, -1 for a dummy. */
+  readonly msg: Int32Array;
+  size: number;
 
-interface Container {
-  msg: ThreadMsg | null;
-  parent: Container | null;
-  children: Container[];
-}
+  constructor(
+    capacity: number,
+    reserved: number,
+    private readonly t: FrozenThreadInput,
+  ) {
+    this.parent = new Int32Array(capacity).fill(-1);
+    this.first = new Int32Array(capacity).fill(-1);
+    this.last = new Int32Array(capacity).fill(-1);
+    this.next = new Int32Array(capacity).fill(-1);
+    this.prev = new Int32Array(capacity).fill(-1);
+    this.msg = new Int32Array(capacity).fill(-1);
+    this.size = reserved;
+  }
 
-/**
- * True when `target` is `from` or one of its descendants. Walks up from
- * `target` (the depth of one thread) rather than down from `from` (a whole
- * subtree: a big mailing-list thread made linking quadratic).
- */
-function reaches(from: Container, target: Container): boolean {
-  for (let c: Container | null = target; c; c = c.parent) if (c === from) return true;
-  return false;
-}
+  add(msg: number): number {
+    this.msg[this.size] = msg;
+    return this.size++;
+  }
 
-function unlink(c: Container): void {
-  const p = c.parent;
-  if (!p) return;
-  p.children.splice(p.children.indexOf(c), 1);
-  c.parent = null;
-}
+  /** `child` (without a parent) becomes the last child of `parent`. */
+  link(parent: number, child: number): void {
+    this.parent[child] = parent;
+    const tail = this.last[parent];
+    this.prev[child] = tail;
+    this.next[child] = -1;
+    if (tail >= 0) this.next[tail] = child;
+    else this.first[parent] = child;
+    this.last[parent] = child;
+  }
 
-function link(parent: Container, child: Container): void {
-  child.parent = parent;
-  parent.children.push(child);
-}
+  unlink(c: number): void {
+    const p = this.parent[c];
+    if (p < 0) return;
+    const before = this.prev[c];
+    const after = this.next[c];
+    if (before >= 0) this.next[before] = after;
+    else this.first[p] = after;
+    if (after >= 0) this.prev[after] = before;
+    else this.last[p] = before;
+    this.parent[c] = this.prev[c] = this.next[c] = -1;
+  }
 
-/** The message that stands for a node when sorting (a dummy: its first child, §2.2 steps 4 and 6). */
-function rep(n: { msg: ThreadMsg | null; children: Array<{ msg: ThreadMsg | null; children: unknown[] }> }): ThreadMsg | null {
-  return n.msg ?? (n.children[0] ? rep(n.children[0] as typeof n) : null);
-}
+  /** True when `target` is `from` or below it: walks up from `target`, the depth of one thread. */
+  reaches(from: number, target: number): boolean {
+    if (this.first[from] < 0) return from === target; // a leaf (the usual case): no walk up a long chain
+    for (let c = target; c >= 0; c = this.parent[c]) if (c === from) return true;
+    return false;
+  }
 
-function cmpNodes(a: Container, b: Container): number {
-  const x = rep(a);
-  const y = rep(b);
-  if (!x || !y) return x ? -1 : y ? 1 : 0;
-  return byDate(x, y);
-}
+  children(p: number): number[] {
+    const out: number[] = [];
+    for (let c = this.first[p]; c >= 0; c = this.next[c]) out.push(c);
+    return out;
+  }
 
-/** REFERENCES steps (1) to (4): the messages linked by References/In-Reply-To, dummies pruned; the roots. */
-function linkedRoots(msgs: ThreadMsg[]): Container[] {
-  const ordered = [...msgs].sort((a, b) => a.seq - b.seq);
-  const table = new Map<string, Container>();
-  const all: Container[] = [];
-  const get = (id: string): Container => {
-    let c = table.get(id);
-    if (!c) {
-      c = { msg: null, parent: null, children: [] };
-      table.set(id, c);
-      all.push(c);
+  setChildren(p: number, kids: readonly number[]): void {
+    this.first[p] = this.last[p] = -1;
+    for (const k of kids) this.link(p, k);
+  }
+
+  /** The message that stands for a container when sorting: a dummy's first child's (§2.2 steps 4, 6). */
+  rep(c: number): number {
+    while (this.msg[c] < 0) {
+      c = this.first[c];
+      if (c < 0) return -1;
     }
-    return c;
+    return this.msg[c];
+  }
+
+  /** Sent date, then mailbox order; a container without a message first. */
+  readonly compare = (a: number, b: number): number => {
+    const x = this.rep(a);
+    const y = this.rep(b);
+    if (x < 0 || y < 0) return x >= 0 ? -1 : y >= 0 ? 1 : 0;
+    return this.t.date[x] - this.t.date[y] || this.t.seq[x] - this.t.seq[y];
   };
+
+  /** Every container under `roots`, each before its children. */
+  async preorder(roots: readonly number[], pacer: Pacer): Promise<number[]> {
+    const order: number[] = [];
+    const stack = [...roots];
+    while (stack.length) {
+      if (pacer.due()) await pacer.pause();
+      const n = stack.pop()!;
+      order.push(n);
+      for (let c = this.first[n]; c >= 0; c = this.next[c]) stack.push(c);
+    }
+    return order;
+  }
+
+  /** Every set of siblings by sent date, deepest first (a dummy sorts by its sorted first child); then `roots`. */
+  async sortDeep(roots: number[], pacer: Pacer): Promise<void> {
+    const order = await this.preorder(roots, pacer);
+    for (let i = order.length - 1; i >= 0; i--) {
+      if (pacer.due()) await pacer.pause();
+      const n = order[i];
+      if (this.first[n] !== this.last[n]) this.setChildren(n, this.children(n).sort(this.compare));
+    }
+    roots.sort(this.compare);
+  }
+}
+
+/** REFERENCES steps (1) to (4): the messages linked by References / In-Reply-To, dummies pruned; the roots. */
+async function linkedRoots(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Forest; roots: number[] }> {
+  // Containers 0 to idCount - 1 are the Message-IDs' (made when first met); then messages
+  // without one (or with a duplicate), then the dummies step (6) adds: at most one per root.
+  const forest = new Forest(2 * (t.idCount + t.count) + 1, t.idCount, t);
+  const made = new Uint8Array(t.idCount);
+  const get = (id: number): number => {
+    made[id] = 1;
+    return id;
+  };
+  const bySeq = Int32Array.from({ length: t.count }, (_, m) => m).sort((a, b) => t.seq[a] - t.seq[b]);
 
   // (1) link messages by References / In-Reply-To
-  for (const m of ordered) {
-    let self: Container;
-    const existing = m.messageId === null ? undefined : table.get(m.messageId);
-    if (m.messageId !== null && (!existing || existing.msg === null)) {
-      self = get(m.messageId);
-      self.msg = m;
-    } else {
-      // no Message-ID, or a duplicate: a unique one of its own
-      self = { msg: m, parent: null, children: [] };
-      all.push(self);
-    }
-    const refs = m.references.length ? m.references : m.inReplyTo !== null ? [m.inReplyTo] : [];
+  for (const m of bySeq) {
+    if (pacer.due()) await pacer.pause();
+    const mid = t.mid[m];
+    let self: number;
+    if (mid >= 0 && (!made[mid] || forest.msg[mid] < 0)) {
+      self = get(mid);
+      forest.msg[self] = m;
+    } else self = forest.add(m); // no Message-ID, or a duplicate: a unique one of its own
+    const start = t.refStart[m];
+    const end = t.refEnd[m];
     // (A) chain the references: first is parent of second, and so on
-    for (let i = 0; i + 1 < refs.length; i++) {
-      const parent = get(refs[i]);
-      const child = get(refs[i + 1]);
-      if (child.parent || parent === child) continue; // already linked: keep it
-      if (reaches(child, parent) || reaches(parent, child)) continue; // would loop
-      link(parent, child);
+    for (let i = start; i + 1 < end; i++) {
+      const parent = get(t.refs[i]);
+      const child = get(t.refs[i + 1]);
+      if (forest.parent[child] >= 0 || parent === child) continue; // already linked: keep it
+      if (forest.reaches(child, parent) || forest.reaches(parent, child)) continue; // would loop
+      forest.link(parent, child);
     }
     // (B) the last reference is the parent of this message
-    unlink(self);
-    if (refs.length) {
-      const parent = get(refs[refs.length - 1]);
-      if (!reaches(self, parent) && !reaches(parent, self)) link(parent, self);
+    forest.unlink(self);
+    if (end > start) {
+      const parent = get(t.refs[end - 1]);
+      if (!forest.reaches(self, parent) && !forest.reaches(parent, self)) forest.link(parent, self);
     }
   }
 
-  // (2) the root set: everything without a parent
-  let roots = all.filter((c) => c.parent === null);
-  // (3) the ID table is no longer needed.
+  // (2) the root set: everything without a parent. (3) The ID table is no longer needed.
+  const all: number[] = [];
+  for (let c = 0; c < forest.size; c++) if ((c >= t.idCount || made[c]) && forest.parent[c] < 0) all.push(c);
 
-  // (4) prune dummies
-  const prune = (nodes: Container[], atRoot: boolean, parent: Container | null): Container[] => {
-    const out: Container[] = [];
-    for (const n of nodes) {
-      n.children = prune(n.children, false, n);
-      if (n.msg) {
-        out.push(n);
-      } else if (n.children.length === 0) {
-        // (A) a dummy without children goes
-      } else if (!atRoot || n.children.length === 1) {
-        // (B) its children take its place (at the root only if there is just one)
-        for (const c of n.children) {
-          c.parent = parent;
-          out.push(c);
-        }
-      } else out.push(n);
+  // (4) prune dummies, children before their parents: a dummy below the top gives way to its children
+  const { msg, first, next } = forest;
+  const order = await forest.preorder(all, pacer);
+  for (let i = order.length - 1; i >= 0; i--) {
+    if (pacer.due()) await pacer.pause();
+    const n = order[i];
+    let dummies = false;
+    for (let c = first[n]; c >= 0 && !dummies; c = next[c]) dummies = msg[c] < 0;
+    if (!dummies) continue;
+    const kids: number[] = [];
+    for (let c = first[n]; c >= 0; c = next[c]) {
+      if (msg[c] >= 0) kids.push(c);
+      else for (let g = first[c]; g >= 0; g = next[g]) kids.push(g); // (A) none: it goes; (B) its children take its place
     }
-    return out;
-  };
-  return prune(roots, true, null);
+    forest.setChildren(n, kids);
+  }
+  // at the top, a dummy stays unless it has no child or only one
+  const roots: number[] = [];
+  for (const r of all) {
+    if (msg[r] >= 0) roots.push(r);
+    else if (first[r] < 0) continue;
+    else if (first[r] === forest.last[r]) {
+      const only = first[r];
+      forest.parent[only] = forest.prev[only] = forest.next[only] = -1;
+      roots.push(only);
+    } else roots.push(r);
+  }
+  return { forest, roots };
 }
 
-/** Every set of siblings by sent date (then mailbox order), deepest first. */
-function sortDeep(nodes: Container[]): void {
-  for (const n of nodes) sortDeep(n.children);
-  nodes.sort(cmpNodes);
-}
-
-const strip = (c: Container): ThreadNode => ({ msg: c.msg, children: c.children.map(strip) });
-
-export function references(msgs: ThreadMsg[]): ThreadNode[] {
-  let roots = linkedRoots(msgs);
+async function references(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Forest; roots: number[] }> {
+  const { forest, roots } = await linkedRoots(t, pacer);
+  const { msg, first } = forest;
 
   // (5) sort the top level by sent date; a dummy by its (sorted) children's first
-  for (const r of roots) if (!r.msg) r.children.sort(cmpNodes);
-  roots.sort(cmpNodes);
+  for (const r of roots) if (msg[r] < 0) forest.setChildren(r, forest.children(r).sort(forest.compare));
+  roots.sort(forest.compare);
 
   // (6) merge threads with the same base subject
-  const subjectOf = (r: Container): ThreadMsg | null => (r.msg ? r.msg : (r.children[0]?.msg ?? null));
-  const table2 = new Map<string, Container>();
+  const subjectOf = (r: number): number => (msg[r] >= 0 ? msg[r] : first[r] >= 0 ? msg[first[r]] : -1);
+  const empty = t.subjectKeys.indexOf('');
+  const keyOf = (m: number): number => (m < 0 || t.subject[m] === empty ? -1 : t.subject[m]);
+  const table = new Int32Array(t.subjectKeys.length).fill(-1);
   for (const r of roots) {
     const m = subjectOf(r);
-    if (!m || m.subject.base === '') continue;
-    const k = subjKey(m);
-    const t = table2.get(k);
-    if (!t) table2.set(k, r);
-    else if (t.msg !== null && (r.msg === null || (subjectOf(t)!.subject.replyOrFwd && !m.subject.replyOrFwd))) table2.set(k, r);
+    const k = keyOf(m);
+    if (k < 0) continue;
+    const e = table[k];
+    if (e < 0) table[k] = r;
+    else if (msg[e] >= 0 && (msg[r] < 0 || (t.replyOrFwd[subjectOf(e)] && !t.replyOrFwd[m]))) table[k] = r;
   }
-  // Removals and replacements are applied once at the end (splicing each one was quadratic).
-  const removed = new Set<Container>();
-  const replaced = new Map<Container, Container>();
+  // Removals and replacements are applied once at the end.
+  const removed = new Uint8Array(forest.msg.length);
+  const replaced = new Map<number, number>();
   for (const r of [...roots]) {
+    if (pacer.due()) await pacer.pause();
     const m = subjectOf(r);
-    if (!m || m.subject.base === '') continue;
-    const k = subjKey(m);
-    const t = table2.get(k)!;
+    const k = keyOf(m);
+    if (k < 0) continue;
+    const e = table[k];
     // r already moved under a dummy that took its place (it was the table's entry): nothing left to do.
-    if (t === r || replaced.has(r)) continue;
-    const remove = (): void => {
-      removed.add(r);
-    };
-    if (t.msg === null && r.msg === null) {
+    if (e === r || replaced.has(r)) continue;
+    removed[r] = 1;
+    if (msg[e] < 0 && msg[r] < 0) {
       // both dummies: the current one's children join the table's
-      for (const c of r.children) link(t, c);
-      r.children = [];
-      remove();
-    } else if (t.msg === null && r.msg !== null) {
-      link(t, r);
-      remove();
-    } else if (r.msg !== null && m.subject.replyOrFwd && !subjectOf(t)!.subject.replyOrFwd) {
-      link(t, r);
-      remove();
+      for (const c of forest.children(r)) {
+        forest.unlink(c);
+        forest.link(e, c);
+      }
+    } else if (msg[e] < 0 || (msg[r] >= 0 && t.replyOrFwd[m] && !t.replyOrFwd[subjectOf(e)])) {
+      forest.link(e, r); // under the dummy, or a reply under the original
     } else {
-      const dummy: Container = { msg: null, parent: null, children: [] };
-      replaced.set(t, dummy);
-      link(dummy, t);
-      link(dummy, r);
-      remove();
-      table2.set(k, dummy);
+      const dummy = forest.add(-1);
+      replaced.set(e, dummy);
+      forest.link(dummy, e);
+      forest.link(dummy, r);
+      table[k] = dummy;
     }
   }
-
-  roots = roots.filter((r) => !removed.has(r)).map((r) => replaced.get(r) ?? r);
+  const merged = roots.filter((r) => !removed[r]).map((r) => replaced.get(r) ?? r);
 
   // (7) sort every set of siblings by sent date, deepest first
-  sortDeep(roots);
-  return roots.map(strip);
+  await forest.sortDeep(merged, pacer);
+  return { forest, roots: merged };
 }
 
-// ---------------------------------------------------------------------------
-// REFS (draft-ietf-morg-inthread §5, as Dovecot implements it): REFERENCES
-// without the base-subject merging, and threads ordered by their newest
-// message (sent date, else arrival), so the thread with the latest reply
-// comes last; ties go by the root's mailbox order, a dummy root first.
-
-function newest(c: Container): number {
-  let max = c.msg ? c.msg.date : -Infinity;
-  for (const k of c.children) max = Math.max(max, newest(k));
-  return max;
+/** REFERENCES without the base-subject merging; threads ordered by their newest message, ties by the root's mailbox order (a dummy first). */
+async function refs(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Forest; roots: number[] }> {
+  const { forest, roots } = await linkedRoots(t, pacer);
+  await forest.sortDeep(roots, pacer);
+  const newest = new Float64Array(forest.size).fill(-Infinity);
+  const order = await forest.preorder(roots, pacer);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    let max = forest.msg[n] >= 0 ? t.date[forest.msg[n]] : -Infinity;
+    for (let c = forest.first[n]; c >= 0; c = forest.next[c]) if (newest[c] > max) max = newest[c];
+    newest[n] = max;
+  }
+  const seqOf = (r: number): number => (forest.msg[r] >= 0 ? t.seq[forest.msg[r]] : 0);
+  roots.sort((a, b) => newest[a] - newest[b] || seqOf(a) - seqOf(b));
+  return { forest, roots };
 }
 
-export function refs(msgs: ThreadMsg[]): ThreadNode[] {
-  const roots = linkedRoots(msgs);
-  sortDeep(roots);
-  const keyed = roots.map((r) => ({ r, latest: newest(r), seq: r.msg ? r.msg.seq : 0 }));
-  keyed.sort((a, b) => a.latest - b.latest || a.seq - b.seq);
-  return keyed.map((k) => strip(k.r));
+/** Threads of one base subject each (compared as SORT SUBJECT does), ordered by their first message's sent date. */
+function orderedSubject(t: FrozenThreadInput): { forest: Forest; roots: number[] } {
+  const keys = t.subjectKeys.map((k) => Buffer.from(k, 'utf8'));
+  const rank = new Int32Array(keys.length);
+  Int32Array.from({ length: keys.length }, (_, i) => i)
+    .sort((a, b) => Buffer.compare(keys[a], keys[b]))
+    .forEach((s, i) => (rank[s] = i));
+  const byDate = (a: number, b: number): number => t.date[a] - t.date[b] || t.seq[a] - t.seq[b];
+  const sorted = Int32Array.from({ length: t.count }, (_, m) => m).sort((a, b) => rank[t.subject[a]] - rank[t.subject[b]] || byDate(a, b));
+  const forest = new Forest(t.count, 0, t);
+  const roots: number[] = [];
+  let root = -1;
+  for (const m of sorted) {
+    const c = forest.add(m);
+    if (root >= 0 && rank[t.subject[m]] === rank[t.subject[forest.msg[root]]]) forest.link(root, c);
+    else roots.push((root = c));
+  }
+  roots.sort((a, b) => byDate(forest.msg[a], forest.msg[b]));
+  return { forest, roots };
 }
 
-// ---------------------------------------------------------------------------
-// Wire form (§4: thread-list)
-
-function members(n: ThreadNode): string {
-  const kids = n.children;
-  if (!n.msg) return kids.map((c) => `(${members(c)})`).join('');
-  const id = String(n.msg.id);
-  if (kids.length === 0) return id;
-  if (kids.length === 1) return `${id} ${members(kids[0])}`;
-  return `${id} ${kids.map((c) => `(${members(c)})`).join('')}`;
+/** §4 thread-list: "(1 2)(3 (4)(5))". A message with one child is followed by it; with more, each is parenthesised. */
+async function format(t: FrozenThreadInput, forest: Forest, roots: readonly number[], pacer: Pacer): Promise<string> {
+  const out: string[] = [];
+  const todo: Array<number | string> = [];
+  const each = (kids: readonly number[]) => {
+    for (let i = kids.length - 1; i >= 0; i--) todo.push(')', kids[i], '(');
+  };
+  each(roots);
+  while (todo.length) {
+    if (pacer.due()) await pacer.pause();
+    const x = todo.pop()!;
+    if (typeof x === 'string') {
+      out.push(x);
+      continue;
+    }
+    const m = forest.msg[x];
+    const kids = forest.children(x);
+    if (m < 0) {
+      each(kids);
+      continue;
+    }
+    out.push(String(t.id[m]));
+    if (kids.length === 1) todo.push(kids[0], ' ');
+    else if (kids.length > 1) {
+      each(kids);
+      todo.push(' ');
+    }
+  }
+  return out.join('');
 }
 
-/** "(1 2)(3 (4)(5))": the data of `* THREAD`. */
-export function formatThreads(threads: ThreadNode[]): string {
-  return threads.map((t) => `(${members(t)})`).join('');
+/** The data of `* THREAD` for the messages of `input` (an empty string when there are none). */
+export async function threadData(algorithm: ThreadAlgorithm, input: ThreadInput): Promise<string> {
+  const t = input.freeze();
+  if (!t.count) return '';
+  const pacer = new Pacer();
+  const { forest, roots } = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(t) : algorithm === 'REFS' ? await refs(t, pacer) : await references(t, pacer);
+  return format(t, forest, roots, pacer);
 }
-
-/** Each algorithm by its THREAD name. */
-export const ALGORITHMS: Record<ThreadAlgorithm, (msgs: ThreadMsg[]) => ThreadNode[]> = { REFERENCES: references, ORDEREDSUBJECT: orderedSubject, REFS: refs };
