@@ -138,17 +138,20 @@ export async function startPostfix(opts: {
   ];
   await fs.writeFile(path.join(cfg, 'master.cf'), services.join('\n') + '\n');
   await fs.writeFile(logFile, '');
+  await roomForLogDatagrams();
   await run('postfix', ['-c', cfg, 'check']);
   await run('postfix', ['-c', cfg, 'start']);
-  const until = Date.now() + 15_000;
+  const until = Date.now() + 30_000;
+  let last = '';
   for (;;) {
     try {
       const banner = await smtpBanner(port);
       if (banner.startsWith('220')) break;
-    } catch {
-      // not listening yet
+      last = `answered ${JSON.stringify(banner.slice(0, 200))}`;
+    } catch (err) {
+      last = (err as Error).message; // not listening yet, or no greeting
     }
-    if (Date.now() > until) throw new Error(`postfix did not start: ${await fs.readFile(logFile, 'utf8').catch(() => '')}`);
+    if (Date.now() > until) throw new Error(`postfix did not greet on port ${port} within 30 s (${last}); its log: ${await fs.readFile(logFile, 'utf8').catch(() => '')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -175,6 +178,21 @@ export async function startPostfix(opts: {
   };
 }
 
+/**
+ * Every Postfix process logs through postlogd's unix datagram socket
+ * (maillog_file). With the kernel's queue at 10 datagrams, as in this
+ * container's network namespace, a burst at start fills it; postlogd was
+ * then found blocked sending to that same socket, so nothing ever drained
+ * it, and every smtpd hung before its greeting (all of them in the kernel's
+ * unix_wait_for_peer): the test's "no greeting" flake. 512 is the usual default.
+ */
+async function roomForLogDatagrams(): Promise<void> {
+  const knob = '/proc/sys/net/unix/max_dgram_qlen';
+  const now = Number(await fs.readFile(knob, 'utf8').catch(() => '512'));
+  if (now < 512) await fs.writeFile(knob, '512').catch(() => undefined); // not root, or read-only: as it is
+}
+
+/** The first reply on `port`; rejects after 3 s without one (a listener whose smtpd never greets must not hang the caller). */
 function smtpBanner(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
@@ -183,6 +201,7 @@ function smtpBanner(port: number): Promise<string> {
       resolve(d.toString());
     });
     s.once('error', reject);
+    s.setTimeout(3000, () => s.destroy(new Error('no greeting within 3 s')));
   });
 }
 
