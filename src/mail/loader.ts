@@ -28,8 +28,9 @@ const pool = new WorkerPool<LoadJob[], LoadResult[]>({
   // move with this cap alone; it bounds a thread, it was not the bench's big cost.) A thread that
   // meets it dies: its messages are then read in-process (message-data.ts).
   resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
-  // A sync's FETCH batches follow each other within milliseconds; between syncs the heap goes back.
-  idleMs: 5_000,
+  // A sync's FETCH batches follow each other within milliseconds; a thread idle for a second ends, and its
+  // heap (tens of MB after a big sync) goes back: restarting one costs ~30 ms when the next FETCH comes.
+  idleMs: 1_000,
 });
 
 export const loaderPool = {
