@@ -23,8 +23,9 @@ export function encodeRecord(seg: Segment): Buffer {
  * garbage). Records before `decodeFrom` are checked (length, CRC) but not
  * decoded, and `segs` holds only those from `decodeFrom` on: a compaction
  * copies the older records as bytes and decodes only what it merges.
+ * `postingsInFile`: the segments leave their postings in the file (postAt).
  */
-export function parseIndexFile(data: Buffer, decodeFrom = 0): { segs: Segment[]; good: number; starts: number[] } {
+export function parseIndexFile(data: Buffer, decodeFrom = 0, postingsInFile = false): { segs: Segment[]; good: number; starts: number[] } {
   if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) return { segs: [], good: 0, starts: [] };
   const segs: Segment[] = [];
   const starts: number[] = [];
@@ -37,7 +38,7 @@ export function parseIndexFile(data: Buffer, decodeFrom = 0): { segs: Segment[];
     if (zlib.crc32(payload) !== crc) break;
     if (starts.length >= decodeFrom) {
       try {
-        segs.push(decodeSegment(payload));
+        segs.push(decodeSegment(payload, postingsInFile ? p + 8 : undefined));
       } catch {
         break;
       }

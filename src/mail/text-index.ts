@@ -35,7 +35,7 @@ import { Mutex } from './mutex.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
 import type { TextHint, UidView } from './handles.js';
 
-import { IN_BODY, IN_HEADER, planQuery, revived, segmentBytes, segmentCandidates, type QueryPlan, type Segment } from './text-index-tokens.js';
+import { IN_BODY, IN_HEADER, candidatesOf, heldPostings, planQuery, revived, segmentBytes, termTokens, type PostingBytes, type QueryPlan, type Segment } from './text-index-tokens.js';
 import type { ParseRequest, ParseResult } from './text-index-parse.js';
 import { WorkerPool } from '../runtime/worker-pool.js';
 import { cacheShare } from '../runtime/memory-budget.js';
@@ -118,6 +118,13 @@ class FolderIndex {
   /** Segments whose record is in the file (the first `appended` of segs). */
   private appended = 0;
   private compacting: Promise<void> | null = null;
+  /**
+   * The file, open, for the postings segments left in it (Segment.postAt).
+   * A compaction replaces the file: the segments are pointed at the new one
+   * (new Segment objects: a search under way keeps the list and the handle
+   * it started with) and the old handle closes when no search uses it.
+   */
+  private fh: PostingsFile | null = null;
   bytes = 0;
   /** When a search or a preload last used it, and searches under way (never dropped while one runs). */
   lastUsed = Date.now();
@@ -141,7 +148,7 @@ class FolderIndex {
    * (under the mutex). Returns what the index cannot answer for: messages
    * that could not be read, and the UID above which nothing was looked at.
    */
-  update(): Promise<{ unread: MessageMeta[]; coveredMax: number }> {
+  update(): Promise<{ unread: MessageMeta[]; coveredMax: number; byName: Map<string, MessageMeta> }> {
     return this.mutex.run(async () => {
       await (this.loaded ??= this.load());
       const all = this.mailbox.all;
@@ -167,7 +174,8 @@ class FolderIndex {
         });
         missing = unread;
       }
-      return { unread: missing, coveredMax };
+      // The map as it is now: a compaction finishing before the search reads it starts a new, empty one.
+      return { unread: missing, coveredMax, byName: this.byName };
     });
   }
 
@@ -180,10 +188,6 @@ class FolderIndex {
     this.byName = new Map();
   }
 
-  /** The message of an indexed basename (undefined: expunged, or not looked up yet). */
-  metaOf(name: string): MessageMeta | undefined {
-    return this.byName.get(name);
-  }
 
   private async load(): Promise<void> {
     this.segs = [];
@@ -192,18 +196,20 @@ class FolderIndex {
     this.appended = 0;
     this.bytes = 0;
     await this.fileOps.run(async () => {
-      let r: ParseResult;
-      try {
-        r = await wholeFilePool.run({ op: 'load', file: this.file });
-      } catch {
-        r = { segs: [], good: 0, size: -1 };
-      }
+      this.closeFile();
+      // Opened before the worker reads it: the segments' postings are read through this handle.
+      const fh = await PostingsFile.open(this.file);
+      let r: ParseResult = { segs: [], good: 0, size: -1 };
+      if (fh) r = await wholeFilePool.run({ op: 'load', file: this.file }).catch(() => r);
+      this.fh = fh;
       for (const seg of r.segs ?? []) this.add(seg);
       this.appended = this.segs.length;
       try {
         if (r.size! < 0 || r.good! < MAGIC.length) {
           // missing, wrong version or garbage: start a new file
+          this.closeFile();
           await fs.writeFile(this.file, MAGIC, { mode: 0o600 });
+          this.fh = await PostingsFile.open(this.file);
           this.fileLen = MAGIC.length;
         } else {
           if (r.good! < r.size!) await fs.truncate(this.file, r.good); // torn tail
@@ -238,7 +244,7 @@ class FolderIndex {
           if (!seg.names.length) return;
           this.add(seg);
           // awaited with the rest: cheap, and the file then holds what memory does when the search answers
-          if (this.persist) return this.append(r.record!);
+          if (this.persist) return this.append(r.record!, seg);
         });
       job.catch(() => undefined); // rejections are seen by Promise.all below, not as unhandled meanwhile
       jobs.push(job);
@@ -247,17 +253,34 @@ class FolderIndex {
     if (this.segs.length > textIndexOptions.compactAt) void this.compact();
   }
 
-  private append(record: Uint8Array): Promise<void> {
+  /** Appends `seg`'s record; its postings then leave memory (they are the record's last bytes). */
+  private append(record: Uint8Array, seg: Segment): Promise<void> {
     return this.fileOps.run(async () => {
       if (!this.persist) return;
       try {
         await fs.appendFile(this.file, record, { mode: 0o600 });
-        this.fileLen += record.length;
+        const end = this.fileLen + record.length;
+        this.fileLen = end;
         this.appended++;
+        if (this.fh) this.leaveInFile(seg, end);
       } catch {
         this.persist = false;
       }
     });
+  }
+
+  /** `seg`'s postings are the bytes of the file that end at `end`: they leave memory. */
+  private leaveInFile(seg: Segment, end: number): void {
+    const i = this.segs.indexOf(seg);
+    if (i < 0) return;
+    const len = seg.post.byteLength;
+    this.segs[i] = { ...seg, post: new Uint8Array(0), postAt: end - len };
+    this.bytes -= len;
+  }
+
+  private closeFile(): void {
+    this.fh?.retire();
+    this.fh = null;
   }
 
   /** Merges all segments into one (in a worker, from the file) and rewrites the file; drops expunged messages. */
@@ -277,7 +300,9 @@ class FolderIndex {
       });
       // The newest segments whose bytes together stay within mergeMaxBytes (at least two).
       let from = k;
-      for (let bytes = 0; from > 0 && bytes + segmentBytes(this.segs[from - 1]) <= textIndexOptions.mergeMaxBytes; ) bytes += segmentBytes(this.segs[--from]);
+      // (Counted with their postings, in memory or not: the merge holds them all.)
+      const size = (seg: Segment) => segmentBytes(seg) + (seg.postAt === undefined ? 0 : seg.postOff[seg.postOff.length - 1]);
+      for (let bytes = 0; from > 0 && bytes + size(this.segs[from - 1]) <= textIndexOptions.mergeMaxBytes; ) bytes += size(this.segs[--from]);
       if (k - from < 2) return;
       const keep = this.mailbox.all.map((m) => m.basename);
       const r = await wholeFilePool.run({ op: 'compact', file: this.file, upTo, from, keep, tmp });
@@ -300,15 +325,26 @@ class FolderIndex {
           await fs.rm(tmp, { force: true });
           return;
         }
+        // Opened before the lists change: from here to the end nothing awaits, so no search sees them half made.
+        const fh = await PostingsFile.open(this.file);
         const before = this.segs.slice(0, from);
         const rest = this.segs.slice(k);
         this.segs = [];
-        this.indexed = new Set();
-        this.forgetKnown(); // dropped messages must not count as indexed
+        this.indexed = new Set(); // rebuilt from the segments: the merge dropped expunged messages
+        // `known` stays: every message in it is still indexed (the merge kept every message of the folder).
+        // Clearing it here, while an update() was adding to it, lost messages from that search's answer.
         this.bytes = 0;
+        // The new file: the records before `from` where they were, the merged one, then those
+        // appended meanwhile, moved by the difference. Postings are read from it from now on.
+        const shift = r.size! - upTo;
         for (const s of before) this.add(s);
-        this.add(r.seg!);
-        for (const s of rest) this.add(s);
+        const merged = r.seg!;
+        this.add(merged);
+        for (const s of rest) this.add(s.postAt === undefined ? s : { ...s, postAt: s.postAt + shift });
+        this.closeFile();
+        this.fh = fh;
+        if (fh) this.leaveInFile(merged, r.size!);
+        else this.loaded = null; // cannot read the new file: the next search loads again
         this.fileLen = r.size! + (this.fileLen - upTo);
         this.appended = from + 1 + (this.appended - k);
       });
@@ -326,19 +362,95 @@ class FolderIndex {
       this.indexed = new Set();
       this.forgetKnown();
       this.bytes = 0;
+      this.closeFile();
     });
   }
 
-  /** Basenames whose message may contain the plan's terms (in `parts`), or null if the index cannot say cheaply. */
-  candidates(plan: QueryPlan, parts: number): Set<string> | null {
-    const hits = new Set<string>();
-    for (const seg of this.segs) {
-      const locals = segmentCandidates(seg, plan.terms, parts, textIndexOptions.maxTokensPerTerm);
-      if (!locals) return null;
-      for (const l of locals) hits.add(seg.names[l]);
+  /**
+   * The messages that may contain the plan's terms (in `parts`), or null if
+   * the index cannot say cheaply, found by basename in `byName` (from
+   * update(): expunged ones are not in it).
+   */
+  async candidates(plan: QueryPlan, parts: number, byName: Map<string, MessageMeta>): Promise<Set<MessageMeta> | null> {
+    // The list and the file it points into, as they are now: a compaction meanwhile replaces both.
+    const segs = this.segs;
+    const file = this.fh;
+    file?.use();
+    try {
+      const hits = new Set<MessageMeta>();
+      for (const seg of segs) {
+        const tokens = termTokens(seg, plan.terms, textIndexOptions.maxTokensPerTerm);
+        if (!tokens) return null;
+        let from: PostingBytes = heldPostings(seg);
+        if (seg.postAt !== undefined) {
+          if (!file) return null;
+          from = await readPostings(file.fh, seg.postAt, seg, tokens.flat());
+        }
+        for (const l of candidatesOf(seg, tokens, parts, from)) {
+          const m = byName.get(seg.names[l]);
+          if (m) hits.add(m);
+        }
+      }
+      return hits;
+    } finally {
+      file?.done();
     }
-    return hits;
   }
+}
+
+/** An open index file that postings are read from; it closes once retired and no search uses it. */
+class PostingsFile {
+  private users = 0;
+  private retired = false;
+  private constructor(readonly fh: fs.FileHandle) {}
+
+  static async open(file: string): Promise<PostingsFile | null> {
+    const fh = await fs.open(file, 'r').catch(() => null);
+    return fh && new PostingsFile(fh);
+  }
+
+  use(): void {
+    this.users++;
+  }
+
+  done(): void {
+    if (--this.users === 0 && this.retired) void this.fh.close().catch(() => undefined);
+  }
+
+  retire(): void {
+    this.retired = true;
+    if (this.users === 0) void this.fh.close().catch(() => undefined);
+  }
+}
+
+/** Postings closer than this are read together, with what lies between. */
+const READ_GAP = 16 * 1024;
+
+/** The postings of `tokens` of a segment whose postings start at `postAt` in `fh`: one read per run of nearby ones. */
+async function readPostings(fh: fs.FileHandle, postAt: number, seg: Segment, tokens: number[]): Promise<PostingBytes> {
+  const off = seg.postOff;
+  const sorted = [...new Set(tokens)].sort((a, b) => off[a] - off[b]);
+  const runs: Array<{ from: number; to: number; base: number }> = [];
+  const at = new Map<number, number>();
+  let total = 0;
+  for (const t of sorted) {
+    let run = runs[runs.length - 1];
+    if (!run || off[t] - run.to > READ_GAP) {
+      run = { from: off[t], to: off[t], base: total };
+      runs.push(run);
+    }
+    run.to = Math.max(run.to, off[t + 1]);
+    total = run.base + run.to - run.from;
+    at.set(t, run.base + off[t] - run.from);
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  await Promise.all(
+    runs.map(async (r) => {
+      const { bytesRead } = await fh.read(bytes, r.base, r.to - r.from, postAt + r.from);
+      if (bytesRead !== r.to - r.from) throw new Error('text index file shorter than its segments');
+    }),
+  );
+  return { bytes, at: (t) => at.get(t) ?? 0 };
 }
 
 /** fn over items, yielding to the event loop every few thousand (each slice stays well under 50 ms). */
@@ -384,7 +496,7 @@ function enforceBudget(current: FolderIndex): void {
   for (const fi of folders.values()) total += fi.bytes;
   for (const [mb, fi] of folders) {
     if (total <= textIndexOptions.memoryBytes) break;
-    if (fi === current) continue;
+    if (fi === current || fi.busy) continue;
     total -= fi.bytes;
     folders.delete(mb);
     void fi.evict();
@@ -414,18 +526,23 @@ export async function textHint(mailbox: Mailbox, view: UidView, value: string, b
     fi.busy--;
     fi.lastUsed = Date.now();
   }
-  const { unread, coveredMax } = up;
-  const hits = fi.candidates(plan, bodyOnly ? IN_BODY : IN_HEADER | IN_BODY);
+  const { unread, coveredMax, byName } = up;
+  let hits: Set<MessageMeta> | null;
+  fi.busy++;
+  try {
+    hits = await fi.candidates(plan, bodyOnly ? IN_BODY : IN_HEADER | IN_BODY, byName);
+  } catch {
+    hits = null; // the file could not be read: search the plain way
+  } finally {
+    fi.busy--;
+  }
   enforceBudget(fi);
   if (!hits) return null;
   // Every message of the view that is not expunged was in the folder when update() ran, and so is
   // indexed or unread, unless its UID is above coveredMax (arrived since): those are evaluated.
   const match = new Set<number>();
   const maybe = new Set<number>();
-  for (const name of hits) {
-    const m = fi.metaOf(name);
-    if (m && view.seqOf(m.uid)) (plan.exact ? match : maybe).add(m.uid);
-  }
+  for (const m of hits) if (view.seqOf(m.uid)) (plan.exact ? match : maybe).add(m.uid);
   for (const m of unread) maybe.add(m.uid);
   const uids = view.uidList;
   for (let i = uids.length - 1; i >= 0 && uids[i] > coveredMax; i--) maybe.add(uids[i]);
@@ -445,9 +562,9 @@ export function preloadTextIndex(mailbox: Mailbox): void {
 }
 
 /** For tests and the benchmark: the in-memory size and shape of a folder's index. */
-export function textIndexStats(mailbox: Mailbox): { segments: number; messages: number; bytes: number } | null {
+export function textIndexStats(mailbox: Mailbox): { segments: number; messages: number; bytes: number; postingsHeld: number } | null {
   const fi = folders.get(mailbox);
-  return fi ? { segments: fi.segs.length, messages: fi.indexed.size, bytes: fi.bytes } : null;
+  return fi ? { segments: fi.segs.length, messages: fi.indexed.size, bytes: fi.bytes, postingsHeld: fi.segs.reduce((n, s) => n + s.post.byteLength, 0) } : null;
 }
 
 /** Indexes the folder's missing messages now and merges the segments (tests, benchmark, warm-up). */
@@ -476,11 +593,13 @@ export function textIndexBytes(): number {
 
 /** Forgets a folder's in-memory index (its Mailbox is dropped from memory; the file stays). */
 export function forgetTextIndex(mailbox: Mailbox): void {
+  void folders.get(mailbox)?.evict(); // closes its file
   folders.delete(mailbox);
 }
 
 /** Forgets every in-memory index (tests: as after a restart). */
 export function resetTextIndexes(): void {
+  for (const fi of folders.values()) void fi.evict();
   folders.clear();
   if (idleSweep) clearInterval(idleSweep);
   idleSweep = null;
