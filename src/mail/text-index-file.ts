@@ -48,3 +48,18 @@ export function parseIndexFile(data: Buffer, decodeFrom = 0, postingsInFile = fa
   }
   return { segs, good: p, starts };
 }
+
+/** The segments of consecutive records, the whole of `data` (a slice of the file); throws if any is torn or damaged. */
+export function parseRecords(data: Buffer): Segment[] {
+  const segs: Segment[] = [];
+  let p = 0;
+  while (p < data.length) {
+    if (p + 8 > data.length) throw new Error('text index record torn');
+    const len = data.readUInt32LE(p);
+    const payload = data.subarray(p + 8, p + 8 + len);
+    if (payload.length !== len || zlib.crc32(payload) !== data.readUInt32LE(p + 4)) throw new Error('text index record damaged');
+    segs.push(decodeSegment(payload));
+    p += 8 + len;
+  }
+  return segs;
+}

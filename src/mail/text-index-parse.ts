@@ -8,7 +8,7 @@ import { searchTextsOf } from './facts.js';
 import { readFileCb, readFileUpTo } from './crlf.js';
 import { bodyStreamOptions } from './body-match-pool.js';
 import { IN_BODY, IN_HEADER, SegmentBuilder, mergeSegments, type Segment } from './text-index-tokens.js';
-import { MAGIC, encodeRecord, parseIndexFile } from './text-index-file.js';
+import { MAGIC, encodeRecord, parseIndexFile, parseRecords } from './text-index-file.js';
 import { serveJobs } from '../runtime/serve-jobs.js';
 
 export type ParseRequest =
@@ -68,6 +68,57 @@ async function build(root: string, names: string[], files: string[]): Promise<{ 
   return { seg: builder.finish(), failed };
 }
 
+/**
+ * Merges the records from index `from` up to `upTo` bytes into one and
+ * writes the file as it is before them, then the merged record, to `tmp`.
+ * Only the merged records are read into memory; the ones before are found
+ * by their length fields and copied in chunks (the whole file, 53 MB at
+ * 50,000 messages, was read to merge its newest 8 MB: the memory bench's
+ * peak, with the merge's heap on top).
+ */
+async function compact(req: Extract<ParseRequest, { op: 'compact' }>): Promise<ParseResult> {
+  const fh = await fs.promises.open(req.file, 'r');
+  try {
+    const head = Buffer.alloc(Math.max(8, MAGIC.length));
+    const readFull = async (buf: Buffer, len: number, at: number) => {
+      const { bytesRead } = await fh.read(buf, 0, len, at);
+      if (bytesRead !== len) throw new Error('text index changed under compaction');
+    };
+    await readFull(head, MAGIC.length, 0);
+    if (!head.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('text index changed under compaction');
+    const starts: number[] = [];
+    for (let p = MAGIC.length; p < req.upTo; ) {
+      await readFull(head, 8, p);
+      starts.push(p);
+      p += 8 + head.readUInt32LE(0);
+      if (p > req.upTo) throw new Error('text index changed under compaction');
+    }
+    if (req.from >= starts.length) throw new Error('text index changed under compaction');
+    const cut = starts[req.from];
+    const merging = Buffer.allocUnsafe(req.upTo - cut);
+    await readFull(merging, merging.length, cut);
+    const keep = new Set(req.keep);
+    const seg = mergeSegments(parseRecords(merging), (n) => keep.has(n));
+    const record = encodeRecord(seg);
+    const out = await fs.promises.open(req.tmp, 'w', 0o600);
+    try {
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      for (let at = 0; at < cut; ) {
+        const n = Math.min(chunk.length, cut - at);
+        await readFull(chunk, n, at);
+        await out.write(chunk, 0, n, at);
+        at += n;
+      }
+      await out.write(record, 0, record.length, cut);
+    } finally {
+      await out.close();
+    }
+    return { seg, size: cut + record.length };
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readOrNull(file: string): Promise<Buffer | null> {
   try {
     return await readFileCb(file);
@@ -95,16 +146,8 @@ async function handle(req: ParseRequest): Promise<ParseResult> {
       const { segs, good } = parseIndexFile(data, 0, true);
       return { segs, good, size: data.length };
     }
-    case 'compact': {
-      const data = (await readFileCb(req.file)).subarray(0, req.upTo);
-      const { segs, good, starts } = parseIndexFile(data, req.from);
-      if (good !== req.upTo || !segs.length) throw new Error('text index changed under compaction');
-      const keep = new Set(req.keep);
-      const seg = mergeSegments(segs, (n) => keep.has(n));
-      const out = Buffer.concat([data.subarray(0, starts[req.from]), encodeRecord(seg)]);
-      await fs.promises.writeFile(req.tmp, out, { mode: 0o600 });
-      return { seg, size: out.length };
-    }
+    case 'compact':
+      return compact(req);
   }
 }
 
