@@ -13,7 +13,7 @@ import { configOptions, configFileOption, flagValues } from './cli-options.js';
 import { dropPrivileges } from './privileges.js';
 import { runCheck } from './check/run.js';
 import { LoopStats } from './loop-stats.js';
-import { startIdleGc } from './runtime/idle-gc.js';
+import { limitHeapGrowth, startIdleGc } from './runtime/idle-gc.js';
 import { adminCommands } from './admin/cli.js';
 
 async function serve(cfg: Config, banner?: (url: string) => string): Promise<void> {
@@ -23,6 +23,7 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled error in a background task'));
   const server = new ImapServer(cfg, log);
   new LoopStats(() => server.connectionCount, () => server.mailMemory()).onSignal(log);
+  limitHeapGrowth();
   startIdleGc();
   const listeners = await server.listen();
   // Ports are bound; as root, become service.user before reading users or mail (the demo keeps the invoking user).

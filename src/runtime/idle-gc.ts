@@ -23,6 +23,23 @@ export interface IdleGcOptions {
   growthBytes?: number;
 }
 
+/**
+ * V8 lets the old generation grow to up to four times what the last full
+ * collection left before it collects again; during a 50,000-message sync
+ * that was 100-150 MB of garbage held at the peaks. A fixed factor of 1.25
+ * collects sooner (more often, each as cheap: marking is concurrent) and
+ * took the one-user sync's peak from 402 to ~330 MiB with the unit's
+ * smaller young generation (NODE_OPTIONS in systemd/maildir-imapd.service).
+ * Set at run time: the flag is read whenever a new limit is computed.
+ */
+export function limitHeapGrowth(): void {
+  try {
+    v8.setFlagsFromString('--heap-growing-percent=25');
+  } catch {
+    // a runtime that refuses the flag: V8's own heuristics
+  }
+}
+
 /** Starts the watcher; returns its stop function. Without a way to collect (a runtime that refuses the flag), does nothing. */
 export function startIdleGc(options: IdleGcOptions = {}): () => void {
   const gc = collector();

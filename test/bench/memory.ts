@@ -9,10 +9,10 @@
 //        [--no-dovecot] [--no-ours] [--no-drop] [--timeout-s=600] [--out=bench-results/memory.json]
 //        [--malloc=jemalloc|glibc]
 //
-// Ours runs as the systemd unit runs it: with jemalloc preloaded
-// (LD_PRELOAD=libjemalloc.so.2, MALLOC_CONF as the unit sets it) when
-// Debian's libjemalloc2 is installed, otherwise (or with --malloc=glibc) on
-// glibc's malloc; the report says which.
+// Ours runs as the systemd unit runs it (shipped-env.ts): its NODE_OPTIONS,
+// and jemalloc preloaded (LD_PRELOAD=libjemalloc.so.2, MALLOC_CONF as the
+// unit sets it) when Debian's libjemalloc2 is installed, otherwise (or with
+// --malloc=glibc) on glibc's malloc; the report says which.
 //
 // Ours: one process; VmRSS / RssAnon after each user's sync and after both
 // (at once, and again 5 s later: the server collects its garbage once its
@@ -36,6 +36,7 @@ import { startDovecot, dovecotAvailable, type DovecotPeer } from '../support/dov
 import { cachedCorpus, type Corpus } from './corpus.js';
 import { dropCaches, logSession, prepareTree, runSession, type SessionCtx, type SessionResult } from './sync.js';
 import { fmtMs, table } from './stats.js';
+import { jemallocInstalled, shippedEnv } from './shipped-env.js';
 
 const run = promisify(execFile);
 const USERS = ['bob', 'alice'];
@@ -69,14 +70,6 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-/** The systemd unit's MALLOC_CONF, read from the unit itself so the bench runs what is shipped. */
-const UNIT_MALLOC_CONF = /^Environment=MALLOC_CONF=(.*)$/m.exec(fs.readFileSync(new URL('../../../systemd/maildir-imapd.service', import.meta.url), 'utf8'))?.[1] ?? '';
-
-/** Whether the dynamic loader can find libjemalloc.so.2 (what the unit's LD_PRELOAD names). */
-function jemallocInstalled(): boolean {
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/arm-linux-gnueabihf', '/usr/lib64', '/usr/lib', '/lib'];
-  return dirs.some((d) => fs.existsSync(path.join(d, 'libjemalloc.so.2')));
-}
 
 /** The kB figures of /proc/PID/status that matter here (VmRSS, VmHWM, RssAnon, RssFile). */
 export function procMemory(pid: number | undefined | null): Record<string, number> | null {
@@ -163,7 +156,7 @@ async function oursRun(corpus: Corpus, opts: Options): Promise<ServerRun> {
   const tree = await twoUserTree(corpus, `memory-ours-${corpus.count}`);
   let srv: RunningServer | null = null;
   try {
-    srv = await startServer(tree, [], opts.malloc === 'jemalloc' ? { ...process.env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: UNIT_MALLOC_CONF } : process.env);
+    srv = await startServer(tree, [], shippedEnv(opts.malloc));
     await dropCaches(opts, new Set());
     const pid = srv.proc.pid;
     log(`maildir-imapd pid ${pid} started (malloc: ${opts.malloc}): ${JSON.stringify(procMemory(pid))}`);

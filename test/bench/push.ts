@@ -17,6 +17,7 @@ import { benchSmtpChain } from './smtp-push.js';
 import { IdleClient } from './idle-client.js';
 import { deliverTimed, fillCurParallel, type Owner } from './maildir-gen.js';
 import { summarize, fmtMs, table, rssKb } from './stats.js';
+import { shippedEnv } from './shipped-env.js';
 
 // --- options ---
 
@@ -191,7 +192,7 @@ async function benchOurs(scenario: string, tree: MailTree, preload: number, gene
   try {
     const maildir = tree.maildir('bob');
     const t0 = performance.now();
-    server = await startServer(tree);
+    server = await startServer(tree, [], shippedEnv());
     r.startMs = performance.now() - t0;
     const srv = server;
     client = await openInbox(server.port, preload, r, () => srv.proc.pid);

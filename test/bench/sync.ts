@@ -35,6 +35,7 @@ import { startDovecot, dovecotAvailable, type DovecotPeer } from '../support/dov
 import { cachedCorpus, MARKER, type Corpus } from './corpus.js';
 import { SyncClient, parseResponses, parseFetch, type CommandResult, type Literal, type Value } from './sync-client.js';
 import { fmtMs, table, rssKb } from './stats.js';
+import { shippedEnv } from './shipped-env.js';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -628,7 +629,7 @@ async function oursTrial(corpus: Corpus, size: number, trial: number, opts: Opti
   let srv: RunningServer | null = null;
   const serverLog: string[] = [];
   try {
-    srv = await startServer(tree);
+    srv = await startServer(tree, [], shippedEnv());
     await dropCaches(opts, notes);
     await warmupLogin(srv.port);
     let ctx: SessionCtx = { server: 'maildir-imapd', port: srv.port, probe: new LoopProbe(srv), timeoutMs: opts.timeoutMs };
@@ -644,7 +645,7 @@ async function oursTrial(corpus: Corpus, size: number, trial: number, opts: Opti
     const code = await srv.stop();
     serverLog.push(srv.stdout());
     if (code !== 0) problems.push(`${size} trial ${trial}: maildir-imapd exited ${code} on SIGTERM`);
-    srv = await startServer(tree);
+    srv = await startServer(tree, [], shippedEnv());
     log(`  restart: stop + start ${fmtMs(performance.now() - t0)} ms`);
     ctx = { ...ctx, port: srv.port, probe: new LoopProbe(srv) };
     for (let s = 0; s < restart; s++) {
