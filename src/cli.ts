@@ -13,7 +13,7 @@ import { configOptions, configFileOption, flagValues } from './cli-options.js';
 import { dropPrivileges } from './privileges.js';
 import { runCheck } from './check/run.js';
 import { LoopStats } from './loop-stats.js';
-import { limitHeapGrowth, startIdleGc } from './runtime/idle-gc.js';
+import { DEFAULT_HEAP_GROWTH, heapGrowthPercent, limitHeapGrowth, startIdleGc } from './runtime/idle-gc.js';
 import { adminCommands } from './admin/cli.js';
 
 async function serve(cfg: Config, banner?: (url: string) => string): Promise<void> {
@@ -23,7 +23,10 @@ async function serve(cfg: Config, banner?: (url: string) => string): Promise<voi
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled error in a background task'));
   const server = new ImapServer(cfg, log);
   new LoopStats(() => server.connectionCount, () => server.mailMemory()).onSignal(log);
-  limitHeapGrowth();
+  const growth = heapGrowthPercent(process.env.MAILDIR_IMAPD_HEAP_GROWTH);
+  if (growth === null)
+    log.warn({ MAILDIR_IMAPD_HEAP_GROWTH: process.env.MAILDIR_IMAPD_HEAP_GROWTH }, `MAILDIR_IMAPD_HEAP_GROWTH must be a whole number from 0 to 300 (percent); using ${DEFAULT_HEAP_GROWTH}`);
+  limitHeapGrowth(growth ?? DEFAULT_HEAP_GROWTH);
   startIdleGc();
   const listeners = await server.listen();
   // Ports are bound; as root, become service.user before reading users or mail (the demo keeps the invoking user).

@@ -27,17 +27,29 @@ export interface IdleGcOptions {
  * V8 lets the old generation grow to up to four times what the last full
  * collection left before it collects again; during a 50,000-message sync
  * that was 100-150 MB of garbage held at the peaks. A fixed factor of 1.25
- * collects sooner (more often, each as cheap: marking is concurrent) and
- * took the one-user sync's peak from 402 to ~330 MiB with the unit's
- * smaller young generation (NODE_OPTIONS in systemd/maildir-imapd.service).
- * Set at run time: the flag is read whenever a new limit is computed.
+ * collects sooner and took the one-user sync's peak from 393 to 320 MiB
+ * with the unit's smaller young generation (NODE_OPTIONS in
+ * systemd/maildir-imapd.service). The price is time: the warm whole-folder
+ * FETCHes at 50,000 messages took 35-70% longer (README, the memory row).
+ * MAILDIR_IMAPD_HEAP_GROWTH sets the percent (0: V8's own heuristics, for a
+ * machine where memory is plenty and sync time counts more). Set at run
+ * time: the flag is read whenever a new limit is computed.
  */
-export function limitHeapGrowth(): void {
+export function limitHeapGrowth(percent = DEFAULT_HEAP_GROWTH): void {
   try {
-    v8.setFlagsFromString('--heap-growing-percent=25');
+    v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   } catch {
     // a runtime that refuses the flag: V8's own heuristics
   }
+}
+
+export const DEFAULT_HEAP_GROWTH = 25;
+
+/** The percent MAILDIR_IMAPD_HEAP_GROWTH asks for: the default when unset, null when it is not a whole number from 0 to 300. */
+export function heapGrowthPercent(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === '') return DEFAULT_HEAP_GROWTH;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 && n <= 300 ? n : null;
 }
 
 /** Starts the watcher; returns its stop function. Without a way to collect (a runtime that refuses the flag), does nothing. */

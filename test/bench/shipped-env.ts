@@ -1,6 +1,6 @@
 // The environment the systemd unit gives the server (systemd/maildir-imapd.service):
 // jemalloc preloaded with its MALLOC_CONF when Debian's libjemalloc2 is installed,
-// and NODE_OPTIONS. Read from the unit itself, so a bench runs what is shipped.
+// NODE_OPTIONS and MAILDIR_IMAPD_HEAP_GROWTH when it sets them. Read from the unit itself, so a bench runs what is shipped.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -18,6 +18,8 @@ export function shippedEnv(malloc: 'jemalloc' | 'glibc' = jemallocInstalled() ? 
   const env: NodeJS.ProcessEnv = { ...process.env };
   const nodeOptions = setting('NODE_OPTIONS');
   if (nodeOptions) env.NODE_OPTIONS = [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ');
+  const growth = setting('MAILDIR_IMAPD_HEAP_GROWTH');
+  if (growth !== undefined) env.MAILDIR_IMAPD_HEAP_GROWTH = growth;
   if (malloc === 'jemalloc') {
     env.LD_PRELOAD = setting('LD_PRELOAD') ?? 'libjemalloc.so.2';
     env.MALLOC_CONF = setting('MALLOC_CONF') ?? '';

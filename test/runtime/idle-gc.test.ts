@@ -32,3 +32,13 @@ test('a quiet loop after a burst of allocation gets a full collection', async ()
   const withIt = await heldAfterBurst(true);
   assert.ok(withIt.burst > 150 && withIt.after < 30, `with it, collected (${JSON.stringify(withIt)})`);
 });
+
+test('MAILDIR_IMAPD_HEAP_GROWTH: unset or empty is the default 25; a whole number 0-300 is taken; anything else is refused (null, and the server warns)', async () => {
+  const { heapGrowthPercent, DEFAULT_HEAP_GROWTH } = await import('../../src/runtime/idle-gc.js');
+  assert.equal(DEFAULT_HEAP_GROWTH, 25);
+  assert.equal(heapGrowthPercent(undefined), 25);
+  assert.equal(heapGrowthPercent(' '), 25);
+  assert.equal(heapGrowthPercent('0'), 0);
+  assert.equal(heapGrowthPercent('100'), 100);
+  for (const bad of ['-1', '301', '12.5', 'fast', '1e2x']) assert.equal(heapGrowthPercent(bad), null, bad);
+});
