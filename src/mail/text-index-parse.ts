@@ -106,16 +106,25 @@ async function compact(req: Extract<ParseRequest, { op: 'compact' }>): Promise<P
       for (let at = 0; at < cut; ) {
         const n = Math.min(chunk.length, cut - at);
         await readFull(chunk, n, at);
-        await out.write(chunk, 0, n, at);
+        await writeAll(out, chunk.subarray(0, n), at);
         at += n;
       }
-      await out.write(record, 0, record.length, cut);
+      await writeAll(out, record, cut);
     } finally {
       await out.close();
     }
     return { seg, size: cut + record.length };
   } finally {
     await fh.close();
+  }
+}
+
+/** Writes all of `buf` at `at`, going on after a short write (a disk filling up writes less, then fails). */
+async function writeAll(fh: fs.promises.FileHandle, buf: Uint8Array, at: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, at + done);
+    if (bytesWritten <= 0) throw new Error('text index compaction: nothing written');
+    done += bytesWritten;
   }
 }
 

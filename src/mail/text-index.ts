@@ -111,8 +111,14 @@ class FolderIndex {
   private loaded: Promise<void> | null = null;
   /** One update (load, index missing messages) at a time. */
   private readonly mutex = new Mutex();
-  /** File operations, in order. */
-  private readonly fileOps = new Mutex();
+  /**
+   * File operations, in order, shared with any other FolderIndex of the same
+   * folder (one made after this one was dropped from memory while its
+   * compaction still ran): a load never reads the file while a rename replaces it.
+   */
+  private readonly fileOps: Mutex;
+  /** Counts evictions: a compaction that began before one must not apply its result (nor keep a file open) after it. */
+  private generation = 0;
   private persist = true;
   private fileLen = 0;
   /** Segments whose record is in the file (the first `appended` of segs). */
@@ -132,6 +138,9 @@ class FolderIndex {
 
   constructor(readonly mailbox: Mailbox) {
     this.file = path.join(mailbox.maildir.root, TEXT_INDEX_FILE);
+    let ops = fileMutexes.get(mailbox);
+    if (!ops) fileMutexes.set(mailbox, (ops = new Mutex()));
+    this.fileOps = ops;
   }
 
   /**
@@ -291,6 +300,7 @@ class FolderIndex {
 
   private async compactNow(): Promise<void> {
     const tmp = `${this.file}.tmp${process.pid}`;
+    const generation = this.generation;
     try {
       let upTo = 0;
       let k = 0;
@@ -307,7 +317,10 @@ class FolderIndex {
       const keep = this.mailbox.all.map((m) => m.basename);
       const r = await wholeFilePool.run({ op: 'compact', file: this.file, upTo, from, keep, tmp });
       await this.fileOps.run(async () => {
-        if (!this.persist) return;
+        if (!this.persist || this.generation !== generation) {
+          await fs.rm(tmp, { force: true }); // evicted meanwhile: its state is gone, the file stays as it is
+          return;
+        }
         try {
           // records appended meanwhile follow the merged one
           if (this.fileLen > upTo) {
@@ -327,6 +340,10 @@ class FolderIndex {
         }
         // Opened before the lists change: from here to the end nothing awaits, so no search sees them half made.
         const fh = await PostingsFile.open(this.file);
+        if (this.generation !== generation) {
+          fh?.retire(); // evicted while the file was replaced: nothing here reads it
+          return;
+        }
         const before = this.segs.slice(0, from);
         const rest = this.segs.slice(k);
         this.segs = [];
@@ -355,6 +372,7 @@ class FolderIndex {
 
   /** Drops the in-memory index (it is reloaded from the file when next needed). */
   evict(): Promise<void> {
+    this.generation++;
     return this.mutex.run(async () => {
       await this.fileOps.run(async () => undefined);
       this.loaded = null;
@@ -464,6 +482,7 @@ async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<
 }
 
 const folders = new Map<Mailbox, FolderIndex>(); // least recently used first
+const fileMutexes = new WeakMap<Mailbox, Mutex>();
 
 function folderIndex(mailbox: Mailbox): FolderIndex {
   let fi = folders.get(mailbox);

@@ -420,6 +420,41 @@ test('postings stay in the file: memory holds a fraction of the index; answers a
   assert.equal(textIndexStats(box)!.postingsHeld, 0);
 });
 
+test('a folder dropped from memory while its compaction runs: answers stay right, and no index file is left open', async (t) => {
+  resetTextIndexes();
+  const saved = textIndexOptions.compactAt;
+  t.after(() => void (textIndexOptions.compactAt = saved));
+  const { dir, box } = await corpus(t, 200, 31);
+  const file = path.join(dir, TEXT_INDEX_FILE);
+  await buildTextIndex(box, false);
+  textIndexOptions.compactAt = 2;
+  const r = rng(8);
+  const openHandles = async () => {
+    let n = 0;
+    for (const fd of await fs.readdir('/proc/self/fd')) if ((await fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')).startsWith(file)) n++;
+    return n;
+  };
+  for (let round = 0; round < 6; round++) {
+    for (let i = 0; i < 20; i++) await fs.writeFile(path.join(dir, 'new', `${1850000000 + round * 100 + i}.N${i}.host`), message(3000 + round * 100 + i, r));
+    await box.refresh(true);
+    const v = await MailboxView.open(box, true);
+    const key = parseCriteria([atom('TEXT'), str('kumquat')]);
+    textIndexOptions.enabled = true;
+    const indexed = (await searchView(v, key)).map((c) => c.uid); // indexes the new ones; a compaction starts
+    resetTextIndexes(); // dropped while it still runs
+    textIndexOptions.enabled = false;
+    assert.deepEqual(indexed, (await searchView(v, key)).map((c) => c.uid), `round ${round}`);
+    textIndexOptions.enabled = true;
+    const again = await both(v, [atom('TEXT'), str(WORDS[round])]);
+    assert.deepEqual(again.indexed, again.plain, `round ${round}, after the drop: ${WORDS[round]}`);
+  }
+  resetTextIndexes();
+  await new Promise((res) => setTimeout(res, 1500)); // compactions under way finish; evictions close their files
+  assert.equal(await openHandles(), 0, 'every handle on the index file closed');
+  const parsed = parseIndexFile(await fs.readFile(file));
+  assert.equal(parsed.good, (await fs.stat(file)).size, 'the file parses to its end');
+});
+
 test('equivalence: random searches give identical results with and without the index', async (t) => {
   resetTextIndexes();
   const { view } = await corpus(t, 150, 3);
