@@ -208,7 +208,10 @@ test('SETACTIVE applies at once to mail virtual(8) links into INBOX/new, with no
 test('the ready line names the ManageSieve listener; a bad listen spec names its key', async (t) => {
   const port = await freePort();
   const { server } = await serveTree(t, undefined, ['--managesieve-listen', `127.0.0.1:${port}`]);
-  const ready = server.stdout().split('\n').find((l) => l.includes('"msg":"ready"'));
+  // The banner on stderr (what startServer waits for) can come before the log line on stdout: wait for that too.
+  const readyLine = () => server.stdout().split('\n').find((l) => l.includes('"msg":"ready"'));
+  for (const end = Date.now() + 10_000; !readyLine() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const ready = readyLine();
   assert.match(ready ?? '', new RegExp(`"managesieve":\\["127\\.0\\.0\\.1:${port}"\\]`));
   const bad = spawnSync(process.execPath, [fileURLToPath(new URL('../../src/cli.js', import.meta.url)), 'serve', '--listen', '127.0.0.1:1', '--users', '/nonexistent', '--maildir', '/tmp/%u', '--managesieve-listen', 'nowhere'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);

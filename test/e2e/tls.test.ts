@@ -161,7 +161,10 @@ async function idleHearsDelivery(t: test.TestContext, client: ImapFlow, tree: Ma
 test('imapflow over implicit TLS logs in, selects INBOX and hears a delivery while idling; the ready line lists imaps://', async (t) => {
   const { tree, server, tlsPort } = await setup(t);
   await deliver(tree.maildir('bob'), 'Subject: one\n\nfirst\n');
-  const ready = server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; urls?: string[] }).find((l) => l.msg === 'ready');
+  // The banner on stderr (what startServer waits for) can come before the log line on stdout.
+  const readyLine = () => server.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; urls?: string[] }).find((l) => l.msg === 'ready');
+  for (const end = Date.now() + 10_000; !readyLine() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const ready = readyLine();
   assert.deepEqual(ready?.urls, [`imap://127.0.0.1:${server.port}`, `imaps://127.0.0.1:${tlsPort}`]);
   await idleHearsDelivery(t, flow(tlsPort, { secure: true }), tree);
 });
