@@ -1,21 +1,8 @@
 // The object-based THREAD algorithms the server ran until issue 14 (RFC 5256
 // §2.1, §2.2; REFS as Dovecot): kept as the oracle the compact ones are checked against.
-import { asciiUpper, type BaseSubject } from '../../src/wire/base-subject.js';
-
-export interface ThreadMsg {
-  /** What the response names the message by: sequence number or UID. */
-  id: number;
-  /** Mailbox order (sequence number): ties and duplicate Message-IDs go by it. */
-  seq: number;
-  /** Sent date (Date: header in UTC, else INTERNALDATE), milliseconds. */
-  date: number;
-  subject: BaseSubject;
-  messageId: string | null;
-  references: string[];
-  inReplyTo: string | null;
-}
-
-export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT' | 'REFS';
+import { asciiUpper } from '../../src/wire/base-subject.js';
+import type { ThreadMsg } from '../../src/imap/search/thread-input.js';
+import type { ThreadAlgorithm } from '../../src/imap/search/thread.js';
 
 export interface ThreadNode {
   msg: ThreadMsg | null; // null: a dummy

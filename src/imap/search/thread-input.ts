@@ -69,15 +69,6 @@ export class ThreadInput {
   private readonly msgSeq = new NumberList(floats(1024), floats);
   private readonly msgDate = new NumberList(floats(1024), floats);
 
-  /** Distinct Message-IDs seen (as a message's own or as a reference). */
-  get idCount(): number {
-    return this.idTable.size;
-  }
-
-  get messageCount(): number {
-    return this.msgFacts.length;
-  }
-
   private intern(id: string): number {
     let n = this.idTable.get(id);
     if (n === undefined) this.idTable.set(id, (n = this.idTable.size));

@@ -130,8 +130,12 @@ class Forest {
     return order;
   }
 
-  /** Every set of siblings by sent date, deepest first (a dummy sorts by its sorted first child); then `roots`. */
-  async sortDeep(roots: number[], pacer: Pacer): Promise<void> {
+  /**
+   * Every set of siblings by sent date, deepest first (a dummy sorts by its
+   * sorted first child); then `roots`. Returns the pre-order it walked (read
+   * backwards, still children before parents: sorting moves no node to another parent).
+   */
+  async sortDeep(roots: number[], pacer: Pacer): Promise<number[]> {
     const order = await this.preorder(roots, pacer);
     for (let i = order.length - 1; i >= 0; i--) {
       if (pacer.due()) await pacer.pause();
@@ -139,6 +143,7 @@ class Forest {
       if (this.first[n] !== this.last[n]) this.setChildren(n, this.children(n).sort(this.compare));
     }
     roots.sort(this.compare);
+    return order;
   }
 }
 
@@ -274,9 +279,8 @@ async function references(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest:
 /** REFERENCES without the base-subject merging; threads ordered by their newest message, ties by the root's mailbox order (a dummy first). */
 async function refs(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Forest; roots: number[] }> {
   const { forest, roots } = await linkedRoots(t, pacer);
-  await forest.sortDeep(roots, pacer);
+  const order = await forest.sortDeep(roots, pacer);
   const newest = new Float64Array(forest.size).fill(-Infinity);
-  const order = await forest.preorder(roots, pacer);
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
     let max = forest.msg[n] >= 0 ? t.date[forest.msg[n]] : -Infinity;
