@@ -20,46 +20,48 @@ export function encodeRecord(seg: Segment): Buffer {
 /**
  * The segments of a file's bytes, where each record begins, and the length of
  * its good prefix (0 when the magic is wrong: a file of another version, or
- * garbage). Records before `decodeFrom` are checked (length, CRC) but not
- * decoded, and `segs` holds only those from `decodeFrom` on: a compaction
- * copies the older records as bytes and decodes only what it merges.
- * `postingsInFile`: the segments leave their postings in the file (postAt).
+ * garbage). `postingsInFile`: the segments leave their postings in the file
+ * (postAt).
  */
-export function parseIndexFile(data: Buffer, decodeFrom = 0, postingsInFile = false): { segs: Segment[]; good: number; starts: number[] } {
+export function parseIndexFile(data: Buffer, postingsInFile = false): { segs: Segment[]; good: number; starts: number[] } {
   if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) return { segs: [], good: 0, starts: [] };
   const segs: Segment[] = [];
   const starts: number[] = [];
-  let p = MAGIC.length;
-  while (p + 8 <= data.length) {
-    const len = data.readUInt32LE(p);
-    const crc = data.readUInt32LE(p + 4);
-    if (p + 8 + len > data.length) break;
-    const payload = data.subarray(p + 8, p + 8 + len);
-    if (zlib.crc32(payload) !== crc) break;
-    if (starts.length >= decodeFrom) {
-      try {
-        segs.push(decodeSegment(payload, postingsInFile ? p + 8 : undefined));
-      } catch {
-        break;
-      }
+  const good = walkRecords(data, MAGIC.length, (payload, at) => {
+    try {
+      segs.push(decodeSegment(payload, postingsInFile ? at + 8 : undefined));
+    } catch {
+      return false;
     }
-    starts.push(p);
-    p += 8 + len;
-  }
-  return { segs, good: p, starts };
+    starts.push(at);
+    return true;
+  });
+  return { segs, good, starts };
 }
 
 /** The segments of consecutive records, the whole of `data` (a slice of the file); throws if any is torn or damaged. */
 export function parseRecords(data: Buffer): Segment[] {
   const segs: Segment[] = [];
-  let p = 0;
-  while (p < data.length) {
-    if (p + 8 > data.length) throw new Error('text index record torn');
-    const len = data.readUInt32LE(p);
-    const payload = data.subarray(p + 8, p + 8 + len);
-    if (payload.length !== len || zlib.crc32(payload) !== data.readUInt32LE(p + 4)) throw new Error('text index record damaged');
+  const end = walkRecords(data, 0, (payload) => {
     segs.push(decodeSegment(payload));
+    return true;
+  });
+  if (end !== data.length) throw new Error('text index record torn or damaged');
+  return segs;
+}
+
+/**
+ * Calls `visit` with the payload of each record from offset `p` on, and
+ * where the record starts, while records are whole and pass their CRC and
+ * `visit` says go on; returns where the last such record ends.
+ */
+function walkRecords(data: Buffer, p: number, visit: (payload: Buffer, at: number) => boolean): number {
+  while (p + 8 <= data.length) {
+    const len = data.readUInt32LE(p);
+    if (p + 8 + len > data.length) break;
+    const payload = data.subarray(p + 8, p + 8 + len);
+    if (zlib.crc32(payload) !== data.readUInt32LE(p + 4) || !visit(payload, p)) break;
     p += 8 + len;
   }
-  return segs;
+  return p;
 }

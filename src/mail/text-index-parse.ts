@@ -152,7 +152,7 @@ async function handle(req: ParseRequest): Promise<ParseResult> {
     case 'load': {
       const data = await readOrNull(req.file);
       if (!data) return { segs: [], good: 0, size: -1 };
-      const { segs, good } = parseIndexFile(data, 0, true);
+      const { segs, good } = parseIndexFile(data, true);
       return { segs, good, size: data.length };
     }
     case 'compact':
