@@ -1,7 +1,7 @@
 // The body-text index (src/mail/text-index*.ts): tokeniser and query plans,
 // segments, persistence (reopen, torn tail, garbage), and equivalence: every
 // SEARCH gives the same answer with and without the index.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -386,13 +386,24 @@ test('compaction merges only the newest segments up to mergeMaxBytes; older reco
   assert.deepEqual((await both(view, q)).indexed, r.plain);
 });
 
-test('postings stay in the file: memory holds a fraction of the index; answers agree after appends during compactions and after a restart', async (t) => {
+/** A folder of `count` messages whose word index is built in segments and not compacted (compactAt is put back after the test). */
+async function segmentedIndex(t: TestContext, count: number, seed: number): Promise<{ dir: string; box: Mailbox; file: string }> {
   resetTextIndexes();
   const saved = textIndexOptions.compactAt;
   t.after(() => void (textIndexOptions.compactAt = saved));
-  const { dir, box } = await corpus(t, 320, 23);
-  const file = path.join(dir, TEXT_INDEX_FILE);
+  const { dir, box } = await corpus(t, count, seed);
   await buildTextIndex(box, false);
+  return { dir, box, file: path.join(dir, TEXT_INDEX_FILE) };
+}
+
+/** Delivers 20 more messages into new/ (names from `stamp`, texts from `first`) and lets the folder see them. */
+async function twentyMore(dir: string, box: Mailbox, stamp: number, first: number, r: () => number): Promise<void> {
+  for (let i = 0; i < 20; i++) await fs.writeFile(path.join(dir, 'new', `${stamp + i}.N${i}.host`), message(first + i, r));
+  await box.refresh(true);
+}
+
+test('postings stay in the file, none held in memory; answers agree after appends during compactions and after a restart', async (t) => {
+  const { dir, box, file } = await segmentedIndex(t, 320, 23);
   const stats = textIndexStats(box)!;
   assert.equal(stats.segments, 5);
   assert.equal(stats.postingsHeld, 0, 'every segment written: its postings are read from the file');
@@ -408,8 +419,7 @@ test('postings stay in the file: memory holds a fraction of the index; answers a
   textIndexOptions.compactAt = 2;
   const r = rng(5);
   for (let round = 0; round < 6; round++) {
-    for (let i = 0; i < 20; i++) await fs.writeFile(path.join(dir, 'new', `${1800000000 + round * 100 + i}.N${i}.host`), message(2000 + round * 100 + i, r));
-    await box.refresh(true);
+    await twentyMore(dir, box, 1800000000 + round * 100, 2000 + round * 100, r);
     await check(`round ${round}`);
   }
   const parsed = parseIndexFile(await fs.readFile(file));
@@ -421,12 +431,7 @@ test('postings stay in the file: memory holds a fraction of the index; answers a
 });
 
 test('a folder dropped from memory while its compaction runs: answers stay right, and no index file is left open', async (t) => {
-  resetTextIndexes();
-  const saved = textIndexOptions.compactAt;
-  t.after(() => void (textIndexOptions.compactAt = saved));
-  const { dir, box } = await corpus(t, 200, 31);
-  const file = path.join(dir, TEXT_INDEX_FILE);
-  await buildTextIndex(box, false);
+  const { dir, box, file } = await segmentedIndex(t, 200, 31);
   textIndexOptions.compactAt = 2;
   const r = rng(8);
   const openHandles = async () => {
@@ -435,8 +440,7 @@ test('a folder dropped from memory while its compaction runs: answers stay right
     return n;
   };
   for (let round = 0; round < 6; round++) {
-    for (let i = 0; i < 20; i++) await fs.writeFile(path.join(dir, 'new', `${1850000000 + round * 100 + i}.N${i}.host`), message(3000 + round * 100 + i, r));
-    await box.refresh(true);
+    await twentyMore(dir, box, 1850000000 + round * 100, 3000 + round * 100, r);
     const v = await MailboxView.open(box, true);
     const key = parseCriteria([atom('TEXT'), str('kumquat')]);
     textIndexOptions.enabled = true;
