@@ -485,6 +485,11 @@ export class Mailbox implements MailboxHandle {
     return this.messages.length;
   }
 
+  /** Whether a message of this basename is in the folder. */
+  holds(basename: string): boolean {
+    return this.byBasename.has(basename);
+  }
+
   get all(): readonly MessageMeta[] {
     return this.messages;
   }

@@ -14,11 +14,14 @@ import { serveJobs } from '../runtime/serve-jobs.js';
 export type ParseRequest =
   | { op: 'build'; root: string; names: string[]; files: string[] }
   | { op: 'load'; file: string }
-  /** Merges the records from index `from` up to the file's first `upTo` bytes; the records before `from` are copied as they are. */
-  | { op: 'compact'; file: string; upTo: number; from: number; keep: string[]; tmp: string };
+  /**
+   * Merges the records from index `from` up to the file's first `upTo` bytes, leaving out the messages
+   * named in `drop` (expunged); the records before `from` are copied as they are.
+   */
+  | { op: 'compact'; file: string; upTo: number; from: number; drop: string[]; tmp: string };
 
 export interface ParseResult {
-  /** build, compact: the new segment. */
+  /** build, compact: the new segment (compact: its postings left in the file written, postAt). */
   seg?: Segment;
   /** build: the segment's file record. */
   record?: Uint8Array;
@@ -97,8 +100,8 @@ async function compact(req: Extract<ParseRequest, { op: 'compact' }>): Promise<P
     const cut = starts[req.from];
     const merging = Buffer.allocUnsafe(req.upTo - cut);
     await readFull(merging, merging.length, cut);
-    const keep = new Set(req.keep);
-    const seg = mergeSegments(parseRecords(merging), (n) => keep.has(n));
+    const drop = new Set(req.drop);
+    const seg = mergeSegments(parseRecords(merging), (n) => !drop.has(n));
     const record = encodeRecord(seg);
     const out = await fs.promises.open(req.tmp, 'w', 0o600);
     try {
@@ -113,7 +116,9 @@ async function compact(req: Extract<ParseRequest, { op: 'compact' }>): Promise<P
     } finally {
       await out.close();
     }
-    return { seg, size: cut + record.length };
+    // The postings are the record's last bytes: they stay there (the event loop reads them from the file).
+    const size = cut + record.length;
+    return { seg: { ...seg, post: new Uint8Array(0), postAt: size - seg.post.byteLength }, size };
   } finally {
     await fh.close();
   }

@@ -139,6 +139,60 @@ test('the fast builder, the encoding and merging agree with the reference', () =
   assert.deepEqual(q(mergeSegments([clean, ref], () => true), '𝒜'), ['m0', 'n3']);
 });
 
+/** A segment as token → its postings (local << 2 | parts), whatever the token order: what a search can see of it. */
+function postingsByToken(seg: Segment): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const dict = typeof seg.dict === 'string' ? Buffer.from(seg.dict, 'utf16le') : seg.dict;
+  const text = typeof seg.dict === 'string' ? seg.dict : dict.toString('utf8');
+  const toks = text.split('\n').slice(1, -1);
+  toks.forEach((tok, t) => {
+    const list: number[] = [];
+    let v = 0;
+    for (let i = seg.postOff[t]; i < seg.postOff[t + 1]; ) {
+      let d = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = seg.post[i++];
+        d += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b & 0x80);
+      v += d;
+      list.push(v);
+    }
+    out.set(tok, list);
+  });
+  return out;
+}
+
+test('a merge gives the segment that building from the kept messages gives (random segments, names dropped and repeated)', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const vocab = ['alpha', 'beta', 'gamma', 'delta', 'wörld', '東京', 'x1', 'x2', 'x3', 'zeta', 'eta', 'theta'];
+  const words = (n: number) => Array.from({ length: n }, () => vocab[rnd(vocab.length)]).join(' ');
+  for (let round = 0; round < 30; round++) {
+    const count = 1 + rnd(40);
+    // A word of its own in each message: a dropped message's words must leave with it.
+    const msgs = Array.from({ length: count }, (_, i) => ({ name: `m${i}`, tokens: messageTokens(`subject: ${words(rnd(4))}`, `${words(rnd(12))} own${i}`) }));
+    // Consecutive runs of messages as segments; some names again in a later one (a message indexed twice).
+    const segs: Segment[] = [];
+    for (let at = 0; at < count; ) {
+      const n = 1 + rnd(10);
+      const part = msgs.slice(at, at + n);
+      if (segs.length && rnd(3) === 0) part.push(msgs[rnd(at)]);
+      segs.push(buildSegment(part.map((m) => m.name), part.map((m) => m.tokens)));
+      at += n;
+    }
+    const dropped = new Set(msgs.filter(() => rnd(4) === 0).map((m) => m.name));
+    const merged = mergeSegments(segs, (n) => !dropped.has(n));
+    const kept = msgs.filter((m) => !dropped.has(m.name));
+    const ref = buildSegment(kept.map((m) => m.name), kept.map((m) => m.tokens));
+    assert.deepEqual(merged.names, ref.names, `round ${round}`);
+    assert.deepEqual(postingsByToken(merged), postingsByToken(ref), `round ${round}`);
+    assert.deepEqual(decodeSegment(encodeSegment(merged)), merged, `round ${round}: it encodes`);
+  }
+});
+
 // ---------------------------------------------------------------------------
 // A generated corpus in a real Maildir
 
