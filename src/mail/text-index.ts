@@ -64,7 +64,8 @@ export const textIndexOptions = {
    */
   memoryBytes: cacheShare('textIndex'),
   /**
-   * A folder's index not searched for this long leaves memory; the next
+   * A folder's index not searched for this long leaves memory (and so does the index of a folder
+   * whose last session left: Mailbox.detach); the next
    * search reads it back from the file (~0.3 s at 50,000 messages, where a search without it reads
    * every message). At 50,000 messages it is ~50 MB that a folder otherwise held as long as it was open.
    */

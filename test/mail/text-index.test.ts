@@ -338,6 +338,27 @@ test('an index nobody searched for idleMs leaves memory; the next search reads i
   assert.deepEqual([now.size, now.mtimeMs], [written.size, written.mtimeMs], 'read back, not rebuilt from the messages');
 });
 
+test("a folder's index leaves memory with its last session, not before; the next session's search reads it back from the file", async (t) => {
+  resetTextIndexes();
+  const { dir, box, view } = await corpus(t, 80, 12);
+  const other = await MailboxView.open(box, true);
+  const first = await both(view, [atom('TEXT'), str('zebra')]);
+  assert.deepEqual(first.indexed, first.plain);
+  await new Promise((r) => setTimeout(r, 200)); // its append is done
+  const written = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
+  view.close();
+  assert.equal(textIndexStats(box)!.messages, 80, 'another session still has the folder open');
+  other.close();
+  assert.equal(textIndexStats(box), null, 'the last session left');
+  const next = await MailboxView.open(box, true);
+  t.after(() => next.close());
+  const again = await both(next, [atom('TEXT'), str('zebra')]);
+  assert.deepEqual(again.indexed, first.indexed);
+  assert.equal(textIndexStats(box)!.messages, 80);
+  const now = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
+  assert.deepEqual([now.size, now.mtimeMs], [written.size, written.mtimeMs], 'read back, not rebuilt from the messages');
+});
+
 test('persistence: reopen without reindexing; a torn tail or garbage is cut off and rebuilt', async (t) => {
   resetTextIndexes();
   const { dir, view } = await corpus(t, 80, 11);
