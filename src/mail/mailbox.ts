@@ -153,10 +153,12 @@ export class Mailbox implements MailboxHandle {
     private readonly quota: QuotaSink | null = null,
   ) {
     this.maildir = new Maildir(root);
-    this.uidlist = new Uidlist(root);
+    // The uidlist and the index name the folder's messages with the folder's own strings.
+    const intern = (basename: string) => this.byBasename.get(basename)?.basename;
+    this.uidlist = new Uidlist(root, intern);
     this.keywords = new KeywordTable(root);
     this.modseqs = new ModseqStore(root);
-    this.index = new MessageIndex(root, log);
+    this.index = new MessageIndex(root, log, intern);
   }
 
   // --- lifecycle ---

@@ -37,7 +37,11 @@ const NO_EXT: readonly string[] = Object.freeze([]);
 /** RFC 3501 §2.3.1.1: a UID is a 32-bit number. */
 export const MAX_UID = 0xffffffff;
 
-export function parseUidlist(text: string): UidlistState | null {
+/**
+ * `intern`: the caller's own string for a basename, if it has one (a record
+ * then holds no slice of the whole file's text, which keeps it all alive).
+ */
+export function parseUidlist(text: string, intern: (basename: string) => string | undefined = () => undefined): UidlistState | null {
   const lines = text.split('\n');
   const header = lines[0]?.trim().split(' ') ?? [];
   if (header[0] !== '3') return null; // v1/v2 files predate Dovecot 1.0: start afresh
@@ -56,7 +60,7 @@ export function parseUidlist(text: string): UidlistState | null {
   // The last line may be torn by a crash mid-append: a line is kept only if complete.
   // With a trailing newline the last element is '', otherwise it is the torn line.
   for (let i = 1; i < lines.length - 1; i++) {
-    const rec = parseRecord(lines[i]);
+    const rec = parseRecord(lines[i], intern);
     if (rec && rec.uid > lastUid) {
       records.push(rec);
       lastUid = rec.uid;
@@ -65,12 +69,13 @@ export function parseUidlist(text: string): UidlistState | null {
   return { uidValidity, nextUid: Math.max(nextUid || 1, lastUid + 1), guid, records };
 }
 
-function parseRecord(line: string): UidRecord | null {
+function parseRecord(line: string, intern: (basename: string) => string | undefined): UidRecord | null {
   const colon = line.indexOf(' :');
   if (colon < 0) return null;
   const fields = line.slice(0, colon).split(' ');
   const uid = Number(fields[0]);
-  const basename = line.slice(colon + 2);
+  const read = line.slice(colon + 2);
+  const basename = intern(read) ?? read;
   if (!Number.isSafeInteger(uid) || uid <= 0 || basename === '') return null;
   let vsize: number | null = null;
   let ext: string[] | null = null;
@@ -104,7 +109,11 @@ export class Uidlist {
   private stamp = ''; // ino:size:mtime of the file as last read or written by us
   private readonly mutex = new Mutex();
 
-  constructor(dir: string) {
+  /** `intern`: as parseUidlist's (the folder's own strings for the names it holds). */
+  constructor(
+    dir: string,
+    private readonly intern: (basename: string) => string | undefined = () => undefined,
+  ) {
     this.file = path.join(dir, 'dovecot-uidlist');
   }
 
@@ -168,7 +177,7 @@ export class Uidlist {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const parsed = text === null ? null : parseUidlist(text);
+    const parsed = text === null ? null : parseUidlist(text, this.intern);
     // UIDs only grow: never let a re-read move nextUid backwards.
     if (parsed && this.state && parsed.uidValidity === this.state.uidValidity) {
       parsed.nextUid = Math.max(parsed.nextUid, this.state.nextUid);
