@@ -17,6 +17,7 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomically } from './atomic-write.js';
 import path from 'node:path';
+import { ModseqTable } from './modseq-table.js';
 
 const FILE = 'maildir-imapd-modseq';
 const BLOCK = 1000;
@@ -51,7 +52,7 @@ function numberAt(text: string, at: number, end: number): { value: number; next:
 export class ModseqStore {
   readonly file: string;
   private uidValidity = 0;
-  private readonly live = new Map<number, Entry>();
+  private live = new ModseqTable();
   /** Expunged UIDs with their modseq, ascending by modseq (for VANISHED (EARLIER)). */
   private expunged: Array<[uid: number, modseq: number]> = [];
   private highest = 0;
@@ -72,6 +73,8 @@ export class ModseqStore {
   async load(uidValidity: number): Promise<void> {
     this.uidValidity = uidValidity;
     this.live.clear();
+    // Read into a map (the log is in no UID order), then kept as the table.
+    const reading = new Map<number, Entry>();
     this.expunged = [];
     this.highest = 0;
     this.reserved = 0;
@@ -97,18 +100,19 @@ export class ModseqStore {
         n = numberAt(text, n.next + 1, end);
         const modseq = n.value;
         if (uid > 0 && modseq > 0 && expunge) {
-          this.live.delete(uid);
+          reading.delete(uid);
           this.expunged.push([uid, modseq]);
           this.highest = Math.max(this.highest, modseq);
         } else if (uid > 0 && modseq > 0) {
           const raw = n.next < end ? text.slice(n.next + 1, end) : '';
           let info = infos.get(raw);
           if (info === undefined) infos.set(raw, (info = raw));
-          this.live.set(uid, { modseq, info });
+          reading.set(uid, { modseq, info });
           this.highest = Math.max(this.highest, modseq);
         }
       }
     }
+    this.live = ModseqTable.fromMap(reading);
     this.expunged.sort((a, b) => a[1] - b[1]);
     // Everything up to the reservation may have been shown to a client.
     this.highest = Math.max(this.highest, this.reserved);
@@ -134,7 +138,7 @@ export class ModseqStore {
     const e = this.live.get(uid);
     if (e && e.info === info) return e.modseq;
     const modseq = this.next();
-    this.live.set(uid, { modseq, info });
+    this.live.set(uid, modseq, info);
     this.pending.push(`${uid} ${modseq} ${info}`);
     this.schedule();
     return modseq;
@@ -142,7 +146,7 @@ export class ModseqStore {
 
   /** UIDs the log knows as present; the mailbox expunges the ones no longer on disk. */
   liveUids(): number[] {
-    return [...this.live.keys()];
+    return this.live.uidList();
   }
 
   /** Records an expunge; returns its modseq. */
@@ -198,7 +202,7 @@ export class ModseqStore {
     this.reserved = Math.max(this.reserved, this.highest + BLOCK);
     const rows = [`V ${this.uidValidity}`, `R ${this.reserved}`];
     for (const [uid, modseq] of this.expunged) rows.push(`x ${uid} ${modseq}`);
-    for (const [uid, e] of this.live) rows.push(`${uid} ${e.modseq} ${e.info}`);
+    for (const [uid, modseq, info] of this.live.entries()) rows.push(`${uid} ${modseq} ${info}`);
     await writeFileAtomically(this.file, rows.join('\n') + '\n');
     this.lines = rows.length - 2;
   }
