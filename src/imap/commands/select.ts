@@ -88,8 +88,11 @@ export const select: Command = {
     conn.select(view);
     const keywords = view.newKeywords() ?? [];
     let firstUnseen = 0;
+    // Just selected, the view is in step with the mailbox: walk both arrays instead of a lookup per message.
+    const all = mailbox.all;
     for (let i = 0; !rev2 && i < view.exists; i++) {
-      const meta = view.meta(view.uidAt(i + 1)!);
+      const uid = view.uidAt(i + 1)!;
+      const meta = all[i]?.uid === uid ? all[i] : view.meta(uid);
       if (meta && !mailbox.isSeen(meta)) {
         firstUnseen = i + 1;
         break;
