@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 const PREVIEW_CACHE = 10_000;
 import { prepareBatch, summariesFor, unreadableFault } from './message-data.js';
 import { headerFacts, bodyMatches, type HeaderFacts } from './facts.js';
-import { dropTextIndex, forgetTextIndex, textHint } from './text-index.js';
+import { dropTextIndex, textHint } from './text-index.js';
 import { READ_MESSAGE } from './message-file.js';
 import { systemFlag, systemLetter, isKeywordLetter } from './flags.js';
 import { crlfSizeOfFile, crlfSizeAndMtime } from './crlf.js';
@@ -326,9 +326,6 @@ export class Mailbox implements MailboxHandle {
   detach(view: MailboxListener): void {
     this.views.delete(view);
     this.lastUsed = Date.now();
-    // A word index is for the sessions' searches: with none left it goes (22 MB at 50,000 messages);
-    // the next session's first TEXT search reads it back from its file (~0.3 s at 50,000).
-    if (this.views.size === 0) forgetTextIndex(this);
     if (this.pinned) return;
     // Watching goes on for a while after the last session leaves: clients reconnect often (phones,
     // mbsync runs), and a folder still watched is current, so their SELECT needs no rescan.
@@ -1212,7 +1209,8 @@ export class Mailbox implements MailboxHandle {
   private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info, size: number | null = null): MessageMeta {
     const meta: MessageMeta = {
       uid: rec.uid,
-      basename: rec.basename,
+      // A slice of its own file name, not of the uidlist's text (which a record's name would keep alive whole).
+      basename: splitName(f.filename).basename,
       sub: f.sub,
       filename: f.filename,
       info,

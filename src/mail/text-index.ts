@@ -52,10 +52,10 @@ export const textIndexOptions = {
   /** Compaction once a folder has more segments than this. */
   compactAt: 8,
   /**
-   * A compaction merges the newest segments up to this many bytes together, never more: the merge
-   * builds each token's postings as JS arrays, about 6x the segments' bytes of heap (merging a
-   * 50,000-message folder's 53 MB whole took its thread's heap past 300 MB). Older segments at this
-   * size stay as they are, so a folder has about its index size / this many segments.
+   * A compaction merges the newest segments up to this many bytes together, never more: it reads
+   * them whole into a build thread (capped at 128 MB; merging a 50,000-message folder's 53 MB whole
+   * once took a thread's heap past 300 MB). Older segments at this size stay as they are, so a folder
+   * has about its index size / this many segments.
    */
   mergeMaxBytes: 8 * 1024 * 1024,
   /**
@@ -65,11 +65,13 @@ export const textIndexOptions = {
   memoryBytes: cacheShare('textIndex'),
   /**
    * A folder's index not searched for this long leaves memory (and so does the index of a folder
-   * whose last session left: Mailbox.detach); the next
+   * no session has open, at the next sweep: it served only their searches); the next
    * search reads it back from the file (~0.3 s at 50,000 messages, where a search without it reads
    * every message). At 50,000 messages it is ~50 MB that a folder otherwise held as long as it was open.
    */
   idleMs: 60_000,
+  /** How often indexes to drop (idleMs, or no session) are looked for. */
+  sweepMs: 10_000,
   /** Parse threads (the event loop keeps its own core when there are two). */
   workers: Math.max(1, Math.min(2, os.availableParallelism())),
 };
@@ -77,7 +79,10 @@ export const textIndexOptions = {
 // ---------------------------------------------------------------------------
 // Worker pool
 
-/** Builds: one batch of at most 2,048 messages per job, so a capped heap (a thread that meets it dies: that search runs the plain way). */
+/**
+ * Builds (one batch of at most 2,048 messages per job) and compactions (at most mergeMaxBytes), so a
+ * capped heap: a thread that meets it dies, and that search runs the plain way (a compaction waits for the next).
+ */
 const pool = new WorkerPool<ParseRequest, ParseResult>({
   name: 'text index',
   script: new URL('./text-index-parse.js', import.meta.url),
@@ -120,6 +125,11 @@ class FolderIndex {
   private readonly fileOps: Mutex;
   /** Counts evictions: a compaction that began before one must not apply its result (nor keep a file open) after it. */
   private generation = 0;
+  /**
+   * Evicted: this object is out of `folders` for good. A build or compaction still running in it
+   * (a search whose session left) writes nothing more: a new FolderIndex of the folder may own the file.
+   */
+  private dead = false;
   private persist = true;
   private fileLen = 0;
   /** Segments whose record is in the file (the first `appended` of segs). */
@@ -266,7 +276,7 @@ class FolderIndex {
   /** Appends `seg`'s record; its postings then leave memory (they are the record's last bytes). */
   private append(record: Uint8Array, seg: Segment): Promise<void> {
     return this.fileOps.run(async () => {
-      if (!this.persist) return;
+      if (!this.persist || this.dead) return;
       try {
         await fs.appendFile(this.file, record, { mode: 0o600 });
         const end = this.fileLen + record.length;
@@ -295,7 +305,7 @@ class FolderIndex {
 
   /** Merges all segments into one (in a worker, from the file) and rewrites the file; drops expunged messages. */
   compact(): Promise<void> {
-    if (!this.persist) return Promise.resolve();
+    if (!this.persist || this.dead) return Promise.resolve();
     return (this.compacting ??= this.compactNow().finally(() => (this.compacting = null)));
   }
 
@@ -322,7 +332,7 @@ class FolderIndex {
       // thread of its own (wholeFilePool's) cost ~90 MB of RSS on top of the build's (issue 14).
       const r = await pool.run({ op: 'compact', file: this.file, upTo, from, drop, tmp });
       await this.fileOps.run(async () => {
-        if (!this.persist || this.generation !== generation) {
+        if (!this.persist || this.generation !== generation || this.dead) {
           await fs.rm(tmp, { force: true }); // evicted meanwhile: its state is gone, the file stays as it is
           return;
         }
@@ -345,7 +355,7 @@ class FolderIndex {
         }
         // Opened before the lists change: from here to the end nothing awaits, so no search sees them half made.
         const fh = await PostingsFile.open(this.file);
-        if (this.generation !== generation) {
+        if (this.generation !== generation || this.dead) {
           fh?.retire(); // evicted while the file was replaced: nothing here reads it
           return;
         }
@@ -378,6 +388,7 @@ class FolderIndex {
   /** Drops the in-memory index (it is reloaded from the file when next needed). */
   evict(): Promise<void> {
     this.generation++;
+    this.dead = true;
     return this.mutex.run(async () => {
       await this.fileOps.run(async () => undefined);
       this.loaded = null;
@@ -495,17 +506,20 @@ function folderIndex(mailbox: Mailbox): FolderIndex {
   else fi = new FolderIndex(mailbox);
   folders.set(mailbox, fi);
   fi.lastUsed = Date.now();
-  idleSweep ??= setInterval(dropIdle, Math.max(1000, Math.min(10_000, textIndexOptions.idleMs / 2))).unref();
+  idleSweep ??= setInterval(dropIdle, Math.min(textIndexOptions.sweepMs, Math.max(1000, textIndexOptions.idleMs / 2))).unref();
   return fi;
 }
 
 let idleSweep: NodeJS.Timeout | null = null;
 
-/** Drops the indexes nobody searched for textIndexOptions.idleMs (their files stay). */
+/**
+ * Drops the indexes nobody searched for textIndexOptions.idleMs, and those of folders no session has
+ * open (their files stay). Not one in use: a search whose session left meanwhile finishes first.
+ */
 function dropIdle(): void {
   const now = Date.now();
   for (const [mb, fi] of folders) {
-    if (fi.busy || now - fi.lastUsed < textIndexOptions.idleMs) continue;
+    if (fi.busy || (mb.viewCount > 0 && now - fi.lastUsed < textIndexOptions.idleMs)) continue;
     folders.delete(mb);
     void fi.evict();
   }
