@@ -54,6 +54,8 @@ async function resync(conn: Connection, q: QresyncParams): Promise<void> {
     gone = gone.filter((u) => known.has(u));
   }
   if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
+  // Nothing changed since the client's modseq (a reconnect's usual case): no message can be above it.
+  if (q.modseq >= mailbox.highestModseq) return;
   // Just selected, the view is in step with the mailbox: walk both arrays instead of 50,000 lookups.
   const all = mailbox.all;
   const uids = view.uidList;
