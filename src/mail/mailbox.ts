@@ -92,6 +92,8 @@ export class Mailbox implements MailboxHandle {
   uidNext = 1;
   private readonly messages: MessageMeta[] = []; // ascending UID
   private readonly byBasename = new Map<string, MessageMeta>();
+  /** The messages whose file is in new/ (\Recent): every SELECT asks, and a walk over 50,000 took 0.5 ms of each. */
+  private readonly inNew = new Set<MessageMeta>();
   /**
    * Messages we saved (APPEND, COPY, MOVE) while no read-write session had
    * the folder open: \Recent for the next one that selects it. (A delivery's
@@ -205,6 +207,7 @@ export class Mailbox implements MailboxHandle {
     for (const m of list.messages) {
       const { basename, info } = splitName(m.filename);
       const meta: MessageMeta = { uid: m.uid, basename, sub: m.sub, filename: m.filename, info, vsize: m.vsize, size: m.size, mtimeMs: null, modseq: 0, sentMs: undefined };
+      if (meta.sub === 'new') this.inNew.add(meta);
       this.messages.push(meta);
       this.byBasename.set(meta.basename, meta);
     }
@@ -298,7 +301,7 @@ export class Mailbox implements MailboxHandle {
         this.startWatching();
         await this.fullSyncIfChanged();
       }
-      const inNew = this.messages.filter((m) => m.sub === 'new').map((m) => m.uid);
+      const inNew = [...this.inNew].map((m) => m.uid);
       const unclaimed = [...this.unclaimedRecent].filter((uid) => this.holdsUid(uid));
       view.init(this.uidSnapshot(), [...inNew, ...unclaimed].sort((a, b) => a - b));
       if (!view.readOnly) this.unclaimedRecent.clear();
@@ -518,8 +521,8 @@ export class Mailbox implements MailboxHandle {
   }
 
   get recentCount(): number {
-    let n = 0;
-    for (const m of this.messages) if (m.sub === 'new' || this.unclaimedRecent.has(m.uid)) n++;
+    let n = this.inNew.size;
+    for (const uid of this.unclaimedRecent) if (this.find(uid)?.sub === 'cur') n++;
     return n;
   }
 
@@ -918,18 +921,23 @@ export class Mailbox implements MailboxHandle {
     const from: ScannedFile = { sub: meta.sub, filename: meta.filename };
     const to: ScannedFile = { sub, filename: curName(meta.basename, info) };
     if (from.sub === to.sub && from.filename === to.filename) return true;
-    meta.sub = to.sub;
-    meta.filename = to.filename;
+    this.place(meta, to);
     if (await this.maildir.move(from, to)) return true;
     // Someone moved it first: find where it is now and try once more.
-    meta.sub = from.sub;
-    meta.filename = from.filename;
+    this.place(meta, from);
     await this.fullSync();
     if (!this.holdsUid(meta.uid)) return false;
     const again: ScannedFile = { sub: meta.sub, filename: meta.filename };
-    meta.sub = to.sub;
-    meta.filename = to.filename;
+    this.place(meta, to);
     return this.maildir.move(again, to);
+  }
+
+  /** Where a message's file is (the only place that changes `sub`, so that `inNew` follows). */
+  private place(meta: MessageMeta, f: ScannedFile): void {
+    meta.sub = f.sub;
+    meta.filename = f.filename;
+    if (f.sub === 'new') this.inNew.add(meta);
+    else this.inNew.delete(meta);
   }
 
   /** Called with the mutex held: moves messages claimed as \Recent from new/ to cur/. */
@@ -986,8 +994,7 @@ export class Mailbox implements MailboxHandle {
   private relocate(meta: MessageMeta, f: ScannedFile): void {
     if (meta.sub === f.sub && meta.filename === f.filename) return;
     const info = parseName(f.filename).info;
-    meta.sub = f.sub;
-    meta.filename = f.filename;
+    this.place(meta, f);
     if (info !== meta.info) {
       meta.info = info;
       this.touch(meta);
@@ -1001,6 +1008,7 @@ export class Mailbox implements MailboxHandle {
     const gone = new Set(metas.map((m) => m.uid));
     for (const m of metas) {
       this.byBasename.delete(m.basename);
+      this.inNew.delete(m);
       this.unclaimedRecent.delete(m.uid);
       if (this.modseqReady) this.modseqs.expunge(m.uid);
     }
@@ -1184,6 +1192,7 @@ export class Mailbox implements MailboxHandle {
       const rec = this.uidlist.recordOf(m.basename);
       if (!rec) {
         this.byBasename.delete(m.basename);
+        this.inNew.delete(m);
         continue;
       }
       (m as { uid: number }).uid = rec.uid; // the same objects: caches holding them stay valid
@@ -1230,6 +1239,7 @@ export class Mailbox implements MailboxHandle {
       this.log.warn({ uid: meta.uid, file: f.filename }, 'message reappeared below the highest UID');
     }
     this.byBasename.set(meta.basename, meta);
+    if (meta.sub === 'new') this.inNew.add(meta);
     // Appended at the end: views sharing the array see it only once they count it (they keep their own length).
     if (this.snapshot && this.messages[this.messages.length - 1] === meta) this.snapshot.push(meta.uid);
     else this.snapshot = null;

@@ -162,3 +162,33 @@ test('the periodic rescan finds a delivery whose event was lost', async (t) => {
   await fs.writeFile(path.join(dir, 'new', '1700000001.lost.host'), 'x\n');
   assert.deepEqual(await updates(view, 3000), [{ kind: 'exists', count: 1 }, { kind: 'recent', count: 1 }]);
 });
+
+test('\\Recent follows files between new/ and cur/ whoever moves them: renamed, removed, delivered, claimed', async (t) => {
+  const { dir, box } = await makeBox(t, { 'new/1700000001.a.host': 'a\n', 'new/1700000002.b.host': 'b\n', 'cur/1700000003.c.host:2,': 'c\n' });
+  const recentOf = async () => {
+    const v = await MailboxView.open(box, true); // EXAMINE: sees \Recent, claims nothing
+    const r = [...v.recent].sort((a, b) => a - b);
+    v.close();
+    return r;
+  };
+  const watcher = await MailboxView.open(box, true);
+  assert.deepEqual(await recentOf(), [1, 2]);
+  assert.equal(box.recentCount, 2);
+  await fs.rename(path.join(dir, 'new', '1700000001.a.host'), path.join(dir, 'cur', '1700000001.a.host:2,S'));
+  await updates(watcher);
+  assert.deepEqual(await recentOf(), [2], 'moved to cur/ by someone else');
+  assert.equal(box.recentCount, 1);
+  await fs.rm(path.join(dir, 'new', '1700000002.b.host'));
+  await updates(watcher);
+  assert.deepEqual(await recentOf(), []);
+  assert.equal(box.recentCount, 0);
+  await fs.writeFile(path.join(dir, 'new', '1700000004.d.host'), 'd\n');
+  await updates(watcher);
+  assert.deepEqual(await recentOf(), [4], 'delivered');
+  const owner = await MailboxView.open(box, false);
+  assert.deepEqual([...owner.recent], [4], 'claimed by the first read-write session');
+  assert.deepEqual(await recentOf(), [], 'and moved to cur/');
+  assert.deepEqual(await fs.readdir(path.join(dir, 'new')), []);
+  owner.close();
+  watcher.close();
+});
