@@ -123,11 +123,10 @@ class FolderIndex {
    * compaction still ran): a load never reads the file while a rename replaces it.
    */
   private readonly fileOps: Mutex;
-  /** Counts evictions: a compaction that began before one must not apply its result (nor keep a file open) after it. */
-  private generation = 0;
   /**
    * Evicted: this object is out of `folders` for good. A build or compaction still running in it
-   * (a search whose session left) writes nothing more: a new FolderIndex of the folder may own the file.
+   * (a search whose session left) writes nothing more, applies no result and keeps no file open:
+   * a new FolderIndex of the folder may own the file.
    */
   private dead = false;
   private persist = true;
@@ -311,7 +310,6 @@ class FolderIndex {
 
   private async compactNow(): Promise<void> {
     const tmp = `${this.file}.tmp${process.pid}`;
-    const generation = this.generation;
     try {
       let upTo = 0;
       let k = 0;
@@ -332,7 +330,7 @@ class FolderIndex {
       // thread of its own (wholeFilePool's) cost ~90 MB of RSS on top of the build's (issue 14).
       const r = await pool.run({ op: 'compact', file: this.file, upTo, from, drop, tmp });
       await this.fileOps.run(async () => {
-        if (!this.persist || this.generation !== generation || this.dead) {
+        if (!this.persist || this.dead) {
           await fs.rm(tmp, { force: true }); // evicted meanwhile: its state is gone, the file stays as it is
           return;
         }
@@ -355,7 +353,7 @@ class FolderIndex {
         }
         // Opened before the lists change: from here to the end nothing awaits, so no search sees them half made.
         const fh = await PostingsFile.open(this.file);
-        if (this.generation !== generation || this.dead) {
+        if (this.dead) {
           fh?.retire(); // evicted while the file was replaced: nothing here reads it
           return;
         }
@@ -387,7 +385,6 @@ class FolderIndex {
 
   /** Drops the in-memory index (it is reloaded from the file when next needed). */
   evict(): Promise<void> {
-    this.generation++;
     this.dead = true;
     return this.mutex.run(async () => {
       await this.fileOps.run(async () => undefined);
