@@ -504,11 +504,12 @@ export function mergeSegments(segs: Segment[], keep: (name: string) => boolean):
   const ids = new Map<string, number>();
   const toks: string[] = [];
   const mergedOf: Int32Array[] = [];
+  const helds = segs.map(heldPostings);
   let perToken: Int32Array = new Int32Array(1024); // (segment, token) pairs per merged token
   let pairs = 0;
   segs.forEach((seg, s) => {
     const remap = remaps[s];
-    const held = heldPostings(seg);
+    const held = helds[s];
     const count = tokenCount(seg);
     const merged = new Int32Array(count).fill(-1);
     for (let t = 0; t < count; t++) {
@@ -561,9 +562,9 @@ export function mergeSegments(segs: Segment[], keep: (name: string) => boolean):
     postOff[id] = sink.len;
     prev = 0;
     for (let k = first[id]; k < first[id + 1]; k++) {
-      const seg = segs[refs[k * 2]];
-      remap = remaps[refs[k * 2]];
-      forPostings(seg, heldPostings(seg), refs[k * 2 + 1], put);
+      const s = refs[k * 2];
+      remap = remaps[s];
+      forPostings(segs[s], helds[s], refs[k * 2 + 1], put);
     }
   }
   postOff[toks.length] = sink.len;
