@@ -30,18 +30,22 @@ export class ModseqTable {
     return this.n - this.holes;
   }
 
-  /** Index of `uid`'s entry, or -1. */
-  private find(uid: number): number {
+  /** Where `uid` is, or would go: the first index whose UID is not below it. */
+  private position(uid: number): number {
     let lo = 0;
-    let hi = this.n - 1;
-    while (lo <= hi) {
+    let hi = this.n;
+    while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const v = this.uids[mid];
-      if (v === uid) return this.modseqs[mid] === 0 ? -1 : mid;
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
+      if (this.uids[mid] < uid) lo = mid + 1;
+      else hi = mid;
     }
-    return -1;
+    return lo;
+  }
+
+  /** Index of `uid`'s live entry, or -1. */
+  private find(uid: number): number {
+    const i = this.position(uid);
+    return i < this.n && this.uids[i] === uid && this.modseqs[i] !== 0 ? i : -1;
   }
 
   get(uid: number): { modseq: number; info: string } | undefined {
@@ -50,19 +54,12 @@ export class ModseqTable {
   }
 
   set(uid: number, modseq: number, info: string): void {
-    let lo = 0;
-    let hi = this.n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.uids[mid];
-      if (v === uid) {
-        if (this.modseqs[mid] === 0) this.holes--;
-        this.modseqs[mid] = modseq;
-        this.infos[mid] = info;
-        return;
-      }
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
+    const lo = this.position(uid);
+    if (lo < this.n && this.uids[lo] === uid) {
+      if (this.modseqs[lo] === 0) this.holes--; // a hole filled again
+      this.modseqs[lo] = modseq;
+      this.infos[lo] = info;
+      return;
     }
     this.grow(this.n + 1);
     // `lo` is where it goes: at the end for a new message; below that (a UID from before) the rest moves up.
