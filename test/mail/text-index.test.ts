@@ -3,7 +3,7 @@
 // SEARCH gives the same answer with and without the index.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -316,42 +316,50 @@ test('searches through the index: encoded words, header vs body, non-ASCII, veri
   assert.ok(view.exists > 0);
 });
 
-test('an index nobody searched for idleMs leaves memory; the next search reads it back from the file', async (t) => {
-  resetTextIndexes();
-  const idle = textIndexOptions.idleMs;
-  textIndexOptions.idleMs = 400;
-  t.after(() => {
-    textIndexOptions.idleMs = idle;
-  });
-  const { dir, view } = await corpus(t, 80, 11);
-  const first = await both(view, [atom('TEXT'), str('zebra')]);
+/** Sets textIndexOptions[key] for this test; the old value is put back after it. */
+function setOption<K extends keyof typeof textIndexOptions>(t: TestContext, key: K, value: (typeof textIndexOptions)[K]): void {
+  const saved = textIndexOptions[key];
+  textIndexOptions[key] = value;
+  t.after(() => void (textIndexOptions[key] = saved));
+}
+
+const ZEBRA = [atom('TEXT'), str('zebra')];
+
+/** A first TEXT search of the folder at `dir` (indexed and plain agree), and its index file once written. */
+async function searchedOnce(view: MailboxView, dir: string): Promise<{ first: { indexed: number[]; plain: number[] }; written: Stats }> {
+  const first = await both(view, ZEBRA);
   assert.deepEqual(first.indexed, first.plain);
   assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
   await new Promise((r) => setTimeout(r, 200)); // its append is done
-  const written = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
-  for (let i = 0; i < 100 && textIndexStats(view.mailbox as Mailbox); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(textIndexStats(view.mailbox as Mailbox), null, 'dropped from memory');
-  const again = await both(view, [atom('TEXT'), str('zebra')]);
-  assert.deepEqual(again.indexed, first.indexed);
+  return { first, written: await fs.stat(path.join(dir, TEXT_INDEX_FILE)) };
+}
+
+/** The same search through `view` answers as before, from the index read back from its file, not rebuilt from the messages. */
+async function readBack(view: MailboxView, dir: string, before: Awaited<ReturnType<typeof searchedOnce>>): Promise<void> {
+  const again = await both(view, ZEBRA);
+  assert.deepEqual(again.indexed, before.first.indexed);
   assert.equal(textIndexStats(view.mailbox as Mailbox)!.messages, 80);
   const now = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
-  assert.deepEqual([now.size, now.mtimeMs], [written.size, written.mtimeMs], 'read back, not rebuilt from the messages');
+  assert.deepEqual([now.size, now.mtimeMs], [before.written.size, before.written.mtimeMs], 'read back, not rebuilt from the messages');
+}
+
+test('an index nobody searched for idleMs leaves memory; the next search reads it back from the file', async (t) => {
+  resetTextIndexes();
+  setOption(t, 'idleMs', 400);
+  const { dir, view } = await corpus(t, 80, 11);
+  const before = await searchedOnce(view, dir);
+  for (let i = 0; i < 100 && textIndexStats(view.mailbox as Mailbox); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(textIndexStats(view.mailbox as Mailbox), null, 'dropped from memory');
+  await readBack(view, dir, before);
 });
 
 test("a folder's index leaves memory once no session has the folder open, not before; the next session's search reads it back from the file", async (t) => {
   resetTextIndexes();
-  const sweep = textIndexOptions.sweepMs;
-  textIndexOptions.sweepMs = 50;
-  t.after(() => {
-    textIndexOptions.sweepMs = sweep;
-    resetTextIndexes();
-  });
+  setOption(t, 'sweepMs', 50);
+  t.after(resetTextIndexes);
   const { dir, box, view } = await corpus(t, 80, 12);
   const other = await MailboxView.open(box, true);
-  const first = await both(view, [atom('TEXT'), str('zebra')]);
-  assert.deepEqual(first.indexed, first.plain);
-  await new Promise((r) => setTimeout(r, 200)); // its append is done
-  const written = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
+  const before = await searchedOnce(view, dir);
   view.close();
   await new Promise((r) => setTimeout(r, 300)); // several sweeps
   assert.equal(textIndexStats(box)!.messages, 80, 'another session still has the folder open');
@@ -360,11 +368,7 @@ test("a folder's index leaves memory once no session has the folder open, not be
   assert.equal(textIndexStats(box), null, 'no session has it open');
   const next = await MailboxView.open(box, true);
   t.after(() => next.close());
-  const again = await both(next, [atom('TEXT'), str('zebra')]);
-  assert.deepEqual(again.indexed, first.indexed);
-  assert.equal(textIndexStats(box)!.messages, 80);
-  const now = await fs.stat(path.join(dir, TEXT_INDEX_FILE));
-  assert.deepEqual([now.size, now.mtimeMs], [written.size, written.mtimeMs], 'read back, not rebuilt from the messages');
+  await readBack(next, dir, before);
 });
 
 test('persistence: reopen without reindexing; a torn tail or garbage is cut off and rebuilt', async (t) => {
@@ -447,10 +451,8 @@ test('compaction merges only the newest segments up to mergeMaxBytes; older reco
   const parsed = parseIndexFile(built);
   assert.equal(parsed.segs.length, 5);
   const recordBytes = (i: number) => (i + 1 < parsed.starts.length ? parsed.starts[i + 1] : parsed.good) - parsed.starts[i];
-  const saved = textIndexOptions.mergeMaxBytes;
-  t.after(() => void (textIndexOptions.mergeMaxBytes = saved));
   // Room for the newest two or three segments (as stored: their postings are in the file), not for all five.
-  textIndexOptions.mergeMaxBytes = Math.floor(((parsed.good - MAGIC.length) / 5) * 3.2);
+  setOption(t, 'mergeMaxBytes', Math.floor(((parsed.good - MAGIC.length) / 5) * 3.2));
   await buildTextIndex(view.mailbox as Mailbox);
   const after = await fs.readFile(file);
   const merged = parseIndexFile(after);
