@@ -1139,7 +1139,7 @@ export class Mailbox implements MailboxHandle {
     }
     await this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
-    const added = sized.map((e, i) => this.insert(e.f, records[i], e.vsize, e.name.info, e.size));
+    const added = sized.map((e, i) => this.insert(e.f, e.name, records[i], e.vsize, e.size));
     for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
     added.sort((a, b) => a.uid - b.uid);
     this.report(added, 1);
@@ -1215,14 +1215,15 @@ export class Mailbox implements MailboxHandle {
     }
   }
 
-  private insert(f: ScannedFile, rec: UidRecord, vsize: number | null, info = parseName(f.filename).info, size: number | null = null): MessageMeta {
+  /** `name`: parseName of the file's name. */
+  private insert(f: ScannedFile, name: ParsedName, rec: UidRecord, vsize: number | null, size: number | null): MessageMeta {
     const meta: MessageMeta = {
       uid: rec.uid,
       // A slice of its own file name, not of the uidlist's text (which a record's name would keep alive whole).
-      basename: splitName(f.filename).basename,
+      basename: name.basename,
       sub: f.sub,
       filename: f.filename,
-      info,
+      info: name.info,
       vsize: vsize ?? rec.vsize,
       size,
       mtimeMs: null,
