@@ -28,14 +28,17 @@ export class OutBuffer {
     this.range(b, 0, b.length);
   }
 
-  /** Appends bytes [start, end) of `b` without making a view of them first. */
+  /**
+   * Appends a copy of bytes [start, end) of `b`: the caller may reuse `b` once
+   * this returns (the fast FETCH path's summaries live in reused read buffers).
+   */
   range(b: Buffer, start: number, end: number): void {
-    const len = end - start;
-    if (this.n + len > this.buf.length) {
-      this.flush();
-      if (len > this.buf.length / 2) return this.sink(b.subarray(start, end));
+    while (start < end) {
+      if (this.n === this.buf.length) this.flush();
+      const n = b.copy(this.buf, this.n, start, Math.min(end, start + this.buf.length - this.n));
+      this.n += n;
+      start += n;
     }
-    this.n += b.copy(this.buf, this.n, start, end);
   }
 
   flush(): void {

@@ -90,6 +90,11 @@ export type Outcome = Prepared | 'gone' | 'slow' | { unreadable: MailError };
 export interface PreparedBatch {
   metas: Array<MessageRef | null>;
   outcomes: Array<Outcome | null>;
+  /**
+   * The batch's responses are written: the store may reuse the memory its
+   * summaries were read into (nothing from them may be kept past this).
+   */
+  release?: () => void;
 }
 
 /** The messages of one session's view: its UIDs in sequence order (for the text index's hints). */

@@ -909,7 +909,7 @@ export class Mailbox implements MailboxHandle {
     let done = 0;
     for (let i = 0; i < this.messages.length; i += batch) {
       const metas = this.messages.slice(i, i + batch);
-      await this.prepareBatch(metas, needs);
+      (await this.prepareBatch(metas, needs)).release?.();
       done += metas.length;
     }
     await this.index.flush();

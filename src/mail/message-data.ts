@@ -8,7 +8,7 @@ import { summarize, StoredSummary } from '../wire/summary.js';
 import { readWithDate } from './content.js';
 import { loaderPool, bigLoader, type LoadJob } from './loader.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import type { IndexedMessage } from './message-index.js';
+import type { IndexedMessage, RecordLease } from './message-index.js';
 import type { MessageNeeds, Outcome, Prepared, PreparedBatch } from './handles.js';
 import { MailError, mailErrorOf, isMessageGone } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -29,16 +29,13 @@ const POOL_MIN = 8;
  */
 const SUMMARIZE_HERE_MAX = 256 * 1024;
 
-/** The summary of a message from the index, if it has one (with the MIME structure, if `structure`). */
-export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false): StoredSummary | null {
-  const rec = mailbox.index.get(meta.basename);
+/** The summary of a message from the index (or a batch's `lease` of it), if it has one (with the MIME structure, if `structure`). */
+export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false, lease?: RecordLease): StoredSummary | null {
+  const rec = lease?.records.get(meta.basename) ?? mailbox.index.get(meta.basename);
   if (!rec) return null;
   learnSizeAndDate(meta, rec);
-  let s = readSummaries.get(rec);
-  if (s === undefined) {
-    s = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
-    readSummaries.set(rec, s);
-  }
+  let s = rec.decoded as StoredSummary | null | undefined;
+  if (s === undefined) s = rec.decoded = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
   return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
 }
 
@@ -47,9 +44,6 @@ function learnSizeAndDate(meta: MessageMeta, rec: IndexedMessage): void {
   meta.vsize ??= rec.vsize;
   meta.mtimeMs ??= rec.mtimeMs;
 }
-
-/** Summaries already looked at, per index record (which lives as long as its message's record). */
-const readSummaries = new WeakMap<object, StoredSummary | null>();
 
 /** Reads a message, summarises it, and records the summary in the index. */
 export async function readAndSummarize(mailbox: Mailbox, meta: MessageMeta, keepData: boolean, summaryWanted: boolean, structure: boolean, withEnvelope: boolean): Promise<Prepared> {
@@ -90,13 +84,13 @@ async function summarizeBig(mailbox: Mailbox, meta: MessageMeta, needs: MessageN
   return { summary: StoredSummary.from(stored), vsize: r.vsize, mtimeMs: r.mtimeMs, data: null };
 }
 
-function prepareNow(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds): Prepared | null {
+function prepareNow(mailbox: Mailbox, meta: MessageMeta, needs: MessageNeeds, lease: RecordLease): Prepared | null {
   if (needs.whole) return null;
-  const summary = needs.summary ? cachedSummary(mailbox, meta, needs.structure, needs.envelope) : null;
+  const summary = needs.summary ? cachedSummary(mailbox, meta, needs.structure, needs.envelope, lease) : null;
   if (needs.summary && !summary) return null;
   if ((needs.size && meta.vsize === null) || (needs.date && meta.mtimeMs === null)) {
     // Without a summary wanted, the index may still know the size and date (cachedSummary copies them).
-    const rec = mailbox.index.get(meta.basename);
+    const rec = lease.records.get(meta.basename) ?? mailbox.index.get(meta.basename);
     meta.vsize ??= rec?.vsize ?? null;
     meta.mtimeMs ??= rec?.mtimeMs ?? null;
     if ((needs.size && meta.vsize === null) || (needs.date && meta.mtimeMs === null)) return null;
@@ -119,14 +113,18 @@ async function prepareLater(mailbox: Mailbox, meta: MessageMeta, needs: MessageN
   return p;
 }
 
-/** Everything one batch's responses need: from memory, the worker pool, or (a few, or after a rename) read here. */
+/**
+ * Everything one batch's responses need: from memory, the worker pool, or (a
+ * few, or after a rename) read here. Summaries from the index are valid until
+ * the batch's `release()` (see RecordLease).
+ */
 export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | null>, needs: MessageNeeds): Promise<PreparedBatch> {
   // The index's records of this batch in a few reads, so what follows finds them in memory.
   const wanted = (m: MessageMeta | null): m is MessageMeta => !!m && (needs.summary || (needs.size && m.vsize === null) || (needs.date && m.mtimeMs === null));
-  await mailbox.index.prefetch(metas.filter(wanted).map((m) => m.basename));
-  const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, needs) : 'gone'));
+  const lease = await mailbox.index.lease(metas.filter(wanted).map((m) => m.basename));
+  const outcomes: Array<Outcome | null> = metas.map((m) => (m ? prepareNow(mailbox, m, needs, lease) : 'gone'));
   const later = outcomes.flatMap((o, j) => (o === null ? [j] : []));
-  if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, needs);
+  if (later.length >= POOL_MIN) await loadInPool(mailbox, metas as MessageMeta[], later, outcomes, needs, lease);
   const rest = later.filter((j) => outcomes[j] === null);
   let n = 0;
   const reader = async () => {
@@ -141,7 +139,7 @@ export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | 
     }
   };
   await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, rest.length) }, reader));
-  return { metas, outcomes };
+  return { metas, outcomes, release: () => lease.release() };
 }
 
 /**
@@ -149,10 +147,10 @@ export async function prepareBatch(mailbox: Mailbox, metas: Array<MessageMeta | 
  * (a file renamed or gone meanwhile, a worker that died) stay null, for the
  * in-process path, which resyncs the folder and knows a vanished message.
  */
-async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[], outcomes: Array<Outcome | null>, needs: MessageNeeds): Promise<void> {
+async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[], outcomes: Array<Outcome | null>, needs: MessageNeeds, lease: RecordLease): Promise<void> {
   const jobs: LoadJob[] = later.map((j) => ({
     file: mailbox.pathOf(metas[j]),
-    summary: !needs.summary || cachedSummary(mailbox, metas[j], needs.structure, needs.envelope) ? 'none' : needs.structure ? 'full' : needs.envelope ? 'envelope' : 'header',
+    summary: !needs.summary || cachedSummary(mailbox, metas[j], needs.structure, needs.envelope, lease) ? 'none' : needs.structure ? 'full' : needs.envelope ? 'envelope' : 'header',
     data: needs.whole,
     maxData: WHOLE_LIMIT,
   }));
@@ -177,7 +175,7 @@ async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[
       const stored = Buffer.from(r.summary.buffer, r.summary.byteOffset, r.summary.byteLength);
       if (keep) mailbox.index.put(meta.basename, { mtimeMs: r.mtimeMs, vsize: r.vsize, summary: stored });
       summary = StoredSummary.from(stored);
-    } else if (needs.summary) summary = cachedSummary(mailbox, meta, needs.structure, needs.envelope);
+    } else if (needs.summary) summary = cachedSummary(mailbox, meta, needs.structure, needs.envelope, lease);
     if (needs.summary && !summary) return;
     if (needs.whole && !r.data) {
       outcomes[j] = 'slow';
@@ -212,12 +210,13 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
     );
     const rest = batch.flatMap((_, k) => (got[k] === undefined ? [k] : []));
     if (rest.length) {
-      const { outcomes } = await prepareBatch(mailbox, rest.map((k) => batch[k]), needs);
-      outcomes.forEach((o, r) => {
+      const prepared = await prepareBatch(mailbox, rest.map((k) => batch[k]), needs);
+      prepared.outcomes.forEach((o, r) => {
         const summary = o === null || o === 'gone' || o === 'slow' || 'unreadable' in o ? null : o.summary;
         if (summary) batch[rest[r]].sentMs = summary.sentMs;
         got[rest[r]] = summary ? pick(summary) : null;
       });
+      prepared.release?.();
     }
     for (const g of got) out.push(g ?? null);
     await yieldLoop(); // a batch is a few ms at most; between batches, pushes and other clients go first

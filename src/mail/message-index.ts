@@ -15,11 +15,12 @@
 // summarised again. A later record for the same key wins.
 //
 // The records stay on disk, as Dovecot's cache file does: memory holds where
-// each one is (one number per message), the records not yet written, and the
-// few a batch of FETCH just read (`prefetch`, one read per run of adjacent
-// records). Holding the whole file (100 MB at 50,000 messages) in the heap
-// was most of a big folder's memory (issue 14). A record nobody prefetched is
-// read with one pread from the page cache. CRCs are checked when the file is
+// each one is (one number per message), the records not yet written, the
+// ones a batch of FETCH is using (`lease`, one read per run of adjacent
+// records, in reused buffers), and a few read one by one lately. Holding the
+// whole file (100 MB at 50,000 messages) in the heap was most of a big
+// folder's memory (issue 14). A record outside a lease is read with one
+// pread from the page cache. CRCs are checked when the file is
 // opened, not on every read (see verified()).
 import fs from 'node:fs';
 import { writeFileAtomically } from './atomic-write.js';
@@ -38,7 +39,7 @@ const FLUSH_MS = 200;
 const MAX_RECORD = 1024 * 1024;
 /** A position is `offset * LEN_SPAN + record length` (head included): one number per message. */
 const LEN_SPAN = 2 ** 21;
-/** Records read ahead (prefetch) are kept up to this many bytes per folder, oldest out first. */
+/** Records read one by one (get) are kept up to this many bytes per folder, oldest out first. */
 const HOT_BYTES = 4 * 1024 * 1024;
 /** One read covers adjacent records up to this size; a gap this big or more between two wanted ones starts another. */
 const READ_SPAN = 1024 * 1024;
@@ -51,10 +52,32 @@ export interface IndexedMessage {
   vsize: number;
   /** The protocol layer's summary of the message, opaque here. */
   summary: Buffer;
+  /** The caller's decoding of `summary`, kept with the record while it is in memory (set by the caller). */
+  decoded?: unknown;
 }
 
-/** Read buffers of READ_SPAN bytes, reused: a prefetch copies out what it keeps, so a sync does not churn 100 MB of garbage. */
+/** Read buffers of READ_SPAN bytes, reused, so a sync does not churn 100 MB of buffers (a FETCH batch and its read-ahead hold two or three). */
 const spareSpans: Buffer[] = [];
+const SPARE_SPANS = 6;
+
+function spare(span: Buffer): void {
+  if (span.length === READ_SPAN && spareSpans.length < SPARE_SPANS) spareSpans.push(span);
+}
+
+/**
+ * The records of one batch (see MessageIndex.lease), valid until release():
+ * their bytes are then reused for other reads, so nothing read from them may
+ * be kept past it (a summary's bytes are copied when a response is written).
+ */
+export class RecordLease {
+  readonly records = new Map<string, IndexedMessage>();
+  readonly spans: Buffer[] = [];
+
+  release(): void {
+    this.records.clear();
+    for (const s of this.spans.splice(0)) spare(s);
+  }
+}
 
 const readAt = async (fh: fs.promises.FileHandle, buf: Buffer, len: number, at: number) => (await fh.read(buf, 0, len, at)).bytesRead;
 
@@ -63,7 +86,7 @@ export class MessageIndex {
   private readonly pos = new Map<string, number>();
   /** Records put and not yet in the file (whole records, head included). */
   private readonly unwritten = new Map<string, Buffer>();
-  /** Records read ahead, decoded, in the order read. */
+  /** Records read one by one, decoded, in the order read. */
   private readonly hot = new Map<string, IndexedMessage>();
   private hotBytes = 0;
   private pending: Array<{ key: string; rec: Buffer }> = [];
@@ -245,9 +268,11 @@ export class MessageIndex {
     }
     this.hot.set(key, rec);
     this.hotBytes += hotCost(rec);
-    for (const k of this.hot.keys()) {
-      if (this.hotBytes <= HOT_BYTES) break;
-      this.cool(k);
+    if (this.hotBytes > HOT_BYTES) {
+      for (const k of this.hot.keys()) {
+        if (this.hotBytes <= HOT_BYTES) break;
+        this.cool(k);
+      }
     }
     return rec;
   }
@@ -268,21 +293,37 @@ export class MessageIndex {
   }
 
   /**
-   * Reads the records of `keys` ahead, one read per run of adjacent records,
-   * so the `get`s that follow (a FETCH batch) need no file access.
+   * Reads the records of `keys` for one batch of work (a FETCH batch), one
+   * read per run of adjacent records, into buffers the lease hands back for
+   * reuse when the batch is done. A 50,000-message sync reads 100 MB of
+   * records: copied out one by one, or in fresh buffers, they were garbage
+   * that made V8 collect every 65 ms, a quarter of a sync's time.
+   * Records written lately are not in the lease; `get` has them.
    */
-  async prefetch(keys: Iterable<string>): Promise<void> {
+  async lease(keys: Iterable<string>): Promise<RecordLease> {
     await this.load();
+    const lease = new RecordLease();
     const want: Wanted[] = [];
     for (const key of keys) {
-      if (this.unwritten.has(key) || this.hot.has(key)) continue;
+      if (this.unwritten.has(key)) continue;
+      const h = this.hot.get(key);
+      if (h) {
+        lease.records.set(key, h);
+        continue;
+      }
       const p = this.pos.get(key);
       if (p !== undefined) want.push({ key, p, i: 0 });
     }
-    await this.readRuns(want, (w, span, at, len) => {
-      if (len) this.accept(w.key, Buffer.from(span.subarray(at, at + len)), 0, len);
-      else this.forget(w.key);
-    });
+    await this.readRuns(
+      want,
+      (w, span, at, len) => {
+        const rec = len ? verified(w.key, span, at, len) : undefined;
+        if (rec) lease.records.set(w.key, rec);
+        else this.forget(w.key);
+      },
+      lease,
+    );
+    return lease;
   }
 
   /**
@@ -311,9 +352,10 @@ export class MessageIndex {
   /**
    * Reads the wanted records in file order, adjacent ones in one read, and
    * hands each over while its bytes are in the buffer (len 0: not in the file
-   * as expected). Positions that changed meanwhile are skipped.
+   * as expected). Positions that changed meanwhile are skipped. The buffers
+   * are reused at once, or, with a `lease`, once it is released.
    */
-  private async readRuns(want: Wanted[], each: (w: Wanted, span: Buffer, at: number, len: number) => void): Promise<void> {
+  private async readRuns(want: Wanted[], each: (w: Wanted, span: Buffer, at: number, len: number) => void, lease?: RecordLease): Promise<void> {
     if (!want.length || !this.fh) return;
     want.sort((a, b) => a.p - b.p);
     const fh = this.fh;
@@ -328,6 +370,7 @@ export class MessageIndex {
         end = Math.max(end, e);
       }
       const span = end - start <= READ_SPAN ? (spareSpans.pop() ?? Buffer.allocUnsafeSlow(READ_SPAN)) : Buffer.allocUnsafeSlow(end - start);
+      lease?.spans.push(span);
       try {
         let n = 0;
         try {
@@ -346,7 +389,7 @@ export class MessageIndex {
           each(w, span, at, at + len <= n ? len : 0);
         }
       } finally {
-        if (span.length === READ_SPAN && spareSpans.length < 4) spareSpans.push(span);
+        if (!lease) spare(span);
       }
       i = j;
     }
@@ -540,18 +583,32 @@ interface Wanted {
  * no longer fits the file (replaced, cut) fails the length or the key.
  */
 function verified(key: string, buf: Buffer, at: number, len: number): IndexedMessage | undefined {
-  if (len <= RECORD_HEAD + 14 || buf.readUInt32LE(at) !== len - RECORD_HEAD || keyOf(buf, at) !== key) return undefined;
+  if (len <= RECORD_HEAD + 14 || buf.readUInt32LE(at) !== len - RECORD_HEAD || !isKeyOf(key, buf, at)) return undefined;
   return decode(buf, at, len);
 }
 
-function keyOf(buf: Buffer, at: number): string {
+/** Whether the record at `at` is `key`'s, compared in place (a string per record read was a sync's most common garbage). */
+function isKeyOf(key: string, buf: Buffer, at: number): boolean {
   const keyLen = buf.readUInt16LE(at + RECORD_HEAD);
-  return buf.toString('utf8', at + RECORD_HEAD + 2, at + RECORD_HEAD + 2 + keyLen);
+  const from = at + RECORD_HEAD + 2;
+  if (keyLen === key.length) {
+    let ascii = true;
+    for (let i = 0; i < keyLen; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      if (buf[from + i] !== c) return false;
+    }
+    if (ascii) return true;
+  }
+  return buf.toString('utf8', from, from + keyLen) === key;
 }
 
 /** The record at `at` (head included, `len` bytes in all). */
 function decode(buf: Buffer, at: number, len: number): IndexedMessage {
   const keyLen = buf.readUInt16LE(at + RECORD_HEAD);
   const p = at + RECORD_HEAD + 2 + keyLen;
-  return { mtimeMs: buf.readDoubleLE(p), vsize: buf.readUInt32LE(p + 8), summary: buf.subarray(p + 12, at + len) };
+  return { mtimeMs: buf.readDoubleLE(p), vsize: buf.readUInt32LE(p + 8), summary: buf.subarray(p + 12, at + len), decoded: undefined };
 }

@@ -260,13 +260,12 @@ export class StoredSummary {
     return this.b.subarray(this.start(i), this.end(i));
   }
 
-  private shapeKey: string | undefined;
-  /** The last field selection made from this summary (a client syncs with the same field list each time). */
-  lastSelection: { key: string; ranges: number[] | null } | undefined;
-
-  /** Field names, NUL, dropped names: the key under which a field selection is remembered. */
-  shape(): string {
-    return (this.shapeKey ??= this.b.toString('latin1', this.start(NAMES), this.end(DROPPED_NAMES)));
+  /** Where the field names and dropped names are (what a field selection depends on). */
+  get shapeStart(): number {
+    return this.start(NAMES);
+  }
+  get shapeEnd(): number {
+    return this.end(DROPPED_NAMES);
   }
 }
 
@@ -276,35 +275,33 @@ export class StoredSummary {
  */
 export class FieldSelector {
   private readonly memo = new Map<string, number[] | null>();
-
-  /** Identifies the request: the same field list in any command gives the same key. */
-  readonly key: string;
+  /** The field names of the last summary seen, and its picks: most of a folder shares them, so most messages need one byte compare. */
+  private lastShape: Buffer | null = null;
+  private lastPicks: number[] | null = null;
 
   constructor(
     readonly wanted: Set<string>,
     readonly not: boolean,
-  ) {
-    this.key = (not ? 'NOT ' : '') + [...wanted].sort().join(' ');
-  }
+  ) {}
 
   /**
    * Byte ranges of `s.b` that make up the answer (the blank line not
    * included), or null when a wanted field may not be stored.
    */
   ranges(s: StoredSummary): number[] | null {
-    const last = s.lastSelection;
-    if (last && last.key === this.key) return last.ranges;
-    const ranges = this.compute(s);
-    s.lastSelection = { key: this.key, ranges };
-    return ranges;
-  }
-
-  private compute(s: StoredSummary): number[] | null {
-    const shape = s.shape();
-    let picks = this.memo.get(shape);
-    if (picks === undefined) {
-      picks = this.pick(s);
-      if (this.memo.size < 10_000) this.memo.set(shape, picks);
+    const start = s.shapeStart;
+    const end = s.shapeEnd;
+    let picks: number[] | null | undefined;
+    if (this.lastShape && this.lastShape.compare(s.b, start, end) === 0) picks = this.lastPicks;
+    else {
+      const shape = s.b.toString('latin1', start, end);
+      picks = this.memo.get(shape);
+      if (picks === undefined) {
+        picks = this.pick(s);
+        if (this.memo.size < 10_000) this.memo.set(shape, picks);
+      }
+      this.lastShape = Buffer.from(s.b.subarray(start, end));
+      this.lastPicks = picks;
     }
     if (picks === null) return null;
     // picks: indices of kept fields to include; turn them into merged byte ranges.

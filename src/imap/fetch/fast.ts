@@ -86,7 +86,8 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
   const batchAt = (i: number) => mailbox.prepareBatch(uids.slice(i, i + step).map((u) => hooks.present(u)), plan);
   let next: Promise<PreparedBatch> | null = uids.length ? batchAt(0) : null;
   for (let i = 0; next; i += step) {
-    const { metas, outcomes } = await next;
+    const batch = await next;
+    const { metas, outcomes } = batch;
     next = i + step < uids.length ? batchAt(i + step) : null;
     // A failed read-ahead is seen when its turn comes; until then it must not count as unhandled.
     next?.catch(() => undefined);
@@ -109,6 +110,8 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
         if (!(await hooks.slow(meta))) gone++;
       }
     }
+    // Rendering copied what it wrote (OutBuffer copies): the batch's summaries may go.
+    batch.release?.();
     if (out.length > 64 * 1024) out.flush();
     await hooks.drained();
     if (performance.now() - sliceStart > SLICE_MS) {
