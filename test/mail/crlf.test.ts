@@ -21,3 +21,14 @@ test('toCrlf matches the definition on random mixes of CR, LF and text, at any c
     }
   }
 });
+
+test('toCrlf matches the definition on whole messages: long and short lines, thousands of them, LF and CRLF mixed', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const lines of [1, 30, 5000, 12000]) {
+    const parts: string[] = [];
+    for (let l = 0; l < lines; l++) parts.push('y'.repeat(Math.floor(rnd() * 200)) + (rnd() < 0.2 ? '\r\n' : rnd() < 0.1 ? '\r' : '\n'));
+    const buf = Buffer.from(parts.join('') + 'tail', 'latin1');
+    for (const prevCR of [false, true]) assert.ok(toCrlf(buf, prevCR).equals(reference(buf, prevCR)), `${lines} lines, prevCR=${prevCR}`);
+  }
+});

@@ -216,10 +216,11 @@ function pairs(r: number[]): Array<[number, number]> {
   return out;
 }
 
+/** `bytes` are the message's own (read for this FETCH, or a copy), never a leased summary's: they are given to the socket. */
 function literal(out: OutBuffer, item: SectionItem, bytes: Buffer): void {
   const part = applyPartial({ bytes }, item.partial);
   const b = 'bytes' in part ? part.bytes : bytes;
   out.text(`${item.label} {${b.length}}\r\n`);
-  out.bytes(b);
+  out.give(b);
 }
 
