@@ -401,7 +401,8 @@ export class Connection {
 
   // --- output ---
 
-  write(data: string | Buffer): void {
+  /** `written`: called once the socket no longer needs `data` (not called if it is never written). */
+  write(data: string | Buffer, written?: () => void): void {
     if (this.closed) return;
     if (this.socket.writableLength > OUTPUT_MAX) {
       this.log.warn({ ip: this.remoteAddress, unread: this.socket.writableLength }, 'client does not read its responses; closing');
@@ -409,7 +410,8 @@ export class Connection {
       this.cleanup();
       return;
     }
-    this.socket.write(data);
+    if (written) this.socket.write(data, (err) => err || written());
+    else this.socket.write(data);
   }
 
   /** LOGIN or AUTHENTICATE succeeded: the post-login limits apply from the next command on. */

@@ -92,7 +92,8 @@ export interface PreparedBatch {
   outcomes: Array<Outcome | null>;
   /**
    * The batch's responses are written: the store may reuse the memory its
-   * summaries were read into (nothing from them may be kept past this).
+   * summaries and whole messages were read into (nothing from them may be
+   * kept past this).
    */
   release?: () => void;
 }

@@ -4,7 +4,7 @@
 // A handful of messages is cheaper done here than sent to a worker.
 import os from 'node:os';
 import { WorkerPool } from '../runtime/worker-pool.js';
-import type { LoadJob, LoadResult } from './loader-worker.js';
+import type { LoadJob, LoadRequest, LoadResult } from './loader-worker.js';
 
 export type { LoadJob, LoadResult };
 
@@ -17,7 +17,7 @@ const JOBS_PER_REQUEST = 16;
  * in flight; a few more in flight than cores keeps the disk busy. How many of
  * them run at once is the process's thread budget (runtime/worker-pool.ts).
  */
-const pool = new WorkerPool<LoadJob[], LoadResult[]>({
+const pool = new WorkerPool<LoadRequest, LoadResult[]>({
   name: 'message loader',
   script: new URL('./loader-worker.js', import.meta.url),
   maxThreads: Math.max(2, Math.min(4, os.availableParallelism() * 2)),
@@ -33,11 +33,51 @@ const pool = new WorkerPool<LoadJob[], LoadResult[]>({
   idleMs: 1_000,
 });
 
+/** Shared memory for whole messages (see LoadRequest): one slab per request, reused. */
+const SLAB_BYTES = 1024 * 1024;
+/** A FETCH batch of whole messages and its read-ahead use up to eight. */
+const SPARE_SLABS = 8;
+/** Spare slabs are let go this long after the last use (a sync's batches follow each other within ms). */
+const SLAB_IDLE_MS = 5_000;
+const spareSlabs: SharedArrayBuffer[] = [];
+let slabTimer: NodeJS.Timeout | null = null;
+
+function returnSlab(slab: SharedArrayBuffer): void {
+  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(slab);
+  if (slabTimer) slabTimer.refresh();
+  else {
+    slabTimer = setTimeout(() => {
+      spareSlabs.length = 0;
+      slabTimer = null;
+    }, SLAB_IDLE_MS);
+    slabTimer.unref();
+  }
+}
+
 export const loaderPool = {
-  /** The results of `jobs`, in order; rejects if a worker died (the caller then reads in-process). */
-  async load(jobs: LoadJob[]): Promise<LoadResult[]> {
+  /**
+   * The results of `jobs`, in order; rejects if a worker died (the caller
+   * then reads in-process). Whole messages may be views of shared slabs:
+   * `hold` is given the function that hands them back once the caller is
+   * done with every `data` (nothing may be kept past it); without `hold`,
+   * every `data` is a buffer of its own.
+   */
+  async load(jobs: LoadJob[], hold?: (release: () => void) => void): Promise<LoadResult[]> {
     const parts: Array<Promise<LoadResult[]>> = [];
-    for (let i = 0; i < jobs.length; i += JOBS_PER_REQUEST) parts.push(pool.run(jobs.slice(i, i + JOBS_PER_REQUEST)));
+    const slabs: SharedArrayBuffer[] = [];
+    for (let i = 0; i < jobs.length; i += JOBS_PER_REQUEST) {
+      const part = jobs.slice(i, i + JOBS_PER_REQUEST);
+      const slab = hold && part.some((j) => j.data) ? (spareSlabs.pop() ?? new SharedArrayBuffer(SLAB_BYTES)) : null;
+      if (slab) slabs.push(slab);
+      parts.push(
+        pool.run({ jobs: part, slab }).then((results) => {
+          // A slab result's data is a view of the slab, valid until released.
+          if (slab) for (const r of results) if (r.ok && r.slabAt !== undefined) r.data = new Uint8Array(slab, r.slabAt, r.vsize);
+          return results;
+        }),
+      );
+    }
+    if (slabs.length) hold!(() => slabs.splice(0).forEach(returnSlab));
     return (await Promise.all(parts)).flat();
   },
 };
@@ -50,7 +90,7 @@ export const loaderPool = {
  * 300 MiB (issue 13 F). One at a time, a small young generation, and the
  * thread ends soon after, so its heap goes back too.
  */
-const bigPool = new WorkerPool<LoadJob[], LoadResult[]>({
+const bigPool = new WorkerPool<LoadRequest, LoadResult[]>({
   name: 'big message loader',
   script: new URL('./loader-worker.js', import.meta.url),
   maxThreads: 1,
@@ -61,7 +101,7 @@ const bigPool = new WorkerPool<LoadJob[], LoadResult[]>({
 export const bigLoader = {
   /** The result of `job`; rejects if the worker died (the caller then works in-process). */
   async load(job: LoadJob): Promise<LoadResult> {
-    const [r] = await bigPool.run([job]);
+    const [r] = await bigPool.run({ jobs: [job], slab: null });
     return r;
   },
 };

@@ -156,7 +156,7 @@ async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[
   }));
   let results;
   try {
-    results = await loaderPool.load(jobs);
+    results = await loaderPool.load(jobs, (release) => lease.also(release));
   } catch {
     return;
   }

@@ -72,10 +72,17 @@ function spare(span: Buffer): void {
 export class RecordLease {
   readonly records = new Map<string, IndexedMessage>();
   readonly spans: Buffer[] = [];
+  private readonly others: Array<() => void> = [];
+
+  /** Something else the batch holds until it is done (the loader's shared slabs). */
+  also(release: () => void): void {
+    this.others.push(release);
+  }
 
   release(): void {
     this.records.clear();
     for (const s of this.spans.splice(0)) spare(s);
+    for (const r of this.others.splice(0)) r();
   }
 }
 

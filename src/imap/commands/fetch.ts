@@ -100,7 +100,7 @@ export const fetch: Command = {
     const plan = fastPlan(items);
     if (plan) {
       const fast = await fastFetch(view.mailbox, uids, plan, {
-        write: (b) => conn.write(b),
+        write: (b, written) => conn.write(b, written),
         drained: () => conn.drained(),
         present,
         seqOf: (uid) => view.seqOf(uid),

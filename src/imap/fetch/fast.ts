@@ -60,7 +60,8 @@ export function fastPlan(items: FetchItem[]): FastPlan | null {
 }
 
 export interface FastFetchHooks {
-  write(chunk: Buffer): void;
+  /** `written`: see ChunkSink. */
+  write(chunk: Buffer, written?: () => void): void;
   drained(): Promise<void>;
   /** Whether the message is still there in this session (not expunged meanwhile). */
   present(uid: number): MessageRef | null;
@@ -77,7 +78,7 @@ export interface FastFetchHooks {
 /** Runs the fast path over `uids`; returns how many messages were gone, and the faults of those that could not be read. */
 export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<{ gone: number; unreadable: MailError[] }> {
   const unreadable: MailError[] = [];
-  const out = new OutBuffer((b) => hooks.write(b));
+  const out = new OutBuffer((b, written) => hooks.write(b, written));
   const memo = new RenderMemo();
   let gone = 0;
   let sliceStart = performance.now();
@@ -110,7 +111,7 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
         if (!(await hooks.slow(meta))) gone++;
       }
     }
-    // Rendering copied what it wrote (OutBuffer copies): the batch's summaries may go.
+    // Rendering copied what it wrote (OutBuffer copies): the batch's summaries and messages may go.
     batch.release?.();
     if (out.length > 64 * 1024) out.flush();
     await hooks.drained();
@@ -120,7 +121,7 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
       sliceStart = performance.now();
     }
   }
-  out.flush();
+  out.close();
   return { gone, unreadable };
 }
 
@@ -216,11 +217,10 @@ function pairs(r: number[]): Array<[number, number]> {
   return out;
 }
 
-/** `bytes` are the message's own (read for this FETCH, or a copy), never a leased summary's: they are given to the socket. */
 function literal(out: OutBuffer, item: SectionItem, bytes: Buffer): void {
   const part = applyPartial({ bytes }, item.partial);
   const b = 'bytes' in part ? part.bytes : bytes;
   out.text(`${item.label} {${b.length}}\r\n`);
-  out.give(b);
+  out.bytes(b);
 }
 
