@@ -77,6 +77,9 @@ const DROPPED_NAMES = 6; // "\n"-separated, or "*"
 const SORT = 7; // SortFacts as JSON
 const SECTIONS = 8;
 const VERSION = 4;
+const BASE_KEY = Buffer.from(',"base":');
+const FROM_KEY = Buffer.from(',"fromRaw":');
+const MESSAGE_ID_KEY = Buffer.from(',"messageId":');
 // u8 version, u8 blankLine, u8 HAS_* bits, u8 reserved, u32 headerLen, f64 sentMs, then SECTIONS × (u32 offset, u32 length)
 const TABLE = 16;
 const HAS_STRUCTURE = 1;
@@ -244,16 +247,17 @@ export class StoredSummary {
    * whose strings were most of a full parse's cost. JSON.stringify wrote the
    * keys in sortFactsOf's order, and a key's `,"name":` cannot occur inside
    * a string value (its quote would be escaped), so the base subject and the
-   * last three keys are cut out and parsed alone.
+   * last three keys are found in the bytes and only they are decoded and parsed.
    */
   get threadFacts(): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
     if (this.facts) return this.facts;
-    const text = this.b.toString('utf8', this.start(SORT), this.end(SORT));
-    const base = text.indexOf(',"base":');
-    const from = text.indexOf(',"fromRaw":', base);
-    const mid = text.indexOf(',"messageId":', from);
-    if (base < 0 || from < 0 || mid < 0) return this.sortFacts;
-    return JSON.parse(`{${text.slice(base + 1, from)}${text.slice(mid)}`) as SortFacts;
+    const b = this.b;
+    const end = this.end(SORT);
+    const base = b.indexOf(BASE_KEY, this.start(SORT));
+    const from = base < 0 ? -1 : b.indexOf(FROM_KEY, base);
+    const mid = from < 0 ? -1 : b.indexOf(MESSAGE_ID_KEY, from);
+    if (base < 0 || from < 0 || mid < 0 || mid >= end) return this.sortFacts;
+    return JSON.parse(`{${b.toString('utf8', base + 1, from)}${b.toString('utf8', mid, end)}`) as SortFacts;
   }
 
   section(i: number): Buffer {

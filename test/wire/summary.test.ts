@@ -89,6 +89,9 @@ test('ENVELOPE, BODY and BODYSTRUCTURE are stored as the parse renders them; a h
     assert.equal(head.headerLen, root.bodyStart);
     assert.deepEqual(head.sortFacts, full.sortFacts);
     assert.equal(head.sentMs, full.sentMs);
+    // THREAD's cut-down read gives the same values as the full parse.
+    const { base, messageId, references, inReplyTo } = full.sortFacts;
+    assert.deepEqual(StoredSummary.from(summarize(crlf, false, false))!.threadFacts, { base, messageId, references, inReplyTo });
   }
 });
 
