@@ -15,19 +15,31 @@ const SPARE_CHUNKS = 8;
 /** Where the chunks go: `written`, when given, is called once the chunk's bytes are no longer needed (written, or copied by TLS or deflate). */
 export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
 
+/** Text is gathered as a string up to this many characters, then encoded in one call (one per message cost more than building the lines). */
+const TEXT_RUN = 4096;
+
 export class OutBuffer {
   private buf = spareChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
   private n = 0;
+  private pending = '';
 
   constructor(private readonly sink: ChunkSink) {}
 
-  /** Bytes gathered and not yet handed to the sink. */
+  /** Bytes gathered and not yet handed to the sink (text counted in characters). */
   get length(): number {
-    return this.n;
+    return this.n + this.pending.length;
   }
 
   /** Appends text as UTF-8 (IMAP syntax is 7-bit; a keyword or name may not be). */
   text(s: string): void {
+    this.pending += s;
+    if (this.pending.length >= TEXT_RUN) this.encodePending();
+  }
+
+  private encodePending(): void {
+    const s = this.pending;
+    if (!s) return;
+    this.pending = '';
     // A UTF-16 unit is at most 3 bytes of UTF-8.
     if (this.n + s.length * 3 > this.buf.length) {
       this.flush();
@@ -45,6 +57,7 @@ export class OutBuffer {
    * this returns (the fast FETCH path's summaries live in reused read buffers).
    */
   range(b: Buffer, start: number, end: number): void {
+    this.encodePending();
     while (start < end) {
       if (this.n === this.buf.length) this.flush();
       const n = b.copy(this.buf, this.n, start, Math.min(end, start + this.buf.length - this.n));
@@ -54,6 +67,7 @@ export class OutBuffer {
   }
 
   flush(): void {
+    this.encodePending();
     if (!this.n) return;
     const full = this.buf;
     const out = full.subarray(0, this.n);

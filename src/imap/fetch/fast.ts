@@ -83,6 +83,25 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
   let gone = 0;
   let sliceStart = performance.now();
   const step = plan.whole ? BATCH_WHOLE : BATCH;
+  // Flags, UIDs, modseqs: what the session's view holds. No store work, no per-message objects.
+  if (!plan.summary && !plan.whole && !plan.size && !plan.date) {
+    for (let i = 0; i < uids.length; i++) {
+      const meta = hooks.present(uids[i]);
+      if (!meta) gone++;
+      else render(out, hooks, meta, NOTHING_PREPARED, plan, memo);
+      if ((i & 1023) === 1023) {
+        if (out.length > 64 * 1024) out.flush();
+        await hooks.drained();
+        if (performance.now() - sliceStart > SLICE_MS) {
+          out.flush();
+          await yieldLoop();
+          sliceStart = performance.now();
+        }
+      }
+    }
+    out.close();
+    return { gone, unreadable };
+  }
   // The next batch is read while this one is written: the disk and the workers never wait for the socket.
   const batchAt = (i: number) => mailbox.prepareBatch(uids.slice(i, i + step).map((u) => hooks.present(u)), plan);
   let next: Promise<PreparedBatch> | null = uids.length ? batchAt(0) : null;
@@ -124,6 +143,8 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
   out.close();
   return { gone, unreadable };
 }
+
+const NOTHING_PREPARED: Prepared = { summary: null, vsize: 0, mtimeMs: 0, data: null };
 
 /** Renders text the fast path writes for many messages (FLAGS lists), remembered per call. */
 export class RenderMemo {

@@ -89,3 +89,20 @@ test('FETCH: an unreadable message is a NO of its kind once the others are answe
   }
   assert.match(await c.run('FETCH 2 (UID FLAGS)'), /^\* 2 FETCH \(UID 2 FLAGS \(\\Recent\)\)\r\nT OK /, 'what needs no content is still answered');
 });
+
+test('FETCH of a message another session expunged meanwhile: the others are answered, then NO [EXPUNGEISSUED], the same with or without data from the store', async (t) => {
+  const h = await harness(t);
+  for (let i = 0; i < 3; i++) await h.deliver(MSG);
+  const a = await h.session();
+  const b = await h.session();
+  await b.run('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  await b.run('EXPUNGE');
+  // FLAGS alone is answered from the session's view; RFC822.SIZE goes through the store's batches.
+  for (const items of ['(UID FLAGS)', '(UID FLAGS RFC822.SIZE)']) {
+    const out = await a.run(`FETCH 1:3 ${items}`);
+    assert.match(out, /^\* 1 FETCH \(UID 1 FLAGS /m, items);
+    assert.match(out, /^\* 3 FETCH \(UID 3 FLAGS /m, items);
+    assert.doesNotMatch(out, /UID 2 /, items);
+    assert.match(out, /^T NO \[EXPUNGEISSUED\] /m, items);
+  }
+});
