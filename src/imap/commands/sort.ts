@@ -3,7 +3,7 @@
 // and SAVE (RFC 5182) kept for "$".
 import { esearchLine, onlySave, parseReturn, savedPart } from '../search/esearch.js';
 import { keepingResult, keepLive } from '../search/saved-result.js';
-import { parseSortCriteria, collectSortData, sortBy, type SortKeyName } from '../search/sort.js';
+import { parseSortCriteria, collectSortData, sortBy, numericOrder, type SortKeyName } from '../search/sort.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
@@ -20,17 +20,26 @@ export const sort: Command = {
       const keys = parseSortCriteria(rest[0]);
       const key = charsetAndCriteria(rest.slice(1), 'SORT', true);
       const found = await searchView(view, key);
-      const data = await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key)));
-      const sorted = sortBy(data, keys);
-      const nums = sorted.map((d) => (ctx.uid ? d.uid : d.seq));
+      let uids: number[];
+      let seqs: number[];
+      const order = numericOrder(found, keys);
+      if (order) {
+        uids = Array.from(order, (i) => found[i].uid);
+        seqs = Array.from(order, (i) => found[i].seq);
+      } else {
+        const sorted = sortBy(await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key))), keys);
+        uids = sorted.map((d) => d.uid);
+        seqs = sorted.map((d) => d.seq);
+      }
+      const nums = ctx.uid ? uids : seqs;
       if (!returns) {
         await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
         return [];
       }
-      if (returns.has('UPDATE')) keepLive(ctx, key, keys, sorted.map((d) => d.uid));
+      if (returns.has('UPDATE')) keepLive(ctx, key, keys, uids);
       if (!onlySave(returns)) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
       // RFC 5182 §2.4 with RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
-      return savedPart(returns, sorted).map((d) => d.uid);
+      return savedPart(returns, uids);
     });
   },
 };

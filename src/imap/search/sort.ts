@@ -3,6 +3,7 @@ import { BadError } from '../../wire/errors.js';
 import type { Token } from '../../wire/parser.js';
 import { parseAddressList } from '../../wire/envelope.js';
 import type { Candidate } from './evaluate.js';
+import type { MessageRef } from '../../mail/api.js';
 import type { StoredSummary } from '../../wire/summary.js';
 import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
@@ -182,5 +183,49 @@ export function sortBy(items: SortData[], keys: SortKey[]): SortData[] {
       if (d !== 0) return k.reverse ? -d : d;
     }
     return a.seq - b.seq;
+  });
+}
+
+const NUMERIC = new Set<SortKeyName>(['DATE', 'ARRIVAL', 'SIZE']);
+
+/** A numeric key's value when the message's metadata holds it already (as collectSortData computes it), else undefined. */
+function knownValue(meta: MessageRef, key: SortKeyName): number | undefined {
+  if (key === 'ARRIVAL') return meta.mtimeMs ?? undefined;
+  if (key === 'SIZE') return meta.vsize ?? undefined;
+  // DATE: the Date: header, else INTERNALDATE (RFC 5256 §3); sentMs undefined means not read yet.
+  if (meta.sentMs === undefined) return undefined;
+  return meta.sentMs ?? meta.mtimeMs ?? undefined;
+}
+
+/**
+ * The candidates' sort order (their places, sorted) for criteria of dates
+ * and sizes only, when every value is in memory already (a folder sorted or
+ * synced before): typed arrays, no object per message. At 50,000 messages
+ * the general path's objects cost most of a warm SORT (DATE) in garbage
+ * collection. Null when a key is not numeric or a value is not known: then
+ * collectSortData reads them. Same order as sortBy: ties keep mailbox order.
+ */
+export function numericOrder(cands: readonly Candidate[], keys: readonly SortKey[]): Int32Array | null {
+  if (!keys.every((k) => NUMERIC.has(k.key))) return null;
+  const n = cands.length;
+  const columns = keys.map(() => new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    const meta = cands[i].meta;
+    for (let k = 0; k < keys.length; k++) {
+      const v = knownValue(meta, keys[k].key);
+      if (v === undefined) return null;
+      columns[k][i] = v;
+    }
+  }
+  const signs = keys.map((k) => (k.reverse ? -1 : 1));
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Candidates come in sequence order, so comparing places breaks ties by sequence number.
+  return order.sort((a, b) => {
+    for (let k = 0; k < columns.length; k++) {
+      const d = columns[k][a] - columns[k][b];
+      if (d !== 0) return d * signs[k];
+    }
+    return a - b;
   });
 }
