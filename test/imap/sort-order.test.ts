@@ -20,7 +20,7 @@ test('numericOrder gives sortBy\'s order for every mix of DATE, ARRIVAL and SIZE
     const vsize = 100 + rnd(10);
     const meta = { uid: i * 3 + 1, sentMs, mtimeMs, vsize } as unknown as MessageRef;
     cands.push({ seq: i + 1, uid: meta.uid, meta });
-    data.push({ seq: i + 1, uid: meta.uid, arrival: mtimeMs, date: sentMs ?? mtimeMs, size: vsize, subject: EMPTY, from: EMPTY, to: EMPTY, cc: EMPTY, displayFrom: EMPTY, displayTo: EMPTY, facts: -1 });
+    data.push({ seq: i + 1, uid: meta.uid, arrival: mtimeMs, date: sentMs ?? mtimeMs, size: vsize, subject: EMPTY, from: EMPTY, to: EMPTY, cc: EMPTY, displayFrom: EMPTY, displayTo: EMPTY });
   }
   const names: SortKeyName[] = ['DATE', 'ARRIVAL', 'SIZE'];
   const lists: SortKey[][] = [];

@@ -3,9 +3,8 @@
 import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
-import { collectSortData } from '../search/sort.js';
+import { threadInputOf } from '../search/sort.js';
 import { THREAD_ALGORITHMS, threadData, type ThreadAlgorithm } from '../search/thread.js';
-import { ThreadInput } from '../search/thread-input.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 
 export { THREAD_ALGORITHMS };
@@ -23,9 +22,7 @@ export const thread: Command = {
     if (!THREAD_ALGORITHMS.includes(algorithm)) throw new BadError(`THREAD: unknown threading algorithm ${algorithm.slice(0, 32)}`);
     const key = charsetAndCriteria(ctx.args.slice(1), 'THREAD', true);
     const found = await searchView(view, key);
-    const input = new ThreadInput();
-    const data = await collectSortData(view, found, new Set(['DATE']), input);
-    for (const d of data) if (d.facts >= 0) input.message(d.facts, ctx.uid ? d.uid : d.seq, d.seq, d.date);
+    const input = await threadInputOf(view, found, ctx.uid);
     const threadsText = await threadData(algorithm as ThreadAlgorithm, input);
     await conn.untagged(threadsText ? `THREAD ${threadsText}` : 'THREAD');
   },

@@ -9,7 +9,7 @@ import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import type { ThreadInput } from './thread-input.js';
+import { ThreadInput } from './thread-input.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 export interface SortKey {
@@ -55,12 +55,10 @@ export interface SortData {
   cc: Buffer;
   displayFrom: Buffer;
   displayTo: Buffer;
-  /** Where THREAD's input holds the message's facts (when asked for), else -1. */
-  facts: number;
 }
 
 /** The header-derived values of one message, taken from its summary while its batch is read (only these are held). */
-type HeaderKeys = Pick<SortData, 'subject' | 'from' | 'to' | 'cc' | 'displayFrom' | 'displayTo' | 'facts'> & { sentMs: number | null };
+type HeaderKeys = Pick<SortData, 'subject' | 'from' | 'to' | 'cc' | 'displayFrom' | 'displayTo'> & { sentMs: number | null };
 
 const EMPTY = Buffer.alloc(0);
 /**
@@ -92,13 +90,13 @@ function displayOf(value: string | null): string {
 /**
  * Collects what `keys` need for every candidate (messages gone meanwhile are
  * left out). Header values come from the folder's index (summaries), so a
- * SORT of a synced folder reads no file; `thread` is given THREAD's facts.
+ * SORT of a synced folder reads no file.
  */
-export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>, thread?: ThreadInput): Promise<SortData[]> {
+export async function collectSortData(view: MailboxView, cands: Candidate[], keys: Set<SortKeyName>): Promise<SortData[]> {
   const mailbox = view.mailbox;
   const valueKeys: SortKeyName[] = ['SUBJECT', 'FROM', 'TO', 'CC', 'DISPLAYFROM', 'DISPLAYTO'];
   const sortsByValue = valueKeys.some((k) => keys.has(k));
-  const needValues = thread !== undefined || sortsByValue;
+  const needValues = sortsByValue;
   const needHeader = needValues || keys.has('DATE');
   const pick = (s: StoredSummary): HeaderKeys => {
     const facts = sortsByValue ? s.sortFacts : null;
@@ -110,7 +108,6 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       cc: keys.has('CC') && facts ? key(firstMailbox(decoded(facts.ccRaw))) : EMPTY,
       displayFrom: keys.has('DISPLAYFROM') && facts ? key(displayOf(facts.fromRaw)) : EMPTY,
       displayTo: keys.has('DISPLAYTO') && facts ? key(displayOf(facts.toRaw)) : EMPTY,
-      facts: thread ? thread.facts(facts ?? s.threadFacts) : -1,
     };
   };
   // SORT (DATE) of messages whose Date: an earlier SORT or THREAD read reads nothing.
@@ -146,10 +143,47 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
       cc: summary?.cc ?? EMPTY,
       displayFrom: summary?.displayFrom ?? EMPTY,
       displayTo: summary?.displayTo ?? EMPTY,
-      facts: summary?.facts ?? -1,
     });
   }
   return out;
+}
+
+/**
+ * THREAD's input for the candidates (messages gone meanwhile are left out):
+ * each one's thread facts from the folder's index, and its sent date (the
+ * Date: header, else INTERNALDATE, as SORT's DATE), as numbers, with no
+ * SortData object per message. `byUid`: the answer names messages by UID.
+ */
+export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid: boolean): Promise<ThreadInput> {
+  const mailbox = view.mailbox;
+  const input = new ThreadInput();
+  /** The Date: header of each facts entry (by its number), NaN when there is none. */
+  const sent: number[] = [];
+  const facts = await mailbox.summaries(
+    cands.map((c) => c.meta),
+    (s) => {
+      const f = input.facts(s.threadFacts);
+      sent[f] = s.sentMs ?? NaN;
+      return f;
+    },
+  );
+  for (let i = 0; i < cands.length; i++) {
+    if ((i & 4095) === 4095) await yieldLoop();
+    const f = facts[i];
+    if (f === null) continue; // gone meanwhile
+    const c = cands[i];
+    let date = sent[f];
+    if (Number.isNaN(date)) {
+      try {
+        date = c.meta.mtimeMs ?? (await mailbox.internalDate(c.meta)).getTime();
+      } catch (err) {
+        if (isMessageGone(err)) continue;
+        throw err;
+      }
+    }
+    input.message(f, byUid ? c.uid : c.seq, c.seq, date);
+  }
+  return input;
 }
 
 function compareOne(a: SortData, b: SortData, k: SortKeyName): number {
