@@ -77,9 +77,7 @@ const DROPPED_NAMES = 6; // "\n"-separated, or "*"
 const SORT = 7; // SortFacts as JSON
 const SECTIONS = 8;
 const VERSION = 4;
-const BASE_KEY = Buffer.from(',"base":');
-const FROM_KEY = Buffer.from(',"fromRaw":');
-const MESSAGE_ID_KEY = Buffer.from(',"messageId":');
+
 // u8 version, u8 blankLine, u8 HAS_* bits, u8 reserved, u32 headerLen, f64 sentMs, then SECTIONS × (u32 offset, u32 length)
 const TABLE = 16;
 const HAS_STRUCTURE = 1;
@@ -243,21 +241,20 @@ export class StoredSummary {
   }
 
   /**
-   * What THREAD reads: the sort facts without the subject and addresses,
-   * whose strings were most of a full parse's cost. JSON.stringify wrote the
-   * keys in sortFactsOf's order, and a key's `,"name":` cannot occur inside
-   * a string value (its quote would be escaped), so the base subject and the
-   * last three keys are found in the bytes and only they are decoded and parsed.
+   * What THREAD reads: the base subject, Message-ID, References and
+   * In-Reply-To, read from the stored JSON's bytes in place: only their own
+   * strings are made (a JSON.parse of the text and the objects it made were
+   * most of a THREAD's time and garbage). JSON.stringify wrote the keys in
+   * sortFactsOf's order; anything else (or an escape in a string) is read
+   * the slow way.
    */
   get threadFacts(): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
     if (this.facts) return this.facts;
-    const b = this.b;
-    const end = this.end(SORT);
-    const base = b.indexOf(BASE_KEY, this.start(SORT));
-    const from = base < 0 ? -1 : b.indexOf(FROM_KEY, base);
-    const mid = from < 0 ? -1 : b.indexOf(MESSAGE_ID_KEY, from);
-    if (base < 0 || from < 0 || mid < 0 || mid >= end) return this.sortFacts;
-    return JSON.parse(`{${b.toString('utf8', base + 1, from)}${b.toString('utf8', mid, end)}`) as SortFacts;
+    try {
+      return readThreadFacts(this.b, this.start(SORT), this.end(SORT));
+    } catch {
+      return this.sortFacts;
+    }
   }
 
   section(i: number): Buffer {
@@ -356,4 +353,63 @@ export function headerFieldsFrom(s: StoredSummary, sel: FieldSelector): Buffer |
 export function headerBlockEnd(b: Buffer): number {
   const end = headerEnd(b);
   return end < 0 ? b.length : end;
+}
+
+// Reading THREAD's facts from the stored JSON in place (StoredSummary.threadFacts).
+const BASE_OPEN = Buffer.from(',"base":{"base":');
+const REPLY_KEY = Buffer.from(',"replyOrFwd":');
+const MESSAGE_ID_KEY = Buffer.from(',"messageId":');
+const REFERENCES_OPEN = Buffer.from(',"references":[');
+const IN_REPLY_TO_KEY = Buffer.from(',"inReplyTo":');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Where the last string read ended (just past its closing quote, or past `null`). */
+let cursor = 0;
+
+function expectAt(b: Buffer, at: number, key: Buffer): number {
+  if (b.compare(key, 0, key.length, at, at + key.length) !== 0) throw new SyntaxError('unexpected sort facts layout');
+  return at + key.length;
+}
+
+/** The JSON string whose opening quote is at `at`; escaped ones go through JSON.parse. */
+function jsonString(b: Buffer, at: number): string {
+  if (b[at] !== QUOTE) throw new SyntaxError('expected a string');
+  const close = b.indexOf(QUOTE, at + 1);
+  const escape = b.indexOf(BACKSLASH, at + 1);
+  if (close < 0) throw new SyntaxError('unterminated string');
+  if (escape < 0 || escape > close) {
+    cursor = close + 1;
+    return b.toString('utf8', at + 1, close);
+  }
+  let i = at + 1;
+  while (i < b.length && b[i] !== QUOTE) i += b[i] === BACKSLASH ? 2 : 1;
+  cursor = i + 1;
+  return JSON.parse(b.toString('utf8', at, i + 1)) as string;
+}
+
+function jsonStringOrNull(b: Buffer, at: number): string | null {
+  if (b[at] !== 0x6e) return jsonString(b, at); // n(ull)
+  cursor = at + 4;
+  return null;
+}
+
+function readThreadFacts(b: Buffer, start: number, end: number): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
+  const at = b.indexOf(BASE_OPEN, start);
+  if (at < 0 || at >= end) throw new SyntaxError('no base subject');
+  const base = jsonString(b, at + BASE_OPEN.length);
+  const replyOrFwd = b[expectAt(b, cursor, REPLY_KEY)] === 0x74; // t(rue)
+  const mid = b.indexOf(MESSAGE_ID_KEY, cursor);
+  if (mid < 0 || mid >= end) throw new SyntaxError('no Message-ID key');
+  const messageId = jsonStringOrNull(b, mid + MESSAGE_ID_KEY.length);
+  let i = expectAt(b, cursor, REFERENCES_OPEN);
+  const references: string[] = [];
+  while (b[i] !== 0x5d) {
+    // ]
+    if (references.length) i = b[i] === 0x2c ? i + 1 : -1; // ,
+    references.push(jsonString(b, i));
+    i = cursor;
+  }
+  const inReplyTo = jsonStringOrNull(b, expectAt(b, i + 1, IN_REPLY_TO_KEY));
+  if (cursor + 1 !== end || b[cursor] !== 0x7d) throw new SyntaxError('trailing sort facts'); // }
+  return { base: { base, replyOrFwd }, messageId, references, inReplyTo };
 }

@@ -104,3 +104,19 @@ test('a damaged or foreign stored summary is refused, not misread', () => {
   assert.equal(StoredSummary.from(other), null, 'unknown version');
   assert.equal(StoredSummary.from(Buffer.alloc(10)), null, 'too short');
 });
+
+test('THREAD\'s facts read in place equal the full parse, with quotes, backslashes, 8-bit text and missing ids', () => {
+  const cases = [
+    'Subject: Re: "quoted" \\ back\\slash\nMessage-ID: <a"b@x>\nReferences: <r1@x> <r"2@x>\nIn-Reply-To: <r"2@x>\n',
+    'Subject: =?UTF-8?B?w6lwaWPDqSDwn5iA?=\nReferences: <only@x>\n',
+    'Subject: Fwd: [list] plain\nIn-Reply-To: <irt@x>\n',
+    'Subject: \nMessage-ID: <m@x>\n',
+    'From: nobody@x\n',
+    'Subject: ,"messageId":"fake" and ,"base":{"base":"fake"\nMessage-ID: <real@x>\n',
+  ];
+  for (const head of cases) {
+    const s = StoredSummary.from(summarize(toCrlf(Buffer.from(`${head}\nbody\n`))))!;
+    const { base, messageId, references, inReplyTo } = StoredSummary.from(summarize(toCrlf(Buffer.from(`${head}\nbody\n`))))!.sortFacts;
+    assert.deepEqual(s.threadFacts, { base, messageId, references, inReplyTo }, head);
+  }
+});
