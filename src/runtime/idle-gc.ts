@@ -29,8 +29,10 @@ export interface IdleGcOptions {
  * that was 100-150 MB of garbage held at the peaks. A fixed factor of 1.25
  * collects sooner and took the one-user sync's peak from 393 to 320 MiB
  * with the unit's smaller young generation (NODE_OPTIONS in
- * systemd/maildir-imapd.service). The price is time: the warm whole-folder
- * FETCHes at 50,000 messages took 35-70% longer (README, the memory row).
+ * systemd/maildir-imapd.service). The price is time: buffers count against
+ * the limit too, so a FETCH that allocates per message collects often (the
+ * fast path reuses its buffers for that reason); warm whole-folder
+ * operations at 50,000 messages take 0-20% longer (README, "Memory or speed").
  * MAILDIR_IMAPD_HEAP_GROWTH sets the percent (0: V8's own heuristics, for a
  * machine where memory is plenty and sync time counts more). Set at run
  * time: the flag is read whenever a new limit is computed.
