@@ -82,6 +82,16 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
   const memo = new RenderMemo();
   let gone = 0;
   let sliceStart = performance.now();
+  /** Between batches: the socket's backpressure is honoured, and the event loop given back after SLICE_MS of work. */
+  const pace = async () => {
+    if (out.length > 64 * 1024) out.flush();
+    await hooks.drained();
+    if (performance.now() - sliceStart > SLICE_MS) {
+      out.flush();
+      await yieldLoop();
+      sliceStart = performance.now();
+    }
+  };
   const step = plan.whole ? BATCH_WHOLE : BATCH;
   // Flags, UIDs, modseqs: what the session's view holds. No store work, no per-message objects.
   if (!plan.summary && !plan.whole && !plan.size && !plan.date) {
@@ -89,15 +99,7 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
       const meta = hooks.present(uids[i]);
       if (!meta) gone++;
       else render(out, hooks, meta, NOTHING_PREPARED, plan, memo);
-      if ((i & 1023) === 1023) {
-        if (out.length > 64 * 1024) out.flush();
-        await hooks.drained();
-        if (performance.now() - sliceStart > SLICE_MS) {
-          out.flush();
-          await yieldLoop();
-          sliceStart = performance.now();
-        }
-      }
+      if ((i & 1023) === 1023) await pace();
     }
     out.close();
     return { gone, unreadable };
@@ -132,13 +134,7 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
     }
     // Rendering copied what it wrote (OutBuffer copies): the batch's summaries and messages may go.
     batch.release?.();
-    if (out.length > 64 * 1024) out.flush();
-    await hooks.drained();
-    if (performance.now() - sliceStart > SLICE_MS) {
-      out.flush();
-      await yieldLoop();
-      sliceStart = performance.now();
-    }
+    await pace();
   }
   out.close();
   return { gone, unreadable };
