@@ -20,26 +20,20 @@ export const sort: Command = {
       const keys = parseSortCriteria(rest[0]);
       const key = charsetAndCriteria(rest.slice(1), 'SORT', true);
       const found = await searchView(view, key);
-      let uids: number[];
-      let seqs: number[];
+      // Dates and sizes already in memory sort without a SortData object per message.
       const order = numericOrder(found, keys);
-      if (order) {
-        uids = Array.from(order, (i) => found[i].uid);
-        seqs = Array.from(order, (i) => found[i].seq);
-      } else {
-        const sorted = sortBy(await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key))), keys);
-        uids = sorted.map((d) => d.uid);
-        seqs = sorted.map((d) => d.seq);
-      }
-      const nums = ctx.uid ? uids : seqs;
+      const sorted: ReadonlyArray<{ uid: number; seq: number }> = order
+        ? Array.from(order, (i) => found[i])
+        : sortBy(await collectSortData(view, found, new Set<SortKeyName>(keys.map((k) => k.key))), keys);
+      const nums = sorted.map((d) => (ctx.uid ? d.uid : d.seq));
       if (!returns) {
         await conn.untagged(nums.length ? `SORT ${nums.join(' ')}` : 'SORT');
         return [];
       }
-      if (returns.has('UPDATE')) keepLive(ctx, key, keys, uids);
+      if (returns.has('UPDATE')) keepLive(ctx, key, keys, sorted.map((d) => d.uid));
       if (!onlySave(returns)) await conn.untagged(esearchLine(ctx.tag, ctx.uid, returns, nums));
       // RFC 5182 §2.4 with RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
-      return savedPart(returns, uids);
+      return savedPart(returns, sorted).map((d) => d.uid);
     });
   },
 };
