@@ -18,8 +18,12 @@ export function bareLfCount(buf: Buffer, prevCR: boolean): number {
   return n;
 }
 
-/** Where the bare LFs of the last conversion are (reused: a message has thousands). */
-let bareAt = new Int32Array(4096);
+/**
+ * Where the bare LFs of a conversion are, reused for the usual message (a few
+ * thousand lines). A bigger one grows a copy for that call only, so one huge
+ * message does not leave megabytes held for good.
+ */
+const bareAtReused = new Int32Array(4096);
 /** Lines shorter than this are copied byte by byte: a native copy costs more for them. */
 const SHORT_LINE = 48;
 
@@ -30,6 +34,7 @@ const SHORT_LINE = 48;
  * one loop over every byte on the bench corpus's bodies.
  */
 export function toCrlf(buf: Buffer, prevCR = false): Buffer {
+  let bareAt = bareAtReused;
   let n = 0;
   for (let i = buf.indexOf(LF); i >= 0; i = buf.indexOf(LF, i + 1)) {
     if (i === 0 ? prevCR : buf[i - 1] === CR) continue;
