@@ -125,7 +125,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
     let arrival = 0;
     let size = 0;
     try {
-      if (needArrival) arrival = c.meta.mtimeMs ?? (await mailbox.internalDate(c.meta)).getTime();
+      if (needArrival) arrival = await arrivalOf(mailbox, c.meta);
       if (keys.has('SIZE')) size = c.meta.vsize ?? (await mailbox.vsizeOf(c.meta));
     } catch (err) {
       if (isMessageGone(err)) continue;
@@ -146,6 +146,11 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
     });
   }
   return out;
+}
+
+/** INTERNALDATE in ms: from the message's metadata when known, else from the store. */
+async function arrivalOf(mailbox: MailboxView['mailbox'], meta: MessageRef): Promise<number> {
+  return meta.mtimeMs ?? (await mailbox.internalDate(meta)).getTime();
 }
 
 /**
@@ -175,7 +180,7 @@ export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid
     let date = sent[f];
     if (Number.isNaN(date)) {
       try {
-        date = c.meta.mtimeMs ?? (await mailbox.internalDate(c.meta)).getTime();
+        date = await arrivalOf(mailbox, c.meta);
       } catch (err) {
         if (isMessageGone(err)) continue;
         throw err;
