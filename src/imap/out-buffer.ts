@@ -1,16 +1,12 @@
 // Response bytes gathered into large chunks before they reach the socket: a
 // FETCH of 50,000 messages is 50,000 small responses, and one socket write
 // each would cost more than building them.
+import { SparePool } from '../runtime/spare-pool.js';
+
 const CHUNK = 256 * 1024;
 
-/**
- * Chunks the socket is done with, for the next ones. A 50,000-message sync
- * writes 30-50 MB of responses: in fresh chunks, that much external memory
- * counts towards V8's old-generation limit (kept tight for small machines:
- * runtime/idle-gc.ts) and forced a full collection every few MB.
- */
-const spareChunks: Buffer[] = [];
-const SPARE_CHUNKS = 8;
+/** Chunks the socket is done with, for the next ones (a 50,000-message sync writes 30-50 MB of responses). */
+const spareChunks = new SparePool<Buffer>(8);
 
 /** Where the chunks go: `written`, when given, is called once the chunk's bytes are no longer needed (written, or copied by TLS or deflate). */
 export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
@@ -19,7 +15,7 @@ export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
 const TEXT_RUN = 4096;
 
 export class OutBuffer {
-  private buf = spareChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  private buf = spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK);
   private n = 0;
   private pending = '';
 
@@ -71,16 +67,14 @@ export class OutBuffer {
     if (!this.n) return;
     const full = this.buf;
     const out = full.subarray(0, this.n);
-    this.buf = spareChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+    this.buf = spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK);
     this.n = 0;
-    this.sink(out, () => {
-      if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(full);
-    });
+    this.sink(out, () => spareChunks.give(full));
   }
 
   /** The chunk in hand goes back for reuse (nothing more will be written). */
   close(): void {
     this.flush();
-    if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(this.buf);
+    spareChunks.give(this.buf);
   }
 }

@@ -4,6 +4,7 @@
 // A handful of messages is cheaper done here than sent to a worker.
 import os from 'node:os';
 import { WorkerPool } from '../runtime/worker-pool.js';
+import { SparePool } from '../runtime/spare-pool.js';
 import type { LoadJob, LoadRequest, LoadResult } from './loader-worker.js';
 
 export type { LoadJob, LoadResult };
@@ -36,23 +37,7 @@ const pool = new WorkerPool<LoadRequest, LoadResult[]>({
 /** Shared memory for whole messages (see LoadRequest): one slab per request, reused. */
 const SLAB_BYTES = 1024 * 1024;
 /** A FETCH batch of whole messages and its read-ahead use up to eight. */
-const SPARE_SLABS = 8;
-/** Spare slabs are let go this long after the last use (a sync's batches follow each other within ms). */
-const SLAB_IDLE_MS = 5_000;
-const spareSlabs: SharedArrayBuffer[] = [];
-let slabTimer: NodeJS.Timeout | null = null;
-
-function returnSlab(slab: SharedArrayBuffer): void {
-  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(slab);
-  if (slabTimer) slabTimer.refresh();
-  else {
-    slabTimer = setTimeout(() => {
-      spareSlabs.length = 0;
-      slabTimer = null;
-    }, SLAB_IDLE_MS);
-    slabTimer.unref();
-  }
-}
+const spareSlabs = new SparePool<SharedArrayBuffer>(8);
 
 export const loaderPool = {
   /**
@@ -67,7 +52,7 @@ export const loaderPool = {
     const slabs: SharedArrayBuffer[] = [];
     for (let i = 0; i < jobs.length; i += JOBS_PER_REQUEST) {
       const part = jobs.slice(i, i + JOBS_PER_REQUEST);
-      const slab = hold && part.some((j) => j.data) ? (spareSlabs.pop() ?? new SharedArrayBuffer(SLAB_BYTES)) : null;
+      const slab = hold && part.some((j) => j.data) ? (spareSlabs.take() ?? new SharedArrayBuffer(SLAB_BYTES)) : null;
       if (slab) slabs.push(slab);
       parts.push(
         pool.run({ jobs: part, slab }).then((results) => {
@@ -77,7 +62,7 @@ export const loaderPool = {
         }),
       );
     }
-    if (slabs.length) hold!(() => slabs.splice(0).forEach(returnSlab));
+    if (slabs.length) hold!(() => slabs.splice(0).forEach((slab) => spareSlabs.give(slab)));
     return (await Promise.all(parts)).flat();
   },
 };

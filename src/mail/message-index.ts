@@ -28,6 +28,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { SparePool } from '../runtime/spare-pool.js';
 import type { Logger } from 'pino';
 
 export const INDEX_FILE = 'maildir-imapd-index';
@@ -57,11 +58,10 @@ export interface IndexedMessage {
 }
 
 /** Read buffers of READ_SPAN bytes, reused, so a sync does not churn 100 MB of buffers (a FETCH batch and its read-ahead hold two or three). */
-const spareSpans: Buffer[] = [];
-const SPARE_SPANS = 6;
+const spareSpans = new SparePool<Buffer>(6);
 
 function spare(span: Buffer): void {
-  if (span.length === READ_SPAN && spareSpans.length < SPARE_SPANS) spareSpans.push(span);
+  if (span.length === READ_SPAN) spareSpans.give(span);
 }
 
 /**
@@ -376,7 +376,7 @@ export class MessageIndex {
         if (s - end >= READ_GAP || e - start > READ_SPAN) break;
         end = Math.max(end, e);
       }
-      const span = end - start <= READ_SPAN ? (spareSpans.pop() ?? Buffer.allocUnsafeSlow(READ_SPAN)) : Buffer.allocUnsafeSlow(end - start);
+      const span = end - start <= READ_SPAN ? (spareSpans.take() ?? Buffer.allocUnsafeSlow(READ_SPAN)) : Buffer.allocUnsafeSlow(end - start);
       lease?.spans.push(span);
       try {
         let n = 0;
