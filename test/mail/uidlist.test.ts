@@ -35,6 +35,7 @@ test('parse: not version 3 means start afresh', () => {
 test('assign appends records and never reuses a UID, even after the file is rewritten by someone else', async (t) => {
   const dir = await tmpdir(t);
   const ul = new Uidlist(dir);
+  t.after(() => ul.close());
   const first = await ul.assign([{ basename: 'a', vsize: 10 }, { basename: 'b', vsize: null }]);
   assert.deepEqual(first.records.map((r) => r.uid), [1, 2]);
   // Another server drops b and rewrites the file with a stale header.
@@ -49,6 +50,7 @@ test('assign appends records and never reuses a UID, even after the file is rewr
 test('a record added by another process meanwhile keeps the UID it was given there', async (t) => {
   const dir = await tmpdir(t);
   const ul = new Uidlist(dir);
+  t.after(() => ul.close());
   const { state } = await ul.assign([{ basename: 'a', vsize: null }]);
   await fs.appendFile(path.join(dir, 'dovecot-uidlist'), '7 :z\n');
   const res = await ul.assign([{ basename: 'z', vsize: null }, { basename: 'y', vsize: null }]);
@@ -59,6 +61,7 @@ test('a record added by another process meanwhile keeps the UID it was given the
 test('rewrite keeps only live records and the next UID', async (t) => {
   const dir = await tmpdir(t);
   const ul = new Uidlist(dir);
+  t.after(() => ul.close());
   await ul.assign([{ basename: 'a', vsize: 1 }, { basename: 'b', vsize: 2 }, { basename: 'c', vsize: 3 }]);
   await ul.rewrite(new Map([['a', 1]]));
   const text = await fs.readFile(path.join(dir, 'dovecot-uidlist'), 'utf8');
