@@ -6,35 +6,37 @@
 export const ENABLABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'IMAP4REV2']);
 
 export class EnabledExtensions {
-  private readonly names = new Set<string>();
+  /** Made at the first ENABLE: most sessions never send one. */
+  private names: Set<string> | null = null;
 
   has(name: string): boolean {
-    return this.names.has(name);
+    return this.names?.has(name) === true;
   }
 
   /** Turns an extension on; true if it was off. QRESYNC implies CONDSTORE (RFC 7162 §3.2.3). */
   enable(name: string): boolean {
-    if (this.names.has(name)) return false;
+    if (this.has(name)) return false;
+    this.names ??= new Set();
     this.names.add(name);
     if (name === 'QRESYNC') this.names.add('CONDSTORE');
     return true;
   }
 
   get condstore(): boolean {
-    return this.names.has('CONDSTORE');
+    return this.has('CONDSTORE');
   }
 
   /** RFC 6855: mailbox names in UTF-8, UTF-8 in quoted strings. */
   get utf8(): boolean {
-    return this.names.has('UTF8=ACCEPT');
+    return this.has('UTF8=ACCEPT');
   }
 
   /** RFC 9051 behaviour (ENABLE IMAP4rev2, Appendix A): no \Recent, ESEARCH for every SEARCH, the SELECT LIST line. */
   get rev2(): boolean {
-    return this.names.has('IMAP4REV2');
+    return this.has('IMAP4REV2');
   }
 
   get qresync(): boolean {
-    return this.names.has('QRESYNC');
+    return this.has('QRESYNC');
   }
 }

@@ -20,18 +20,20 @@ export class MailboxView implements MailboxListener {
   private uids: readonly number[] = [];
   private len = 0;
   private shared = false;
+  // The collections below exist only while they hold something: an idling
+  // session holds none (at 10,000 TLS sessions, 1 KB each; issue 14).
   /** Metadata of messages expunged from the mailbox but still in this view. */
-  private readonly gone = new Map<number, MessageRef>();
+  private gone: Map<number, MessageRef> | null = null;
   private pendingNew: number[] = [];
-  private readonly pendingFlags = new Set<number>();
-  readonly recent = new Set<number>();
+  private pendingFlags: Set<number> | null = null;
+  private recent: Set<number> | null = null;
   /**
    * RFC 9051 (IMAP4rev2 enabled): the session shows no \Recent flag and no RECENT
    * response. Messages are still claimed (new/ → cur/); the client is just not told.
    */
   hideRecent = false;
   /** Keywords this session has been told of (FLAGS at SELECT, or since). */
-  private readonly announced = new Set<string>();
+  private announced: Set<string> | null = null;
   /**
    * RFC 5182 search result variable ("$"): the UIDs the last SEARCH … RETURN (SAVE)
    * kept, ascending. It lives on the view, so SELECT/EXAMINE (a new view) empties it;
@@ -60,7 +62,8 @@ export class MailboxView implements MailboxListener {
    */
   newKeywords(): string[] | null {
     const names = this.mailbox.keywordNames();
-    if (names.every((n) => this.announced.has(n))) return null;
+    if (names.every((n) => this.announced?.has(n))) return null;
+    this.announced ??= new Set();
     for (const n of names) this.announced.add(n);
     return names;
   }
@@ -76,7 +79,7 @@ export class MailboxView implements MailboxListener {
     this.uids = uids;
     this.len = uids.length;
     this.shared = true;
-    for (const u of recent) this.recent.add(u);
+    if (recent.length) this.recent = new Set(recent);
   }
 
   /** The UID list, made this view's own before it is changed. */
@@ -90,6 +93,11 @@ export class MailboxView implements MailboxListener {
 
   get exists(): number {
     return this.len;
+  }
+
+  /** How many messages this session holds as \Recent. */
+  get recentCount(): number {
+    return this.recent?.size ?? 0;
   }
 
   /** The view's UIDs in sequence order; stable while the caller holds it (a shared array is copied). */
@@ -122,16 +130,16 @@ export class MailboxView implements MailboxListener {
 
   /** The message behind a uid of this view, even if expunged meanwhile. */
   meta(uid: number): MessageRef | undefined {
-    return this.mailbox.byUid(uid) ?? this.gone.get(uid);
+    return this.mailbox.byUid(uid) ?? this.gone?.get(uid);
   }
 
   isExpunged(uid: number): boolean {
-    return this.gone.has(uid);
+    return this.gone?.has(uid) === true;
   }
 
   /** Whether the session shows `uid` as \Recent (never under IMAP4rev2). */
   isRecent(uid: number): boolean {
-    return !this.hideRecent && this.recent.has(uid);
+    return !this.hideRecent && this.recent?.has(uid) === true;
   }
 
   /** IMAP flags of a message as this session sees them (\Recent included). */
@@ -149,6 +157,8 @@ export class MailboxView implements MailboxListener {
   }
 
   claimRecent(uids: number[]): void {
+    if (!uids.length) return;
+    this.recent ??= new Set();
     for (const u of uids) this.recent.add(u);
   }
 
@@ -157,9 +167,9 @@ export class MailboxView implements MailboxListener {
       const i = this.pendingNew.indexOf(m.uid);
       if (i >= 0) {
         this.pendingNew.splice(i, 1); // never announced: nothing to tell
-        this.recent.delete(m.uid);
+        this.recent?.delete(m.uid);
       } else if (this.seqOf(m.uid)) {
-        this.gone.set(m.uid, m);
+        (this.gone ??= new Map()).set(m.uid, m);
       }
     }
     this.changed();
@@ -174,7 +184,7 @@ export class MailboxView implements MailboxListener {
   }
 
   onFlags(meta: MessageRef): void {
-    this.pendingFlags.add(meta.uid);
+    (this.pendingFlags ??= new Set()).add(meta.uid);
     this.changed();
   }
 
@@ -184,11 +194,11 @@ export class MailboxView implements MailboxListener {
 
   /** UIDs expunged from the mailbox that this view has not announced yet, ascending. */
   pendingExpunges(): number[] {
-    return [...this.gone.keys()].sort((a, b) => a - b);
+    return this.gone ? [...this.gone.keys()].sort((a, b) => a - b) : [];
   }
 
   get hasPending(): boolean {
-    return this.gone.size > 0 || this.pendingNew.length > 0 || this.pendingFlags.size > 0;
+    return this.gone !== null || this.pendingNew.length > 0 || this.pendingFlags !== null;
   }
 
   /**
@@ -197,17 +207,17 @@ export class MailboxView implements MailboxListener {
    */
   flush(allowExpunge: boolean): ViewUpdate[] {
     const out: ViewUpdate[] = [];
-    if (allowExpunge && this.gone.size) {
+    if (allowExpunge && this.gone) {
       for (const uid of [...this.gone.keys()].sort((a, b) => a - b)) {
         const seq = this.seqOf(uid);
         if (seq) {
           this.own().splice(seq - 1, 1);
           out.push({ kind: 'expunge', seq, uid });
         }
-        this.recent.delete(uid);
-        this.pendingFlags.delete(uid);
+        this.recent?.delete(uid);
+        this.pendingFlags?.delete(uid);
       }
-      this.gone.clear();
+      this.gone = null;
       this.len = this.uids.length;
     }
     if (this.pendingNew.length) {
@@ -217,7 +227,7 @@ export class MailboxView implements MailboxListener {
       const fresh = this.pendingNew.filter((uid) => (uid > last ? ((last = uid), true) : false));
       this.pendingNew = [];
       // In step with the mailbox (nothing held back): take its snapshot instead of growing a copy.
-      const snap = this.gone.size === 0 ? this.mailbox.uidSnapshot() : null;
+      const snap = this.gone === null ? this.mailbox.uidSnapshot() : null;
       if (snap && snap.length === this.len + fresh.length && (!fresh.length || snap[snap.length - 1] === fresh[fresh.length - 1])) {
         this.uids = snap;
         this.shared = true;
@@ -227,14 +237,14 @@ export class MailboxView implements MailboxListener {
       }
       this.len = this.shared ? this.len + fresh.length : this.uids.length;
       out.push({ kind: 'exists', count: this.len });
-      if (!this.hideRecent) out.push({ kind: 'recent', count: this.recent.size });
+      if (!this.hideRecent) out.push({ kind: 'recent', count: this.recentCount });
     }
-    for (const uid of this.pendingFlags) {
+    for (const uid of this.pendingFlags ?? []) {
       const seq = this.seqOf(uid);
       const meta = this.mailbox.byUid(uid);
-      if (seq && meta && !this.gone.has(uid)) out.push({ kind: 'flags', seq, uid, flags: this.flagsOf(meta), modseq: meta.modseq });
+      if (seq && meta && !this.isExpunged(uid)) out.push({ kind: 'flags', seq, uid, flags: this.flagsOf(meta), modseq: meta.modseq });
     }
-    this.pendingFlags.clear();
+    this.pendingFlags = null;
     return out;
   }
 }

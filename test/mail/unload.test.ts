@@ -95,6 +95,6 @@ test('\\Recent owed by a dropped folder goes to its next read-write session', as
   registry.sweep();
   assert.equal(registry.peek(sent.maildir.root), undefined);
   const view = await MailboxView.open((await store.mailbox('Sent'))!, false);
-  assert.ok(view.recent.has(1));
+  assert.ok(view.isRecent(1));
   view.close();
 });

@@ -114,7 +114,7 @@ export const select: Command = {
     // from IMAP4rev2) and no UNSEEN code (deprecated there, Appendix E; a rev2 client asks SEARCH UNSEEN).
     if (rev2) out += `* LIST () ${quote(HIERARCHY_SEPARATOR)} ${mailboxName(mailbox.name, conn.extensions.utf8)}\r\n`;
     else {
-      out += `* ${view.recent.size} RECENT\r\n`;
+      out += `* ${view.recentCount} RECENT\r\n`;
       if (firstUnseen) out += `* OK [UNSEEN ${firstUnseen}] First unseen.\r\n`;
     }
     out += `* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`;

@@ -23,33 +23,36 @@ export interface LiveSearch {
 }
 
 export class SearchContexts {
-  private readonly live = new Map<string, LiveSearch>();
+  // Both made at first use: most sessions never keep a search live.
+  private live: Map<string, LiveSearch> | null = null;
   /** UIDs changed since the last refresh (arrivals, flag changes, this session's STOREs). */
-  private readonly touched = new Set<number>();
+  private touched: Set<number> | null = null;
 
   get size(): number {
-    return this.live.size;
+    return this.live?.size ?? 0;
   }
 
   /** Keeps `s` live; false when the session already has MAX_LIVE_SEARCHES. A new search under a tag in use replaces it. */
   add(s: LiveSearch): boolean {
+    this.live ??= new Map();
     if (!this.live.has(s.tag) && this.live.size >= MAX_LIVE_SEARCHES) return false;
     this.live.set(s.tag, s);
     return true;
   }
 
   has(tag: string): boolean {
-    return this.live.has(tag);
+    return this.live?.has(tag) === true;
   }
 
   /** CANCELUPDATE: false when no live search has that tag. */
   cancel(tag: string): boolean {
-    return this.live.delete(tag);
+    return this.live?.delete(tag) === true;
   }
 
   /** Messages whose match may have changed; looked at by the next refresh. */
   touch(uids: Iterable<number>): void {
-    if (!this.live.size) return;
+    if (!this.live?.size) return;
+    this.touched ??= new Set();
     for (const u of uids) this.touched.add(u);
   }
 
@@ -59,7 +62,7 @@ export class SearchContexts {
    * Dovecot sends them). The live results forget them.
    */
   expunging(view: MailboxView, gone: readonly number[]): string {
-    if (!this.live.size || !gone.length) return '';
+    if (!this.live?.size || !gone.length) return '';
     const goneSet = new Set(gone);
     let out = '';
     for (const s of this.live.values()) {
@@ -68,20 +71,21 @@ export class SearchContexts {
       out += line(s, 'REMOVEFROM', s.sort ? positioned(s.result, removed, view, s.uid) : flat(removed, view, s.uid));
       s.result = s.result.filter((u) => !goneSet.has(u));
     }
-    for (const u of gone) this.touched.delete(u);
+    for (const u of gone) this.touched?.delete(u);
     return out;
   }
 
   /** Looks again at what was touched; returns the ADDTO/REMOVEFROM lines to send (numbers as of now). */
   async refresh(view: MailboxView): Promise<string> {
-    if (!this.live.size || !this.touched.size) return '';
+    if (!this.live?.size || !this.touched?.size) return '';
     const touched = [...this.touched].filter((u) => view.seqOf(u) > 0 && !view.isExpunged(u)).sort((a, b) => a - b);
-    this.touched.clear();
+    this.touched = null;
+    const live = this.live;
     if (!touched.length) return '';
     let out = '';
-    for (const s of [...this.live.values()]) {
+    for (const s of [...live.values()]) {
       const next = s.sort ? await sortedResult(view, s) : await searchResult(view, s, touched);
-      if (this.live.get(s.tag) !== s) continue; // cancelled or replaced meanwhile
+      if (live.get(s.tag) !== s) continue; // cancelled or replaced meanwhile
       const was = new Set(s.result);
       const now = new Set(next);
       const removed = s.result.filter((u) => !now.has(u) && view.seqOf(u) > 0);
