@@ -29,7 +29,11 @@ export interface TlsOursResult {
   concurrency: number;
   connectAllMs: number;
   before: LoopLine;
+  /** Once RSS settled (two readings 1 s apart within 2 MiB, 3-23 s after the last session opened). */
   after: LoopLine;
+  settleMs: number;
+  /** The highest RSS read while it settled (bytes). */
+  settlingMaxRss: number;
   /** RSS after minus before, divided by the sessions opened. */
   perSessionKb: number;
   heapPerSessionKb: number;
@@ -114,9 +118,21 @@ export async function tlsOurs(o: {
     const failures: Record<string, number> = {};
     for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
     o.log(`  ${opened} sessions in ${(connectAllMs / 1000).toFixed(1)} s${failed ? `, ${failed} failed: ${JSON.stringify(failures)}` : ''}`);
+    // RSS once it settles: right after the ramp it still holds the handshakes' garbage, which the
+    // idle collection (runtime/idle-gc.ts, 2 s of quiet) and jemalloc's purge give back within seconds.
+    // Read every second until two readings are within 2 MiB (at most 20 s); the highest is kept too.
     await sleep(3000);
-    const after = await ours.loopStats();
-    o.log(`  after: RSS ${(after.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(after.heapUsedBytes / 2 ** 20).toFixed(1)} MiB, external ${(after.externalBytes / 2 ** 20).toFixed(1)} MiB, ${after.connections} connections`);
+    let after = await ours.loopStats();
+    let settlingMaxRss = after.rssBytes;
+    const settleT0 = performance.now();
+    for (let prev = Infinity; Math.abs(after.rssBytes - prev) > 2 * 2 ** 20 && performance.now() - settleT0 < 20_000; ) {
+      prev = after.rssBytes;
+      await sleep(1000);
+      after = await ours.loopStats();
+      settlingMaxRss = Math.max(settlingMaxRss, after.rssBytes);
+    }
+    const settleMs = 3000 + performance.now() - settleT0;
+    o.log(`  after: RSS ${(after.rssBytes / 2 ** 20).toFixed(1)} MiB settled ${(settleMs / 1000).toFixed(0)} s after the last session (highest meanwhile ${(settlingMaxRss / 2 ** 20).toFixed(1)} MiB), heap ${(after.heapUsedBytes / 2 ** 20).toFixed(1)} MiB, external ${(after.externalBytes / 2 ** 20).toFixed(1)} MiB, ${after.connections} connections`);
 
     // Push still works: deliveries one after the other, every session must read EXISTS.
     const pushes: TlsPush[] = [];
@@ -154,6 +170,8 @@ export async function tlsOurs(o: {
       connectAllMs,
       before,
       after,
+      settleMs,
+      settlingMaxRss,
       perSessionKb: (after.rssBytes - before.rssBytes) / 1024 / Math.max(1, opened),
       heapPerSessionKb: (after.heapUsedBytes - before.heapUsedBytes) / 1024 / Math.max(1, opened),
       externalPerSessionKb: (after.externalBytes - before.externalBytes) / 1024 / Math.max(1, opened),

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { freePort, startServer, warningLines, type MailTree, type RunningServer } from '../support/server.js';
 import { chownToVmail, greeting } from '../support/dovecot.js';
 import type { LoopReport } from '../../src/loop-stats.js';
+import { shippedEnv } from './shipped-env.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,9 +88,15 @@ export interface Ours {
   stop(): Promise<void>;
 }
 
+/**
+ * Our server as the systemd unit runs it (shipped-env.ts: its young
+ * generation, and jemalloc where installed), like the sync, push and memory
+ * benches: at 10,000 TLS sessions that is 31 KB a session instead of 34
+ * under glibc and V8's defaults, and an 8 MiB smaller start.
+ */
 export async function startOurs(tree: MailTree, extra: string[] = []): Promise<Ours> {
   // The load comes from a few loopback addresses, 50-100 handshakes at a time each.
-  const server = await startServer(tree, ['--max-unauthenticated-per-ip', '1000', ...extra]);
+  const server = await startServer(tree, ['--max-unauthenticated-per-ip', '1000', ...extra], shippedEnv());
   const pid = server.proc.pid!;
   // 10,000 sessions need more descriptors than a shell's default.
   // Raised to the hard limit (raising the hard limit itself needs CAP_SYS_RESOURCE).
