@@ -190,25 +190,30 @@ async function loadInPool(mailbox: Mailbox, metas: MessageMeta[], later: number[
  * What `pick` takes from the header summaries of many messages (for SORT and
  * THREAD), from the index or read in the worker pool; null for a message gone
  * meanwhile. Batch by batch: the records read for one batch go before the next.
+ * `pick` may not keep the StoredSummary it is given (one reader goes from
+ * record to record): it copies what it takes.
  */
 export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pick: (s: StoredSummary) => T): Promise<Array<T | null>> {
   const needs: MessageNeeds = { summary: true, structure: false, envelope: false, size: false, date: false, whole: false };
   const out: Array<T | null> = [];
+  const reader = StoredSummary.reader();
   for (let i = 0; i < metas.length; i += BATCH) {
     const batch = metas.slice(i, i + BATCH);
     // Most come from the index, picked while the record is in the read buffer; the rest are read and summarised.
     const got = new Array<T | null | undefined>(batch.length);
     await mailbox.index.forEachRecord(
       batch.map((m) => m.basename),
-      (k, rec) => {
-        const s = StoredSummary.from(rec.summary);
-        if (!s) return;
-        batch[k].sentMs = s.sentMs;
-        got[k] = pick(s);
-        learnSizeAndDate(batch[k], rec);
+      (k, b, start, end, mtimeMs, vsize) => {
+        if (!reader.at(b, start, end)) return;
+        const meta = batch[k];
+        meta.sentMs = reader.sentMs;
+        got[k] = pick(reader);
+        meta.vsize ??= vsize;
+        meta.mtimeMs ??= mtimeMs;
       },
     );
-    const rest = batch.flatMap((_, k) => (got[k] === undefined ? [k] : []));
+    const rest: number[] = [];
+    for (let k = 0; k < batch.length; k++) if (got[k] === undefined) rest.push(k);
     if (rest.length) {
       const prepared = await prepareBatch(mailbox, rest.map((k) => batch[k]), needs);
       prepared.outcomes.forEach((o, r) => {

@@ -334,25 +334,28 @@ export class MessageIndex {
   }
 
   /**
-   * Calls `fn(i, record)` for each of `keys` (by its place `i`) that has a
-   * record, read in runs into a reused buffer, nothing kept: `fn` copies what
+   * Calls `fn` for each of `keys` (by its place `i`) that has a record, with
+   * the record's summary as b[start, end), read in runs into a reused
+   * buffer, nothing kept: `fn` copies what
    * it needs (SORT and THREAD take a few values from every message of a folder,
    * and a copy of each record would be 100 MB of garbage at 50,000 messages).
    */
-  async forEachRecord(keys: readonly string[], fn: (i: number, rec: IndexedMessage) => void): Promise<void> {
+  async forEachRecord(keys: readonly string[], fn: RecordVisitor): Promise<void> {
     await this.load();
     const want: Wanted[] = [];
     keys.forEach((key, i) => {
       const w = this.unwritten.get(key);
       const h = w ? decode(w, 0, w.length) : this.hot.get(key);
-      if (h) return fn(i, h);
+      if (h) return fn(i, h.summary, 0, h.summary.length, h.mtimeMs, h.vsize);
       const p = this.pos.get(key);
       if (p !== undefined) want.push({ key, p, i });
     });
     await this.readRuns(want, (w, span, at, len) => {
-      const rec = len ? verified(w.key, span, at, len) : undefined;
-      if (rec) fn(w.i, rec);
-      else this.forget(w.key);
+      if (len > RECORD_HEAD + 14 && span.readUInt32LE(at) === len - RECORD_HEAD && isKeyOf(w.key, span, at)) {
+        // The record read in place (decode's layout): no object or subarray per record.
+        const p = at + RECORD_HEAD + 2 + span.readUInt16LE(at + RECORD_HEAD);
+        fn(w.i, span, p + 12, at + len, span.readDoubleLE(p), span.readUInt32LE(p + 8));
+      } else this.forget(w.key);
     });
   }
 
@@ -574,6 +577,9 @@ export class MessageIndex {
 
 /** What a record read ahead counts against HOT_BYTES: its summary and the objects around it. */
 const hotCost = (rec: IndexedMessage): number => rec.summary.length + 64;
+
+/** One record of forEachRecord: its summary is b[start, end), valid during the call only. */
+export type RecordVisitor = (i: number, b: Buffer, start: number, end: number, mtimeMs: number, vsize: number) => void;
 
 interface Wanted {
   key: string;

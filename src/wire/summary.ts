@@ -11,6 +11,7 @@
 // The stored form is read in place (no decoding step): a fixed table of
 // section offsets, then the sections. A FETCH of 50,000 messages touches each
 // record once and copies byte ranges out of it.
+import type { ByteInterner } from './byte-interner.js';
 import { encode, type StreamLiteral } from './encoder.js';
 import { parseMime } from './mime.js';
 import { headerValue, headerEnd, type HeaderField } from './header.js';
@@ -83,6 +84,7 @@ const TABLE = 16;
 const HAS_STRUCTURE = 1;
 const HAS_ENVELOPE = 2;
 const HEAD = TABLE + SECTIONS * 8;
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * Renders the stored form of a message's summary. `crlf` is the whole CRLF
@@ -183,45 +185,76 @@ function wire(value: Parameters<typeof encode>[0]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A stored summary, read in place. */
+/**
+ * A stored summary, read in place: bytes b[o, o + its length). Positions it
+ * gives (start, end, FieldSelector's ranges) are positions in `b`.
+ */
 export class StoredSummary {
-  private constructor(readonly b: Buffer) {}
+  private constructor(
+    /** The buffer the summary is in (with others around it, for a reader). */
+    public b: Buffer,
+    private o: number,
+  ) {}
 
   /** Null for a record this version cannot read (it is then summarised again). */
   static from(b: Buffer): StoredSummary | null {
-    if (b.length < HEAD || b[0] !== VERSION) return null;
-    const end = b.readUInt32LE(TABLE + (SECTIONS - 1) * 8) + b.readUInt32LE(TABLE + (SECTIONS - 1) * 8 + 4);
-    return end === b.length ? new StoredSummary(b) : null;
+    const s = new StoredSummary(b, 0);
+    return s.readable(b.length) ? s : null;
+  }
+
+  /**
+   * One StoredSummary pointed at record after record (`at`), for a loop over
+   * a whole folder's index: an object and a subarray per message were a good
+   * part of a THREAD's garbage. Nothing read from it may be kept past the
+   * next `at` but copies (numbers, strings, parsed facts).
+   */
+  static reader(): StoredSummary {
+    return new StoredSummary(NO_BYTES, 0);
+  }
+
+  /** Reads the summary in b[start, end) from now on; false (and nothing to read) when this version cannot read it. */
+  at(b: Buffer, start: number, end: number): boolean {
+    this.b = b;
+    this.o = start;
+    this.facts = undefined;
+    return this.readable(end - start);
+  }
+
+  private readable(len: number): boolean {
+    if (len < HEAD || this.b[this.o] !== VERSION) return false;
+    const last = this.o + TABLE + (SECTIONS - 1) * 8;
+    return this.b.readUInt32LE(last) + this.b.readUInt32LE(last + 4) === len;
   }
 
   get headerLen(): number {
-    return this.b.readUInt32LE(4);
+    return this.b.readUInt32LE(this.o + 4);
   }
 
   get blankLine(): boolean {
-    return this.b[1] === 1;
+    return this.b[this.o + 1] === 1;
   }
 
   /** Whether BODY and BODYSTRUCTURE are stored (else only what the header gives). */
   get hasStructure(): boolean {
-    return (this.b[2] & HAS_STRUCTURE) !== 0;
+    return (this.b[this.o + 2] & HAS_STRUCTURE) !== 0;
   }
 
   get hasEnvelope(): boolean {
-    return (this.b[2] & HAS_ENVELOPE) !== 0;
+    return (this.b[this.o + 2] & HAS_ENVELOPE) !== 0;
   }
 
   get sentMs(): number | null {
-    const v = this.b.readDoubleLE(8);
+    const v = this.b.readDoubleLE(this.o + 8);
     return Number.isNaN(v) ? null : v;
   }
 
+  /** Where a section starts in `b`. */
   start(section: number): number {
-    return this.b.readUInt32LE(TABLE + section * 8);
+    return this.o + this.b.readUInt32LE(this.o + TABLE + section * 8);
   }
 
   end(section: number): number {
-    return this.start(section) + this.b.readUInt32LE(TABLE + section * 8 + 4);
+    return this.start(section) + this.b.readUInt32LE(this.o + TABLE + section * 8 + 4);
   }
 
   get envelope(): Buffer {
@@ -241,20 +274,29 @@ export class StoredSummary {
   }
 
   /**
-   * What THREAD reads: the base subject, Message-ID, References and
-   * In-Reply-To, read from the stored JSON's bytes in place: only their own
-   * strings are made (a JSON.parse of the text and the objects it made were
-   * most of a THREAD's time and garbage). JSON.stringify wrote the keys in
-   * sortFactsOf's order; anything else (or an escape in a string) is read
-   * the slow way.
+   * What THREAD reads (the base subject, Message-ID, References and
+   * In-Reply-To) as numbers from `ids` and `subjects` (an interner of base
+   * subjects: THREAD's folds them, as it compares them), read from the stored
+   * JSON's bytes in place: no string is made for them (a JSON.parse, and
+   * later a string per id, were most of a THREAD's time and garbage).
+   * JSON.stringify wrote the keys in sortFactsOf's order; anything else is
+   * read the slow way.
    */
-  get threadFacts(): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
-    if (this.facts) return this.facts;
-    try {
-      return readThreadFacts(this.b, this.start(SORT), this.end(SORT));
-    } catch {
-      return this.sortFacts;
+  threadFactsInto(ids: ByteInterner, subjects: ByteInterner, out: ThreadFactNumbers): void {
+    if (!this.facts) {
+      try {
+        return readThreadFactsInto(this.b, this.start(SORT), this.end(SORT), ids, subjects, out);
+      } catch {
+        // not the layout expected: below
+      }
     }
+    const f = this.sortFacts;
+    out.subject = subjects.internString(f.base.base);
+    out.replyOrFwd = f.base.replyOrFwd;
+    out.messageId = f.messageId === null ? -1 : ids.internString(f.messageId);
+    out.refCount = 0;
+    for (const r of f.references) out.pushRef(ids.internString(r));
+    out.inReplyTo = f.inReplyTo === null ? -1 : ids.internString(f.inReplyTo);
   }
 
   section(i: number): Buffer {
@@ -355,7 +397,28 @@ export function headerBlockEnd(b: Buffer): number {
   return end < 0 ? b.length : end;
 }
 
-// Reading THREAD's facts from the stored JSON in place (StoredSummary.threadFacts).
+/** One message's THREAD facts as interned numbers (StoredSummary.threadFactsInto); -1 for a missing id. */
+export class ThreadFactNumbers {
+  /** The base subject's. */
+  subject = -1;
+  replyOrFwd = false;
+  messageId = -1;
+  inReplyTo = -1;
+  /** The References ids are refs[0] to refs[refCount - 1]. */
+  refs = new Int32Array(64);
+  refCount = 0;
+
+  pushRef(id: number): void {
+    if (this.refCount === this.refs.length) {
+      const more = new Int32Array(this.refs.length * 2);
+      more.set(this.refs);
+      this.refs = more;
+    }
+    this.refs[this.refCount++] = id;
+  }
+}
+
+// Reading THREAD's facts from the stored JSON in place (StoredSummary.threadFactsInto).
 const BASE_OPEN = Buffer.from(',"base":{"base":');
 const REPLY_KEY = Buffer.from(',"replyOrFwd":');
 const MESSAGE_ID_KEY = Buffer.from(',"messageId":');
@@ -371,45 +434,45 @@ function expectAt(b: Buffer, at: number, key: Buffer): number {
   return at + key.length;
 }
 
-/** The JSON string whose opening quote is at `at`; escaped ones go through JSON.parse. */
-function jsonString(b: Buffer, at: number): string {
+/** The number in `table` of the JSON string whose opening quote is at `at`; an escaped one is decoded first. */
+function jsonText(b: Buffer, at: number, table: ByteInterner): number {
   if (b[at] !== QUOTE) throw new SyntaxError('expected a string');
   const close = b.indexOf(QUOTE, at + 1);
-  const escape = b.indexOf(BACKSLASH, at + 1);
   if (close < 0) throw new SyntaxError('unterminated string');
+  const escape = b.indexOf(BACKSLASH, at + 1);
   if (escape < 0 || escape > close) {
     cursor = close + 1;
-    return b.toString('utf8', at + 1, close);
+    return table.intern(b, at + 1, close);
   }
   let i = at + 1;
   while (i < b.length && b[i] !== QUOTE) i += b[i] === BACKSLASH ? 2 : 1;
   cursor = i + 1;
-  return JSON.parse(b.toString('utf8', at, i + 1)) as string;
+  return table.internString(JSON.parse(b.toString('utf8', at, i + 1)) as string);
 }
 
-function jsonStringOrNull(b: Buffer, at: number): string | null {
-  if (b[at] !== 0x6e) return jsonString(b, at); // n(ull)
+function jsonTextOrNull(b: Buffer, at: number, table: ByteInterner): number {
+  if (b[at] !== 0x6e) return jsonText(b, at, table); // n(ull)
   cursor = at + 4;
-  return null;
+  return -1;
 }
 
-function readThreadFacts(b: Buffer, start: number, end: number): Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'> {
+function readThreadFactsInto(b: Buffer, start: number, end: number, ids: ByteInterner, subjects: ByteInterner, out: ThreadFactNumbers): void {
   const at = b.indexOf(BASE_OPEN, start);
   if (at < 0 || at >= end) throw new SyntaxError('no base subject');
-  const base = jsonString(b, at + BASE_OPEN.length);
-  const replyOrFwd = b[expectAt(b, cursor, REPLY_KEY)] === 0x74; // t(rue)
-  const mid = b.indexOf(MESSAGE_ID_KEY, cursor);
-  if (mid < 0 || mid >= end) throw new SyntaxError('no Message-ID key');
-  const messageId = jsonStringOrNull(b, mid + MESSAGE_ID_KEY.length);
+  // The keys THREAD needs are looked for first; a layout refused half-way leaves a number or two no message uses (harmless).
+  const mid = b.indexOf(MESSAGE_ID_KEY, at);
+  if (mid < 0 || mid >= end || b[end - 1] !== 0x7d) throw new SyntaxError('not the layout written');
+  out.subject = jsonText(b, at + BASE_OPEN.length, subjects);
+  out.replyOrFwd = b[expectAt(b, cursor, REPLY_KEY)] === 0x74; // t(rue)
+  out.messageId = jsonTextOrNull(b, mid + MESSAGE_ID_KEY.length, ids);
   let i = expectAt(b, cursor, REFERENCES_OPEN);
-  const references: string[] = [];
+  out.refCount = 0;
   while (b[i] !== 0x5d) {
     // ]
-    if (references.length) i = b[i] === 0x2c ? i + 1 : -1; // ,
-    references.push(jsonString(b, i));
+    if (out.refCount) i = b[i] === 0x2c ? i + 1 : -1; // ,
+    out.pushRef(jsonText(b, i, ids));
     i = cursor;
   }
-  const inReplyTo = jsonStringOrNull(b, expectAt(b, i + 1, IN_REPLY_TO_KEY));
-  if (cursor + 1 !== end || b[cursor] !== 0x7d) throw new SyntaxError('trailing sort facts'); // }
-  return { base: { base, replyOrFwd }, messageId, references, inReplyTo };
+  out.inReplyTo = jsonTextOrNull(b, expectAt(b, i + 1, IN_REPLY_TO_KEY), ids);
+  if (cursor + 1 !== end) throw new SyntaxError('trailing sort facts');
 }

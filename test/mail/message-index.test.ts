@@ -195,10 +195,11 @@ test('forEachRecord hands over every record it has, by place, from memory or the
   b.put('fresh', rec(500)); // not written yet
   const keys = ['fresh', 'missing', ...Array.from({ length: 200 }, (_, i) => `${1000 + i}.M${i}P1.host`)];
   const seen = new Map<number, string>();
-  await b.forEachRecord(keys, (i, r) => seen.set(i, r.summary.toString()));
+  await b.forEachRecord(keys, (i, buf, start, end, mtimeMs, vsize) => seen.set(i, JSON.stringify({ mtimeMs, vsize, summary: buf.toString('utf8', start, end) })));
+  const expected = (r: ReturnType<typeof rec>) => JSON.stringify({ mtimeMs: r.mtimeMs, vsize: r.vsize, summary: r.summary.toString() });
   assert.equal(seen.size, 201);
-  assert.equal(seen.get(0), rec(500).summary.toString());
+  assert.equal(seen.get(0), expected(rec(500)));
   assert.equal(seen.has(1), false);
-  for (let i = 0; i < 200; i++) assert.equal(seen.get(i + 2), rec(i).summary.toString(), `record ${i}`);
+  for (let i = 0; i < 200; i++) assert.equal(seen.get(i + 2), expected(rec(i)), `record ${i}`);
   await b.close();
 });

@@ -164,10 +164,12 @@ export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid
   const input = new ThreadInput();
   /** The Date: header of each facts entry (by its number), NaN when there is none. */
   const sent: number[] = [];
+  const { ids, subjects } = input.tables;
   const facts = await mailbox.summaries(
     cands.map((c) => c.meta),
     (s) => {
-      const f = input.facts(s.threadFacts);
+      s.threadFactsInto(ids, subjects, input.scratch);
+      const f = input.factsFrom(input.scratch);
       sent[f] = s.sentMs ?? NaN;
       return f;
     },

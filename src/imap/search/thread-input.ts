@@ -2,7 +2,9 @@
 // subjects are interned once, so 50,000 messages are a few typed arrays and
 // two string tables, not 50,000 objects with arrays of strings (issue 14:
 // the objects, copied to a worker thread, were the memory bench's peak).
-import { asciiUpper, type BaseSubject } from '../../wire/base-subject.js';
+import type { BaseSubject } from '../../wire/base-subject.js';
+import { ByteInterner } from '../../wire/byte-interner.js';
+import { ThreadFactNumbers } from '../../wire/summary.js';
 
 /** One message's thread identifiers, as the header gives them. */
 export interface ThreadFacts {
@@ -48,12 +50,11 @@ const ints = (n: number) => new Int32Array(n);
 const floats = (n: number) => new Float64Array(n);
 
 export class ThreadInput {
-  private readonly idTable = new Map<string, number>();
-  private readonly subjectTable = new Map<string, number>();
-  /** Base subjects as written, to their key's number: a thread's messages share one, upper-cased once. */
-  private readonly baseTable = new Map<string, number>();
-  /** Interned subject keys (i;ascii-casemap of the base subject), by number. */
-  readonly subjectKeys: string[] = [];
+  private readonly ids = new ByteInterner();
+  /** Base subjects, by their i;ascii-casemap form (what §2.1 and §2.2 compare). */
+  private readonly subjects = new ByteInterner(true);
+  /** What `factsFrom` reads one message's facts into, reused. */
+  readonly scratch = new ThreadFactNumbers();
 
   // Per facts entry (from `facts()`)
   private readonly factMid = new NumberList(ints(1024), ints);
@@ -69,31 +70,32 @@ export class ThreadInput {
   private readonly msgSeq = new NumberList(floats(1024), floats);
   private readonly msgDate = new NumberList(floats(1024), floats);
 
-  private intern(id: string): number {
-    let n = this.idTable.get(id);
-    if (n === undefined) this.idTable.set(id, (n = this.idTable.size));
-    return n;
+  /** The interners `scratch` is filled from (StoredSummary.threadFactsInto). */
+  get tables(): { ids: ByteInterner; subjects: ByteInterner } {
+    return { ids: this.ids, subjects: this.subjects };
   }
 
   /** Records one message's facts; the number returned is given to `message()` (a message gone meanwhile never is). */
   facts(f: ThreadFacts): number {
-    let s = this.baseTable.get(f.base.base);
-    if (s === undefined) {
-      const key = asciiUpper(f.base.base);
-      s = this.subjectTable.get(key);
-      if (s === undefined) {
-        this.subjectTable.set(key, (s = this.subjectKeys.length));
-        this.subjectKeys.push(key);
-      }
-      this.baseTable.set(f.base.base, s);
-    }
-    this.factMid.push(f.messageId === null ? -1 : this.intern(f.messageId));
-    this.factSubject.push(s);
-    this.factBits.push(f.base.replyOrFwd ? 1 : 0);
-    // §2.2 (1): the References, else the In-Reply-To's first id
-    const refs = f.references.length ? f.references : f.inReplyTo !== null ? [f.inReplyTo] : [];
+    const n = this.scratch;
+    n.subject = this.subjects.internString(f.base.base);
+    n.replyOrFwd = f.base.replyOrFwd;
+    n.messageId = f.messageId === null ? -1 : this.ids.internString(f.messageId);
+    n.refCount = 0;
+    for (const r of f.references) n.pushRef(this.ids.internString(r));
+    n.inReplyTo = f.inReplyTo === null ? -1 : this.ids.internString(f.inReplyTo);
+    return this.factsFrom(n);
+  }
+
+  /** As `facts`, from numbers of this input's tables (`scratch`, filled by StoredSummary.threadFactsInto). */
+  factsFrom(n: ThreadFactNumbers): number {
+    this.factMid.push(n.messageId);
+    this.factSubject.push(n.subject);
+    this.factBits.push(n.replyOrFwd ? 1 : 0);
     this.factRefStart.push(this.refs.length);
-    for (const r of refs) this.refs.push(this.intern(r));
+    // §2.2 (1): the References, else the In-Reply-To's first id
+    if (n.refCount) for (let i = 0; i < n.refCount; i++) this.refs.push(n.refs[i]);
+    else if (n.inReplyTo >= 0) this.refs.push(n.inReplyTo);
     return this.factMid.length - 1;
   }
 
@@ -107,10 +109,7 @@ export class ThreadInput {
 
   /** The Message-ID strings are no longer needed once every message is in (the threading works on their numbers). */
   freeze(): FrozenThreadInput {
-    const idCount = this.idTable.size;
-    this.idTable.clear();
-    this.subjectTable.clear();
-    this.baseTable.clear();
+    const idCount = this.ids.count;
     const n = this.msgFacts.length;
     const f = this.msgFacts.a;
     const pick = (list: NumberList<Int32Array>) => Int32Array.from({ length: n }, (_, m) => list.a[f[m]]);
@@ -132,7 +131,8 @@ export class ThreadInput {
       refStart,
       refEnd,
       refs: this.refs.a,
-      subjectKeys: this.subjectKeys,
+      subjects: this.subjects,
+      emptySubject: this.subjects.internString(''),
     };
   }
 
@@ -154,7 +154,7 @@ export interface FrozenThreadInput {
   date: Float64Array;
   /** The message's own Message-ID's number, or -1. */
   mid: Int32Array;
-  /** Index into subjectKeys. */
+  /** The base subject's number in `subjects`. */
   subject: Int32Array;
   /** 1 when the subject was a reply or forward. */
   replyOrFwd: Int32Array;
@@ -162,5 +162,8 @@ export interface FrozenThreadInput {
   refStart: Int32Array;
   refEnd: Int32Array;
   refs: Int32Array;
-  subjectKeys: string[];
+  /** Base subjects (i;ascii-casemap form), numbered. */
+  subjects: ByteInterner;
+  /** The number of the empty base subject (it may be one no message has). */
+  emptySubject: number;
 }

@@ -29,6 +29,22 @@ class Pacer {
   }
 }
 
+/**
+ * -1, 0 or 1 as a is below, equal to or above b. Comparators return this
+ * rather than a difference: dates (and 32-bit UIDs) are past V8's small
+ * integers, and a difference of them was a heap number per comparison.
+ */
+function order(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** 0 to n - 1. */
+function numbers(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
 /** Threading containers: a message (or none, a dummy) and its place in the tree. */
 class Forest {
   readonly parent: Int32Array;
@@ -114,7 +130,13 @@ class Forest {
     const x = this.rep(a);
     const y = this.rep(b);
     if (x < 0 || y < 0) return x >= 0 ? -1 : y >= 0 ? 1 : 0;
-    return this.t.date[x] - this.t.date[y] || this.t.seq[x] - this.t.seq[y];
+    // Inline, not through order(): doubles passed to a call are boxed.
+    const dx = this.t.date[x];
+    const dy = this.t.date[y];
+    if (dx !== dy) return dx < dy ? -1 : 1;
+    const sx = this.t.seq[x];
+    const sy = this.t.seq[y];
+    return sx < sy ? -1 : sx > sy ? 1 : 0;
   };
 
   /** Every container under `roots`, each before its children. */
@@ -157,11 +179,12 @@ async function linkedRoots(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest
     made[id] = 1;
     return id;
   };
-  const bySeq = Int32Array.from({ length: t.count }, (_, m) => m).sort((a, b) => t.seq[a] - t.seq[b]);
+  const bySeq = numbers(t.count).sort((a, b) => (t.seq[a] < t.seq[b] ? -1 : t.seq[a] > t.seq[b] ? 1 : 0));
 
   // (1) link messages by References / In-Reply-To
-  for (const m of bySeq) {
+  for (let k = 0; k < bySeq.length; k++) {
     if (pacer.due()) await pacer.pause();
+    const m = bySeq[k];
     const mid = t.mid[m];
     let self: number;
     if (mid >= 0 && (!made[mid] || forest.msg[mid] < 0)) {
@@ -208,7 +231,8 @@ async function linkedRoots(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest
   }
   // at the top, a dummy stays unless it has no child or only one
   const roots: number[] = [];
-  for (const r of all) {
+  for (let i = 0; i < all.length; i++) {
+    const r = all[i];
     if (msg[r] >= 0) roots.push(r);
     else if (first[r] < 0) continue;
     else if (first[r] === forest.last[r]) {
@@ -225,15 +249,16 @@ async function references(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest:
   const { msg, first } = forest;
 
   // (5) sort the top level by sent date; a dummy by its (sorted) children's first
-  for (const r of roots) if (msg[r] < 0) forest.setChildren(r, forest.children(r).sort(forest.compare));
+  for (let i = 0; i < roots.length; i++) if (msg[roots[i]] < 0) forest.setChildren(roots[i], forest.children(roots[i]).sort(forest.compare));
   roots.sort(forest.compare);
 
   // (6) merge threads with the same base subject
   const subjectOf = (r: number): number => (msg[r] >= 0 ? msg[r] : first[r] >= 0 ? msg[first[r]] : -1);
-  const empty = t.subjectKeys.indexOf('');
+  const empty = t.emptySubject;
   const keyOf = (m: number): number => (m < 0 || t.subject[m] === empty ? -1 : t.subject[m]);
-  const table = new Int32Array(t.subjectKeys.length).fill(-1);
-  for (const r of roots) {
+  const table = new Int32Array(t.subjects.count).fill(-1);
+  for (let i = 0; i < roots.length; i++) {
+    const r = roots[i];
     const m = subjectOf(r);
     const k = keyOf(m);
     if (k < 0) continue;
@@ -244,8 +269,9 @@ async function references(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest:
   // Removals and replacements are applied once at the end.
   const removed = new Uint8Array(forest.msg.length);
   const replaced = new Map<number, number>();
-  for (const r of [...roots]) {
+  for (let i = 0, n = roots.length; i < n; i++) {
     if (pacer.due()) await pacer.pause();
+    const r = roots[i];
     const m = subjectOf(r);
     const k = keyOf(m);
     if (k < 0) continue;
@@ -294,13 +320,12 @@ async function refs(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Fores
 
 /** Threads of one base subject each (compared as SORT SUBJECT does), ordered by their first message's sent date. */
 function orderedSubject(t: FrozenThreadInput): { forest: Forest; roots: number[] } {
-  const keys = t.subjectKeys.map((k) => Buffer.from(k, 'utf8'));
-  const rank = new Int32Array(keys.length);
-  Int32Array.from({ length: keys.length }, (_, i) => i)
-    .sort((a, b) => Buffer.compare(keys[a], keys[b]))
+  const rank = new Int32Array(t.subjects.count);
+  numbers(rank.length)
+    .sort((a, b) => t.subjects.compare(a, b))
     .forEach((s, i) => (rank[s] = i));
-  const byDate = (a: number, b: number): number => t.date[a] - t.date[b] || t.seq[a] - t.seq[b];
-  const sorted = Int32Array.from({ length: t.count }, (_, m) => m).sort((a, b) => rank[t.subject[a]] - rank[t.subject[b]] || byDate(a, b));
+  const byDate = (a: number, b: number): number => order(t.date[a], t.date[b]) || order(t.seq[a], t.seq[b]);
+  const sorted = numbers(t.count).sort((a, b) => rank[t.subject[a]] - rank[t.subject[b]] || byDate(a, b));
   const forest = new Forest(t.count, 0, t);
   const roots: number[] = [];
   let root = -1;
@@ -313,35 +338,72 @@ function orderedSubject(t: FrozenThreadInput): { forest: Forest; roots: number[]
   return { forest, roots };
 }
 
-/** §4 thread-list: "(1 2)(3 (4)(5))". A message with one child is followed by it; with more, each is parenthesised. */
+const OPEN = -1;
+const CLOSE = -2;
+const SPACE = -3;
+
+/**
+ * §4 thread-list: "(1 2)(3 (4)(5))". A message with one child is followed by
+ * it; with more, each is parenthesised. Written as ASCII into one buffer from
+ * a stack of containers and tokens: a string and an array per message were
+ * a fifth of a THREAD's garbage.
+ */
 async function format(t: FrozenThreadInput, forest: Forest, roots: readonly number[], pacer: Pacer): Promise<string> {
-  const out: string[] = [];
-  const todo: Array<number | string> = [];
-  const each = (kids: readonly number[]) => {
-    for (let i = kids.length - 1; i >= 0; i--) todo.push(')', kids[i], '(');
+  const { msg, first, last, prev, next } = forest;
+  let out = Buffer.allocUnsafe(64 * 1024);
+  let o = 0;
+  const put = (c: number) => {
+    if (o + 24 > out.length) {
+      const more = Buffer.allocUnsafe(out.length * 2);
+      out.copy(more, 0, 0, o);
+      out = more;
+    }
+    if (c < 0) {
+      out[o++] = c === OPEN ? 0x28 : c === CLOSE ? 0x29 : 0x20;
+      return;
+    }
+    const from = o;
+    do {
+      out[o++] = 0x30 + (c % 10);
+      c = Math.floor(c / 10);
+    } while (c > 0);
+    for (let i = from, j = o - 1; i < j; i++, j--) {
+      const d = out[i];
+      out[i] = out[j];
+      out[j] = d;
+    }
   };
-  each(roots);
-  while (todo.length) {
-    if (pacer.due()) await pacer.pause();
-    const x = todo.pop()!;
-    if (typeof x === 'string') {
-      out.push(x);
-      continue;
-    }
-    const m = forest.msg[x];
-    const kids = forest.children(x);
-    if (m < 0) {
-      each(kids);
-      continue;
-    }
-    out.push(String(t.id[m]));
-    if (kids.length === 1) todo.push(kids[0], ' ');
-    else if (kids.length > 1) {
-      each(kids);
-      todo.push(' ');
+  const todo: number[] = [];
+  // Children are pushed last first, so they come off the stack in order.
+  const eachChild = (p: number) => {
+    for (let c = last[p]; c >= 0; c = prev[c]) todo.push(CLOSE, c, OPEN);
+  };
+  // One thread at a time: the stack holds that thread's open branches only.
+  for (let r = 0; r < roots.length; r++) {
+    todo.push(CLOSE, roots[r], OPEN);
+    while (todo.length) {
+      if (pacer.due()) await pacer.pause();
+      const x = todo.pop()!;
+      if (x < 0) {
+        put(x);
+        continue;
+      }
+      const m = msg[x];
+      if (m < 0) {
+        eachChild(x);
+        continue;
+      }
+      put(t.id[m]);
+      const kid = first[x];
+      if (kid < 0) continue;
+      if (next[kid] < 0) todo.push(kid, SPACE);
+      else {
+        eachChild(x);
+        todo.push(SPACE);
+      }
     }
   }
-  return out.join('');
+  return out.toString('latin1', 0, o);
 }
 
 /** The data of `* THREAD` for the messages of `input` (an empty string when there are none). */
