@@ -14,6 +14,9 @@ export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
 /** Text is gathered as a string up to this many characters, then encoded in one call (one per message cost more than building the lines). */
 const TEXT_RUN = 4096;
 
+/** Ranges up to this many bytes are copied by a loop: Buffer#copy of part of a buffer makes a view of it each call. */
+const SHORT_COPY = 256;
+
 export class OutBuffer {
   private buf = spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK);
   private n = 0;
@@ -44,6 +47,47 @@ export class OutBuffer {
     this.n += this.buf.write(s, this.n, 'utf8');
   }
 
+  /**
+   * Appends ASCII text (response syntax, atoms), written byte by byte with no
+   * string built; anything else goes through text(). The fast FETCH path
+   * writes its lines this way: a line built as a string per message, and its
+   * encoding, were most of a header sync's garbage.
+   */
+  ascii(s: string): void {
+    this.encodePending();
+    if (this.n + s.length > this.buf.length) {
+      this.flush();
+      if (s.length > this.buf.length) return this.text(s);
+    }
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return this.text(s); // nothing was counted yet: text() writes it all
+      buf[n++] = c;
+    }
+    this.n = n;
+  }
+
+  /** Appends a non-negative integer's decimal digits. */
+  num(v: number): void {
+    this.encodePending();
+    if (this.n + 20 > this.buf.length) this.flush();
+    const buf = this.buf;
+    const from = this.n;
+    let n = from;
+    do {
+      buf[n++] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    for (let i = from, j = n - 1; i < j; i++, j--) {
+      const d = buf[i];
+      buf[i] = buf[j];
+      buf[j] = d;
+    }
+    this.n = n;
+  }
+
   bytes(b: Buffer): void {
     this.range(b, 0, b.length);
   }
@@ -54,6 +98,14 @@ export class OutBuffer {
    */
   range(b: Buffer, start: number, end: number): void {
     this.encodePending();
+    if (end - start <= SHORT_COPY && this.n + end - start <= this.buf.length) {
+      // A header field or two.
+      const buf = this.buf;
+      let n = this.n;
+      for (let i = start; i < end; i++) buf[n++] = b[i];
+      this.n = n;
+      return;
+    }
     while (start < end) {
       if (this.n === this.buf.length) this.flush();
       const n = b.copy(this.buf, this.n, start, Math.min(end, start + this.buf.length - this.n));

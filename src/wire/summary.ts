@@ -11,7 +11,7 @@
 // The stored form is read in place (no decoding step): a fixed table of
 // section offsets, then the sections. A FETCH of 50,000 messages touches each
 // record once and copies byte ranges out of it.
-import type { ByteInterner } from './byte-interner.js';
+import { ByteInterner } from './byte-interner.js';
 import { encode, type StreamLiteral } from './encoder.js';
 import { parseMime } from './mime.js';
 import { headerValue, headerEnd, type HeaderField } from './header.js';
@@ -85,6 +85,8 @@ const HAS_STRUCTURE = 1;
 const HAS_ENVELOPE = 2;
 const HEAD = TABLE + SECTIONS * 8;
 const NO_BYTES = Buffer.alloc(0);
+/** Field-name shapes a FieldSelector remembers the picks of. */
+const MAX_SHAPES = 10_000;
 
 /**
  * Renders the stored form of a message's summary. `crlf` is the whole CRLF
@@ -317,10 +319,11 @@ export class StoredSummary {
  * with the same field names (most of a folder) share one selection.
  */
 export class FieldSelector {
-  private readonly memo = new Map<string, number[] | null>();
-  /** The field names of the last summary seen, and its picks: most of a folder shares them, so most messages need one byte compare. */
-  private lastShape: Buffer | null = null;
-  private lastPicks: number[] | null = null;
+  /** Field-name shapes seen (the NAMES and DROPPED_NAMES sections' bytes), numbered, and their picks by number. */
+  private readonly shapes = new ByteInterner();
+  private readonly picksOf: Array<number[] | null> = [];
+  /** What ranges() returns, reused: valid until its next call. */
+  private readonly out: number[] = [];
 
   constructor(
     readonly wanted: Set<string>,
@@ -329,26 +332,24 @@ export class FieldSelector {
 
   /**
    * Byte ranges of `s.b` that make up the answer (the blank line not
-   * included), or null when a wanted field may not be stored.
+   * included), or null when a wanted field may not be stored. The array is
+   * this selector's own, overwritten by the next call.
    */
   ranges(s: StoredSummary): number[] | null {
     const start = s.shapeStart;
     const end = s.shapeEnd;
-    let picks: number[] | null | undefined;
-    if (this.lastShape && this.lastShape.compare(s.b, start, end) === 0) picks = this.lastPicks;
-    else {
-      const shape = s.b.toString('latin1', start, end);
-      picks = this.memo.get(shape);
-      if (picks === undefined) {
-        picks = this.pick(s);
-        if (this.memo.size < 10_000) this.memo.set(shape, picks);
-      }
-      this.lastShape = Buffer.from(s.b.subarray(start, end));
-      this.lastPicks = picks;
-    }
+    let picks: number[] | null;
+    // A folder has a few hundred shapes at most; past 10,000 (a hostile one) they are worked out each time.
+    if (this.shapes.count < MAX_SHAPES) {
+      const id = this.shapes.intern(s.b, start, end);
+      if (id === this.picksOf.length) this.picksOf.push(this.pick(s));
+      picks = this.picksOf[id];
+    } else picks = this.pick(s);
     if (picks === null) return null;
     // picks: indices of kept fields to include; turn them into merged byte ranges.
-    const out: number[] = [];
+    // Written by index, the length set at the end: `length = 0` would drop the array's store every call.
+    const out = this.out;
+    let n = 0;
     const lengths = s.start(LENGTHS);
     let pos = s.start(FIELDS);
     let k = 0;
@@ -357,11 +358,15 @@ export class FieldSelector {
       const len = s.b.readUInt32LE(lengths + i * 4);
       if (picks[k] === i) {
         k++;
-        if (out.length && out[out.length - 1] === pos) out[out.length - 1] = pos + len;
-        else out.push(pos, pos + len);
+        if (n && out[n - 1] === pos) out[n - 1] = pos + len;
+        else {
+          out[n++] = pos;
+          out[n++] = pos + len;
+        }
       }
       pos += len;
     }
+    out.length = n;
     return out;
   }
 

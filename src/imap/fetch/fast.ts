@@ -145,26 +145,36 @@ const NOTHING_PREPARED: Prepared = { summary: null, vsize: 0, mtimeMs: 0, data: 
 /** Renders text the fast path writes for many messages (FLAGS lists), remembered per call. */
 export class RenderMemo {
   readonly flags = new Map<string, string>();
+  /** The field ranges of the message being written, one list per HEADER.FIELDS item (reused). */
+  readonly fieldRanges: number[][] = [];
 }
 
-/** Writes one message's response; false (nothing written) when it needs the general path. */
+/**
+ * Writes one message's response; false (nothing written) when it needs the
+ * general path. Written piece by piece into `out` (ascii, num): no line is
+ * built as a string.
+ */
 function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageRef, p: Prepared, plan: FastPlan, memo: RenderMemo): boolean {
   // Header fields the index may not hold are checked first, so nothing is half written.
-  let fieldRanges: Array<number[]> | null = null;
+  const fieldRanges = memo.fieldRanges;
+  let fields = 0;
   for (const s of plan.steps) {
     if (s.k !== 'fields') continue;
     const r = s.selector.ranges(p.summary!);
     if (!r) return false;
-    (fieldRanges ??= []).push(r);
+    fieldRanges[fields++] = r;
   }
   let f = 0;
-  let line = `* ${hooks.seqOf(meta.uid)} FETCH (`;
+  out.ascii('* ');
+  out.num(hooks.seqOf(meta.uid));
+  out.ascii(' FETCH (');
   for (let i = 0; i < plan.steps.length; i++) {
     const s = plan.steps[i];
-    if (i) line += ' ';
+    if (i) out.ascii(' ');
     switch (s.k) {
       case 'UID':
-        line += `UID ${meta.uid}`;
+        out.ascii('UID ');
+        out.num(meta.uid);
         break;
       case 'FLAGS': {
         let flags = memo.flags.get(meta.info);
@@ -172,48 +182,50 @@ function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageRef, p: Prep
           flags = hooks.baseFlags(meta).join(' ');
           memo.flags.set(meta.info, flags);
         }
-        line += hooks.isRecent(meta.uid) ? `FLAGS (${flags ? flags + ' ' : ''}\\Recent)` : `FLAGS (${flags})`;
+        out.ascii('FLAGS (');
+        out.ascii(flags);
+        if (hooks.isRecent(meta.uid)) out.ascii(flags ? ' \\Recent)' : '\\Recent)');
+        else out.ascii(')');
         break;
       }
       case 'RFC822.SIZE':
-        line += `RFC822.SIZE ${p.vsize}`;
+        out.ascii('RFC822.SIZE ');
+        out.num(p.vsize);
         break;
       case 'INTERNALDATE':
-        line += `INTERNALDATE "${imapDateTime(new Date(p.mtimeMs))}"`;
+        out.ascii(`INTERNALDATE "${imapDateTime(new Date(p.mtimeMs))}"`);
         break;
       case 'MODSEQ':
-        line += `MODSEQ (${meta.modseq})`;
+        out.ascii(`MODSEQ (${meta.modseq})`);
         break;
       case 'ENVELOPE':
       case 'BODY':
       case 'BODYSTRUCTURE': {
         const sec = s.k === 'ENVELOPE' ? p.summary!.envelope : s.k === 'BODY' ? p.summary!.body : p.summary!.bodystructure;
-        out.text(line + s.k + ' ');
-        line = '';
+        out.ascii(s.k);
+        out.ascii(' ');
         out.bytes(sec);
         break;
       }
       case 'fields': {
-        const r = fieldRanges![f++];
+        const r = fieldRanges[f++];
         const sum = p.summary!;
         if (s.item.partial) {
-          out.text(line);
-          line = '';
           const bytes = Buffer.concat([...pairs(r).map(([a, b]) => sum.b.subarray(a, b)), ...(sum.blankLine ? [CRLF] : [])]);
           literal(out, s.item, bytes);
           break;
         }
         let len = sum.blankLine ? 2 : 0;
         for (let k = 0; k < r.length; k += 2) len += r[k + 1] - r[k];
-        out.text(`${line}${s.item.label} {${len}}\r\n`);
-        line = '';
+        out.ascii(s.item.label);
+        out.ascii(' {');
+        out.num(len);
+        out.ascii('}\r\n');
         for (let k = 0; k < r.length; k += 2) out.range(sum.b, r[k], r[k + 1]);
         if (sum.blankLine) out.bytes(CRLF);
         break;
       }
       case 'whole': {
-        out.text(line);
-        line = '';
         const data = p.data!;
         const h = s.item.text === '' ? 0 : p.summary!.headerLen;
         const range = s.item.text === 'HEADER' ? data.subarray(0, h) : data.subarray(h);
@@ -222,7 +234,8 @@ function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageRef, p: Prep
       }
     }
   }
-  out.text(line + hooks.extra(meta) + ')\r\n');
+  out.ascii(hooks.extra(meta));
+  out.ascii(')\r\n');
   return true;
 }
 
