@@ -9,6 +9,7 @@
 // worker thread, whose heap was the memory bench's peak (issue 14).
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { ThreadInput, type FrozenThreadInput } from './thread-input.js';
+import { OutBuffer } from '../out-buffer.js';
 
 export type ThreadAlgorithm = 'REFERENCES' | 'ORDEREDSUBJECT' | 'REFS';
 export const THREAD_ALGORITHMS: readonly string[] = ['REFERENCES', 'ORDEREDSUBJECT', 'REFS'];
@@ -344,35 +345,18 @@ const SPACE = -3;
 
 /**
  * §4 thread-list: "(1 2)(3 (4)(5))". A message with one child is followed by
- * it; with more, each is parenthesised. Written as ASCII into one buffer from
- * a stack of containers and tokens: a string and an array per message were
- * a fifth of a THREAD's garbage.
+ * it; with more, each is parenthesised. Written as ASCII into an OutBuffer
+ * from a stack of containers and tokens: a string and an array per message
+ * were a fifth of a THREAD's garbage.
  */
 async function format(t: FrozenThreadInput, forest: Forest, roots: readonly number[], pacer: Pacer): Promise<string> {
   const { msg, first, last, prev, next } = forest;
-  let out = Buffer.allocUnsafe(64 * 1024);
-  let o = 0;
-  const put = (c: number) => {
-    if (o + 24 > out.length) {
-      const more = Buffer.allocUnsafe(out.length * 2);
-      out.copy(more, 0, 0, o);
-      out = more;
-    }
-    if (c < 0) {
-      out[o++] = c === OPEN ? 0x28 : c === CLOSE ? 0x29 : 0x20;
-      return;
-    }
-    const from = o;
-    do {
-      out[o++] = 0x30 + (c % 10);
-      c = Math.floor(c / 10);
-    } while (c > 0);
-    for (let i = from, j = o - 1; i < j; i++, j--) {
-      const d = out[i];
-      out[i] = out[j];
-      out[j] = d;
-    }
-  };
+  const parts: string[] = [];
+  const out = new OutBuffer((chunk, written) => {
+    parts.push(chunk.toString('latin1'));
+    written?.();
+  });
+  const put = (c: number) => (c >= 0 ? out.num(c) : out.ascii(c === OPEN ? '(' : c === CLOSE ? ')' : ' '));
   const todo: number[] = [];
   // Children are pushed last first, so they come off the stack in order.
   const eachChild = (p: number) => {
@@ -403,7 +387,8 @@ async function format(t: FrozenThreadInput, forest: Forest, roots: readonly numb
       }
     }
   }
-  return out.toString('latin1', 0, o);
+  out.close();
+  return parts.join('');
 }
 
 /** The data of `* THREAD` for the messages of `input` (an empty string when there are none). */
