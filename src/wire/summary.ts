@@ -292,13 +292,7 @@ export class StoredSummary {
         // not the layout expected: below
       }
     }
-    const f = this.sortFacts;
-    out.subject = subjects.internString(f.base.base);
-    out.replyOrFwd = f.base.replyOrFwd;
-    out.messageId = f.messageId === null ? -1 : ids.internString(f.messageId);
-    out.refCount = 0;
-    for (const r of f.references) out.pushRef(ids.internString(r));
-    out.inReplyTo = f.inReplyTo === null ? -1 : ids.internString(f.inReplyTo);
+    out.fromFacts(this.sortFacts, ids, subjects);
   }
 
   section(i: number): Buffer {
@@ -412,6 +406,16 @@ export class ThreadFactNumbers {
   /** The References ids are refs[0] to refs[refCount - 1]. */
   refs = new Int32Array(64);
   refCount = 0;
+
+  /** Sets these numbers from the facts as strings (a parsed summary, or a list given by a caller). */
+  fromFacts(f: Pick<SortFacts, 'base' | 'messageId' | 'references' | 'inReplyTo'>, ids: ByteInterner, subjects: ByteInterner): void {
+    this.subject = subjects.internString(f.base.base);
+    this.replyOrFwd = f.base.replyOrFwd;
+    this.messageId = f.messageId === null ? -1 : ids.internString(f.messageId);
+    this.refCount = 0;
+    for (const r of f.references) this.pushRef(ids.internString(r));
+    this.inReplyTo = f.inReplyTo === null ? -1 : ids.internString(f.inReplyTo);
+  }
 
   pushRef(id: number): void {
     if (this.refCount === this.refs.length) {

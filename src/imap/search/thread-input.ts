@@ -1,7 +1,8 @@
 // What THREAD needs of each message, held as numbers: Message-IDs and base
-// subjects are interned once, so 50,000 messages are a few typed arrays and
-// two string tables, not 50,000 objects with arrays of strings (issue 14:
-// the objects, copied to a worker thread, were the memory bench's peak).
+// subjects are interned (from the stored summaries' bytes), so 50,000
+// messages are a few typed arrays and two byte tables, not 50,000 objects
+// with arrays of strings (issue 14: the objects, copied to a worker thread,
+// were the memory bench's peak).
 import type { BaseSubject } from '../../wire/base-subject.js';
 import { ByteInterner } from '../../wire/byte-interner.js';
 import { ThreadFactNumbers } from '../../wire/summary.js';
@@ -77,14 +78,8 @@ export class ThreadInput {
 
   /** Records one message's facts; the number returned is given to `message()` (a message gone meanwhile never is). */
   facts(f: ThreadFacts): number {
-    const n = this.scratch;
-    n.subject = this.subjects.internString(f.base.base);
-    n.replyOrFwd = f.base.replyOrFwd;
-    n.messageId = f.messageId === null ? -1 : this.ids.internString(f.messageId);
-    n.refCount = 0;
-    for (const r of f.references) n.pushRef(this.ids.internString(r));
-    n.inReplyTo = f.inReplyTo === null ? -1 : this.ids.internString(f.inReplyTo);
-    return this.factsFrom(n);
+    this.scratch.fromFacts(f, this.ids, this.subjects);
+    return this.factsFrom(this.scratch);
   }
 
   /** As `facts`, from numbers of this input's tables (`scratch`, filled by StoredSummary.threadFactsInto). */
@@ -107,7 +102,7 @@ export class ThreadInput {
     this.msgDate.push(date);
   }
 
-  /** The Message-ID strings are no longer needed once every message is in (the threading works on their numbers). */
+  /** The input as arrays by message number, once every message is in (the threading works on numbers only). */
   freeze(): FrozenThreadInput {
     const idCount = this.ids.count;
     const n = this.msgFacts.length;
