@@ -8,7 +8,7 @@ import { summarize, StoredSummary } from '../wire/summary.js';
 import { readWithDate } from './content.js';
 import { loaderPool, bigLoader, type LoadJob } from './loader.js';
 import type { Mailbox, MessageMeta } from './mailbox.js';
-import type { IndexedMessage, RecordLease } from './message-index.js';
+import type { RecordLease } from './message-index.js';
 import type { MessageNeeds, Outcome, Prepared, PreparedBatch } from './handles.js';
 import { MailError, mailErrorOf, isMessageGone } from './errors.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
@@ -33,16 +33,16 @@ const SUMMARIZE_HERE_MAX = 256 * 1024;
 export function cachedSummary(mailbox: Mailbox, meta: MessageMeta, structure = false, withEnvelope = false, lease?: RecordLease): StoredSummary | null {
   const rec = lease?.records.get(meta.basename) ?? mailbox.index.get(meta.basename);
   if (!rec) return null;
-  learnSizeAndDate(meta, rec);
+  learnSizeAndDate(meta, rec.vsize, rec.mtimeMs);
   let s = rec.decoded as StoredSummary | null | undefined;
   if (s === undefined) s = rec.decoded = StoredSummary.from(rec.summary); // null for an unreadable record: summarised again
   return s && (s.hasStructure || !structure) && (s.hasEnvelope || !withEnvelope) ? s : null;
 }
 
 /** A message's CRLF size and INTERNALDATE from its index record, unless it knows them already. */
-function learnSizeAndDate(meta: MessageMeta, rec: IndexedMessage): void {
-  meta.vsize ??= rec.vsize;
-  meta.mtimeMs ??= rec.mtimeMs;
+function learnSizeAndDate(meta: MessageMeta, vsize: number, mtimeMs: number): void {
+  meta.vsize ??= vsize;
+  meta.mtimeMs ??= mtimeMs;
 }
 
 /** Reads a message, summarises it, and records the summary in the index. */
@@ -208,8 +208,7 @@ export async function summariesFor<T>(mailbox: Mailbox, metas: MessageMeta[], pi
         const meta = batch[k];
         meta.sentMs = reader.sentMs;
         got[k] = pick(reader);
-        meta.vsize ??= vsize;
-        meta.mtimeMs ??= mtimeMs;
+        learnSizeAndDate(meta, vsize, mtimeMs);
       },
     );
     const rest: number[] = [];

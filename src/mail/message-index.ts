@@ -351,9 +351,9 @@ export class MessageIndex {
       if (p !== undefined) want.push({ key, p, i });
     });
     await this.readRuns(want, (w, span, at, len) => {
-      if (len > RECORD_HEAD + 14 && span.readUInt32LE(at) === len - RECORD_HEAD && isKeyOf(w.key, span, at)) {
-        // The record read in place (decode's layout): no object or subarray per record.
-        const p = at + RECORD_HEAD + 2 + span.readUInt16LE(at + RECORD_HEAD);
+      if (isRecordOf(w.key, span, at, len)) {
+        // The record read in place: no object or subarray per record.
+        const p = fieldsAt(span, at);
         fn(w.i, span, p + 12, at + len, span.readDoubleLE(p), span.readUInt32LE(p + 8));
       } else this.forget(w.key);
     });
@@ -596,8 +596,12 @@ interface Wanted {
  * no longer fits the file (replaced, cut) fails the length or the key.
  */
 function verified(key: string, buf: Buffer, at: number, len: number): IndexedMessage | undefined {
-  if (len <= RECORD_HEAD + 14 || buf.readUInt32LE(at) !== len - RECORD_HEAD || !isKeyOf(key, buf, at)) return undefined;
-  return decode(buf, at, len);
+  return isRecordOf(key, buf, at, len) ? decode(buf, at, len) : undefined;
+}
+
+/** Whether `len` bytes at `at` are a whole record of `key`'s. */
+function isRecordOf(key: string, buf: Buffer, at: number, len: number): boolean {
+  return len > RECORD_HEAD + 14 && buf.readUInt32LE(at) === len - RECORD_HEAD && isKeyOf(key, buf, at);
 }
 
 /** Whether the record at `at` is `key`'s, compared in place (a string per record read was a sync's most common garbage). */
@@ -619,9 +623,13 @@ function isKeyOf(key: string, buf: Buffer, at: number): boolean {
   return buf.toString('utf8', from, from + keyLen) === key;
 }
 
+/** Where the fields of the record at `at` start, past its head and key: mtime (f64), vsize (u32), then the summary. */
+function fieldsAt(buf: Buffer, at: number): number {
+  return at + RECORD_HEAD + 2 + buf.readUInt16LE(at + RECORD_HEAD);
+}
+
 /** The record at `at` (head included, `len` bytes in all). */
 function decode(buf: Buffer, at: number, len: number): IndexedMessage {
-  const keyLen = buf.readUInt16LE(at + RECORD_HEAD);
-  const p = at + RECORD_HEAD + 2 + keyLen;
+  const p = fieldsAt(buf, at);
   return { mtimeMs: buf.readDoubleLE(p), vsize: buf.readUInt32LE(p + 8), summary: buf.subarray(p + 12, at + len), decoded: undefined };
 }
