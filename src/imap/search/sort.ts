@@ -264,8 +264,10 @@ export function numericOrder(cands: readonly Candidate[], keys: readonly SortKey
   // Candidates come in sequence order, so comparing places breaks ties by sequence number.
   return order.sort((a, b) => {
     for (let k = 0; k < columns.length; k++) {
-      const d = columns[k][a] - columns[k][b];
-      if (d !== 0) return d * signs[k];
+      // A sign, not the difference: dates are past V8's small integers (a heap number per comparison).
+      const x = columns[k][a];
+      const y = columns[k][b];
+      if (x !== y) return x < y ? -signs[k] : signs[k];
     }
     return a - b;
   });
