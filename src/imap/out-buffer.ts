@@ -14,11 +14,25 @@ export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
 /** Text is gathered as a string up to this many characters, then encoded in one call (one per message cost more than building the lines). */
 const TEXT_RUN = 4096;
 
+/** A chunk with less room than this left after a flush is not filled further. */
+const MIN_ROOM = 4096;
+
 /** Ranges up to this many bytes are copied by a loop: Buffer#copy of part of a buffer makes a view of it each call. */
 const SHORT_COPY = 256;
 
+/** A chunk being filled, and how many of its pieces the sink still holds. */
+interface Chunk {
+  buf: Buffer;
+  held: number;
+  /** No more is written into it: it goes back once the sink holds none of it. */
+  retired: boolean;
+}
+
 export class OutBuffer {
-  private buf = spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK);
+  private chunk: Chunk = newChunk();
+  private buf = this.chunk.buf;
+  /** Bytes [start, n) of buf are gathered and not yet handed to the sink. */
+  private start = 0;
   private n = 0;
   private pending = '';
 
@@ -26,7 +40,7 @@ export class OutBuffer {
 
   /** Bytes gathered and not yet handed to the sink (text counted in characters). */
   get length(): number {
-    return this.n + this.pending.length;
+    return this.n - this.start + this.pending.length;
   }
 
   /** Appends text as UTF-8 (IMAP syntax is 7-bit; a keyword or name may not be). */
@@ -41,7 +55,7 @@ export class OutBuffer {
     this.pending = '';
     // A UTF-16 unit is at most 3 bytes of UTF-8.
     if (this.n + s.length * 3 > this.buf.length) {
-      this.flush();
+      this.next();
       if (s.length * 3 > this.buf.length) return this.sink(Buffer.from(s, 'utf8'));
     }
     this.n += this.buf.write(s, this.n, 'utf8');
@@ -56,7 +70,7 @@ export class OutBuffer {
   ascii(s: string): void {
     this.encodePending();
     if (this.n + s.length > this.buf.length) {
-      this.flush();
+      this.next();
       if (s.length > this.buf.length) return this.text(s);
     }
     const buf = this.buf;
@@ -72,7 +86,7 @@ export class OutBuffer {
   /** Appends a non-negative integer's decimal digits. */
   num(v: number): void {
     this.encodePending();
-    if (this.n + 20 > this.buf.length) this.flush();
+    if (this.n + 20 > this.buf.length) this.next();
     const buf = this.buf;
     const from = this.n;
     let n = from;
@@ -107,26 +121,63 @@ export class OutBuffer {
       return;
     }
     while (start < end) {
-      if (this.n === this.buf.length) this.flush();
+      if (this.n === this.buf.length) this.next();
       const n = b.copy(this.buf, this.n, start, Math.min(end, start + this.buf.length - this.n));
       this.n += n;
       start += n;
     }
   }
 
-  flush(): void {
-    this.encodePending();
-    if (!this.n) return;
-    const full = this.buf;
-    const out = full.subarray(0, this.n);
-    this.buf = spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK);
-    this.n = 0;
-    this.sink(out, () => spareChunks.give(full));
+  /**
+   * Hands `b` to the sink as it is, after what was gathered before it: a
+   * whole message of a BODY[] sync is not copied again. `written` is called
+   * once the sink no longer needs it (see ChunkSink).
+   */
+  share(b: Buffer, written: () => void): void {
+    this.flush();
+    this.sink(b, written);
   }
 
-  /** The chunk in hand goes back for reuse (nothing more will be written). */
+  /**
+   * Hands what was gathered to the sink. The chunk it is in goes on being
+   * filled after it (a FETCH that shares a literal per message hands a line
+   * per message: a chunk each would be 256 KiB per message).
+   */
+  flush(): void {
+    this.encodePending();
+    if (this.n === this.start) return;
+    const c = this.chunk;
+    const piece = this.buf.subarray(this.start, this.n);
+    this.start = this.n;
+    c.held++;
+    this.sink(piece, () => {
+      if (--c.held === 0 && c.retired) spareChunks.give(c.buf);
+    });
+    if (this.buf.length - this.n < MIN_ROOM) this.next();
+  }
+
+  /** Hands what was gathered to the sink and goes on in a new chunk. */
+  private next(): void {
+    this.flush();
+    if (this.n === 0) return; // flush() moved on already
+    this.retire();
+    this.chunk = newChunk();
+    this.buf = this.chunk.buf;
+    this.start = this.n = 0;
+  }
+
+  private retire(): void {
+    this.chunk.retired = true;
+    if (this.chunk.held === 0) spareChunks.give(this.chunk.buf);
+  }
+
+  /** The chunk in hand goes back for reuse once the sink is done with it (nothing more will be written). */
   close(): void {
     this.flush();
-    spareChunks.give(this.buf);
+    this.retire();
   }
+}
+
+function newChunk(): Chunk {
+  return { buf: spareChunks.take() ?? Buffer.allocUnsafeSlow(CHUNK), held: 0, retired: false };
 }

@@ -101,6 +101,8 @@ export const fetch: Command = {
     if (plan) {
       const fast = await fastFetch(view.mailbox, uids, plan, {
         write: (b, written) => conn.write(b, written),
+        cork: () => conn.socket.cork(),
+        uncork: () => conn.socket.uncork(),
         drained: () => conn.drained(),
         present,
         seqOf: (uid) => view.seqOf(uid),
