@@ -36,6 +36,8 @@ const SLICE_MS = 8;
  * bodies was a fifth of the event loop's time in a 2,000-body FETCH.
  */
 const SHARE_MIN = 4096;
+/** Within a batch, wait for the socket once this much is written to it (a batch of whole messages can be 64 MiB). */
+const UNSENT_MAX = 4 * 1024 * 1024;
 
 /** A plan when every item can be served by the fast path, else null. */
 export function fastPlan(items: FetchItem[]): FastPlan | null {
@@ -87,7 +89,12 @@ export interface FastFetchHooks {
 /** Runs the fast path over `uids`; returns how many messages were gone, and the faults of those that could not be read. */
 export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: FastPlan, hooks: FastFetchHooks): Promise<{ gone: number; unreadable: MailError[] }> {
   const unreadable: MailError[] = [];
-  const out = new OutBuffer((b, written) => hooks.write(b, written));
+  /** Bytes handed to the socket since it was last waited for. */
+  let unsent = 0;
+  const out = new OutBuffer((b, written) => {
+    unsent += b.length;
+    hooks.write(b, written);
+  });
   const memo = new RenderMemo();
   let gone = 0;
   let sliceStart = performance.now();
@@ -95,6 +102,7 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
   const pace = async () => {
     if (out.length > 64 * 1024) out.flush();
     await hooks.drained();
+    unsent = 0;
     if (performance.now() - sliceStart > SLICE_MS) {
       out.flush();
       await yieldLoop();
@@ -168,6 +176,11 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
           out.flush();
           await hooks.drained();
           if (!(await hooks.slow(meta))) gone++;
+        } else if (unsent + out.length > UNSENT_MAX) {
+          // A batch of big messages is tens of MB: a slow client must not make the server hold it all.
+          uncork();
+          await hooks.drained();
+          unsent = 0;
         }
       }
     } finally {
