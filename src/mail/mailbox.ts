@@ -961,7 +961,7 @@ export class Mailbox implements MailboxHandle {
     const files = await this.maildir.scan();
     const found = new Map<string, ScannedFile>();
     for (const f of files) {
-      const { basename } = splitName(f.filename);
+      const basename = basenameOf(f.filename);
       const prev = found.get(basename);
       if (!prev || (prev.sub === 'new' && f.sub === 'cur')) found.set(basename, f); // mid-move by someone: cur/ wins
     }
@@ -1067,14 +1067,16 @@ export class Mailbox implements MailboxHandle {
       if (state) await this.setHeader(state.uidValidity, state.nextUid);
       return;
     }
-    // Arrival order: Maildir names start with the delivery time in seconds.
-    const entries = files
-      .map((f) => ({ f, name: parseName(f.filename) }))
-      .sort((a, b) => arrivalOrder(a.name.basename, b.name.basename));
+    // Arrival order: Maildir names start with the delivery time in seconds (read once per name, not per comparison).
+    const entries = files.map((f) => {
+      const name = parseName(f.filename);
+      return { f, name, t: parseInt(name.basename, 10) };
+    });
+    entries.sort(arrivalOrder);
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
     // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
-    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ ...e, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, size: e.name.size, fresh: false });
+    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ f: e.f, name: e.name, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, size: e.name.size, fresh: false });
     // The quota counts file sizes: a new name without ,S= (virtual(8)'s) is stat'ed, when it is one of a few.
     const wantSize = eager && this.reporting && !!this.quota?.active;
     const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
@@ -1100,17 +1102,20 @@ export class Mailbox implements MailboxHandle {
             this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
           }
         }
-        return { ...e, vsize, size, fresh };
+        return { f: e.f, name: e.name, vsize, size, fresh };
       }),
     ).then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
-      const byName = new Map<string, { f: ScannedFile; name: ParsedName; vsize: number | null; size: number | null; fresh?: boolean }>();
+      // Sorted by arrival, the two are next to each other.
+      const kept: Array<NonNullable<(typeof list)[number]>> = [];
       for (const e of list) {
         if (!e) continue;
-        const prev = byName.get(e.name.basename);
-        if (!prev || e.f.sub === 'cur') byName.set(e.name.basename, e);
+        const prev = kept.length ? kept[kept.length - 1] : null;
+        if (prev && prev.name.basename === e.name.basename) {
+          if (e.f.sub === 'cur') kept[kept.length - 1] = e;
+        } else kept.push(e);
       }
-      return [...byName.values()];
+      return kept;
     });
     const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize, ext: e.f.ext })));
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
@@ -1294,19 +1299,28 @@ export class Mailbox implements MailboxHandle {
 function splitName(filename: string): { basename: string; info: string } {
   const at = filename.indexOf(':2,');
   if (at < 0) return { basename: filename, info: '' };
-  const letters = filename.slice(at + 3);
-  // Letters already in order without repeats (as every writer puts them) are kept as they are.
-  let sorted = true;
-  for (let i = 1; i < letters.length && sorted; i++) sorted = letters.charCodeAt(i - 1) < letters.charCodeAt(i);
-  return { basename: filename.slice(0, at), info: sorted ? letters : sortLetters(letters) };
+  return { basename: filename.slice(0, at), info: sortLetters(filename.slice(at + 3)) };
 }
 
-/** Maildir names start with the delivery time in seconds: compare that number, then the rest. */
-function arrivalOrder(a: string, b: string): number {
-  const ta = parseInt(a, 10);
-  const tb = parseInt(b, 10);
-  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
-  return a < b ? -1 : a > b ? 1 : 0;
+/** parseName's basename alone. */
+function basenameOf(filename: string): string {
+  const at = filename.indexOf(':2,');
+  return at < 0 ? filename : filename.slice(0, at);
+}
+
+/**
+ * Maildir names start with the delivery time in seconds (`t`): by that number,
+ * then by name; names that do not start with one come after, by name. A
+ * total order, so the names of one message (in new/ and cur/) are adjacent.
+ */
+function arrivalOrder(a: { t: number; name: { basename: string } }, b: { t: number; name: { basename: string } }): number {
+  const an = Number.isNaN(a.t);
+  const bn = Number.isNaN(b.t);
+  if (an !== bn) return an ? 1 : -1;
+  if (a.t !== b.t && !an) return a.t < b.t ? -1 : 1;
+  const x = a.name.basename;
+  const y = b.name.basename;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 async function fileExists(file: string): Promise<boolean> {

@@ -22,13 +22,18 @@ export function parseName(filename: string): ParsedName {
   const at = filename.indexOf(INFO_SEP);
   const basename = at < 0 ? filename : filename.slice(0, at);
   const info = at < 0 ? '' : sortLetters(filename.slice(at + INFO_SEP.length));
-  const w = /,W=(\d+)/.exec(basename);
-  const s = /,S=(\d+)/.exec(basename);
+  // Most names have no size fields (Postfix's): no regex run for them.
+  const fields = basename.indexOf(',') >= 0;
+  const w = fields ? /,W=(\d+)/.exec(basename) : null;
+  const s = fields ? /,S=(\d+)/.exec(basename) : null;
   return { basename, info, vsize: w ? Number(w[1]) : null, size: s ? Number(s[1]) : null };
 }
 
+/** Flag letters sorted, without repeats. Letters already so (as every writer puts them) are returned as they are. */
 export function sortLetters(letters: string): string {
-  return [...new Set(letters)].sort().join('');
+  let sorted = true;
+  for (let i = 1; i < letters.length && sorted; i++) sorted = letters.charCodeAt(i - 1) < letters.charCodeAt(i);
+  return sorted ? letters : [...new Set(letters)].sort().join('');
 }
 
 /** The file name in cur/ for a basename and its flag letters. */

@@ -54,6 +54,26 @@ test('UIDs follow arrival order; a read-write view claims \\Recent and moves new
   assert.equal(box.byUid(3)?.vsize, 'Subject: new\r\n\r\nhi\r\n'.length);
 });
 
+test('a first open numbers by delivery time (as a number, then by name; names without one last), counts a message in new/ and cur/ at once once, from cur/, and sorts flag letters', async (t) => {
+  const { box } = await makeBox(t, {
+    'cur/notime.z.host:2,': 'z\n',
+    'cur/1000.y.host:2,S': 'y\n',
+    'new/1000.y.host': 'y\n',
+    'cur/999.x.host:2,SF': 'x\n',
+    'cur/1000.a.host:2,': 'a\n',
+  });
+  await MailboxView.open(box, true);
+  assert.deepEqual(
+    box.all.map((m) => [m.uid, m.basename, m.sub, m.info]),
+    [
+      [1, '999.x.host', 'cur', 'FS'],
+      [2, '1000.a.host', 'cur', ''],
+      [3, '1000.y.host', 'cur', 'S'],
+      [4, 'notime.z.host', 'cur', ''],
+    ],
+  );
+});
+
 test('a file modified within the settle time is served but its size is not kept (uidlist W, meta) until it stays unchanged', async (t) => {
   settleOptions.ms = 300;
   t.after(() => (settleOptions.ms = 0));
