@@ -959,6 +959,12 @@ export class Mailbox implements MailboxHandle {
     const scannedAt = Date.now();
     const stamp = await this.maildir.dirStamp();
     const files = await this.maildir.scan();
+    if (!this.messages.length) {
+      // A first open: nothing to reconcile (addNew keeps one name of a message seen in new/ and cur/ at once).
+      this.waitingForSpace = false;
+      await this.addNew(files);
+      return this.scanned(stamp, scannedAt);
+    }
     const found = new Map<string, ScannedFile>();
     for (const f of files) {
       const basename = basenameOf(f.filename);
@@ -977,6 +983,11 @@ export class Mailbox implements MailboxHandle {
     this.forget(vanished);
     this.waitingForSpace = false;
     await this.addNew([...found.values()]);
+    await this.scanned(stamp, scannedAt);
+  }
+
+  /** After a full sync: what was scanned, and housekeeping. */
+  private async scanned(stamp: string, scannedAt: number): Promise<void> {
     // Files left without UIDs (a full disk): the next periodic check must look again.
     this.lastScanStamp = this.waitingForSpace ? '' : stamp;
     this.lastScanAt = scannedAt;
@@ -1068,56 +1079,60 @@ export class Mailbox implements MailboxHandle {
       return;
     }
     // Arrival order: Maildir names start with the delivery time in seconds (read once per name, not per comparison).
-    const entries = files.map((f) => {
+    // One object per file through sizing and the uidlist (it is what assign() is given): 50,000 at a first open.
+    const entries: Arrival[] = files.map((f) => {
       const name = parseName(f.filename);
-      return { f, name, t: parseInt(name.basename, 10) };
+      return { f, name, t: parseInt(name.basename, 10), basename: name.basename, vsize: name.vsize, size: name.size, fresh: false, ext: f.ext };
     });
     entries.sort(arrivalOrder);
     const eager = entries.length <= EAGER_SIZE_LIMIT;
     // Sizing reads each file (a file already gone again is dropped); it runs while the uidlist lock is taken.
     // Without reads (a first open of a big folder) sizing is a plain loop: 50,000 promises cost more than the scan.
-    const sizeFromLists = (e: { f: ScannedFile; name: ParsedName }) => ({ f: e.f, name: e.name, vsize: e.name.vsize ?? this.uidlist.recordOf(e.name.basename)?.vsize ?? null, size: e.name.size, fresh: false });
     // The quota counts file sizes: a new name without ,S= (virtual(8)'s) is stat'ed, when it is one of a few.
     const wantSize = eager && this.reporting && !!this.quota?.active;
-    const sizing = (eager ? null : Promise.resolve(entries.map(sizeFromLists))) ?? Promise.all(
-      entries.map(async (e) => {
-        const listed = this.uidlist.recordOf(e.name.basename)?.vsize ?? null;
-        let vsize = e.name.vsize ?? listed;
-        let size = e.name.size;
-        let fresh = false;
-        if ((vsize === null && eager) || (size === null && wantSize)) {
-          try {
-            const file = this.maildir.file(e.f.sub, e.f.filename);
-            if (size === null && wantSize) size = (await fs.stat(file)).size;
-            if (vsize === null) {
-              const counted = await crlfSizeAndMtime(file);
-              // A file still being written (straight into new/, not moved there once whole) must not have
-              // its size so far kept in the uidlist.
-              fresh = !counted.placed && Date.now() - counted.mtimeMs < settleOptions.ms;
-              vsize = fresh ? null : counted.vsize;
+    const sizes = eager
+      ? Promise.all(
+          entries.map(async (e): Promise<Arrival | null> => {
+            e.vsize ??= this.uidlist.recordOf(e.basename)?.vsize ?? null;
+            if (e.vsize !== null && (e.size !== null || !wantSize)) return e;
+            try {
+              const file = this.maildir.file(e.f.sub, e.f.filename);
+              if (e.size === null && wantSize) e.size = (await fs.stat(file)).size;
+              if (e.vsize === null) {
+                const counted = await crlfSizeAndMtime(file);
+                // A file still being written (straight into new/, not moved there once whole) must not have
+                // its size so far kept in the uidlist.
+                e.fresh = !counted.placed && Date.now() - counted.mtimeMs < settleOptions.ms;
+                e.vsize = e.fresh ? null : counted.vsize;
+              }
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+              // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
+              this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
             }
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-            // Unreadable (a file another user wrote with mode 0600): still a message; FETCH will say NO.
-            this.log.warn({ file: e.f.filename, err: (err as Error).message }, 'cannot read a new message');
-          }
-        }
-        return { f: e.f, name: e.name, vsize, size, fresh };
-      }),
-    ).then((list) => {
+            return e;
+          }),
+        )
+      : Promise.resolve(
+          entries.map((e) => {
+            e.vsize ??= this.uidlist.recordOf(e.basename)?.vsize ?? null;
+            return e;
+          }),
+        );
+    const sizing = sizes.then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
       // Sorted by arrival, the two are next to each other.
-      const kept: Array<NonNullable<(typeof list)[number]>> = [];
+      const kept: Arrival[] = [];
       for (const e of list) {
         if (!e) continue;
         const prev = kept.length ? kept[kept.length - 1] : null;
-        if (prev && prev.name.basename === e.name.basename) {
+        if (prev && prev.basename === e.basename) {
           if (e.f.sub === 'cur') kept[kept.length - 1] = e;
         } else kept.push(e);
       }
       return kept;
     });
-    const toAssign = sizing.then((l) => l.map((e) => ({ basename: e.name.basename, vsize: e.vsize, ext: e.f.ext })));
+    const toAssign = sizing;
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
     toAssign.catch(() => undefined);
     let state: UidlistState;
@@ -1134,18 +1149,18 @@ export class Mailbox implements MailboxHandle {
       const current = await this.uidlist.read();
       if (!current) throw err;
       state = current;
-      const listed = (await sizing).filter((e) => this.uidlist.recordOf(e.name.basename));
+      const listed = (await sizing).filter((e) => this.uidlist.recordOf(e.basename));
       if (!this.spaceWarned) this.log.warn({ count: files.length - listed.length, err: (err as Error).message }, 'disk full: new messages get their UIDs once there is room');
       this.spaceWarned = true;
       this.waitingForSpace = true;
       this.lastScanStamp = '';
       sized = listed;
-      records = listed.map((e) => this.uidlist.recordOf(e.name.basename)!);
+      records = listed.map((e) => this.uidlist.recordOf(e.basename)!);
     }
     await this.setHeader(state.uidValidity, state.nextUid);
     if (!sized.length) return;
     const added = sized.map((e, i) => this.insert(e.f, e.name, records[i], e.vsize, e.size));
-    for (const e of sized) if (e.fresh) this.markUnsettled(e.name.basename);
+    for (const e of sized) if (e.fresh) this.markUnsettled(e.basename);
     added.sort((a, b) => a.uid - b.uid);
     this.report(added, 1);
     for (const v of this.views) v.onAdded(added);
@@ -1308,19 +1323,31 @@ function basenameOf(filename: string): string {
   return at < 0 ? filename : filename.slice(0, at);
 }
 
+/** A file being given its UID (addNew): its name, delivery time, sizes, and what the uidlist needs. */
+interface Arrival {
+  f: ScannedFile;
+  name: ParsedName;
+  /** The delivery time a Maildir name starts with (NaN if it does not). */
+  t: number;
+  basename: string;
+  vsize: number | null;
+  size: number | null;
+  /** Still being written: its size is not kept. */
+  fresh: boolean;
+  ext: string[] | undefined;
+}
+
 /**
- * Maildir names start with the delivery time in seconds (`t`): by that number,
- * then by name; names that do not start with one come after, by name. A
- * total order, so the names of one message (in new/ and cur/) are adjacent.
+ * By delivery time, then by name; names that do not start with a time come
+ * after, by name. A total order, so the names of one message (in new/ and
+ * cur/) are adjacent.
  */
-function arrivalOrder(a: { t: number; name: { basename: string } }, b: { t: number; name: { basename: string } }): number {
+function arrivalOrder(a: Arrival, b: Arrival): number {
   const an = Number.isNaN(a.t);
   const bn = Number.isNaN(b.t);
   if (an !== bn) return an ? 1 : -1;
   if (a.t !== b.t && !an) return a.t < b.t ? -1 : 1;
-  const x = a.name.basename;
-  const y = b.name.basename;
-  return x < y ? -1 : x > y ? 1 : 0;
+  return a.basename < b.basename ? -1 : a.basename > b.basename ? 1 : 0;
 }
 
 async function fileExists(file: string): Promise<boolean> {

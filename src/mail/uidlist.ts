@@ -230,7 +230,10 @@ export class Uidlist {
           this.setState(state);
         }
         const list = await entries;
-        const unlisted = new Set(list.filter((e) => !this.byName.has(e.basename)).map((e) => e.basename)).size;
+        let unlisted = 0;
+        for (const e of list) if (!this.byName.has(e.basename)) unlisted++;
+        // That counts a name given twice twice: exactly only when it matters.
+        if (state.nextUid + unlisted > MAX_UID) unlisted = new Set(list.filter((e) => !this.byName.has(e.basename)).map((e) => e.basename)).size;
         let renumbered: { from: number; to: number } | undefined;
         // UIDNEXT must be a 32-bit number too: UID 4294967295 itself is never handed out.
         if (state.nextUid + unlisted > MAX_UID) {
