@@ -102,6 +102,17 @@ export class OutBuffer {
     this.n = n;
   }
 
+  /** Appends all of `b` (a constant: a label written for every message) with one native copy. */
+  whole(b: Uint8Array): void {
+    this.encodePending();
+    if (this.n + b.length > this.buf.length) {
+      this.next();
+      if (b.length > this.buf.length) return this.sink(Buffer.from(b));
+    }
+    this.buf.set(b, this.n);
+    this.n += b.length;
+  }
+
   bytes(b: Buffer): void {
     this.range(b, 0, b.length);
   }

@@ -49,6 +49,20 @@ export class ByteInterner {
     }
   }
 
+  /**
+   * Whether text `id` is b[start, end), compared natively (for long texts:
+   * a field-name shape is hundreds of bytes). Not with `asciiUpper`.
+   */
+  equals(id: number, b: Buffer, start: number, end: number): boolean {
+    const len = end - start;
+    if (this.byteLength(id) !== len) return false;
+    const at = this.starts[id];
+    if (this.arenaView?.buffer !== this.arena.buffer) this.arenaView = Buffer.from(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
+    return b.compare(this.arenaView, at, at + len, start, end) === 0;
+  }
+
+  private arenaView: Buffer | null = null;
+
   /** The number of a text given as a string (its UTF-8 interned as above). */
   internString(s: string): number {
     const b = Buffer.from(s, 'utf8');

@@ -316,6 +316,12 @@ export class FieldSelector {
   /** Field-name shapes seen (the NAMES and DROPPED_NAMES sections' bytes), numbered, and their picks by number. */
   private readonly shapes = new ByteInterner();
   private readonly picksOf: Array<number[] | null> = [];
+  /**
+   * The last shape seen of each byte length: a folder's messages share a few
+   * shapes, so one native comparison usually finds the number without
+   * hashing hundreds of bytes per message.
+   */
+  private readonly byLength = new Map<number, number>();
   /** What ranges() returns, reused: valid until its next call. */
   private readonly out: number[] = [];
 
@@ -335,7 +341,9 @@ export class FieldSelector {
     let picks: number[] | null;
     // A folder has a few hundred shapes at most; past 10,000 (a hostile one) they are worked out each time.
     if (this.shapes.count < MAX_SHAPES) {
-      const id = this.shapes.intern(s.b, start, end);
+      const seen = this.byLength.get(end - start);
+      const id = seen !== undefined && this.shapes.equals(seen, s.b, start, end) ? seen : this.shapes.intern(s.b, start, end);
+      this.byLength.set(end - start, id);
       if (id === this.picksOf.length) this.picksOf.push(this.pick(s));
       picks = this.picksOf[id];
     } else picks = this.pick(s);

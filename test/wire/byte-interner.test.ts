@@ -42,3 +42,14 @@ test('texts with the same hash are told apart by their bytes', () => {
   assert.equal(t.internString(a), na);
   assert.equal(t.text(nb), b);
 });
+
+test('equals compares a number\'s text with bytes in a buffer, by length and content', () => {
+  const t = new ByteInterner();
+  const long = 'x'.repeat(300);
+  const id = t.internString(long);
+  for (let i = 0; i < 5000; i++) t.internString(`filler ${i}`); // the arena grows and moves
+  const b = Buffer.from(`..${long}..`);
+  assert.equal(t.equals(id, b, 2, b.length - 2), true);
+  assert.equal(t.equals(id, b, 1, b.length - 3), false, 'same length, other bytes');
+  assert.equal(t.equals(id, b, 2, b.length - 3), false, 'shorter');
+});

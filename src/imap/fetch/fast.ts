@@ -17,7 +17,7 @@ import { type MailError, type MailboxHandle, type MessageRef, type MessageNeeds,
 
 type Step =
   | { k: 'UID' | 'FLAGS' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' }
-  | { k: 'fields'; item: SectionItem; selector: FieldSelector }
+  | { k: 'fields'; item: SectionItem; selector: FieldSelector; head: Buffer }
   | { k: 'whole'; item: SectionItem };
 
 /** The items to render, and what the store must gather for them. */
@@ -51,7 +51,9 @@ export function fastPlan(items: FetchItem[]): FastPlan | null {
     }
     if (it.kind === 'binary' || it.part.length || it.text === 'MIME') return null;
     if (it.text === 'HEADER.FIELDS' || it.text === 'HEADER.FIELDS.NOT') {
-      steps.push({ k: 'fields', item: it, selector: new FieldSelector(new Set(it.fields.map((f) => f.toLowerCase())), it.text === 'HEADER.FIELDS.NOT') });
+      const selector = new FieldSelector(new Set(it.fields.map((f) => f.toLowerCase())), it.text === 'HEADER.FIELDS.NOT');
+      // The label is as long as the field list (a sync's is 200 bytes): encoded once, not per message.
+      steps.push({ k: 'fields', item: it, selector, head: Buffer.from(`${it.label} {`, 'utf8') });
     } else steps.push({ k: 'whole', item: it });
   }
   const has = (...k: string[]) => steps.some((s) => k.includes(s.k));
@@ -274,8 +276,7 @@ function render(out: OutBuffer, hooks: FastFetchHooks, meta: MessageRef, p: Prep
         }
         let len = sum.blankLine ? 2 : 0;
         for (let k = 0; k < r.length; k += 2) len += r[k + 1] - r[k];
-        out.ascii(s.item.label);
-        out.ascii(' {');
+        out.whole(s.head);
         out.num(len);
         out.ascii('}\r\n');
         for (let k = 0; k < r.length; k += 2) out.range(sum.b, r[k], r[k + 1]);
