@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import chokidar, { type FSWatcher } from 'chokidar';
 import { Connection } from './imap/connection.js';
+import { threadFactUse } from './imap/search/thread-facts.js';
 import type { ImapConfig, ServerContext } from './imap/server-context.js';
 import { UserDb, expandMaildir, sharedMaildirs } from './auth/users.js';
 import { LoginLimits } from './auth/limits.js';
@@ -60,9 +61,9 @@ export class ImapServer {
     return this.connections.size;
   }
 
-  /** The mail store's memory figures (open folders, caches), for the SIGUSR2 report. */
+  /** The mail store's memory figures (open folders, caches), and THREAD's tables of folders, for the SIGUSR2 report. */
   mailMemory(): Record<string, number> {
-    return { ...this.mail.memoryReport?.() };
+    return { ...this.mail.memoryReport?.(), threadFactBytes: threadFactUse().bytes };
   }
   private readonly servers: net.Server[] = [];
   /** The configured special-use folder names over Dovecot's stock ones. */

@@ -60,7 +60,7 @@ export const textIndexOptions = {
   mergeMaxBytes: 8 * 1024 * 1024,
   /**
    * In-memory budget over all folders; least recently searched folders are dropped (reloaded from disk
-   * later). The folder being searched is kept whatever its size. 160 MiB with 8 GB or more (runtime/memory-budget.ts).
+   * later). The folder being searched is kept whatever its size. 128 MiB with 8 GB or more (runtime/memory-budget.ts).
    */
   memoryBytes: cacheShare('textIndex'),
   /**

@@ -12,8 +12,8 @@ export function cacheBudget(totalmem = os.totalmem()): number {
   return Math.round(Math.min(256 * MIB, Math.max(32 * MIB, totalmem / 32)));
 }
 
-/** Each cache's share of the budget: the word index of TEXT searches, parsed message content, header facts (SEARCH, SORT). */
-const SHARES = { textIndex: 0.625, content: 0.25, headers: 0.125 } as const;
+/** Each cache's share of the budget: the word index of TEXT searches, parsed message content, header facts (SEARCH, SORT), THREAD's facts of the folders in memory. */
+const SHARES = { textIndex: 0.5, content: 0.25, headers: 0.125, threads: 0.125 } as const;
 
 export function cacheShare(cache: keyof typeof SHARES, totalmem?: number): number {
   return Math.round(cacheBudget(totalmem) * SHARES[cache]);

@@ -23,6 +23,11 @@ export class ByteInterner {
 
   constructor(private readonly asciiUpper = false) {}
 
+  /** Bytes held by its tables. */
+  get bytes(): number {
+    return this.arena.byteLength + this.starts.byteLength + this.hashes.byteLength + this.slots.byteLength;
+  }
+
   /** How many distinct texts so far: they are numbered 0 to count - 1. */
   get count(): number {
     return this.n;

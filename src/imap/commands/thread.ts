@@ -3,7 +3,7 @@
 import { BadError } from '../../wire/errors.js';
 import { charsetAndCriteria } from '../../wire/search-criteria.js';
 import { searchView } from '../search/evaluate.js';
-import { threadInputOf } from '../search/sort.js';
+import { threadInputOf } from '../search/thread-facts.js';
 import { THREAD_ALGORITHMS, threadData, type ThreadAlgorithm } from '../search/thread.js';
 import { SELECTED, type Command, type CommandContext } from './types.js';
 

@@ -9,7 +9,6 @@ import { isMessageGone } from '../../mail/api.js';
 import type { MailboxView } from '../tracker.js';
 import { decodeWords } from '../../wire/header-values.js';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { ThreadInput } from './thread-input.js';
 
 export type SortKeyName = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
 export interface SortKey {
@@ -151,46 +150,6 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
 /** INTERNALDATE in ms: from the message's metadata when known, else from the store. */
 async function arrivalOf(mailbox: MailboxView['mailbox'], meta: MessageRef): Promise<number> {
   return meta.mtimeMs ?? (await mailbox.internalDate(meta)).getTime();
-}
-
-/**
- * THREAD's input for the candidates (messages gone meanwhile are left out):
- * each one's thread facts from the folder's index, and its sent date (the
- * Date: header, else INTERNALDATE, as SORT's DATE), as numbers, with no
- * SortData object per message. `byUid`: the answer names messages by UID.
- */
-export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid: boolean): Promise<ThreadInput> {
-  const mailbox = view.mailbox;
-  const input = new ThreadInput();
-  /** The Date: header of each facts entry (by its number), NaN when there is none. */
-  const sent: number[] = [];
-  const { ids, subjects } = input.tables;
-  const facts = await mailbox.summaries(
-    cands.map((c) => c.meta),
-    (s) => {
-      s.threadFactsInto(ids, subjects, input.scratch);
-      const f = input.factsFrom(input.scratch);
-      sent[f] = s.sentMs ?? NaN;
-      return f;
-    },
-  );
-  for (let i = 0; i < cands.length; i++) {
-    if ((i & 4095) === 4095) await yieldLoop();
-    const f = facts[i];
-    if (f === null) continue; // gone meanwhile
-    const c = cands[i];
-    let date = sent[f];
-    if (Number.isNaN(date)) {
-      try {
-        date = await arrivalOf(mailbox, c.meta);
-      } catch (err) {
-        if (isMessageGone(err)) continue;
-        throw err;
-      }
-    }
-    input.message(f, byUid ? c.uid : c.seq, c.seq, date);
-  }
-  return input;
 }
 
 function compareOne(a: SortData, b: SortData, k: SortKeyName): number {

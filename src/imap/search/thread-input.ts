@@ -30,7 +30,7 @@ export interface ThreadMsg {
 }
 
 /** A growable list of numbers kept in a typed array. */
-class NumberList<T extends Int32Array | Float64Array> {
+export class NumberList<T extends Int32Array | Float64Array> {
   length = 0;
   constructor(
     public a: T,
@@ -50,20 +50,56 @@ class NumberList<T extends Int32Array | Float64Array> {
 const ints = (n: number) => new Int32Array(n);
 const floats = (n: number) => new Float64Array(n);
 
-export class ThreadInput {
-  private readonly ids = new ByteInterner();
+/**
+ * Messages' thread facts as numbers: Message-IDs and base subjects interned,
+ * one entry per message read, with its Date: header. A folder's table can
+ * outlive one THREAD (search/thread-facts.ts): entries are only ever added,
+ * so what a THREAD froze stays valid while another adds more.
+ */
+export class ThreadFactTable {
+  readonly ids = new ByteInterner();
   /** Base subjects, by their i;ascii-casemap form (what §2.1 and §2.2 compare). */
-  private readonly subjects = new ByteInterner(true);
-  /** What `factsFrom` reads one message's facts into, reused. */
+  readonly subjects = new ByteInterner(true);
+  /** What `add` reads one message's facts from, reused (StoredSummary.threadFactsInto fills it). */
   readonly scratch = new ThreadFactNumbers();
 
-  // Per facts entry (from `facts()`)
-  private readonly factMid = new NumberList(ints(1024), ints);
-  private readonly factSubject = new NumberList(ints(1024), ints);
+  readonly mid = new NumberList(ints(1024), ints);
+  readonly subject = new NumberList(ints(1024), ints);
   /** Bit 0: the subject was a reply or forward. */
-  private readonly factBits = new NumberList(ints(1024), ints);
-  private readonly factRefStart = new NumberList(ints(1024), ints);
-  private readonly refs = new NumberList(ints(4096), ints);
+  readonly bits = new NumberList(ints(1024), ints);
+  readonly refStart = new NumberList(ints(1024), ints);
+  readonly refs = new NumberList(ints(4096), ints);
+  /** The Date: header in ms, NaN when there is none. */
+  readonly sent = new NumberList(floats(1024), floats);
+
+  /** Entries so far: they are numbered 0 to count - 1. */
+  get count(): number {
+    return this.mid.length;
+  }
+
+  /** Adds the facts in `n` (numbers of this table's interners) and the sent date; returns the entry's number. */
+  add(n: ThreadFactNumbers, sentMs: number): number {
+    this.mid.push(n.messageId);
+    this.subject.push(n.subject);
+    this.bits.push(n.replyOrFwd ? 1 : 0);
+    this.refStart.push(this.refs.length);
+    // §2.2 (1): the References, else the In-Reply-To's first id
+    if (n.refCount) for (let i = 0; i < n.refCount; i++) this.refs.push(n.refs[i]);
+    else if (n.inReplyTo >= 0) this.refs.push(n.inReplyTo);
+    this.sent.push(sentMs);
+    return this.mid.length - 1;
+  }
+
+  /** Bytes held, roughly (typed arrays and the interners' tables). */
+  get bytes(): number {
+    const lists = [this.mid, this.subject, this.bits, this.refStart, this.refs, this.sent];
+    return lists.reduce((n, l) => n + l.a.byteLength, 0) + this.ids.bytes + this.subjects.bytes;
+  }
+}
+
+export class ThreadInput {
+  /** `table`: where the facts are (a folder's, kept between THREADs), or a table of this input's own. */
+  constructor(readonly table = new ThreadFactTable()) {}
 
   // Per message (from `message()`), in the order given
   private readonly msgFacts = new NumberList(ints(1024), ints);
@@ -71,27 +107,10 @@ export class ThreadInput {
   private readonly msgSeq = new NumberList(floats(1024), floats);
   private readonly msgDate = new NumberList(floats(1024), floats);
 
-  /** The interners `scratch` is filled from (StoredSummary.threadFactsInto). */
-  get tables(): { ids: ByteInterner; subjects: ByteInterner } {
-    return { ids: this.ids, subjects: this.subjects };
-  }
-
   /** Records one message's facts; the number returned is given to `message()` (a message gone meanwhile never is). */
   facts(f: ThreadFacts): number {
-    this.scratch.fromFacts(f, this.ids, this.subjects);
-    return this.factsFrom(this.scratch);
-  }
-
-  /** As `facts`, from numbers of this input's tables (`scratch`, filled by StoredSummary.threadFactsInto). */
-  factsFrom(n: ThreadFactNumbers): number {
-    this.factMid.push(n.messageId);
-    this.factSubject.push(n.subject);
-    this.factBits.push(n.replyOrFwd ? 1 : 0);
-    this.factRefStart.push(this.refs.length);
-    // §2.2 (1): the References, else the In-Reply-To's first id
-    if (n.refCount) for (let i = 0; i < n.refCount; i++) this.refs.push(n.refs[i]);
-    else if (n.inReplyTo >= 0) this.refs.push(n.inReplyTo);
-    return this.factMid.length - 1;
+    this.table.scratch.fromFacts(f, this.table.ids, this.table.subjects);
+    return this.table.add(this.table.scratch, NaN);
   }
 
   /** A message to thread: its facts (from `facts()`), the number the answer names it by, its sequence number and sent date. */
@@ -104,30 +123,33 @@ export class ThreadInput {
 
   /** The input as arrays by message number, once every message is in (the threading works on numbers only). */
   freeze(): FrozenThreadInput {
-    const idCount = this.ids.count;
+    const t = this.table;
     const n = this.msgFacts.length;
     const f = this.msgFacts.a;
     const pick = (list: NumberList<Int32Array>) => Int32Array.from({ length: n }, (_, m) => list.a[f[m]]);
+    // Read once: entries another THREAD adds meanwhile do not change these.
+    const entries = t.count;
+    const refsEnd = t.refs.length;
     const refStart = new Int32Array(n);
     const refEnd = new Int32Array(n);
     for (let m = 0; m < n; m++) {
-      refStart[m] = this.factRefStart.a[f[m]];
-      refEnd[m] = f[m] + 1 < this.factRefStart.length ? this.factRefStart.a[f[m] + 1] : this.refs.length;
+      refStart[m] = t.refStart.a[f[m]];
+      refEnd[m] = f[m] + 1 < entries ? t.refStart.a[f[m] + 1] : refsEnd;
     }
     return {
       count: n,
-      idCount,
+      idCount: t.ids.count,
       id: this.msgId.a.subarray(0, n),
       seq: this.msgSeq.a.subarray(0, n),
       date: this.msgDate.a.subarray(0, n),
-      mid: pick(this.factMid),
-      subject: pick(this.factSubject),
-      replyOrFwd: pick(this.factBits),
+      mid: pick(t.mid),
+      subject: pick(t.subject),
+      replyOrFwd: pick(t.bits),
       refStart,
       refEnd,
-      refs: this.refs.a,
-      subjects: this.subjects,
-      emptySubject: this.subjects.internString(''),
+      refs: t.refs.a,
+      subjects: t.subjects,
+      emptySubject: t.subjects.internString(''),
     };
   }
 

@@ -65,3 +65,23 @@ test('THREAD=REFS: no threads merged by subject; threads ordered by their newest
   assert.equal(await c.run('UID THREAD REFS UTF-8 NOT SUBJECT other'), '* THREAD (3)(5)(1 4)\r\nT OK UID THREAD completed\r\n');
   assert.match(await c.run('THREAD refs UTF-8 ALL'), /^\* THREAD \(2\)/m, 'the algorithm name in any case');
 });
+
+test('THREAD after deliveries and an expunge, in the same session and a new one, threads what the folder holds now (a folder keeps its messages\' thread facts between THREADs)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('a', 'hello', 1));
+  await h.deliver(msg('b', 'other', 2));
+  const c1 = await h.session();
+  // A subset first: the folder then knows only some messages' facts.
+  assert.equal(await c1.run('THREAD REFERENCES UTF-8 SUBJECT hello'), '* THREAD (1)\r\nT OK THREAD completed\r\n');
+  assert.equal(await c1.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1)(2)\r\nT OK THREAD completed\r\n');
+  await h.deliver(msg('c', 'Re: hello', 3, 'a'));
+  await h.deliver(msg('d', 'new', 4));
+  await c1.run('NOOP');
+  assert.equal(await c1.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 3)(2)(4)\r\nT OK THREAD completed\r\n');
+  await c1.run('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  await c1.run('EXPUNGE');
+  assert.equal(await c1.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 2)(3)\r\nT OK THREAD completed\r\n');
+  const c2 = await h.session();
+  assert.equal(await c2.run('UID THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 3)(4)\r\nT OK UID THREAD completed\r\n');
+  assert.equal(await c2.run('THREAD ORDEREDSUBJECT UTF-8 ALL'), '* THREAD (1 2)(3)\r\nT OK THREAD completed\r\n');
+});
