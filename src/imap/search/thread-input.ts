@@ -126,7 +126,12 @@ export class ThreadInput {
     const t = this.table;
     const n = this.msgFacts.length;
     const f = this.msgFacts.a;
-    const pick = (list: NumberList<Int32Array>) => Int32Array.from({ length: n }, (_, m) => list.a[f[m]]);
+    const pick = (list: NumberList<Int32Array>) => {
+      const out = new Int32Array(n);
+      const a = list.a;
+      for (let m = 0; m < n; m++) out[m] = a[f[m]];
+      return out;
+    };
     // Read once: entries another THREAD adds meanwhile do not change these.
     const entries = t.count;
     const refsEnd = t.refs.length;
