@@ -127,6 +127,8 @@ export interface MailboxHandle {
   /** Messages \Recent for nobody yet (STATUS RECENT). */
   readonly recentCount: number;
   readonly all: readonly MessageRef[];
+  /** Sessions (views) that have the folder open. */
+  readonly viewCount: number;
   /** No keyword can be added any more (PERMANENTFLAGS leaves out \*). */
   readonly keywordsFull: boolean;
   /** Keywords defined in the folder (for FLAGS and PERMANENTFLAGS). */

@@ -181,6 +181,10 @@ export class MemoryMailbox implements MailboxHandle {
     return listener;
   }
 
+  get viewCount(): number {
+    return this.listeners.size;
+  }
+
   detach(listener: MailboxListener): void {
     this.listeners.delete(listener);
   }

@@ -1,7 +1,6 @@
 // THREAD's input: each candidate's thread facts and sent date, as numbers.
 // The facts of a message never change under its UID, so a folder keeps them
-// (a ThreadFactTable) for as long as the folder itself is in memory: the
-// next THREAD, from this session or another (a webmail opens a connection
+// (a ThreadFactTable) while sessions have it open: the next THREAD, from this session or another (a webmail opens a connection
 // per page and threads every time), reads from the index only the messages
 // that arrived since. Reading and interning the facts of 50,000 messages was
 // two thirds of a THREAD (issue 14: 318 ms against Dovecot's 140, which
@@ -18,26 +17,32 @@ interface FolderFacts {
   uidValidity: number;
   table: ThreadFactTable;
   entryOf: Map<number, number>;
-  /** What it counts in `keptBytes` (given back when the table is collected). */
-  counted: { bytes: number };
+  /** What it counts in `keptBytes`. */
+  counted: number;
+  lastUsed: number;
 }
+
+export const threadFactOptions = {
+  /**
+   * A table leaves memory at the first sweep once no session has its folder
+   * open, or once no THREAD used it for idleMs: it serves THREADs that
+   * follow each other (a webmail's pages), not a folder nobody threads.
+   */
+  idleMs: 60_000,
+  sweepMs: 10_000,
+};
 
 /**
  * All folders' tables together are kept within their share of the cache
- * budget (32 MiB with 8 GB or more, 4 MiB with 1 GB): past it, a THREAD
- * still answers, but its folder keeps no table.
+ * budget (32 MiB with 8 GB or more, 4 MiB with 1 GB): past it, the least
+ * recently used go, and a folder whose table alone is over it keeps none
+ * (its THREADs still answer, reading the facts each time).
  */
 const BUDGET = cacheShare('threads');
 let keptBytes = 0;
-const collected = new FinalizationRegistry<{ bytes: number }>((counted) => {
-  keptBytes -= counted.bytes;
-});
-
-/**
- * By folder object: a folder dropped from memory (mail/store.ts sweeps
- * unused ones) takes its table with it; a folder opened again starts afresh.
- */
-const folders = new WeakMap<MailboxHandle, FolderFacts>();
+/** Least recently used first. */
+const folders = new Map<MailboxHandle, FolderFacts>();
+let sweep: NodeJS.Timeout | null = null;
 
 /**
  * Entries of expunged messages stay until the table holds this many times
@@ -48,28 +53,48 @@ const GARBAGE_MARGIN = 1000;
 
 function factsOf(mailbox: MailboxHandle): FolderFacts {
   let f = folders.get(mailbox);
+  if (f) folders.delete(mailbox);
   if (!f || f.uidValidity !== mailbox.uidValidity || f.table.count > GARBAGE_FACTOR * mailbox.all.length + GARBAGE_MARGIN) {
-    f = { uidValidity: mailbox.uidValidity, table: new ThreadFactTable(), entryOf: new Map(), counted: { bytes: 0 } };
-    collected.register(f, f.counted);
-    folders.set(mailbox, f);
+    if (f) keptBytes -= f.counted;
+    f = { uidValidity: mailbox.uidValidity, table: new ThreadFactTable(), entryOf: new Map(), counted: 0, lastUsed: 0 };
   }
+  f.lastUsed = Date.now();
+  folders.set(mailbox, f);
+  sweep ??= setInterval(() => dropIdle(), threadFactOptions.sweepMs).unref();
   return f;
 }
 
-/** Counts what `f`'s table holds now; drops it from its folder when all tables together are over the budget. */
-function account(mailbox: MailboxHandle, f: FolderFacts): void {
-  const bytes = f.table.bytes;
-  keptBytes += bytes - f.counted.bytes;
-  f.counted.bytes = bytes;
-  if (keptBytes <= BUDGET || folders.get(mailbox) !== f) return;
+function drop(mailbox: MailboxHandle, f: FolderFacts): void {
   folders.delete(mailbox);
-  keptBytes -= bytes;
-  f.counted.bytes = 0;
+  keptBytes -= f.counted;
+  f.counted = 0;
+}
+
+/** Counts what `f`'s table holds now; over the budget, the least recently used tables go, `f`'s last. */
+function account(mailbox: MailboxHandle, f: FolderFacts): void {
+  if (folders.get(mailbox) !== f) return; // dropped meanwhile
+  const bytes = f.table.bytes;
+  keptBytes += bytes - f.counted;
+  f.counted = bytes;
+  for (const [mb, other] of folders) {
+    if (keptBytes <= BUDGET) return;
+    if (other !== f) drop(mb, other);
+  }
+  if (keptBytes > BUDGET) drop(mailbox, f);
+}
+
+/** The sweep (exported for tests). */
+export function dropIdle(now = Date.now()): void {
+  for (const [mb, f] of folders) if (mb.viewCount === 0 || now - f.lastUsed >= threadFactOptions.idleMs) drop(mb, f);
+  if (!folders.size && sweep) {
+    clearInterval(sweep);
+    sweep = null;
+  }
 }
 
 /** Bytes held by the folders' tables (the SIGUSR2 report), and their budget. */
-export function threadFactUse(): { bytes: number; budget: number } {
-  return { bytes: keptBytes, budget: BUDGET };
+export function threadFactUse(): { bytes: number; budget: number; folders: number } {
+  return { bytes: keptBytes, budget: BUDGET, folders: folders.size };
 }
 
 /**

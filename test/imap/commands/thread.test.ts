@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
+import { dropIdle, threadFactUse } from '../../../src/imap/search/thread-facts.js';
 
 const msg = (id: string, subject: string, day: number, refs = '') =>
   `From: a@x\r\nMessage-ID: <${id}@x>\r\nSubject: ${subject}\r\nDate: ${day} Jan 2024 00:00:00 +0000\r\n${refs ? `References: <${refs}@x>\r\nIn-Reply-To: <${refs}@x>\r\n` : ''}\r\nbody\r\n`;
@@ -84,4 +85,25 @@ test('THREAD after deliveries and an expunge, in the same session and a new one,
   const c2 = await h.session();
   assert.equal(await c2.run('UID THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 3)(4)\r\nT OK UID THREAD completed\r\n');
   assert.equal(await c2.run('THREAD ORDEREDSUBJECT UTF-8 ALL'), '* THREAD (1 2)(3)\r\nT OK THREAD completed\r\n');
+});
+
+test('a folder\'s thread facts leave memory at the sweep after no session has it open, or after a minute unused', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('a', 'hello', 1));
+  await h.deliver(msg('b', 'Re: hello', 2, 'a'));
+  dropIdle(Date.now() + 3_600_000); // what earlier tests left
+  const c = await h.session();
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 2)\r\nT OK THREAD completed\r\n');
+  const held = threadFactUse();
+  assert.equal(held.folders, 1);
+  assert.ok(held.bytes > 0);
+  dropIdle();
+  assert.equal(threadFactUse().folders, 1, 'kept while the session has the folder');
+  dropIdle(Date.now() + 61_000);
+  assert.deepEqual([threadFactUse().folders, threadFactUse().bytes], [0, 0], 'gone after a minute unused');
+  assert.equal(await c.run('THREAD REFERENCES UTF-8 ALL'), '* THREAD (1 2)\r\nT OK THREAD completed\r\n', 'read again');
+  assert.equal(threadFactUse().folders, 1);
+  await c.run('LOGOUT');
+  dropIdle();
+  assert.deepEqual([threadFactUse().folders, threadFactUse().bytes], [0, 0], 'gone once no session has the folder');
 });
