@@ -63,3 +63,31 @@ test('whole messages from the loader threads are right, in shared slabs or (too 
   same(own, a.want, 'without a holder');
   assert.ok(own.every((r) => r.ok && r.data && !(r.data.buffer instanceof SharedArrayBuffer)));
 });
+
+test('a whole message converted in the slab is its CRLF form whatever its line ends: CRLF already, mixed, bare CR, no last newline, long lines, empty', async (t) => {
+  const long = 'x'.repeat(5000);
+  const texts = [
+    'Subject: a\r\n\r\nall CRLF\r\nalready\r\n',
+    'Subject: b\n\nall LF\nlines\n',
+    'Subject: c\r\n\nmixed\r\nends\nhere',
+    '\n\nleading newlines\n',
+    `Subject: d\n\n${long}\n${long}\r\n${long}`,
+    'bare\rCR\r\rinside\n',
+    '',
+    '\n',
+    '\r\n',
+    `${'short\n'.repeat(3000)}`,
+  ];
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mimapd-loader-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const jobs: LoadJob[] = [];
+  for (const [i, text] of texts.entries()) {
+    await fs.writeFile(path.join(dir, `m${i}`), text);
+    jobs.push({ file: path.join(dir, `m${i}`), summary: 'none', data: true, maxData: 1024 * 1024 });
+  }
+  const releases: Array<() => void> = [];
+  const got = await loaderPool.load(jobs, (r) => releases.push(r));
+  same(got, texts.map((x) => toCrlf(Buffer.from(x))), 'converted in the slab');
+  assert.ok(got.every((r) => !r.ok || r.vsize === r.data!.length), 'the size is the CRLF form\'s');
+  releases.forEach((r) => r());
+});
