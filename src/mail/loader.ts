@@ -63,7 +63,12 @@ export const loaderPool = {
       );
     }
     if (slabs.length) hold!(() => slabs.splice(0).forEach((slab) => spareSlabs.give(slab)));
-    return (await Promise.all(parts)).flat();
+    // Every request settles before this answers: a slab given back while another thread still writes
+    // it would be handed to the next batch, whose bodies go to the socket as views of it.
+    const settled = await Promise.allSettled(parts);
+    const failed = settled.find((p) => p.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.flatMap((p) => (p.status === 'fulfilled' ? p.value : []));
   },
 };
 

@@ -959,8 +959,8 @@ export class Mailbox implements MailboxHandle {
     const scannedAt = Date.now();
     const stamp = await this.maildir.dirStamp();
     const files = await this.maildir.scan();
-    if (!this.messages.length) {
-      // A first open: nothing to reconcile (addNew keeps one name of a message seen in new/ and cur/ at once).
+    if (!this.messages.length && !inNewAndCur(files)) {
+      // A first open: nothing to reconcile.
       this.waitingForSpace = false;
       await this.addNew(files);
       return this.scanned(stamp, scannedAt);
@@ -1315,6 +1315,19 @@ function splitName(filename: string): { basename: string; info: string } {
   const at = filename.indexOf(':2,');
   if (at < 0) return { basename: filename, info: '' };
   return { basename: filename.slice(0, at), info: sortLetters(filename.slice(at + 3)) };
+}
+
+/**
+ * Whether a message shows under both new/ and cur/ (moved between the two
+ * readdirs): then the full sync keeps the cur/ name before anything else,
+ * the arrival filter included, sees it.
+ */
+function inNewAndCur(files: ScannedFile[]): boolean {
+  const inNew = new Set<string>();
+  for (const f of files) if (f.sub === 'new') inNew.add(basenameOf(f.filename));
+  if (!inNew.size) return false;
+  for (const f of files) if (f.sub === 'cur' && inNew.has(basenameOf(f.filename))) return true;
+  return false;
 }
 
 /** parseName's basename alone. */

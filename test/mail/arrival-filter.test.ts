@@ -174,6 +174,16 @@ test('mail that came while the server was down is filtered at the first scan, un
   assert.deepEqual(junk.all.map((m) => m.basename), [fresh]);
 });
 
+test('a message found under new/ and cur/ at once at the first open (moved between the two readdirs) is kept from cur/ and never filtered', async (t) => {
+  const { root, service, seen } = await setup(t);
+  const name = `${Math.floor(Date.now() / 1000)}.M7P7.host`;
+  await fs.writeFile(path.join(root, 'new', name), message('junk'));
+  await fs.link(path.join(root, 'new', name), path.join(root, 'cur', `${name}:2,S`));
+  const inbox = (await service.userStore(root).mailbox('INBOX')) as Mailbox;
+  assert.deepEqual(seen, [], 'a message another client has already read is not filtered');
+  assert.deepEqual(inbox.all.map((m) => [m.basename, m.sub, m.info]), [[name, 'cur', 'S']]);
+});
+
 test('a filter that throws, or a file that cannot be placed, leaves the message in INBOX', async (t) => {
   const { root, service } = await setup(t, () => async () => {
     throw new Error('boom');

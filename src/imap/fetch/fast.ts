@@ -181,12 +181,16 @@ export async function fastFetch(mailbox: MailboxHandle, uids: number[], plan: Fa
         } else if (unsent + out.length > UNSENT_MAX) {
           // A batch of big messages is tens of MB: a slow client must not make the server hold it all.
           uncork();
+          out.flush();
           await hooks.drained();
           unsent = 0;
         }
       }
-    } finally {
       uncork();
+    } catch (err) {
+      // A response half rendered stays unsent (the command's NO follows); what was written goes out.
+      if (corked) hooks.uncork?.();
+      throw err;
     }
     // Rendering copied what it wrote, except the literals it shared: those hold the batch until written.
     memo.hold = null;

@@ -56,12 +56,16 @@ function factsOf(mailbox: MailboxHandle): FolderFacts {
   if (f) folders.delete(mailbox);
   if (!f || f.uidValidity !== mailbox.uidValidity || f.table.count > GARBAGE_FACTOR * mailbox.all.length + GARBAGE_MARGIN) {
     if (f) keptBytes -= f.counted;
-    f = { uidValidity: mailbox.uidValidity, table: new ThreadFactTable(), entryOf: new Map(), counted: 0, lastUsed: 0 };
+    f = newFolderFacts(mailbox);
   }
   f.lastUsed = Date.now();
   folders.set(mailbox, f);
   sweep ??= setInterval(() => dropIdle(), threadFactOptions.sweepMs).unref();
   return f;
+}
+
+function newFolderFacts(mailbox: MailboxHandle): FolderFacts {
+  return { uidValidity: mailbox.uidValidity, table: new ThreadFactTable(), entryOf: new Map(), counted: 0, lastUsed: 0 };
 }
 
 function drop(mailbox: MailboxHandle, f: FolderFacts): void {
@@ -105,7 +109,10 @@ export function threadFactUse(): { bytes: number; budget: number; folders: numbe
  */
 export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid: boolean): Promise<ThreadInput> {
   const mailbox = view.mailbox;
-  const folder = factsOf(mailbox);
+  // A view whose folder was renumbered meanwhile names UIDs of the old UIDVALIDITY (its session is
+  // closed at its next response): it must not read or fill the folder's table, which is the new one's.
+  const shared = () => !view.renumbered && folders.get(mailbox) === folder && folder.uidValidity === mailbox.uidValidity;
+  const folder = view.renumbered ? newFolderFacts(mailbox) : factsOf(mailbox);
   const { table, entryOf } = folder;
   const entries = new Int32Array(cands.length).fill(-1);
   const missing: number[] = [];
@@ -127,8 +134,8 @@ export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid
       const e = read[k];
       if (e === null) continue; // gone meanwhile
       entries[missing[k]] = e;
-      // Another THREAD may have read it meanwhile: either entry is right, and a renumbered folder has a new table.
-      if (folders.get(mailbox) === folder) entryOf.set(cands[missing[k]].uid, e);
+      // Another THREAD may have read it meanwhile: either entry is right.
+      if (shared()) entryOf.set(cands[missing[k]].uid, e);
     }
   }
   account(mailbox, folder);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { harness, failWith, errnoError } from '../../support/command-harness.js';
 import { MemoryMailbox } from '../../support/memory-store.js';
 import { MailError } from '../../../src/mail/api.js';
-import { dropIdle, threadFactUse } from '../../../src/imap/search/thread-facts.js';
+import { dropIdle, threadFactUse, threadInputOf } from '../../../src/imap/search/thread-facts.js';
+import { MailboxView } from '../../../src/imap/tracker.js';
 
 const msg = (id: string, subject: string, day: number, refs = '') =>
   `From: a@x\r\nMessage-ID: <${id}@x>\r\nSubject: ${subject}\r\nDate: ${day} Jan 2024 00:00:00 +0000\r\n${refs ? `References: <${refs}@x>\r\nIn-Reply-To: <${refs}@x>\r\n` : ''}\r\nbody\r\n`;
@@ -106,4 +107,23 @@ test('a folder\'s thread facts leave memory at the sweep after no session has it
   await c.run('LOGOUT');
   dropIdle();
   assert.deepEqual([threadFactUse().folders, threadFactUse().bytes], [0, 0], 'gone once no session has the folder');
+});
+
+test('a view whose folder was renumbered neither reads nor fills the folder\'s thread facts (its UIDs are of the old UIDVALIDITY)', async (t) => {
+  const h = await harness(t);
+  await h.deliver(msg('a', 'hello', 1));
+  await h.deliver(msg('b', 'Re: hello', 2, 'a'));
+  dropIdle(Date.now() + 3_600_000);
+  const box = await h.box();
+  const view = await MailboxView.open(box, true);
+  t.after(() => view.close());
+  view.renumbered = true;
+  const cands = box.all.map((meta, i) => ({ seq: i + 1, uid: meta.uid, meta }));
+  const input = await threadInputOf(view, cands, true);
+  assert.equal(input.freeze().count, 2, 'it still threads what it was given');
+  assert.deepEqual([threadFactUse().folders, threadFactUse().bytes], [0, 0], 'the folder has no table from it');
+  view.renumbered = false;
+  await threadInputOf(view, cands, true);
+  assert.equal(threadFactUse().folders, 1, 'a view in step fills it');
+  dropIdle(Date.now() + 3_600_000);
 });
