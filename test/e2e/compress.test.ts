@@ -98,6 +98,35 @@ test('COMPRESS inside implicit TLS with imapflow (RFC 4978 §6: TLS first, compr
   } finally {
     lock.release();
   }
+  // Many whole messages at once: the server sends them as views of its loader's shared memory,
+  // through deflate and TLS here, through TLS alone below. Every byte must arrive as it is.
+  const bodies = new Map<string, string>();
+  for (let i = 0; i < 40; i++) {
+    const text = `From: a@example.org\nSubject: many ${i}\n\n${`line ${i} of message ${i}, long enough to be sent as it is\n`.repeat(100 + i * 40)}`;
+    bodies.set(`many ${i}`, text.replace(/\n/g, '\r\n'));
+    await deliver(tree.maildir('bob'), text);
+  }
+  for (const compress of [true, false]) {
+    const c = compress ? client : new ImapFlow({ host: '127.0.0.1', port: tlsPort, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'bob', pass: 'bob-pass' }, logger: false, disableAutoIdle: true, disableCompression: true });
+    if (!compress) {
+      await c.connect();
+      t.after(() => c.logout().catch(() => undefined));
+      assert.ok(!compressing(c));
+    }
+    const l = await c.getMailboxLock('INBOX');
+    try {
+      // Until every delivery is announced.
+      for (const until = Date.now() + 10_000; (c.mailbox as { exists: number }).exists < 41 && Date.now() < until; ) await c.noop();
+      let seen = 0;
+      for await (const m of c.fetch('2:*', { source: true, envelope: true })) {
+        assert.equal(m.source!.toString('latin1'), bodies.get(m.envelope!.subject!), `${m.envelope!.subject} ${compress ? 'compressed' : 'plain'} over TLS`);
+        seen++;
+      }
+      assert.equal(seen, 40);
+    } finally {
+      l.release();
+    }
+  }
 });
 
 test('IDLE push latency: compressed as quick as plain (p50 over 15 deliveries each)', async (t) => {
