@@ -321,10 +321,17 @@ async function refs(t: FrozenThreadInput, pacer: Pacer): Promise<{ forest: Fores
 
 /** Threads of one base subject each (compared as SORT SUBJECT does), ordered by their first message's sent date. */
 function orderedSubject(t: FrozenThreadInput): { forest: Forest; roots: number[] } {
-  const rank = new Int32Array(t.subjects.count);
-  numbers(rank.length)
-    .sort((a, b) => t.subjects.compare(a, b))
-    .forEach((s, i) => (rank[s] = i));
+  // Only the candidates' subjects are ranked: the table may be the whole folder's (thread-facts.ts).
+  const rank = new Int32Array(t.subjects.count).fill(-1);
+  const used: number[] = [];
+  for (let m = 0; m < t.count; m++) {
+    const s = t.subject[m];
+    if (rank[s] < 0) {
+      rank[s] = 0;
+      used.push(s);
+    }
+  }
+  used.sort((a, b) => t.subjects.compare(a, b)).forEach((s, i) => (rank[s] = i));
   const byDate = (a: number, b: number): number => order(t.date[a], t.date[b]) || order(t.seq[a], t.seq[b]);
   const sorted = numbers(t.count).sort((a, b) => rank[t.subject[a]] - rank[t.subject[b]] || byDate(a, b));
   const forest = new Forest(t.count, 0, t);
