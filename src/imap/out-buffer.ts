@@ -14,9 +14,6 @@ export type ChunkSink = (chunk: Buffer, written?: () => void) => void;
 /** Text is gathered as a string up to this many characters, then encoded in one call (one per message cost more than building the lines). */
 const TEXT_RUN = 4096;
 
-/** A chunk with less room than this left after a flush is not filled further. */
-const MIN_ROOM = 4096;
-
 /** Ranges up to this many bytes are copied by a loop: Buffer#copy of part of a buffer makes a view of it each call. */
 const SHORT_COPY = 256;
 
@@ -164,13 +161,12 @@ export class OutBuffer {
     this.sink(piece, () => {
       if (--c.held === 0 && c.retired) spareChunks.give(c.buf);
     });
-    if (this.buf.length - this.n < MIN_ROOM) this.next();
   }
 
-  /** Hands what was gathered to the sink and goes on in a new chunk. */
+  /** Hands what was gathered to the sink and goes on in a new chunk (when the one in hand has no room left). */
   private next(): void {
     this.flush();
-    if (this.n === 0) return; // flush() moved on already
+    if (this.n === 0) return; // nothing written in this one yet
     this.retire();
     this.chunk = newChunk();
     this.buf = this.chunk.buf;

@@ -3,7 +3,7 @@
 // come in through the watcher and go out to every view.
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import { Maildir, parseName, curName, sortLetters, stampInodes, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
+import { Maildir, parseName, splitName, basenameOf, curName, sortLetters, stampInodes, type Sub, type ScannedFile, type ParsedName } from './maildir.js';
 import { Uidlist, MAX_UID, type UidRecord, type UidlistState } from './uidlist.js';
 import { KeywordTable, MAX_KEYWORDS } from './keywords.js';
 import { MailError, MessageGoneError, isDiskFull } from './errors.js';
@@ -1082,7 +1082,8 @@ export class Mailbox implements MailboxHandle {
     // One object per file through sizing and the uidlist (it is what assign() is given): 50,000 at a first open.
     const entries: Arrival[] = files.map((f) => {
       const name = parseName(f.filename);
-      return { f, name, t: parseInt(name.basename, 10), basename: name.basename, vsize: name.vsize, size: name.size, fresh: false, ext: f.ext };
+      const vsize = name.vsize ?? this.uidlist.recordOf(name.basename)?.vsize ?? null;
+      return { f, name, t: parseInt(name.basename, 10), basename: name.basename, vsize, size: name.size, fresh: false, ext: f.ext };
     });
     entries.sort(arrivalOrder);
     const eager = entries.length <= EAGER_SIZE_LIMIT;
@@ -1093,7 +1094,6 @@ export class Mailbox implements MailboxHandle {
     const sizes = eager
       ? Promise.all(
           entries.map(async (e): Promise<Arrival | null> => {
-            e.vsize ??= this.uidlist.recordOf(e.basename)?.vsize ?? null;
             if (e.vsize !== null && (e.size !== null || !wantSize)) return e;
             try {
               const file = this.maildir.file(e.f.sub, e.f.filename);
@@ -1113,12 +1113,7 @@ export class Mailbox implements MailboxHandle {
             return e;
           }),
         )
-      : Promise.resolve(
-          entries.map((e) => {
-            e.vsize ??= this.uidlist.recordOf(e.basename)?.vsize ?? null;
-            return e;
-          }),
-        );
+      : Promise.resolve(entries);
     const sizing = sizes.then((list) => {
       // The same message under two names at once (moved new/ → cur/ meanwhile): keep the cur/ one.
       // Sorted by arrival, the two are next to each other.
@@ -1132,14 +1127,13 @@ export class Mailbox implements MailboxHandle {
       }
       return kept;
     });
-    const toAssign = sizing;
     // assign() awaits this only once it holds the lock: an early failure must not count as unhandled meanwhile.
-    toAssign.catch(() => undefined);
+    sizing.catch(() => undefined);
     let state: UidlistState;
     let records: UidRecord[];
     let sized: Awaited<typeof sizing>;
     try {
-      ({ state, records } = await this.assignUids(toAssign));
+      ({ state, records } = await this.assignUids(sizing));
       sized = await sizing;
     } catch (err) {
       // A full disk: a UID exists only once it is in the uidlist, so files without one wait, unseen,
@@ -1310,13 +1304,6 @@ export class Mailbox implements MailboxHandle {
   }
 }
 
-/** parseName's basename and info, without its size fields: 50,000 of them at an open from the name list. */
-function splitName(filename: string): { basename: string; info: string } {
-  const at = filename.indexOf(':2,');
-  if (at < 0) return { basename: filename, info: '' };
-  return { basename: filename.slice(0, at), info: sortLetters(filename.slice(at + 3)) };
-}
-
 /**
  * Whether a message shows under both new/ and cur/ (moved between the two
  * readdirs): then the full sync keeps the cur/ name before anything else,
@@ -1328,12 +1315,6 @@ function inNewAndCur(files: ScannedFile[]): boolean {
   if (!inNew.size) return false;
   for (const f of files) if (f.sub === 'cur' && inNew.has(basenameOf(f.filename))) return true;
   return false;
-}
-
-/** parseName's basename alone. */
-function basenameOf(filename: string): string {
-  const at = filename.indexOf(':2,');
-  return at < 0 ? filename : filename.slice(0, at);
 }
 
 /** A file being given its UID (addNew): its name, delivery time, sizes, and what the uidlist needs. */

@@ -148,7 +148,7 @@ export async function collectSortData(view: MailboxView, cands: Candidate[], key
 }
 
 /** INTERNALDATE in ms: from the message's metadata when known, else from the store. */
-async function arrivalOf(mailbox: MailboxView['mailbox'], meta: MessageRef): Promise<number> {
+export async function arrivalOf(mailbox: MailboxView['mailbox'], meta: MessageRef): Promise<number> {
   return meta.mtimeMs ?? (await mailbox.internalDate(meta)).getTime();
 }
 

@@ -6,7 +6,8 @@
 // two thirds of a THREAD (issue 14: 318 ms against Dovecot's 140, which
 // keeps a thread index on disk for the same reason).
 import { setImmediate as yieldLoop } from 'node:timers/promises';
-import { isMessageGone, type MailboxHandle, type MessageRef } from '../../mail/api.js';
+import { isMessageGone, type MailboxHandle } from '../../mail/api.js';
+import { arrivalOf } from './sort.js';
 import type { MailboxView } from '../tracker.js';
 import type { Candidate } from './evaluate.js';
 import { ThreadFactTable, ThreadInput } from './thread-input.js';
@@ -157,9 +158,4 @@ export async function threadInputOf(view: MailboxView, cands: Candidate[], byUid
     input.message(e, byUid ? c.uid : c.seq, c.seq, date);
   }
   return input;
-}
-
-/** INTERNALDATE in ms: from the message's metadata when known, else from the store. */
-async function arrivalOf(mailbox: MailboxHandle, meta: MessageRef): Promise<number> {
-  return meta.mtimeMs ?? (await mailbox.internalDate(meta)).getTime();
 }

@@ -30,7 +30,7 @@ export interface ThreadMsg {
 }
 
 /** A growable list of numbers kept in a typed array. */
-export class NumberList<T extends Int32Array | Float64Array> {
+class NumberList<T extends Int32Array | Float64Array> {
   length = 0;
   constructor(
     public a: T,
